@@ -1,0 +1,1 @@
+"""Gerbang Koperasi: the Telegram gateway to Indonesia's cooperatives."""

@@ -1,0 +1,244 @@
+"""Command line: ``python -m bot {run,console,import-coops,seed-demo} …`` (see --help)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bot.config import ConfigError, Settings
+
+log = logging.getLogger("bot")
+
+EXIT_USAGE = 2
+
+
+def setup_logging(settings: Settings, *, quiet: bool = False, log_file: Path | None = None
+                  ) -> None:
+    from bot.logs import configure
+
+    configure(settings.log_level, settings.log_format, quiet=quiet, log_file=log_file)
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """The MongoDB URI to use: ``MONGODB_URI``, or an embedded SecantusDB started here."""
+    if settings.mongodb_uri:
+        yield settings.mongodb_uri
+        return
+    from bot.dbserver import EmbeddedMongo
+
+    path = settings.data_dir / "db"
+    server = EmbeddedMongo(path)
+    server.start()
+    log.warning(
+        "Using the embedded database (SecantusDB) with its data in %s. For production, set "
+        "MONGODB_URI to a real MongoDB (e.g. Atlas).", path)
+    try:
+        yield server.uri
+    finally:
+        server.stop()
+
+
+async def _with_services(settings: Settings, uri: str, work: Any) -> Any:
+    from bot.app import open_services
+
+    services = await open_services(settings, uri)
+    try:
+        return await work(services)
+    finally:
+        await services.close()
+        await services.store.close()
+
+
+async def _seed_if_empty(services: Any, out: Any) -> None:
+    from bot.services.demo import seed_demo
+
+    if await services.directory.count() > 0:
+        return
+    result = await seed_demo(services.importer, services.directory.coops, services.gazetteer)
+    print(f"Loaded demo data: {result.report.imported} synthetic cooperatives (names end in "
+          "“(Demo)”) in Medan, Sleman, Jakarta, Makassar and Kupang.", file=out)
+
+
+def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import build_application
+    from bot.console import run_console
+    from bot.localapi import LocalBotApi
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    setup_logging(settings, quiet=True, log_file=settings.data_dir / "bot.log")
+    with database(settings) as uri:
+        api = LocalBotApi()
+        app = build_application(settings, mongodb_uri=uri, request=api)
+
+        async def before(app: Any) -> None:
+            if not args.no_demo:
+                await _seed_if_empty(app.bot_data.services, sys.stderr)
+
+        asyncio.run(run_console(app, api, user_id=args.as_user, lang=args.lang,
+                                json_mode=args.json, files_dir=settings.data_dir / "console",
+                                before=before))
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.telegram_bot_token:
+        if sys.stdin.isatty():
+            print("TELEGRAM_BOT_TOKEN is not set: starting the console chat instead "
+                  "(the same bot, in this terminal).", file=sys.stderr)
+            return cmd_console(settings, argparse.Namespace(
+                as_user=10001, lang="id", json=False, no_demo=False))
+        print("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and set it, or run "
+              "`python -m bot console` to chat with the bot in a terminal.", file=sys.stderr)
+        return EXIT_USAGE
+    from telegram import Update
+
+    from bot.app import build_application
+
+    setup_logging(settings)
+    with database(settings) as uri:
+        app = build_application(settings, mongodb_uri=uri, with_updater=True, rate_limit=True)
+        log.info("starting polling")
+        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    return 0
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from bot.i18n import I18n
+    from bot.services.importer import ImportFileError, describe_error, describe_file_error
+
+    setup_logging(settings)
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"Cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    t = I18n(settings.locales_dir).get(args.lang)
+
+    async def work(services: Any) -> int:
+        bar = tqdm(total=0, unit="rows", disable=not sys.stderr.isatty(), file=sys.stderr)
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            report = await services.importer.import_bytes(data, progress=progress)
+        except ImportFileError as exc:
+            bar.close()
+            print(describe_file_error(exc, t.gettext), file=sys.stderr)
+            return 1
+        bar.close()
+        for error in report.errors:
+            print(t.gettext("line {line}: {reason}").format(
+                line=error.line, reason=describe_error(error, t.gettext)), file=sys.stderr)
+        print(t.gettext("{rows} rows: {created} created, {updated} updated, {rejected} "
+                        "rejected").format(rows=report.rows, created=report.created,
+                                           updated=report.updated,
+                                           rejected=len(report.errors)))
+        return 0 if not report.errors else 1
+
+    with database(settings) as uri:
+        return int(asyncio.run(_with_services(settings, uri, work)))
+
+
+def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.demo import seed_demo
+
+    setup_logging(settings)
+
+    async def work(services: Any) -> int:
+        result = await seed_demo(services.importer, services.directory.coops,
+                                 services.gazetteer)
+        print(f"Demo directory: {result.report.created} created, {result.report.updated} "
+              f"updated ({result.report.rows} synthetic cooperatives, names end in “(Demo)”).")
+        return 0
+
+    with database(settings) as uri:
+        return int(asyncio.run(_with_services(settings, uri, work)))
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Gerbang Koperasi: the Telegram gateway to Indonesia's cooperatives. "
+                    "Configuration comes from the environment (see README).")
+    sub = top.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the bot (polling); the console chat without a token",
+                         description="Run the bot with long polling. Without "
+                                     "TELEGRAM_BOT_TOKEN, opens the console chat on a terminal "
+                                     "and exits with status 2 otherwise.")
+    run.set_defaults(func=cmd_run)
+
+    console = sub.add_parser("console", help="chat with the bot in this terminal",
+                             description="Chat with the real bot (same handlers and storage) "
+                                         "without Telegram. Reads a script from stdin when it "
+                                         "is not a terminal. Syntax: text, /cmd, #loc LAT LON, "
+                                         "#contact PHONE, #tap N|TEXT, #as USER_ID [LANG], "
+                                         "#doc PATH, #inline QUERY.")
+    console.add_argument("--as", dest="as_user", type=int, default=10001, metavar="USER_ID",
+                         help="the Telegram user id to act as (default 10001)")
+    console.add_argument("--lang", choices=("id", "en"), default="id",
+                         help="the language Telegram reports for the user (default id)")
+    console.add_argument("--json", action="store_true",
+                         help="print every Bot API call as one JSON object per line")
+    console.add_argument("--no-demo", action="store_true",
+                         help="do not load demo data into an empty directory")
+    console.set_defaults(func=cmd_console)
+
+    imp = sub.add_parser("import-coops", help="import cooperatives from a CSV or GeoJSON file",
+                         description="Import the cooperative directory. Columns: name,type,"
+                                     "latitude,longitude (required),registration_number,"
+                                     "address,village_code,phone,services,simpanan_pokok,"
+                                     "simpanan_wajib,description. Re-importing updates rows; "
+                                     "bad rows are reported with their line number.")
+    imp.add_argument("file", help="the CSV (UTF-8, comma or semicolon separated) or GeoJSON")
+    imp.add_argument("--lang", choices=("id", "en"), default="en",
+                     help="language of the report (default en)")
+    imp.set_defaults(func=cmd_import)
+
+    seed = sub.add_parser("seed-demo", help="load clearly synthetic demo cooperatives",
+                          description="Create demo cooperatives (names end in “(Demo)”) at real "
+                                      "village coordinates in Medan, Sleman, Jakarta, Makassar "
+                                      "and Kupang, one village cooperative per village. "
+                                      "Idempotent.")
+    seed.set_defaults(func=cmd_seed_demo)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if not getattr(args, "func", None):
+        parser().print_help()
+        return EXIT_USAGE
+    try:
+        settings = Settings.from_env()
+        settings.validate_for_nominatim()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.func(settings, args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from bot.dbserver import EmbeddedDatabaseError
+
+        if isinstance(exc, EmbeddedDatabaseError):
+            print(f"Database error: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

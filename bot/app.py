@@ -1,0 +1,154 @@
+"""The composition root: the one place that wires handlers, services and storage."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest
+
+import handlers
+from bot.config import Settings
+from bot.context import BotContext, BotData
+from bot.i18n import I18n
+from bot.services.directory import DirectoryService
+from bot.services.gazetteer import Gazetteer
+from bot.services.geocode import Geocoder, NominatimGeocoder
+from bot.services.importer import Importer
+from bot.services.names import NameIndex
+from bot.services.search import SearchService
+from bot.services.users import UserService
+from handlers.commands import set_default_commands
+from storage.cooperatives import CooperativeRepository
+from storage.mongo import Store
+from storage.searches import SearchRepository
+from storage.users import UserRepository
+
+log = logging.getLogger(__name__)
+
+CONSOLE_TOKEN = "123456:console-no-telegram"
+
+
+@dataclass
+class Services:
+    """Everything handlers may call; built once per process."""
+
+    store: Store
+    i18n: I18n
+    gazetteer: Gazetteer
+    users: UserService
+    directory: DirectoryService
+    search: SearchService
+    importer: Importer
+    geocoder: Geocoder | None = None
+
+    async def close(self) -> None:
+        if self.geocoder is not None:
+            await self.geocoder.close()
+
+
+def build_geocoder(settings: Settings) -> Geocoder | None:
+    if settings.geocoder != "nominatim":
+        return None
+    settings.validate_for_nominatim()
+    assert settings.nominatim_user_agent is not None
+    return NominatimGeocoder(
+        user_agent=settings.nominatim_user_agent,
+        domain=settings.nominatim_domain,
+        scheme=settings.nominatim_scheme,
+    )
+
+
+def build_services(store: Store, settings: Settings, *, geocoder: Geocoder | None = None
+                   ) -> Services:
+    """Wire the services over an open store."""
+    i18n = I18n(settings.locales_dir)
+    gazetteer = Gazetteer.load(settings.gazetteer_path)
+    coops = CooperativeRepository(store)
+    names = NameIndex(coops)
+    return Services(
+        store=store,
+        i18n=i18n,
+        gazetteer=gazetteer,
+        users=UserService(UserRepository(store), i18n),
+        directory=DirectoryService(coops, gazetteer),
+        search=SearchService(coops, SearchRepository(store), gazetteer, names, geocoder),
+        importer=Importer(coops, gazetteer, names),
+        geocoder=geocoder,
+    )
+
+
+async def open_services(settings: Settings, mongodb_uri: str) -> Services:
+    """Connect to the database, create indexes, and build the services."""
+    store = Store.connect(mongodb_uri, settings.mongodb_db)
+    await store.ensure_indexes()
+    return build_services(store, settings, geocoder=build_geocoder(settings))
+
+
+async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Open what post_init opens; for runners other than run_polling (console, webhook)."""
+    assert app.post_init is not None
+    await app.post_init(app)
+
+
+async def stop_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Close the services this application opened (not those it was given)."""
+    bot_data: BotData = app.bot_data
+    if bot_data.owns_services and bot_data.services is not None:
+        await bot_data.services.close()
+        await bot_data.services.store.close()
+        bot_data.services = None
+        bot_data.owns_services = False
+
+
+def build_application(
+    settings: Settings,
+    *,
+    mongodb_uri: str | None = None,
+    services: Services | None = None,
+    request: BaseRequest | None = None,
+    with_updater: bool = False,
+    rate_limit: bool = False,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """Build the python-telegram-bot Application with every handler registered.
+
+    Give either ``services`` (tests) or ``mongodb_uri`` (opened in post_init, closed in
+    post_shutdown; runners other than ``run_polling`` call :func:`start_services` and
+    :func:`stop_services` around their work).
+    ``request`` replaces the network edge to Telegram (console, tests).
+    """
+    if services is None and mongodb_uri is None:
+        raise ValueError("build_application needs services or a MongoDB URI")
+
+    async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        bot_data: BotData = app.bot_data
+        bot_data.settings = settings
+        if bot_data.services is None:
+            assert mongodb_uri is not None
+            bot_data.services = await open_services(settings, mongodb_uri)
+            bot_data.owns_services = True
+        await set_default_commands(app.bot, bot_data.services.i18n)
+
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token or CONSOLE_TOKEN)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot", 1))
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        .post_init(post_init)
+        .post_shutdown(stop_services)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if not with_updater:
+        builder = builder.updater(None)
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+    app = builder.build()
+    if services is not None:
+        app.bot_data.services = services
+        app.bot_data.settings = settings
+    handlers.register(app)
+    return app

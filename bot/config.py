@@ -1,0 +1,108 @@
+"""Settings, read once from the environment (see DESIGN.md's table)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+
+
+class ConfigError(Exception):
+    """The environment holds a value the bot cannot run with."""
+
+
+def _ids(raw: str) -> frozenset[int]:
+    ids: set[int] = set()
+    for part in raw.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            ids.add(int(part))
+        except ValueError as exc:
+            raise ConfigError(f"ADMIN_IDS: {part!r} is not a Telegram user id") from exc
+    return frozenset(ids)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {raw!r} is not a whole number") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot is configured with; built once by :meth:`from_env`."""
+
+    telegram_bot_token: str | None = None
+    telegram_api_base_url: str = DEFAULT_TELEGRAM_BASE_URL
+    mongodb_uri: str | None = None
+    mongodb_db: str = "gerbang_koperasi"
+    data_dir: Path = field(default_factory=lambda: Path("var"))
+    admin_ids: frozenset[int] = frozenset()
+    data_key: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    port: int = 8080
+    geocoder: str = "offline"
+    nominatim_user_agent: str | None = None
+    nominatim_domain: str = "nominatim.openstreetmap.org"
+    nominatim_scheme: str = "https"
+    log_level: str = "INFO"
+    log_format: str = "text"
+    gazetteer_path: Path = field(
+        default_factory=lambda: PROJECT_ROOT / "data" / "wilayah" / "regions.csv.gz"
+    )
+    locales_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "locales")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from ``env`` (the process environment by default)."""
+        env = os.environ if env is None else env
+        geocoder = env.get("GEOCODER", "offline").strip().lower() or "offline"
+        if geocoder not in ("offline", "nominatim"):
+            raise ConfigError(f"GEOCODER must be 'offline' or 'nominatim', not {geocoder!r}")
+        log_format = env.get("LOG_FORMAT", "text").strip().lower() or "text"
+        if log_format not in ("text", "json"):
+            raise ConfigError(f"LOG_FORMAT must be 'text' or 'json', not {log_format!r}")
+        return cls(
+            telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
+            telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL", "").strip()
+            or DEFAULT_TELEGRAM_BASE_URL,
+            mongodb_uri=env.get("MONGODB_URI", "").strip() or None,
+            mongodb_db=env.get("MONGODB_DB", "").strip() or "gerbang_koperasi",
+            data_dir=Path(env.get("DATA_DIR", "").strip() or "var"),
+            admin_ids=_ids(env.get("ADMIN_IDS", "")),
+            data_key=env.get("DATA_KEY", "").strip() or None,
+            webhook_url=env.get("WEBHOOK_URL", "").strip() or None,
+            webhook_secret=env.get("WEBHOOK_SECRET", "").strip() or None,
+            port=_int(env, "PORT", 8080),
+            geocoder=geocoder,
+            nominatim_user_agent=env.get("NOMINATIM_USER_AGENT", "").strip() or None,
+            nominatim_domain=env.get("NOMINATIM_DOMAIN", "").strip()
+            or "nominatim.openstreetmap.org",
+            nominatim_scheme=env.get("NOMINATIM_SCHEME", "").strip() or "https",
+            log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+            log_format=log_format,
+        )
+
+    @property
+    def embedded_db(self) -> bool:
+        """Whether the bot starts its own SecantusDB (no ``MONGODB_URI`` given)."""
+        return self.mongodb_uri is None
+
+    def validate_for_nominatim(self) -> None:
+        """Refuse Nominatim without a real user agent (its usage policy requires one)."""
+        if self.geocoder == "nominatim" and not self.nominatim_user_agent:
+            raise ConfigError(
+                "GEOCODER=nominatim needs NOMINATIM_USER_AGENT (an app name with a contact), "
+                "as Nominatim's usage policy requires"
+            )

@@ -1,0 +1,111 @@
+"""Translations (babel gettext catalogs) and locale-aware formatting (CLDR via babel).
+
+Source strings are English msgids; Indonesian is the default locale. Catalogs are read
+from ``locales/<lang>/LC_MESSAGES/messages.po`` and compiled in memory at start-up, so no
+compiled ``.mo`` files are kept in the repository.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, get_currency_symbol
+from babel.units import format_unit
+
+DEFAULT_LOCALE = "id"
+LOCALES = ("id", "en")
+DOMAIN = "messages"
+
+# The Rupiah sign as Indonesians write it ("Rp50.000"), in every language of the bot.
+RUPIAH = get_currency_symbol("IDR", locale="id")
+
+
+@dataclass(frozen=True)
+class Translator:
+    """Translations and formatting for one locale."""
+
+    locale: str
+    translations: gettext.NullTranslations
+
+    def gettext(self, message: str) -> str:
+        return self.translations.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.translations.ngettext(singular, plural, n)
+
+    def pgettext(self, context: str, message: str) -> str:
+        return self.translations.pgettext(context, message)
+
+    # --- formatting ---------------------------------------------------------------------
+
+    def number(self, value: float | int, fmt: str | None = None) -> str:
+        return format_decimal(value, format=fmt, locale=self.locale)
+
+    def money(self, amount: int | float) -> str:
+        """Rupiah without cents: "Rp50.000" (id), "Rp50,000" (en)."""
+        return RUPIAH + format_decimal(round(amount), format="#,##0", locale=self.locale)
+
+    def distance(self, meters: float) -> str:
+        """"850 m", "1,2 km" (id) / "1.2 km" (en), "25 km"."""
+        if meters < 995:
+            return format_unit(max(10, round(meters, -1)), "length-meter", length="short",
+                               format="#,##0", locale=self.locale)
+        km = meters / 1000
+        fmt = "#,##0.#" if km < 9.95 else "#,##0"
+        return format_unit(km, "length-kilometer", length="short", format=fmt,
+                           locale=self.locale)
+
+    def date(self, value: date | datetime, fmt: str = "long") -> str:
+        return format_date(value, format=fmt, locale=self.locale)
+
+    def datetime(self, value: datetime, fmt: str = "medium", tzinfo: object = None) -> str:
+        return format_datetime(value, format=fmt, tzinfo=tzinfo, locale=self.locale)
+
+
+class I18n:
+    """All catalogs, loaded once; hands out a :class:`Translator` per locale."""
+
+    def __init__(self, locales_dir: Path, default: str = DEFAULT_LOCALE) -> None:
+        self.default = default
+        self._translators: dict[str, Translator] = {}
+        for lang in LOCALES:
+            po = locales_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+            translations: gettext.NullTranslations
+            if po.exists():
+                with po.open("rb") as fh:
+                    catalog = read_po(fh, locale=lang)
+                buf = io.BytesIO()
+                write_mo(buf, catalog)
+                buf.seek(0)
+                translations = gettext.GNUTranslations(buf)
+            else:
+                translations = gettext.NullTranslations()
+            self._translators[lang] = Translator(lang, translations)
+
+    @property
+    def available(self) -> tuple[str, ...]:
+        return tuple(self._translators)
+
+    def get(self, locale: str | None) -> Translator:
+        return self._translators.get(locale or self.default, self._translators[self.default])
+
+    def negotiate(self, chosen: str | None, telegram_code: str | None) -> str:
+        """The user's stored choice, else Telegram's language if we have it, else default."""
+        if chosen in self._translators:
+            return chosen  # type: ignore[return-value]
+        if telegram_code:
+            try:
+                lang = Locale.parse(telegram_code, sep="-").language
+            except (ValueError, UnknownLocaleError):
+                lang = None
+            if lang in self._translators:
+                return lang  # type: ignore[return-value]
+        return self.default

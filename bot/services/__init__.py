@@ -1,0 +1,1 @@
+"""Domain services: no Telegram types, no Update; storage below, handlers above."""

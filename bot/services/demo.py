@@ -1,0 +1,133 @@
+"""Clearly synthetic demo cooperatives at real village coordinates (``seed-demo``).
+
+One Koperasi Desa/Kelurahan Merah Putih per village in a few regions, as the national
+shape has it, plus other cooperatives of every type. Every name ends in "(Demo)", every
+registration number starts with "DEMO-", and the detail view says it is demo data.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from dataclasses import dataclass
+
+from bot.services.catalog import KDMP_UNITS
+from bot.services.gazetteer import Gazetteer, Region
+from bot.services.importer import Importer, ImportReport, import_key
+from storage.base import Cooperatives
+from storage.models import Point
+
+# Kota Medan, Kab. Sleman, Jakarta Pusat and Selatan, Kota Makassar, Kota Kupang.
+DEMO_REGIONS = ("12.71", "34.04", "31.71", "31.74", "73.71", "53.71")
+
+_PREFIX = {
+    "simpan_pinjam": ("KSP", "Koperasi Simpan Pinjam", "Kopdit"),
+    "konsumen": ("Koperasi Konsumen", "Kopkar", "KPRI"),
+    "produsen": ("Koperasi Produsen", "Koperasi Tani", "Koperasi Nelayan"),
+    "pemasaran": ("Koperasi Pemasaran", "Koppas"),
+    "jasa": ("Koperasi Jasa", "Koperasi Angkutan"),
+    "serba_usaha": ("KSU", "Koperasi Serba Usaha", "KUD"),
+    "syariah": ("KSPPS", "BMT", "Koperasi Syariah"),
+}
+_WORDS = ("Sejahtera", "Maju Bersama", "Mandiri", "Makmur", "Berkah", "Sentosa", "Harapan Baru",
+          "Karya Usaha", "Sumber Rezeki", "Bina Usaha", "Mitra Sehati", "Amanah", "Sinar Jaya",
+          "Tunas Harapan", "Gotong Royong", "Setia Kawan")
+_SERVICES = {
+    "simpan_pinjam": ("simpan_pinjam",),
+    "konsumen": ("sembako", "apotek", "simpan_pinjam"),
+    "produsen": ("pupuk", "gudang", "logistik"),
+    "pemasaran": ("sembako", "logistik", "gudang"),
+    "jasa": ("logistik", "klinik"),
+    "serba_usaha": ("sembako", "simpan_pinjam", "pupuk", "apotek", "logistik"),
+    "syariah": ("simpan_pinjam",),
+}
+COLUMNS = ("name", "type", "latitude", "longitude", "registration_number", "address",
+           "village_code", "phone", "services", "simpanan_pokok", "simpanan_wajib",
+           "description")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    report: ImportReport
+    regions: tuple[str, ...]
+
+
+def _jitter(rng: random.Random, region: Region, metres: float) -> Point:
+    dlat = rng.uniform(-1, 1) * metres / 111_000
+    dlon = rng.uniform(-1, 1) * metres / 111_000
+    return Point(round(region.lat + dlat, 6), round(region.lon + dlon, 6))
+
+
+def demo_rows(gazetteer: Gazetteer, regions: tuple[str, ...] = DEMO_REGIONS,
+              *, others_per_region: int = 30, seed: int = 2025) -> list[dict[str, str]]:
+    """The demo directory as CSV rows (deterministic for a given seed)."""
+    rng = random.Random(seed)
+    rows: list[dict[str, str]] = []
+    for code in regions:
+        villages = sorted(gazetteer.villages_of(code), key=lambda r: r.code)
+        for n, village in enumerate(villages, start=1):
+            kind = "Kelurahan" if village.kind == "kelurahan" else "Desa"
+            rows.append({
+                "name": f"Koperasi {kind} Merah Putih {village.name} (Demo)",
+                "type": "serba_usaha",
+                "latitude": f"{village.lat:.6f}",
+                "longitude": f"{village.lon:.6f}",
+                "registration_number": f"DEMO-KDMP-{village.code}",
+                "address": f"Kantor {kind} {village.name}",
+                "village_code": village.code,
+                "phone": f"08{rng.randint(11, 59)}{rng.randint(10_000_000, 99_999_999)}",
+                "services": ";".join(KDMP_UNITS[: rng.randint(3, len(KDMP_UNITS))]),
+                "simpanan_pokok": str(rng.choice((50_000, 100_000, 100_000, 150_000))),
+                "simpanan_wajib": str(rng.choice((10_000, 10_000, 15_000, 20_000))),
+                "description": "Data contoh untuk demo, bukan koperasi nyata. "
+                               "Demo data, not a real cooperative.",
+            })
+        for n in range(1, others_per_region + 1):
+            village = rng.choice(villages)
+            coop_type = rng.choice(tuple(_PREFIX))
+            name = f"{rng.choice(_PREFIX[coop_type])} {rng.choice(_WORDS)} {village.name} (Demo)"
+            point = _jitter(rng, village, 400)
+            services = rng.sample(_SERVICES[coop_type],
+                                  k=rng.randint(1, len(_SERVICES[coop_type])))
+            rows.append({
+                "name": name,
+                "type": coop_type,
+                "latitude": f"{point.lat:.6f}",
+                "longitude": f"{point.lon:.6f}",
+                "registration_number": f"DEMO-{code}-{n:04d}",
+                "address": f"Jl. Contoh No. {rng.randint(1, 200)}, {village.name}",
+                "village_code": village.code,
+                "phone": f"08{rng.randint(11, 59)}{rng.randint(10_000_000, 99_999_999)}",
+                "services": ";".join(services),
+                "simpanan_pokok": str(rng.choice((20_000, 50_000, 100_000, 250_000, 500_000))),
+                "simpanan_wajib": str(rng.choice((5_000, 10_000, 15_000, 20_000, 25_000))),
+                "description": "Data contoh untuk demo, bukan koperasi nyata. "
+                               "Demo data, not a real cooperative.",
+            })
+    return rows
+
+
+def to_csv(rows: list[dict[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+async def seed_demo(importer: Importer, coops: Cooperatives, gazetteer: Gazetteer,
+                    regions: tuple[str, ...] = DEMO_REGIONS, *, seed: int = 2025,
+                    progress: object = None) -> DemoResult:
+    """Import the demo directory (idempotent) and give it member counts and badges."""
+    rows = demo_rows(gazetteer, regions, seed=seed)
+    report = await importer.import_bytes(to_csv(rows), progress=progress)  # type: ignore[arg-type]
+    rng = random.Random(seed + 1)
+    updates = {}
+    for row in rows:
+        point = Point(float(row["latitude"]), float(row["longitude"]))
+        key = import_key(row["name"], row["registration_number"], row["village_code"], point)
+        updates[key] = {"verified": rng.random() < 0.35,
+                        "member_count": rng.randint(25, 1800)}
+    await coops.set_by_keys(updates)
+    return DemoResult(report, regions)

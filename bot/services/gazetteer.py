@@ -1,0 +1,248 @@
+"""The offline Kemendagri gazetteer: every province, regency/city, district and village.
+
+Loaded once from ``data/wilayah/regions.csv.gz`` (see its SOURCES.md). Used to resolve
+typed place names, to place cooperatives in their area, and to check NIK region codes.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import math
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from bot.services.text import fold
+from storage.models import Point
+
+LEVELS = ("province", "regency", "district", "village")
+EARTH_RADIUS_M = 6_371_008.8
+
+# Indonesia's extent with a margin (Sabang to Merauke, Miangas to Rote).
+INDONESIA_BOUNDS = (-11.5, 94.5, 6.5, 141.5)  # south, west, north, east
+
+# Names people use for provinces that the official names do not contain.
+PROVINCE_ALIASES: dict[str, tuple[str, ...]] = {
+    "11": ("nad", "nanggroe aceh darussalam"),
+    "12": ("sumut",),
+    "13": ("sumbar",),
+    "16": ("sumsel",),
+    "19": ("babel", "bangka belitung"),
+    "21": ("kepri",),
+    "31": ("jakarta", "dki", "dki jakarta", "daerah khusus jakarta"),
+    "32": ("jabar",),
+    "33": ("jateng",),
+    "34": ("diy", "jogja", "yogya", "jogjakarta", "di yogyakarta"),
+    "35": ("jatim",),
+    "52": ("ntb",),
+    "53": ("ntt",),
+    "61": ("kalbar",),
+    "62": ("kalteng",),
+    "63": ("kalsel",),
+    "64": ("kaltim",),
+    "65": ("kaltara",),
+    "71": ("sulut",),
+    "72": ("sulteng",),
+    "73": ("sulsel",),
+    "74": ("sultra",),
+    "76": ("sulbar",),
+    "82": ("malut",),
+}
+
+
+def haversine_m(a: Point, b: Point) -> float:
+    """Great-circle distance in metres."""
+    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
+    dlat = lat2 - lat1
+    dlon = math.radians(b.lon - a.lon)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def in_indonesia_bounds(point: Point) -> bool:
+    south, west, north, east = INDONESIA_BOUNDS
+    return south <= point.lat <= north and west <= point.lon <= east
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """One administrative area."""
+
+    code: str
+    name: str
+    level: str  # province | regency | district | village
+    parent: str | None
+    lat: float
+    lon: float
+    kind: str  # provinsi | kabupaten | kota | kecamatan | desa | kelurahan
+    short_name: str
+    postal_code: str | None
+    capital_lat: float | None
+    capital_lon: float | None
+
+    @property
+    def centroid(self) -> Point:
+        return Point(self.lat, self.lon)
+
+    @property
+    def center(self) -> Point:
+        """Where a search "in" this area starts: its capital when known, else its centroid."""
+        if self.capital_lat is not None and self.capital_lon is not None:
+            return Point(self.capital_lat, self.capital_lon)
+        return self.centroid
+
+    @property
+    def depth(self) -> int:
+        return LEVELS.index(self.level)
+
+
+def _float(raw: str) -> float | None:
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return None
+
+
+class Gazetteer:
+    """Look-ups over the Kemendagri areas; immutable once loaded."""
+
+    GRID = 0.1  # degrees per cell of the nearest-village index
+
+    def __init__(self, regions: list[Region]) -> None:
+        self._by_code: dict[str, Region] = {r.code: r for r in regions}
+        self._by_name: dict[str, list[str]] = defaultdict(list)
+        self._grid: dict[tuple[int, int], list[Region]] = defaultdict(list)
+        for region in regions:
+            names = {fold(region.name), fold(region.short_name)}
+            if region.level == "province":
+                names.update(PROVINCE_ALIASES.get(region.code, ()))
+            for name in names:
+                if name:
+                    self._by_name[name].append(region.code)
+            if region.level == "village":
+                self._grid[self._cell(region.lat, region.lon)].append(region)
+        self.max_name_words = max(len(name.split()) for name in self._by_name)
+
+    @classmethod
+    def from_csv(cls, path: Path) -> Gazetteer:
+        raw = path.read_bytes()
+        if path.suffix == ".gz":
+            raw = gzip.decompress(raw)
+        reader = csv.DictReader(io.StringIO(raw.decode("utf-8")))
+        regions = []
+        for row in reader:
+            lat, lon = _float(row["lat"]), _float(row["lon"])
+            if lat is None or lon is None or row["level"] not in LEVELS:
+                continue
+            regions.append(
+                Region(
+                    code=row["code"],
+                    name=row["name"],
+                    level=row["level"],
+                    parent=row["parent_code"] or None,
+                    lat=lat,
+                    lon=lon,
+                    kind=row["kind"],
+                    short_name=row["short_name"] or row["name"],
+                    postal_code=row.get("postal_code") or None,
+                    capital_lat=_float(row.get("capital_lat", "")),
+                    capital_lon=_float(row.get("capital_lon", "")),
+                )
+            )
+        return cls(regions)
+
+    @staticmethod
+    @lru_cache(maxsize=4)
+    def load(path: Path) -> Gazetteer:
+        """Load (once per path and process) the gazetteer file."""
+        return Gazetteer.from_csv(path)
+
+    def __len__(self) -> int:
+        return len(self._by_code)
+
+    def __iter__(self) -> Iterator[Region]:
+        return iter(self._by_code.values())
+
+    def get(self, code: str | None) -> Region | None:
+        return self._by_code.get(code) if code else None
+
+    def lookup(self, folded_name: str) -> list[Region]:
+        """Every area whose (folded) name or short name is exactly ``folded_name``."""
+        return [self._by_code[c] for c in self._by_name.get(folded_name, ())]
+
+    def lineage(self, code: str) -> list[Region]:
+        """The area and its ancestors, province first."""
+        chain: list[Region] = []
+        region = self._by_code.get(code)
+        while region is not None:
+            chain.append(region)
+            region = self._by_code.get(region.parent) if region.parent else None
+        return list(reversed(chain))
+
+    def area_codes(self, code: str) -> list[str]:
+        """The codes of the area and its ancestors, province first."""
+        return [r.code for r in self.lineage(code)]
+
+    def is_within(self, code: str, ancestor: str) -> bool:
+        return code == ancestor or code.startswith(ancestor + ".")
+
+    def children(self, code: str) -> list[Region]:
+        prefix = code + "."
+        depth = code.count(".") + 1
+        return [r for c, r in self._by_code.items() if c.startswith(prefix) and c.count(".") == depth]
+
+    def villages_of(self, code: str) -> list[Region]:
+        prefix = code + "."
+        return [
+            r for c, r in self._by_code.items() if r.level == "village" and c.startswith(prefix)
+        ]
+
+    def _cell(self, lat: float, lon: float) -> tuple[int, int]:
+        return (math.floor(lat / self.GRID), math.floor(lon / self.GRID))
+
+    def nearest_village(self, point: Point, max_rings: int = 30) -> tuple[Region, float] | None:
+        """The village whose centroid is nearest to ``point`` and its distance in metres."""
+        if not (math.isfinite(point.lat) and math.isfinite(point.lon)):
+            return None
+        ci, cj = self._cell(point.lat, point.lon)
+        best: tuple[Region, float] | None = None
+        for ring in range(max_rings + 1):
+            for i in range(ci - ring, ci + ring + 1):
+                for j in range(cj - ring, cj + ring + 1):
+                    if ring and abs(i - ci) != ring and abs(j - cj) != ring:
+                        continue  # only the ring's border; the inside was searched before
+                    for region in self._grid.get((i, j), ()):
+                        dist = haversine_m(point, region.centroid)
+                        if best is None or dist < best[1]:
+                            best = (region, dist)
+            # Any village in a farther ring is at least ring * cell size away.
+            if best is not None and best[1] < ring * self.GRID * 111_000 * 0.9:
+                break
+        return best
+
+    def label(self, code: str, *, depth: int = 2) -> str:
+        """A readable place name: the area and up to ``depth`` ancestors, smallest first."""
+        chain = self.lineage(code)
+        if not chain:
+            return code
+        parts = []
+        for region in reversed(chain[-(depth + 1):]):
+            parts.append(display_name(region))
+        return ", ".join(parts)
+
+
+def display_name(region: Region) -> str:
+    """The name as Indonesians write it: "Kota Medan", "Kab. Sleman", "Kec. Depok", "Desa X"."""
+    if region.level == "regency":
+        if region.kind == "kota":
+            return region.name if region.name.startswith("Kota") else f"Kota {region.short_name}"
+        return f"Kab. {region.short_name}"
+    if region.level == "district":
+        return f"Kec. {region.name}"
+    if region.level == "village":
+        return f"{'Kel.' if region.kind == 'kelurahan' else 'Desa'} {region.name}"
+    return region.name

@@ -1,0 +1,106 @@
+"""Typo-tolerant cooperative name matching over an indexed word list.
+
+Names are stored with their folded words (``name_tokens``, a multikey index). A query
+word matches a name word exactly, as a prefix ("sejah" → "sejahtera") or, for words of
+four letters or more, with a small typo ("sejahtra" → "sejahtera"): the query words are
+corrected against the vocabulary of all name words (rapidfuzz), then the cooperatives
+having any of the corrected words are fetched by index and ranked here. User text only
+ever reaches the database as exact index keys, never as a pattern.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from dataclasses import dataclass
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from bot.services.query import STOPWORDS
+from bot.services.text import words
+from storage.base import Cooperatives
+from storage.models import Cooperative, CooperativeFilter
+
+EXACT, PREFIX, FUZZY = 1.0, 0.9, 0.8
+VOCAB_TTL_S = 300.0
+
+
+def name_tokens(name: str) -> list[str]:
+    """The words stored for a name (all of them, in order, without repeats)."""
+    seen: dict[str, None] = {}
+    for word in words(name):
+        seen.setdefault(word, None)
+    return list(seen)
+
+
+@dataclass(slots=True)
+class Scored:
+    coop: Cooperative
+    score: float  # mean over the query words of the best match weight
+    matched: int  # how many query words matched a word of the name
+
+
+class NameIndex:
+    """Corrects query words against the name vocabulary and ranks candidates."""
+
+    def __init__(self, repo: Cooperatives) -> None:
+        self._repo = repo
+        self._vocab: list[str] = []
+        self._vocab_set: frozenset[str] = frozenset()
+        self._loaded_at = -VOCAB_TTL_S
+
+    def invalidate(self) -> None:
+        self._loaded_at = -VOCAB_TTL_S
+
+    async def _ensure_vocab(self) -> None:
+        if time.monotonic() - self._loaded_at < VOCAB_TTL_S:
+            return
+        vocab = sorted(set(await self._repo.vocabulary()) - STOPWORDS)
+        self._vocab, self._vocab_set = vocab, frozenset(vocab)
+        self._loaded_at = time.monotonic()
+
+    def _variants(self, term: str) -> dict[str, float]:
+        found: dict[str, float] = {}
+        if term in self._vocab_set:
+            found[term] = EXACT
+        if len(term) >= 3:
+            start = bisect.bisect_left(self._vocab, term)
+            for word in self._vocab[start : start + 200]:
+                if not word.startswith(term):
+                    break
+                found.setdefault(word, PREFIX)
+        if len(term) >= 4:
+            # One typo (insert, delete, substitute) in words up to 8 letters, two beyond.
+            max_edits = 1 if len(term) <= 8 else 2
+            for word, edits, _ in process.extract(
+                term, self._vocab, scorer=Levenshtein.distance, score_cutoff=max_edits, limit=8
+            ):
+                found.setdefault(word, FUZZY * (1 - edits / (len(term) + 1)))
+        return found
+
+    async def match(
+        self, terms: list[str], *, filt: CooperativeFilter | None = None, limit: int = 500
+    ) -> list[Scored]:
+        """Cooperatives whose names match ``terms``, best first; all words must match,
+        unless nothing matches them all (then the best partial matches)."""
+        terms = [t for t in terms if len(t) > 1 and t not in STOPWORDS]
+        if not terms:
+            return []
+        await self._ensure_vocab()
+        variants = [self._variants(t) for t in terms]
+        keys = {word for v in variants for word in v}
+        if not keys:
+            return []
+        scored: list[Scored] = []
+        for coop in await self._repo.by_tokens(keys, filt=filt, limit=limit):
+            tokens = set(coop.name_tokens)
+            weights = [max((w for word, w in v.items() if word in tokens), default=0.0)
+                       for v in variants]
+            matched = sum(1 for w in weights if w > 0)
+            scored.append(Scored(coop, sum(weights) / len(terms), matched))
+        full = [s for s in scored if s.matched == len(terms)]
+        if full:
+            return full
+        half = (len(terms) + 1) // 2
+        return [s for s in scored if s.matched >= half and len(terms) > 1]

@@ -1,0 +1,329 @@
+"""Finding cooperatives: nearest to a point, inside an area, or by name.
+
+Every search is saved (``searches``, one week) so that the buttons of a result list —
+pages, filters, the choice of an ambiguous place — keep working, also after a restart.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from bot.services.gazetteer import Gazetteer, Region, haversine_m, in_indonesia_bounds
+from bot.services.geocode import Geocoder
+from bot.services.names import NameIndex
+from bot.services.query import ParsedQuery, QueryParser
+from bot.services.text import clean_line
+from storage.base import Cooperatives, Searches
+from storage.models import Cooperative, CooperativeFilter, Point, SavedSearch
+
+PAGE_SIZE = 5
+RADII_KM = (5.0, 25.0, 100.0)
+MAX_QUERY_LENGTH = 100
+INLINE_LIMIT = 50
+MAX_PLACE_OPTIONS = 8
+NAME_CANDIDATES = 500
+MAX_COUNTED_AREAS = 80
+
+
+@dataclass(slots=True)
+class ResultPage:
+    """One page of a search's results."""
+
+    search: SavedSearch
+    items: list[Cooperative]
+    page: int
+    total: int
+    area: Region | None = None
+    widened: bool = False  # the radius grew because the first one held too few
+    partial: bool = False  # names that match only some of the words
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / PAGE_SIZE))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 0
+
+    @property
+    def has_next(self) -> bool:
+        return (self.page + 1) * PAGE_SIZE < self.total
+
+
+@dataclass(slots=True)
+class PlaceChoice:
+    """The query names a place that exists several times: the user picks one."""
+
+    search: SavedSearch
+    name: str
+    options: list[tuple[Region, int]]  # area and how many cooperatives match there
+
+
+@dataclass(slots=True)
+class NoResults:
+    """Nothing to show, and why (the handler turns ``reason`` into advice)."""
+
+    reason: str  # empty | too_long | outside | none_near | nothing | need_location | expired
+    search: SavedSearch | None = None
+    area: Region | None = None
+    radius_km: float | None = None
+    parsed: ParsedQuery | None = None
+    place_name: str | None = None  # several places have this name; none has a match
+
+
+Outcome = ResultPage | PlaceChoice | NoResults
+
+
+@dataclass(slots=True)
+class SearchService:
+    """Runs searches against the directory; knows nothing of Telegram."""
+
+    coops: Cooperatives
+    searches: Searches
+    gazetteer: Gazetteer
+    names: NameIndex
+    geocoder: Geocoder | None = None
+    parser: QueryParser = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.parser = QueryParser(self.gazetteer)
+
+    # --- entry points -------------------------------------------------------------------
+
+    async def near(
+        self, user_id: int, point: Point, *, type: str | None = None, service: str | None = None
+    ) -> Outcome:
+        """The cooperatives nearest to ``point``, widening the radius while too few."""
+        if not (math.isfinite(point.lat) and math.isfinite(point.lon)) or not in_indonesia_bounds(
+            point
+        ):
+            return NoResults("outside")
+        search = SavedSearch(id="", user_id=user_id, kind="near", point=point, type=type,
+                             service=service)
+        return await self._start_near(search)
+
+    async def text(self, user_id: int, raw: str) -> Outcome:
+        """Run a typed query."""
+        text = clean_line(raw, 10_000)
+        if len(text) > MAX_QUERY_LENGTH:
+            return NoResults("too_long")
+        parsed = self.parser.parse(text)
+        if parsed.empty:
+            return NoResults("empty")
+        base = SavedSearch(id="", user_id=user_id, kind="name", type=parsed.type,
+                           service=parsed.service, query=text)
+        place = parsed.place
+        if place is not None and place.weak:
+            # "Koperasi Sejahtera": the words name a village, but more likely a cooperative.
+            outcome = await self._start(replace(base, kind="name",
+                                                terms=parsed.terms + place.words))
+            if isinstance(outcome, ResultPage) and not outcome.partial:
+                return outcome
+        if place is not None:
+            return await self._start_place(base, parsed)
+        if parsed.terms:
+            outcome = await self._start(replace(base, terms=parsed.terms))
+            if not isinstance(outcome, NoResults):
+                return outcome
+            if parsed.filter_words:
+                # "Koperasi Konsumen Sejahtera" where "konsumen" is part of the name.
+                outcome = await self._start(replace(base, terms=parsed.filter_words + parsed.terms,
+                                                    type=None, service=None))
+                if not isinstance(outcome, NoResults):
+                    return outcome
+            geocoded = await self._geocode(text)
+            if geocoded is not None:
+                return await self._start_near(replace(base, kind="near", point=geocoded,
+                                                      terms=[]))
+            return NoResults("nothing", parsed=parsed)
+        return NoResults("need_location", parsed=parsed)
+
+    async def page(self, search_id: str, page: int) -> Outcome:
+        """Another page of a saved search."""
+        search = await self.searches.get(search_id)
+        if search is None or search.kind == "pick":
+            return NoResults("expired")
+        return await self._run(search, max(0, page))
+
+    async def refine(
+        self, search_id: str, *, type: str | None | bool = False, service: str | None | bool = False
+    ) -> Outcome:
+        """The same search with another type or service filter (``False`` = keep as is)."""
+        search = await self.searches.get(search_id)
+        if search is None or search.kind == "pick":
+            return NoResults("expired")
+        changed = replace(
+            search,
+            type=search.type if type is False else type,  # type: ignore[arg-type]
+            service=search.service if service is False else service,  # type: ignore[arg-type]
+        )
+        if changed.kind == "near" and changed.point is not None:
+            return await self._start_near(changed)
+        return await self._start(changed)
+
+    async def pick(self, search_id: str, index: int) -> Outcome:
+        """The user chose one of the places a query could mean."""
+        search = await self.searches.get(search_id)
+        if search is None or search.kind != "pick" or not 0 <= index < len(search.candidates):
+            return NoResults("expired")
+        kind = "name" if search.terms else "area"
+        return await self._start(replace(search, kind=kind, area_code=search.candidates[index],
+                                         candidates=[]))
+
+    async def get_saved(self, search_id: str) -> SavedSearch | None:
+        return await self.searches.get(search_id)
+
+    async def inline(self, raw: str, point: Point | None) -> list[Cooperative]:
+        """Up to 50 cooperatives for an inline query, near ``point`` when given."""
+        text = clean_line(raw, MAX_QUERY_LENGTH)
+        near = point if point is not None and in_indonesia_bounds(point) else None
+        parsed = self.parser.parse(text) if text else ParsedQuery()
+        filt = CooperativeFilter(type=parsed.type, service=parsed.service)
+        place = parsed.place
+        if place is not None and not place.weak:
+            filt.area_code = place.candidates[0].code
+            near = near or place.candidates[0].center
+        terms = parsed.terms + (place.words if place is not None and place.weak else [])
+        if terms:
+            scored = await self.names.match(terms, filt=filt, limit=NAME_CANDIDATES)
+            ranked = self._rank(scored, near)
+            return ranked[:INLINE_LIMIT]
+        if near is None:
+            return []
+        return await self.coops.nearest(near, max_distance_m=None if filt.area_code else
+                                        RADII_KM[-1] * 1000, filt=filt, limit=INLINE_LIMIT)
+
+    # --- internals ----------------------------------------------------------------------
+
+    async def _geocode(self, text: str) -> Point | None:
+        if self.geocoder is None:
+            return None
+        return await self.geocoder.geocode(text)
+
+    async def _start_near(self, search: SavedSearch) -> Outcome:
+        assert search.point is not None
+        filt = CooperativeFilter(type=search.type, service=search.service)
+        total = 0
+        for i, radius in enumerate(RADII_KM):
+            total = await self.coops.count_near(search.point, max_distance_m=radius * 1000,
+                                                filt=filt)
+            if total >= PAGE_SIZE or i == len(RADII_KM) - 1:
+                search = replace(search, kind="near", radius_km=radius)
+                widened = i > 0
+                break
+        saved = await self.searches.save(search)
+        if total == 0:
+            return NoResults("none_near", search=saved, radius_km=saved.radius_km)
+        items = await self.coops.nearest(saved.point, max_distance_m=saved.radius_km * 1000,
+                                         filt=filt, limit=PAGE_SIZE)
+        return ResultPage(saved, items, 0, total, widened=widened)
+
+    async def _start_place(self, base: SavedSearch, parsed: ParsedQuery) -> Outcome:
+        place = parsed.place
+        assert place is not None
+        kind = "name" if parsed.terms else "area"
+        search = replace(base, kind=kind, terms=parsed.terms)
+        filt = CooperativeFilter(type=search.type, service=search.service)
+        counts = await self._counts_per_area(place.candidates, search, filt)
+        options = [(r, counts[r.code]) for r in place.candidates]
+        if all(r.level == "village" for r, _ in options):
+            # Same-named villages: offer only those where something matches.
+            options = [(r, n) for r, n in options if n > 0]
+        if not options or all(n == 0 for _, n in options):
+            # Nothing in the likely areas: try the smaller same-named ones, then the name.
+            smaller = [r for r in place.everything if r not in place.candidates]
+            counts = await self._counts_per_area(smaller, search, filt)
+            options = [(r, counts[r.code]) for r in smaller if counts[r.code] > 0]
+            if not options:
+                alt = await self._start(replace(search, kind="name",
+                                                terms=place.words + parsed.terms))
+                if not isinstance(alt, NoResults):
+                    return alt
+                if len(place.everything) == 1:
+                    return NoResults("nothing", search=search, area=place.candidates[0],
+                                     parsed=parsed)
+                return NoResults("nothing", search=search, parsed=parsed,
+                                 place_name=" ".join(place.words))
+        options.sort(key=lambda o: (-o[1], o[0].depth, o[0].code))
+        options = options[:MAX_PLACE_OPTIONS]
+        if len(options) == 1:
+            outcome = await self._start(replace(search, area_code=options[0][0].code))
+            if isinstance(outcome, NoResults):
+                # "Koperasi Sleman Sejahtera" may be a name rather than a place.
+                alt = await self._start(replace(search, kind="name",
+                                                terms=place.words + parsed.terms))
+                if not isinstance(alt, NoResults):
+                    return alt
+            return outcome
+        saved = await self.searches.save(
+            replace(search, kind="pick", candidates=[r.code for r, _ in options])
+        )
+        return PlaceChoice(saved, " ".join(place.words), options)
+
+    async def _counts_per_area(
+        self, areas: list[Region], search: SavedSearch, filt: CooperativeFilter
+    ) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for region in areas[:MAX_COUNTED_AREAS]:
+            area_filt = replace(filt, area_code=region.code)
+            if search.terms:
+                counts[region.code] = len(await self.names.match(search.terms, filt=area_filt))
+            else:
+                counts[region.code] = await self.coops.count(area_filt)
+        for region in areas[MAX_COUNTED_AREAS:]:
+            counts[region.code] = 0
+        return counts
+
+    async def _start(self, search: SavedSearch) -> Outcome:
+        result = await self._run(search, 0, save=True)
+        return result
+
+    async def _run(self, search: SavedSearch, page: int, *, save: bool = False) -> Outcome:
+        filt = CooperativeFilter(type=search.type, service=search.service,
+                                 area_code=search.area_code)
+        area = self.gazetteer.get(search.area_code)
+        skip = page * PAGE_SIZE
+        if search.kind == "near" and search.point is not None:
+            radius_m = (search.radius_km or RADII_KM[-1]) * 1000
+            total = await self.coops.count_near(search.point, max_distance_m=radius_m, filt=filt)
+            items = await self.coops.nearest(search.point, max_distance_m=radius_m, filt=filt,
+                                             skip=skip, limit=PAGE_SIZE)
+            if save:
+                search = await self.searches.save(search)
+            if total == 0:
+                return NoResults("none_near", search=search, radius_km=search.radius_km)
+            widened = (search.radius_km or 0) > RADII_KM[0]
+            return ResultPage(search, items, page, total, area=area, widened=widened)
+        if search.kind == "area" and area is not None:
+            total = await self.coops.count(filt)
+            if total == 0:
+                return NoResults("nothing", search=search, area=area)
+            if save:
+                search = await self.searches.save(search)
+            items = await self.coops.nearest(area.center, max_distance_m=None, filt=filt,
+                                             skip=skip, limit=PAGE_SIZE)
+            return ResultPage(search, items, page, total, area=area)
+        # By name (optionally inside an area).
+        scored = await self.names.match(search.terms, filt=filt, limit=NAME_CANDIDATES)
+        if not scored:
+            return NoResults("nothing", search=search, area=area)
+        if save:
+            search = await self.searches.save(search)
+        ranked = self._rank(scored, search.point or (area.center if area else None))
+        partial = any(s.matched < len([t for t in search.terms if t]) for s in scored)
+        return ResultPage(search, ranked[skip : skip + PAGE_SIZE], page, len(ranked), area=area,
+                          partial=partial)
+
+    @staticmethod
+    def _rank(scored: list, reference: Point | None) -> list[Cooperative]:
+        def key(s: object) -> tuple[float, float, str, str]:
+            coop = s.coop  # type: ignore[attr-defined]
+            dist = haversine_m(reference, coop.location) if reference else 0.0
+            return (-round(s.score, 3), dist, coop.name.casefold(), coop.id)  # type: ignore[attr-defined]
+
+        ordered = sorted(scored, key=key)
+        if reference is not None:
+            for s in ordered:
+                s.coop.distance_m = haversine_m(reference, s.coop.location)
+        return [s.coop for s in ordered]

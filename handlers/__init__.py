@@ -1,0 +1,23 @@
+"""The Telegram edge. ``register`` adds every feature's handlers in one ordered list."""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from handlers import detail, errors, fallback, inline, language, preprocess, search, start
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Add all handlers. Note: order matters — the first matching handler of a group wins."""
+    for handler in preprocess.HANDLERS:
+        app.add_handler(handler, group=-1)  # binds the user's locale before anything else
+    for module in (
+        start,
+        language,
+        search,
+        detail,
+        inline,
+        fallback,  # last: unknown commands, unsupported messages, stale buttons
+    ):
+        app.add_handlers(module.HANDLERS)
+    app.add_error_handler(errors.on_error)  # type: ignore[arg-type]

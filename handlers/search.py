@@ -1,0 +1,177 @@
+"""Finding cooperatives: a shared location, a typed query, and the result list's buttons."""
+
+from __future__ import annotations
+
+import math
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import BotContext
+from bot.services.catalog import SERVICES, TYPES
+from bot.services.search import NoResults, Outcome, PlaceChoice, ResultPage
+from handlers.keyboards import NOOP, filter_keyboard, main_keyboard, place_choice_keyboard, \
+    results_keyboard
+from handlers.render import no_results_text, results_text
+from storage.models import Point
+
+
+def _render(outcome: Outcome, context: BotContext) -> tuple[str, InlineKeyboardMarkup | None]:
+    t = context.t
+    directory = context.services.directory
+    if isinstance(outcome, ResultPage):
+        where = None
+        if outcome.search.kind == "near" and outcome.search.point is not None \
+                and outcome.page == 0:
+            where = directory.where(outcome.search.point)
+        return results_text(outcome, t, directory, where), results_keyboard(outcome, t)
+    if isinstance(outcome, PlaceChoice):
+        labels = [directory.gazetteer.label(region.code, depth=2) for region, _ in outcome.options]
+        text = context.gettext(
+            "There are several places called “{name}”. Which one do you mean?"
+        ).format(name=outcome.name.title())
+        return text, place_choice_keyboard(outcome, labels, t)
+    return no_results_text(outcome, t, directory), None
+
+
+async def _send(message: Message, outcome: Outcome, context: BotContext) -> None:
+    text, markup = _render(outcome, context)
+    if isinstance(outcome, NoResults) and outcome.reason in ("need_location", "none_near",
+                                                             "outside", "empty"):
+        await message.reply_text(text, parse_mode=ParseMode.HTML,
+                                 reply_markup=main_keyboard(context.t))
+        return
+    await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def _edit(update: Update, context: BotContext, outcome: Outcome) -> None:
+    query = update.callback_query
+    assert query is not None
+    if isinstance(outcome, NoResults) and outcome.reason == "expired":
+        await query.answer(no_results_text(outcome, context.t, context.services.directory),
+                           show_alert=True)
+        return
+    await query.answer()
+    text, markup = _render(outcome, context)
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as exc:  # tapping the filter that is already set
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def on_location(update: Update, context: BotContext) -> None:
+    """List the cooperatives nearest to a shared (or live) location."""
+    message = update.effective_message
+    user = update.effective_user
+    assert message is not None and message.location is not None and user is not None
+    loc = message.location
+    point = Point(loc.latitude, loc.longitude)
+    if not (math.isfinite(point.lat) and math.isfinite(point.lon)):
+        point = Point(1000.0, 1000.0)  # answered as "outside Indonesia"
+    outcome = await context.services.search.near(user.id, point)
+    await _send(message, outcome, context)
+
+
+async def on_text(update: Update, context: BotContext) -> None:
+    """Run a typed query."""
+    message = update.effective_message
+    user = update.effective_user
+    assert message is not None and user is not None
+    outcome = await context.services.search.text(user.id, message.text or "")
+    await _send(message, outcome, context)
+
+
+async def search_command(update: Update, context: BotContext) -> None:
+    """/search [query]: run the query, or explain how to search."""
+    message = update.effective_message
+    user = update.effective_user
+    assert message is not None and user is not None
+    if context.args:
+        outcome = await context.services.search.text(user.id, " ".join(context.args))
+        await _send(message, outcome, context)
+        return
+    await message.reply_text(
+        context.gettext("📍 Share your location, or type a place, a service or a cooperative "
+                        "name, for example “Sleman”, “apotek di Medan” or “Koperasi "
+                        "Sejahtera”."),
+        reply_markup=main_keyboard(context.t),
+    )
+
+
+async def on_page(update: Update, context: BotContext) -> None:
+    """Show another page of a result list."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, sid, page = query.data.split(":")
+    await _edit(update, context, await context.services.search.page(sid, int(page)))
+
+
+async def on_filter_menu(update: Update, context: BotContext) -> None:
+    """Show the type or service choices in place of the list."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    kind_code, sid = query.data.split(":")
+    search = await context.services.search.get_saved(sid)
+    if search is None:
+        await _edit(update, context, NoResults("expired"))
+        return
+    kind = "type" if kind_code == "ft" else "service"
+    current = search.type if kind == "type" else search.service
+    await query.answer()
+    prompt = context.gettext("Show only cooperatives of this type:") if kind == "type" \
+        else context.gettext("Show only cooperatives offering:")
+    await query.edit_message_text(prompt, reply_markup=filter_keyboard(sid, kind, current,
+                                                                       context.t))
+
+
+async def on_filter_set(update: Update, context: BotContext) -> None:
+    """Re-run the same search with the chosen filter."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    kind_code, sid, value = query.data.split(":")
+    code = None if value == "-" else value
+    search = context.services.search
+    if kind_code == "st":
+        outcome = await search.refine(sid, type=code)
+    else:
+        outcome = await search.refine(sid, service=code)
+    if isinstance(outcome, NoResults) and outcome.reason != "expired":
+        # Keep the list reachable: say nothing matched and offer the filters again.
+        await query.answer(context.gettext("Nothing matches this filter here."), show_alert=True)
+        return
+    await _edit(update, context, outcome)
+
+
+async def on_pick(update: Update, context: BotContext) -> None:
+    """Search in the place the user picked among same-named ones."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, sid, index = query.data.split(":")
+    await _edit(update, context, await context.services.search.pick(sid, int(index)))
+
+
+async def on_noop(update: Update, context: BotContext) -> None:
+    """Acknowledge a label button (the page counter)."""
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+
+
+_TYPES = "|".join(TYPES)
+_SERVICES = "|".join(SERVICES)
+_SID = r"[A-Za-z0-9_-]{1,16}"
+
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+HANDLERS: list[BaseHandler] = [
+    CommandHandler(["search", "cari"], search_command),
+    MessageHandler(PRIVATE & filters.LOCATION, on_location),
+    MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text),
+    CallbackQueryHandler(on_page, pattern=rf"^pg:{_SID}:\d{{1,4}}$"),
+    CallbackQueryHandler(on_filter_menu, pattern=rf"^(ft|fs):{_SID}$"),
+    CallbackQueryHandler(on_filter_set, pattern=rf"^st:{_SID}:({_TYPES}|-)$"),
+    CallbackQueryHandler(on_filter_set, pattern=rf"^ss:{_SID}:({_SERVICES}|-)$"),
+    CallbackQueryHandler(on_pick, pattern=rf"^pk:{_SID}:\d{{1,2}}$"),
+    CallbackQueryHandler(on_noop, pattern=rf"^{NOOP}$"),
+]

@@ -1,0 +1,75 @@
+"""/start (with deep links) and /help."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot.context import BotContext
+from handlers.detail import send_detail
+from handlers.keyboards import main_keyboard
+
+log = logging.getLogger(__name__)
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Greet the user, or open what a deep link points at."""
+    message = update.effective_message
+    assert message is not None
+    payload = context.args[0] if context.args else ""
+    if payload.startswith("c_"):
+        await send_detail(update, context, payload[2:])
+        return
+    _ = context.gettext
+    text = "\n".join([
+        _("👋 Welcome to <b>Gerbang Koperasi</b>, the gateway to Indonesia's cooperatives."),
+        _("Find cooperatives near you or by what they offer, and keep your memberships here."),
+        "",
+        _("📍 Share your location with the button below, or type a place or a cooperative "
+          "name, for example <i>Sleman</i>, <i>ksp di Medan Baru</i> or <i>apotek desa "
+          "Sukamaju</i>."),
+        _("/help lists everything I can do."),
+    ])
+    if payload:
+        text = _("That link is not valid (any more). Here is the start instead.") + "\n\n" + text
+    await message.reply_text(text, parse_mode=ParseMode.HTML,
+                             reply_markup=main_keyboard(context.t))
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """Explain every command."""
+    message = update.effective_message
+    assert message is not None
+    _ = context.gettext
+    text = "\n".join([
+        _("<b>How to use Gerbang Koperasi</b>"),
+        "",
+        _("📍 <b>Share your location</b> to see the nearest cooperatives, nearest first."),
+        _("⌨️ <b>Type</b> a place (“Sleman”, “Kec. Depok”), a type or service (“ksp”, "
+          "“apotek”, “sembako”) or a cooperative's name (“Koperasi Sejahtera”) — or all "
+          "together: “ksp di Medan Baru”."),
+        _("🔗 In any chat, type <code>@{bot} Sleman</code> to share a cooperative.").format(
+            bot=context.bot.username or "bot"),
+        "",
+        _("<b>Commands</b>"),
+        _("/start — start over"),
+        _("/search (/cari) — search by place, type, service or name"),
+        _("/cards (/kartu) — your member cards"),
+        _("/language (/bahasa) — Bahasa Indonesia or English"),
+        _("/privacy (/privasi) — how your data is used"),
+        _("/mydata (/dataku) — download your data"),
+        _("/deletedata (/hapusdata) — delete your data"),
+        _("/cancel (/batal) — stop what you are doing"),
+        _("/help (/bantuan) — this help"),
+    ])
+    await message.reply_text(text, parse_mode=ParseMode.HTML,
+                             reply_markup=main_keyboard(context.t))
+
+
+HANDLERS: list[BaseHandler] = [
+    CommandHandler("start", start),
+    CommandHandler(["help", "bantuan"], help_command),
+]

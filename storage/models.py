@@ -1,0 +1,88 @@
+"""Records the repositories return: plain dataclasses, no driver or Telegram types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """A WGS84 position."""
+
+    lat: float
+    lon: float
+
+
+@dataclass(slots=True)
+class Cooperative:
+    """One cooperative of the directory."""
+
+    id: str
+    name: str
+    type: str
+    location: Point
+    services: list[str] = field(default_factory=list)
+    registration_number: str | None = None
+    address: str | None = None
+    village_code: str | None = None
+    phone: str | None = None
+    simpanan_pokok: int | None = None
+    simpanan_wajib: int | None = None
+    description: str | None = None
+    verified: bool = False
+    member_count: int = 0
+    village_restricted: bool = False
+    closed_loop: bool | None = None
+    rat_year: int | None = None
+    opening_hours: str | None = None
+    demo: bool = False
+    name_tokens: list[str] = field(default_factory=list)
+    areas: list[str] = field(default_factory=list)  # province, regency, district, village codes
+    distance_m: float | None = None  # set by nearest-first queries only
+
+
+@dataclass(slots=True)
+class CoopWrite:
+    """One cooperative to create or update, identified by its import key."""
+
+    key: str
+    coop: Cooperative
+
+
+@dataclass(slots=True)
+class CooperativeFilter:
+    """What a directory query is narrowed to."""
+
+    type: str | None = None
+    service: str | None = None
+    area_code: str | None = None
+
+
+@dataclass(slots=True)
+class UserProfile:
+    """What the bot keeps about a Telegram user outside of forms: no name, no phone."""
+
+    user_id: int
+    language: str | None = None  # chosen with /language; None = follow Telegram
+    telegram_language: str | None = None
+    created_at: datetime | None = None
+    last_seen: datetime | None = None
+
+
+@dataclass(slots=True)
+class SavedSearch:
+    """A search the user ran, kept so its buttons (pages, filters) keep working."""
+
+    id: str
+    user_id: int
+    kind: str  # "near" | "area" | "name" | "pick" (waiting for the user to pick a place)
+    point: Point | None = None
+    radius_km: float | None = None
+    area_code: str | None = None
+    terms: list[str] = field(default_factory=list)
+    type: str | None = None
+    service: str | None = None
+    query: str = ""
+    candidates: list[str] = field(default_factory=list)  # area codes, for kind == "pick"
+    created_at: datetime | None = None

@@ -1,0 +1,80 @@
+"""The MongoDB client, the database handle and index setup (PyMongo's async API)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pymongo import ASCENDING, GEOSPHERE, AsyncMongoClient, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+log = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+
+# Every collection's indexes, created idempotently at startup.
+INDEXES: dict[str, list[IndexModel]] = {
+    "cooperatives": [
+        IndexModel([("loc", GEOSPHERE)], name="loc_2dsphere"),
+        IndexModel([("import_key", ASCENDING)], name="import_key", unique=True),
+        IndexModel([("name_tokens", ASCENDING)], name="name_tokens"),
+        IndexModel([("areas", ASCENDING)], name="areas"),
+    ],
+    "users": [],
+    "searches": [
+        # Saved searches back the buttons of result lists; old lists expire after a week.
+        IndexModel([("created_at", ASCENDING)], name="ttl", expireAfterSeconds=7 * 24 * 3600),
+    ],
+    "name_vocab": [],
+}
+
+
+class Store:
+    """An open connection to one database; hands out collections to repositories."""
+
+    def __init__(self, client: AsyncMongoClient[Document], db_name: str) -> None:
+        self.client = client
+        self.db: AsyncDatabase[Document] = client[db_name]
+
+    @classmethod
+    def connect(cls, uri: str, db_name: str, *, timeout_ms: int = 5000) -> Store:
+        """Create a client (connections are opened lazily, on first use)."""
+        client: AsyncMongoClient[Document] = AsyncMongoClient(
+            uri,
+            tz_aware=True,
+            serverSelectionTimeoutMS=timeout_ms,
+            connectTimeoutMS=timeout_ms,
+            appname="gerbang-koperasi",
+        )
+        return cls(client, db_name)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.db[name]
+
+    async def ensure_indexes(self) -> None:
+        """Create every index the repositories rely on that does not exist yet.
+
+        Existing indexes are recognised by name (a changed definition gets a new name), so
+        restarts never depend on how a server echoes an index's options back.
+        """
+        for collection, models in INDEXES.items():
+            if not models:
+                continue
+            existing = {ix["name"] async for ix in await self.db[collection].list_indexes()}
+            missing = [m for m in models if m.document["name"] not in existing]
+            if missing:
+                await self.db[collection].create_indexes(missing)
+
+    async def ping(self) -> bool:
+        """Whether the database answers right now."""
+        try:
+            await self.client.admin.command("ping")
+        except Exception:  # any driver error means "not ready"
+            return False
+        return True
+
+    async def drop_database(self) -> None:
+        await self.client.drop_database(self.db.name)
+
+    async def close(self) -> None:
+        await self.client.close()

@@ -1,0 +1,172 @@
+"""Message catalogs: extract, update and check (``python -m tools.i18n update|check``).
+
+Extraction uses babel with the mapping in ``pyproject.toml`` over ``bot`` and
+``handlers`` only (never ``.venv`` or ``tests``). ``update`` rewrites
+``locales/messages.pot``, merges it into the Indonesian and English catalogs, and fills
+English translations with the (English) source text. ``check`` fails when the template is
+stale or a string lacks a translation in either language.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ROOT / "locales"
+SOURCES = ("bot", "handlers")
+LANGS = ("id", "en")
+POT = LOCALES / "messages.pot"
+
+
+def po_path(lang: str) -> Path:
+    return LOCALES / lang / "LC_MESSAGES" / "messages.po"
+
+
+def extract() -> Catalog:
+    """A fresh template from the source code."""
+    catalog = Catalog(project="gerbang-koperasi", version="1", charset="utf-8",
+                      msgid_bugs_address="", copyright_holder="Gerbang Koperasi")
+    for source in SOURCES:
+        for filename, lineno, message, comments, context in extract_from_dir(
+            ROOT / source,
+            method_map=[("**.py", "python")],
+            keywords=DEFAULT_KEYWORDS,
+            comment_tags=("TRANSLATORS:",),
+            strip_comment_tags=True,
+        ):
+            catalog.add(message, None, [(f"{source}/{filename}", lineno)],
+                        auto_comments=comments, context=context)
+    return catalog
+
+
+def _ids(catalog: Catalog) -> set[tuple[object, str | None]]:
+    return {(m.id, m.context) for m in catalog if m.id}
+
+
+def _dump(catalog: Catalog) -> bytes:
+    buf = io.BytesIO()
+    write_po(buf, catalog, width=99, omit_header=False, sort_output=True)
+    return buf.getvalue()
+
+
+def update() -> None:
+    template = extract()
+    POT.parent.mkdir(parents=True, exist_ok=True)
+    POT.write_bytes(_dump(template))
+    for lang in LANGS:
+        path = po_path(lang)
+        if path.exists():
+            with path.open("rb") as fh:
+                catalog = read_po(fh, locale=lang)
+        else:
+            catalog = Catalog(locale=lang, project="gerbang-koperasi", charset="utf-8")
+        catalog.update(template, no_fuzzy_matching=True)
+        catalog.obsolete.clear()
+        for message in catalog:
+            if not message.id:
+                continue
+            if lang == "en" and not _translated(message):
+                message.string = message.id
+            message.flags.discard("fuzzy")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(_dump(catalog))
+    print(f"updated {POT.relative_to(ROOT)} and {len(LANGS)} catalogs "
+          f"({len(_ids(template))} messages)")
+
+
+def _translated(message: object) -> bool:
+    string = message.string  # type: ignore[attr-defined]
+    if isinstance(string, tuple | list):
+        return all(s for s in string)
+    return bool(string)
+
+
+def problems() -> list[str]:
+    """What is wrong with the catalogs (empty when they are complete and fresh)."""
+    found: list[str] = []
+    fresh = _ids(extract())
+    if not POT.exists():
+        return [f"{POT} is missing: run python -m tools.i18n update"]
+    with POT.open("rb") as fh:
+        template = _ids(read_po(fh))
+    for msgid in sorted(fresh - template, key=str):
+        found.append(f"messages.pot is stale: missing {msgid[0]!r}")
+    for msgid in sorted(template - fresh, key=str):
+        found.append(f"messages.pot is stale: {msgid[0]!r} is no longer in the code")
+    for lang in LANGS:
+        path = po_path(lang)
+        if not path.exists():
+            found.append(f"{path} is missing")
+            continue
+        with path.open("rb") as fh:
+            catalog = read_po(fh, locale=lang)
+        have = {(m.id, m.context): m for m in catalog if m.id}
+        for key in sorted(fresh, key=str):
+            message = have.get(key)
+            if message is None:
+                found.append(f"{lang}: no entry for {key[0]!r}")
+            elif not _translated(message):
+                found.append(f"{lang}: no translation for {key[0]!r}")
+            elif message.fuzzy:
+                found.append(f"{lang}: fuzzy translation for {key[0]!r}")
+            else:
+                found.extend(_placeholder_problems(lang, message))
+    return found
+
+
+def _placeholders(text: str) -> set[str]:
+    import string
+
+    names = set()
+    for _, field, _, _ in string.Formatter().parse(text):
+        if field is not None:
+            names.add(field)
+    return names
+
+
+def _placeholder_problems(lang: str, message: object) -> list[str]:
+    msgid = message.id  # type: ignore[attr-defined]
+    string = message.string  # type: ignore[attr-defined]
+    sources = list(msgid) if isinstance(msgid, tuple | list) else [msgid]
+    targets = list(string) if isinstance(string, tuple | list) else [string]
+    expected = set().union(*(_placeholders(s) for s in sources))
+    out = []
+    for target in targets:
+        try:
+            got = _placeholders(target)
+        except ValueError:
+            out.append(f"{lang}: malformed placeholder in translation of {sources[0]!r}")
+            continue
+        if got - expected:
+            out.append(f"{lang}: unknown placeholder {sorted(got - expected)} in translation of "
+                       f"{sources[0]!r}")
+    return out
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "check"
+    if command == "update":
+        update()
+        return 0
+    if command == "check":
+        issues = problems()
+        for issue in issues:
+            print(issue)
+        print("catalogs OK" if not issues else f"{len(issues)} problem(s)")
+        return 1 if issues else 0
+    if command == "missing":
+        for issue in problems():
+            print(issue)
+        return 0
+    print("usage: python -m tools.i18n update|check|missing", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -145,11 +145,8 @@ def no_results_text(outcome: NoResults, t: Translator, directory: DirectoryServi
         text = _("No cooperatives found in {area} for this search.").format(
             area=escape(directory.gazetteer.label(outcome.area.code, depth=1)))
     else:
-        text = _("Nothing found for “{query}”.").format(
-            query=escape(outcome.search.query if outcome.search else ""))
-        if outcome.search is None and outcome.parsed is not None:
-            words = " ".join(outcome.parsed.terms)
-            text = _("Nothing found for “{query}”.").format(query=escape(words))
+        query = outcome.query or (outcome.search.query if outcome.search else "")
+        text = _("Nothing found for “{query}”.").format(query=escape(query))
     return text + "\n\n" + tips
 
 
@@ -189,9 +186,9 @@ def detail_text(coop: Cooperative, t: Translator, directory: DirectoryService) -
     if coop.rat_year:
         lines.append(_("📅 Last annual members' meeting (RAT): {year}").format(year=coop.rat_year))
     if coop.closed_loop is True:
-        lines.append(_("🔒 Closed-loop savings & loan: savings products for members only"))
+        lines.append(_("🔒 Closed-loop savings and loan: savings products for members only"))
     elif coop.closed_loop is False:
-        lines.append(_("🔓 Open-loop savings & loan, licensed by OJK"))
+        lines.append(_("🔓 Open-loop savings and loan, licensed by OJK"))
     if coop.village_restricted:
         village = directory.gazetteer.get(coop.village_code)
         name = display_name(village) if village else _("this village")

@@ -67,6 +67,7 @@ def update() -> None:
         else:
             catalog = Catalog(locale=lang, project="gerbang-koperasi", charset="utf-8")
         catalog.update(template, no_fuzzy_matching=True)
+        catalog.fuzzy = False
         catalog.obsolete.clear()
         for message in catalog:
             if not message.id:

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from bot.services.query import STOPWORDS
 from bot.services.text import words
@@ -71,10 +71,10 @@ class NameIndex:
                     break
                 found.setdefault(word, PREFIX)
         if len(term) >= 4:
-            # One typo (insert, delete, substitute) in words up to 8 letters, two beyond.
+            # One typo (insert, delete, substitute, swap) in words up to 8 letters, two beyond.
             max_edits = 1 if len(term) <= 8 else 2
             for word, edits, _ in process.extract(
-                term, self._vocab, scorer=Levenshtein.distance, score_cutoff=max_edits, limit=8
+                term, self._vocab, scorer=OSA.distance, score_cutoff=max_edits, limit=8
             ):
                 found.setdefault(word, FUZZY * (1 - edits / (len(term) + 1)))
         return found

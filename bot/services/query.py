@@ -18,9 +18,9 @@ PLACE_MARKERS = frozenset({"di", "dekat", "sekitar", "near", "in", "at", "around
 
 # Words that also say which level the place is: "kec. Depok", "desa Sukamaju", "kota Bandung".
 LEVEL_MARKERS: dict[str, tuple[str, ...]] = {
-    "desa": ("village",),
-    "kelurahan": ("village",),
-    "kel": ("village",),
+    "desa": ("village:desa",),
+    "kelurahan": ("village:kelurahan",),
+    "kel": ("village:kelurahan",),
     "village": ("village",),
     "kec": ("district",),
     "kecamatan": ("district",),
@@ -139,6 +139,16 @@ class QueryParser:
         i = 0
         while i < len(ws):
             word = ws[i]
+            if word in LEVEL_MARKERS and i + 1 < len(ws) and level is None:
+                # "kec. Depok", "kelurahan Kesawan": the marker restricts the next place.
+                marker_level = LEVEL_MARKERS[word][0]
+                n_marked, found_marked = self._place_at(ws, i + 1, marker_level)
+                n_whole, _ = self._place_at(ws, i, None)  # unless "Kota Baru" is a name
+                if n_marked and n_marked + 1 >= n_whole:
+                    mentions.append(PlaceMention(ws[i + 1 : i + 1 + n_marked], found_marked, True))
+                    marked = False
+                    i += 1 + n_marked
+                    continue
             n_place, found = self._place_at(ws, i, level)
             n_syn, syn = self._synonym_at(ws, i)
             if n_place and n_place > n_syn:

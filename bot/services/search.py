@@ -70,6 +70,7 @@ class NoResults:
     radius_km: float | None = None
     parsed: ParsedQuery | None = None
     place_name: str | None = None  # several places have this name; none has a match
+    query: str = ""  # what the user typed
 
 
 Outcome = ResultPage | PlaceChoice | NoResults
@@ -136,8 +137,8 @@ class SearchService:
             if geocoded is not None:
                 return await self._start_near(replace(base, kind="near", point=geocoded,
                                                       terms=[]))
-            return NoResults("nothing", parsed=parsed)
-        return NoResults("need_location", parsed=parsed)
+            return NoResults("nothing", parsed=parsed, query=text)
+        return NoResults("need_location", parsed=parsed, query=text)
 
     async def page(self, search_id: str, page: int) -> Outcome:
         """Another page of a saved search."""

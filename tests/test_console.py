@@ -1,0 +1,115 @@
+"""The console chat as a newcomer uses it: a script piped into ``python -m bot console``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_console(mongo_uri: str, script: str, tmp_path: Path, *args: str,
+                db: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MONGODB_URI": mongo_uri,
+           "MONGODB_DB": db or f"console_{uuid.uuid4().hex[:8]}", "DATA_DIR": str(tmp_path / "var")}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    return subprocess.run([sys.executable, "-m", "bot", "console", *args], input=script,
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+
+
+def calls(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+class TestConsoleScript:
+    def test_json_script_with_demo_data(self, mongo_uri: str, tmp_path: Path) -> None:
+        script = "\n".join([
+            "/start",
+            "#loc 3.5952 98.6722",
+            "#tap Berikutnya",
+            "#tap 2",
+            "#tap 1",
+            "#as 20002 en",
+            "/start",
+            "ksp di Medan Baru",
+            "#inline Medan",
+            "#tap 99",
+            "#bogus",
+            "",
+        ]) + "\n"
+        result = run_console(mongo_uri, script, tmp_path, "--json")
+        assert result.returncode == 0, result.stderr
+        got = calls(result.stdout)
+        methods = [c["method"] for c in got]
+        assert methods[0] == "getMe"
+        assert methods.count("setMyCommands") == 3
+        sends = [c for c in got if c["method"] == "sendMessage"]
+        assert sends[0]["params"]["text"].startswith("👋 Selamat datang")
+        near = sends[1]["params"]
+        assert near["text"].startswith("📍 ") and "Kota Medan" in near["text"]
+        # Medan cooperatives, nearest first: the demo data was loaded into the empty database.
+        assert "Loaded demo data" in result.stderr
+        first_buttons = near["reply_markup"]["inline_keyboard"]
+        assert "(Demo)" in first_buttons[0][0]["text"]
+        edits = [c for c in got if c["method"] == "editMessageText"]
+        assert "<b>6. " in edits[0]["params"]["text"]  # page 2 in place of page 1
+        assert "Simpanan pokok" in edits[1]["params"]["text"]  # result 7's detail
+        venue = next(c for c in got if c["method"] == "sendVenue")["params"]
+        assert abs(venue["latitude"] - 3.5952) < 0.1 and "(Demo)" in venue["title"]
+        assert sends[2]["params"]["text"].startswith("👋 Welcome")
+        assert "cooperatives in Kec. Medan Baru" in sends[3]["params"]["text"] or \
+            "cooperative in Kec. Medan Baru" in sends[3]["params"]["text"]
+        assert any(c["method"] == "answerInlineQuery" for c in got)
+        assert "there is no button 99" in result.stderr
+        assert "unknown console command #bogus" in result.stderr
+
+    def test_human_rendering_and_doc(self, mongo_uri: str, tmp_path: Path) -> None:
+        script = "/start\n#loc 3.5952 98.6722\n#tap 1\n#tap peta\n#sticker\n"
+        result = run_console(mongo_uri, script, tmp_path)
+        assert result.returncode == 0, result.stderr
+        out = result.stdout
+        assert "bot › 👋 Selamat datang di Gerbang Koperasi" in out  # HTML rendered as text
+        assert "⌨ [1] 📍 Bagikan lokasi saya" in out
+        assert "[1] 1. " in out and "Berikutnya ▶" in out
+        assert "bot ✎ (message" in out
+        assert "bot 📍 " in out  # the venue
+        assert "tidak bisa membaca" in out
+
+    def test_run_without_token_and_tty_exits_2(self, tmp_path: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+        result = subprocess.run([sys.executable, "-m", "bot", "run"], input="", env=env,
+                                capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert result.returncode == 2
+        assert "TELEGRAM_BOT_TOKEN is not set" in result.stderr
+
+    @pytest.mark.parametrize("command", ["run", "console", "import-coops", "seed-demo"])
+    def test_help(self, command: str) -> None:
+        result = subprocess.run([sys.executable, "-m", "bot", command, "--help"],
+                                capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert result.returncode == 0 and "usage:" in result.stdout
+
+
+class TestImportCommand:
+    def test_import_reports_bad_lines(self, mongo_uri: str, tmp_path: Path) -> None:
+        csv = tmp_path / "coops.csv"
+        csv.write_bytes(b"\xef\xbb\xbfname,type,latitude,longitude\r\n"
+                        b"Koperasi A,jasa,3.6,98.67\r\nKoperasi B,bank,3.6,98.67\r\n"
+                        b"Koperasi C,jasa,51.5,-0.1\r\n")
+        env = {**os.environ, "MONGODB_URI": mongo_uri,
+               "MONGODB_DB": f"imp_{uuid.uuid4().hex[:8]}", "DATA_DIR": str(tmp_path / "v")}
+        cmd = [sys.executable, "-m", "bot", "import-coops", str(csv)]
+        result = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT,
+                                timeout=120)
+        assert result.returncode == 1
+        assert "line 3: unknown type “bank”" in result.stderr
+        assert "line 4: the coordinates 51.5, -0.1 are outside Indonesia" in result.stderr
+        assert "3 rows: 1 created, 0 updated, 2 rejected" in result.stdout
+        again = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT,
+                               timeout=120)
+        assert "3 rows: 0 created, 1 updated, 2 rejected" in again.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from html import escape
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
@@ -29,9 +30,12 @@ def _render(outcome: Outcome, context: BotContext) -> tuple[str, InlineKeyboardM
         return results_text(outcome, t, directory, where), results_keyboard(outcome, t)
     if isinstance(outcome, PlaceChoice):
         labels = [directory.gazetteer.label(region.code, depth=2) for region, _ in outcome.options]
-        text = context.gettext(
-            "There are several places called “{name}”. Which one do you mean?"
-        ).format(name=outcome.name.title())
+        if outcome.corrected:
+            text = context.gettext("I found no “{name}”. Did you mean one of these places?")
+        else:
+            text = context.gettext(
+                "There are several places called “{name}”. Which one do you mean?")
+        text = text.format(name=escape(outcome.name.title()))
         return text, place_choice_keyboard(outcome, labels, t)
     return no_results_text(outcome, t, directory), None
 

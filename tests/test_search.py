@@ -311,3 +311,14 @@ class TestInline:
 
     async def test_empty_without_location(self, services: Services, solo) -> None:
         assert await services.search.inline("", None) == []
+
+
+class TestDidYouMean:
+    @pytest.mark.parametrize("query", ["Surakrta", "koperasi di Surakata", "apotek di Surakarat"])
+    async def test_typo_in_place_offers_the_place(self, services: Services, solo, query: str
+                                                  ) -> None:
+        outcome = await services.search.text(1, query)
+        assert isinstance(outcome, PlaceChoice) and outcome.corrected
+        assert outcome.options[0][0].code == "33.72"
+        picked = await services.search.pick(outcome.search.id, 0)
+        assert isinstance(picked, ResultPage) and picked.area.code == "33.72"

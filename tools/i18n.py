@@ -150,8 +150,33 @@ def _placeholder_problems(lang: str, message: object) -> list[str]:
     return out
 
 
+def apply(lang: str, translations: dict[str, object]) -> list[str]:
+    """Set translations (msgid → text, or singular msgid → [forms]); returns unknown ids."""
+    path = po_path(lang)
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    by_key = {(m.id if isinstance(m.id, str) else m.id[0]): m for m in catalog if m.id}
+    unknown = []
+    for msgid, text in translations.items():
+        message = by_key.get(msgid)
+        if message is None:
+            unknown.append(msgid)
+            continue
+        message.string = tuple(text) if isinstance(text, list) else text
+        message.flags.discard("fuzzy")
+    path.write_bytes(_dump(catalog))
+    return unknown
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
+    if command == "apply" and len(argv) == 3:
+        import json
+
+        unknown = apply(argv[1], json.loads(Path(argv[2]).read_text(encoding="utf-8")))
+        for msgid in unknown:
+            print(f"not in the catalog: {msgid!r}")
+        return 1 if unknown else 0
     if command == "update":
         update()
         return 0
@@ -165,7 +190,8 @@ def main(argv: list[str]) -> int:
         for issue in problems():
             print(issue)
         return 0
-    print("usage: python -m tools.i18n update|check|missing", file=sys.stderr)
+    print("usage: python -m tools.i18n update|check|missing|apply LANG FILE.json",
+          file=sys.stderr)
     return 2
 
 

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
 from bot.services.text import fold
 from storage.models import Point
 
@@ -126,6 +129,11 @@ class Gazetteer:
             if region.level == "village":
                 self._grid[self._cell(region.lat, region.lon)].append(region)
         self.max_name_words = max(len(name.split()) for name in self._by_name)
+        # Names of provinces, regencies and districts: the ones worth correcting typos in.
+        self._major_names = sorted(
+            name for name, codes in self._by_name.items()
+            if any(self._by_code[c].level != "village" for c in codes)
+        )
 
     @classmethod
     def from_csv(cls, path: Path) -> Gazetteer:
@@ -173,6 +181,18 @@ class Gazetteer:
     def lookup(self, folded_name: str) -> list[Region]:
         """Every area whose (folded) name or short name is exactly ``folded_name``."""
         return [self._by_code[c] for c in self._by_name.get(folded_name, ())]
+
+    def similar(self, folded_name: str) -> list[Region]:
+        """Provinces, regencies and districts whose name is one typo (two in long names)
+        away from ``folded_name``: "slemn" → Sleman."""
+        if len(folded_name) < 4:
+            return []
+        max_edits = 1 if len(folded_name) <= 8 else 2
+        found: list[Region] = []
+        for name, _, _ in process.extract(folded_name, self._major_names, scorer=OSA.distance,
+                                          score_cutoff=max_edits, limit=5):
+            found.extend(r for r in self.lookup(name) if r.level != "village")
+        return found
 
     def lineage(self, code: str) -> list[Region]:
         """The area and its ancestors, province first."""

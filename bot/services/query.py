@@ -67,6 +67,7 @@ class ParsedQuery:
     service: str | None = None
     place: PlaceMention | None = None
     terms: list[str] = field(default_factory=list)  # words left for the name
+    after_marker: list[str] = field(default_factory=list)  # name words right after "di"…
     filter_words: list[str] = field(default_factory=list)  # the words that gave type/service
 
     @property
@@ -175,6 +176,8 @@ class QueryParser:
                 continue
             if word not in STOPWORDS and len(word) > 1:
                 parsed.terms.append(word)
+                if marked:
+                    parsed.after_marker.append(word)
             i += 1
         parsed.place = self._combine(mentions, parsed)
         return parsed

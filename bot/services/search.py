@@ -58,6 +58,7 @@ class PlaceChoice:
     search: SavedSearch
     name: str
     options: list[tuple[Region, int]]  # area and how many cooperatives match there
+    corrected: bool = False  # no place has the name; these are spelled almost like it
 
 
 @dataclass(slots=True)
@@ -123,6 +124,11 @@ class SearchService:
                 return outcome
         if place is not None:
             return await self._start_place(base, parsed)
+        if parsed.after_marker:
+            # "apotek di Medn": the words after "di" were meant as a place.
+            suggestion = await self._did_you_mean(base, parsed.terms)
+            if suggestion is not None:
+                return suggestion
         if parsed.terms:
             outcome = await self._start(replace(base, terms=parsed.terms))
             if not isinstance(outcome, NoResults):
@@ -137,6 +143,9 @@ class SearchService:
             if geocoded is not None:
                 return await self._start_near(replace(base, kind="near", point=geocoded,
                                                       terms=[]))
+            suggestion = await self._did_you_mean(base, parsed.terms)
+            if suggestion is not None:
+                return suggestion
             return NoResults("nothing", parsed=parsed, query=text)
         return NoResults("need_location", parsed=parsed, query=text)
 
@@ -241,6 +250,10 @@ class SearchService:
                                                 terms=place.words + parsed.terms))
                 if not isinstance(alt, NoResults):
                     return alt
+                suggestion = await self._did_you_mean(search, place.words + parsed.terms,
+                                                      exclude=set(place.everything))
+                if suggestion is not None:
+                    return suggestion
                 if len(place.everything) == 1:
                     return NoResults("nothing", search=search, area=place.candidates[0],
                                      parsed=parsed)
@@ -261,6 +274,28 @@ class SearchService:
             replace(search, kind="pick", candidates=[r.code for r, _ in options])
         )
         return PlaceChoice(saved, " ".join(place.words), options)
+
+    async def _did_you_mean(self, base: SavedSearch, terms: list[str],
+                            exclude: set[Region] | None = None) -> PlaceChoice | None:
+        """Places one typo away from the words ("Slemn" → Sleman) that have matches."""
+        for n in range(min(3, len(terms)), 0, -1):
+            for i in range(len(terms) - n + 1):
+                candidates = [r for r in self.gazetteer.similar(" ".join(terms[i : i + n]))
+                              if not exclude or r not in exclude]
+                if not candidates:
+                    continue
+                rest = terms[:i] + terms[i + n :]
+                search = replace(base, kind="name" if rest else "area", terms=rest)
+                filt = CooperativeFilter(type=search.type, service=search.service)
+                counts = await self._counts_per_area(candidates, search, filt)
+                options = [(r, counts[r.code]) for r in candidates if counts[r.code] > 0]
+                if options:
+                    options.sort(key=lambda o: (-o[1], o[0].depth, o[0].code))
+                    saved = await self.searches.save(replace(
+                        search, kind="pick", candidates=[r.code for r, _ in options]))
+                    return PlaceChoice(saved, " ".join(terms[i : i + n]),
+                                       options[:MAX_PLACE_OPTIONS], corrected=True)
+        return None
 
     async def _counts_per_area(
         self, areas: list[Region], search: SavedSearch, filt: CooperativeFilter

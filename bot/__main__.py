@@ -47,8 +47,9 @@ def database(settings: Settings) -> Iterator[str]:
 
 async def _with_services(settings: Settings, uri: str, work: Any) -> Any:
     from bot.app import open_services
+    from storage.mongo import Store
 
-    services = await open_services(settings, uri)
+    services = await open_services(settings, Store.connect(uri, settings.mongodb_db))
     try:
         return await work(services)
     finally:
@@ -224,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         settings.validate_for_nominatim()
+        if args.func is not cmd_run or settings.telegram_bot_token:
+            settings.resolve_data_key()  # refuse to start without DATA_KEY on a real MongoDB
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE

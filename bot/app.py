@@ -16,14 +16,19 @@ from bot.i18n import I18n
 from bot.services.directory import DirectoryService
 from bot.services.gazetteer import Gazetteer
 from bot.services.geocode import Geocoder, NominatimGeocoder
+from bot.services.crypto import Vault
 from bot.services.importer import Importer
+from bot.services.membership import MembershipService
 from bot.services.names import NameIndex
 from bot.services.search import SearchService
 from bot.services.users import UserService
 from handlers.commands import set_default_commands
+from bot.persistence import FLUSH_HANDLER, MongoPersistence
+from storage.applications import ApplicationRepository
 from storage.cooperatives import CooperativeRepository
 from storage.mongo import Store
 from storage.searches import SearchRepository
+from storage.state import StateRepository
 from storage.users import UserRepository
 
 log = logging.getLogger(__name__)
@@ -42,6 +47,8 @@ class Services:
     directory: DirectoryService
     search: SearchService
     importer: Importer
+    membership: MembershipService
+    vault: Vault
     geocoder: Geocoder | None = None
 
     async def close(self) -> None:
@@ -68,6 +75,7 @@ def build_services(store: Store, settings: Settings, *, geocoder: Geocoder | Non
     gazetteer = Gazetteer.load(settings.gazetteer_path)
     coops = CooperativeRepository(store)
     names = NameIndex(coops)
+    vault = Vault(settings.resolve_data_key())
     return Services(
         store=store,
         i18n=i18n,
@@ -76,13 +84,15 @@ def build_services(store: Store, settings: Settings, *, geocoder: Geocoder | Non
         directory=DirectoryService(coops, gazetteer),
         search=SearchService(coops, SearchRepository(store), gazetteer, names, geocoder),
         importer=Importer(coops, gazetteer, names),
+        membership=MembershipService(ApplicationRepository(store), coops, gazetteer, vault,
+                                     retention_days=settings.retention_days),
+        vault=vault,
         geocoder=geocoder,
     )
 
 
-async def open_services(settings: Settings, mongodb_uri: str) -> Services:
-    """Connect to the database, create indexes, and build the services."""
-    store = Store.connect(mongodb_uri, settings.mongodb_db)
+async def open_services(settings: Settings, store: Store) -> Services:
+    """Create indexes and build the services over ``store``."""
     await store.ensure_indexes()
     return build_services(store, settings, geocoder=build_geocoder(settings))
 
@@ -121,13 +131,15 @@ def build_application(
     """
     if services is None and mongodb_uri is None:
         raise ValueError("build_application needs services or a MongoDB URI")
+    # The client connects lazily: creating it here does no I/O.
+    store = services.store if services is not None else Store.connect(
+        mongodb_uri or "", settings.mongodb_db)
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         bot_data: BotData = app.bot_data
         bot_data.settings = settings
         if bot_data.services is None:
-            assert mongodb_uri is not None
-            bot_data.services = await open_services(settings, mongodb_uri)
+            bot_data.services = await open_services(settings, store)
             bot_data.owns_services = True
         await set_default_commands(app.bot, bot_data.services.i18n)
 
@@ -139,6 +151,7 @@ def build_application(
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .post_init(post_init)
         .post_shutdown(stop_services)
+        .persistence(MongoPersistence(StateRepository(store)))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -150,5 +163,6 @@ def build_application(
     if services is not None:
         app.bot_data.services = services
         app.bot_data.settings = settings
-    handlers.register(app)
+    handlers.register(app, form_timeout_s=settings.form_timeout_s)
+    app.add_handler(FLUSH_HANDLER, group=99)  # last: persist this update's state now
     return app

@@ -58,6 +58,9 @@ class Settings:
     nominatim_scheme: str = "https"
     log_level: str = "INFO"
     log_format: str = "text"
+    form_timeout_s: float = 30 * 60
+    retention_days: int = 90
+    privacy_contact: str = "privacy@gerbangkoperasi.id"
     gazetteer_path: Path = field(
         default_factory=lambda: PROJECT_ROOT / "data" / "wilayah" / "regions.csv.gz"
     )
@@ -92,12 +95,28 @@ class Settings:
             nominatim_scheme=env.get("NOMINATIM_SCHEME", "").strip() or "https",
             log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
             log_format=log_format,
+            retention_days=_int(env, "RETENTION_DAYS", 90),
+            privacy_contact=env.get("PRIVACY_CONTACT", "").strip()
+            or "privacy@gerbangkoperasi.id",
         )
 
     @property
     def embedded_db(self) -> bool:
         """Whether the bot starts its own SecantusDB (no ``MONGODB_URI`` given)."""
         return self.mongodb_uri is None
+
+    def resolve_data_key(self) -> str:
+        """DATA_KEY; the embedded default generates one into DATA_DIR (mode 0600)."""
+        if self.data_key:
+            return self.data_key
+        if not self.embedded_db:
+            raise ConfigError(
+                "DATA_KEY is required when MONGODB_URI is set: it encrypts every NIK at rest. "
+                "Generate one with `python -c \"import secrets; print(secrets.token_urlsafe(32))\"`"
+                " and keep it safe (without it the stored NIKs cannot be read).")
+        from bot.services.crypto import load_or_create_key
+
+        return load_or_create_key(self.data_dir)
 
     def validate_for_nominatim(self) -> None:
         """Refuse Nominatim without a real user agent (its usage policy requires one)."""

@@ -322,19 +322,21 @@ async def run_console(
     console = Console(app, api, user_id=user_id, lang=lang, out=stdout)
     from bot.app import start_services, stop_services
 
-    async with app:
+    await app.initialize()
+    try:
         await start_services(app)
         await app.start()
-        try:
-            if before is not None:
-                await before(app)
-            if interactive:
-                print("Gerbang Koperasi — console chat (no Telegram needed). Try /start, "
-                      "share a location with #loc 3.5952 98.6722, or type “ksp di Medan "
-                      "Baru”. #help lists the syntax, Ctrl-D leaves.", file=stdout)
-            async for line in _read_lines(stdin, interactive):
-                if not await console.feed(line):
-                    break
-        finally:
+        if before is not None:
+            await before(app)
+        if interactive:
+            print("Gerbang Koperasi — console chat (no Telegram needed). Try /start, "
+                  "share a location with #loc 3.5952 98.6722, or type “ksp di Medan "
+                  "Baru”. #help lists the syntax, Ctrl-D leaves.", file=stdout)
+        async for line in _read_lines(stdin, interactive):
+            if not await console.feed(line):
+                break
+    finally:
+        if app.running:
             await app.stop()
-            await stop_services(app)
+        await app.shutdown()  # flushes persistence, so the database is still needed
+        await stop_services(app)

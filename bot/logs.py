@@ -69,5 +69,8 @@ def configure(level: str = "INFO", fmt: str = "text", *, quiet: bool = False,
         file_handler.setLevel(getattr(logging, level, logging.INFO))
         root.addHandler(file_handler)
     root.setLevel(getattr(logging, level, logging.INFO))
-    for noisy in ("httpx", "apscheduler", "pymongo", "aiohttp.access"):
+    # Their debug output echoes payloads (messages users typed, stored documents): never on,
+    # whatever LOG_LEVEL says.
+    for noisy in ("httpx", "apscheduler", "pymongo", "aiohttp.access", "geopy"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("telegram").setLevel(logging.INFO)

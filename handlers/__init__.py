@@ -4,16 +4,31 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import detail, errors, fallback, inline, language, preprocess, search, start
+from handlers import (
+    detail,
+    errors,
+    fallback,
+    inline,
+    language,
+    membership,
+    preprocess,
+    privacy,
+    search,
+    start,
+)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application, *, form_timeout_s: float | None = None  # type: ignore[type-arg]
+             ) -> None:
     """Add all handlers. Note: order matters — the first matching handler of a group wins."""
     for handler in preprocess.HANDLERS:
         app.add_handler(handler, group=-1)  # binds the user's locale before anything else
+    # First: an open form takes the user's messages before search does.
+    app.add_handler(membership.build_conversation(form_timeout_s))
     for module in (
         start,
         language,
+        privacy,
         search,
         detail,
         inline,

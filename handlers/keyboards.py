@@ -116,11 +116,12 @@ def place_choice_keyboard(choice: PlaceChoice, labels: list[str], t: Translator
 def detail_keyboard(coop_id: str, name: str, bot_username: str | None, t: Translator,
                     back: tuple[str, int] | None) -> InlineKeyboardMarkup:
     _ = t.gettext
+    rows = [[InlineKeyboardButton(_("📝 Join this cooperative"), callback_data=f"jn:{coop_id}")]]
     row = [InlineKeyboardButton(_("🗺 Show on map"), callback_data=f"mp:{coop_id}")]
     if bot_username:
         row.append(InlineKeyboardButton(
             _("📤 Share"), url=share_url(bot_username, f"c_{coop_id}", name)))
-    rows = [row]
+    rows.append(row)
     if back is not None:
         rows.append([InlineKeyboardButton(_("◀ Back to results"),
                                           callback_data=f"pg:{back[0]}:{back[1]}")])

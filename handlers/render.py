@@ -124,6 +124,10 @@ def no_results_text(outcome: NoResults, t: Translator, directory: DirectoryServi
                  "words (at most {n} characters).").format(n=100)
     if reason == "empty":
         return _("Type a place or a cooperative name, or share your location.") + "\n\n" + tips
+    if reason == "personal":
+        return _("🔒 That looks like a NIK or a phone number. Never type personal numbers in "
+                 "a search: to join a cooperative, open it and tap “Join”. Nothing was "
+                 "stored.")
     if reason == "expired":
         return _("This list has expired. Please search again.")
     if reason == "need_location":

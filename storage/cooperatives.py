@@ -253,3 +253,8 @@ class CooperativeRepository:
             return 0
         result = await self._col.bulk_write(ops, ordered=False)
         return result.matched_count
+
+    async def change_member_count(self, coop_id: str, delta: int) -> None:
+        oid = parse_id(coop_id)
+        if oid is not None:
+            await self._col.update_one({"_id": oid}, {"$inc": {"member_count": delta}})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pymongo import ASCENDING, GEOSPHERE, AsyncMongoClient, IndexModel
+from pymongo import ASCENDING, DESCENDING, GEOSPHERE, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,18 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("created_at", ASCENDING)], name="ttl", expireAfterSeconds=7 * 24 * 3600),
     ],
     "name_vocab": [],
+    "applications": [
+        # Exist only while an application is open: one per user and per NIK per cooperative.
+        IndexModel([("open_user", ASCENDING)], name="open_user", unique=True, sparse=True),
+        IndexModel([("open_nik", ASCENDING)], name="open_nik", unique=True, sparse=True),
+        IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING)], name="user"),
+        IndexModel([("coop_id", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)],
+                   name="coop_status"),
+    ],
+    "notifications": [IndexModel([("delivered", ASCENDING), ("created_at", ASCENDING)],
+                                 name="pending")],
+    "conversations": [],
+    "user_data": [],
 }
 
 

@@ -45,7 +45,8 @@ def gazetteer() -> Gazetteer:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return replace(Settings(), data_dir=tmp_path / "var", admin_ids=frozenset({900}))
+    return replace(Settings(), data_dir=tmp_path / "var", admin_ids=frozenset({900}),
+                   data_key="test-data-key-0123456789abcdef")
 
 
 @pytest.fixture
@@ -141,7 +142,11 @@ async def chat(services: Services, settings: Settings) -> AsyncIterator[Chat]:
     app = build_application(settings, services=services, request=api)
     async with app:
         await start_services(app)
-        yield Chat(app, api)
+        await app.start()  # the JobQueue runs form timeouts
+        try:
+            yield Chat(app, api)
+        finally:
+            await app.stop()
     assert not api.errors, f"calls Telegram would refuse: {[(c.method, c.error) for c in api.errors]}"
 
 

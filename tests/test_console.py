@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def run_console(mongo_uri: str, script: str, tmp_path: Path, *args: str,
                 db: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MONGODB_URI": mongo_uri,
-           "MONGODB_DB": db or f"console_{uuid.uuid4().hex[:8]}", "DATA_DIR": str(tmp_path / "var")}
+           "MONGODB_DB": db or f"console_{uuid.uuid4().hex[:8]}", "DATA_DIR": str(tmp_path / "var"),
+           "DATA_KEY": "console-test-key-0123456789"}
     env.pop("TELEGRAM_BOT_TOKEN", None)
     return subprocess.run([sys.executable, "-m", "bot", "console", *args], input=script,
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
@@ -34,7 +35,7 @@ class TestConsoleScript:
             "#loc 3.5952 98.6722",
             "#tap Berikutnya",
             "#tap 2",
-            "#tap 1",
+            "#tap peta",
             "#as 20002 en",
             "/start",
             "ksp di Medan Baru",
@@ -102,7 +103,8 @@ class TestImportCommand:
                         b"Koperasi A,jasa,3.6,98.67\r\nKoperasi B,bank,3.6,98.67\r\n"
                         b"Koperasi C,jasa,51.5,-0.1\r\n")
         env = {**os.environ, "MONGODB_URI": mongo_uri,
-               "MONGODB_DB": f"imp_{uuid.uuid4().hex[:8]}", "DATA_DIR": str(tmp_path / "v")}
+               "MONGODB_DB": f"imp_{uuid.uuid4().hex[:8]}", "DATA_DIR": str(tmp_path / "v"),
+               "DATA_KEY": "console-test-key-0123456789"}
         cmd = [sys.executable, "-m", "bot", "import-coops", str(csv)]
         result = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT,
                                 timeout=120)
@@ -113,3 +115,35 @@ class TestImportCommand:
         again = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT,
                                timeout=120)
         assert "3 rows: 0 created, 1 updated, 2 rejected" in again.stdout
+
+
+class TestConsoleMembership:
+    def test_join_two_cancel_one_resume_one_after_restart(self, mongo_uri: str,
+                                                          tmp_path: Path) -> None:
+        db = f"console_join_{uuid.uuid4().hex[:8]}"
+        # Four cooperatives around central Medan from the demo data: results 1-4.
+        form = ["#tap Gabung", "#tap Lanjut", "#tap setuju", "Siti Aminah", "{nik}",
+                "#tap Ya", "Medan", "#loc 3.5928 98.6762", "#contact +6281234567890",
+                "#tap Pedagang"]
+        script = ["#loc 3.5952 98.6722", "#tap 1"]
+        script += [line.format(nik="1271055708900001") for line in form] + ["#tap Kirim"]
+        script += ["#loc 3.5952 98.6722", "#tap 2"]
+        script += [line.format(nik="1271055708900001") for line in form] + ["#tap Kirim"]
+        script += ["#loc 3.5952 98.6722", "#tap 3", "#tap Gabung", "#tap Lanjut",
+                   "#tap setuju", "Siti Aminah", "/batal", "#tap hapus"]
+        script += ["#loc 3.5952 98.6722", "#tap 4", "#tap Gabung", "#tap Lanjut",
+                   "#tap setuju", "Siti Aminah"]
+        first = run_console(mongo_uri, "\n".join(script) + "\n", tmp_path, "--json", db=db)
+        assert first.returncode == 0, first.stderr
+        sent = [c for c in calls(first.stdout) if c["method"] == "editMessageText"]
+        done = [c for c in sent if "Permohonan terkirim" in c["params"]["text"]]
+        assert len(done) == 2
+        assert any("Jawaban Anda sudah dihapus" in c["params"]["text"] for c in sent)
+        # A new process on the same database: the fourth form continues at the NIK.
+        second = run_console(mongo_uri, "1271055708900001\n#tap Ya\n", tmp_path, "--json",
+                             db=db)
+        assert second.returncode == 0, second.stderr
+        texts_ = [c["params"].get("text", "") for c in calls(second.stdout)
+                  if c["method"] == "sendMessage"]
+        assert texts_[0].startswith("Dari NIK Anda: <b>perempuan</b>")
+        assert "Tempat lahir" in texts_[1]

@@ -135,27 +135,21 @@ class TestLocationSearch:
         assert "Jenis:" in text and "Simpanan pokok" in text and "Rp" in text
         assert "dari Anda" in text  # distance from the shared location
         buttons = calls[1].params["reply_markup"]["inline_keyboard"]
-        assert buttons[0][0]["callback_data"].startswith("mp:")
-        share = urlparse(buttons[0][1]["url"])
+        coop_id = buttons[0][0]["callback_data"][3:]
+        assert buttons[0] == [{"text": "📝 Gabung dengan koperasi ini",
+                               "callback_data": f"jn:{coop_id}"}]
+        assert buttons[1][0]["callback_data"] == f"mp:{coop_id}"
+        share = urlparse(buttons[1][1]["url"])
         assert share.netloc == "t.me" and share.path == "/share/url"
         link = parse_qs(share.query)["url"][0]
-        coop_id = buttons[0][0]["callback_data"][3:]
         assert link == f"https://t.me/{BOT_USER['username']}?start=c_{coop_id}"
-        assert buttons[1][0]["text"] == "◀ Kembali ke hasil"
+        assert buttons[2][0]["text"] == "◀ Kembali ke hasil"
         calls = await chat.tap("Lihat di peta")
         venue = [c for c in calls if c.method == "sendVenue"][0]
         assert venue.params["title"] and venue.params["address"]
         assert abs(venue.params["latitude"] - MEDAN[0]) < 0.2
-        calls = await chat.callback(buttons[1][0]["callback_data"])
+        calls = await chat.callback(buttons[2][0]["callback_data"])
         assert calls[1].params["text"].startswith("📍 ")
-
-    async def test_detail_has_no_dead_join_button(self, chat: Chat, medan) -> None:
-        await chat.location(*MEDAN)
-        calls = await chat.tap(1)
-        labels = [b["text"] for row in calls[1].params["reply_markup"]["inline_keyboard"]
-                  for b in row]
-        for label in labels:
-            assert "Gabung" not in label and "Join" not in label
 
     async def test_filter_by_type_reruns(self, chat: Chat, medan) -> None:
         await chat.location(*MEDAN)
@@ -233,3 +227,12 @@ class TestTypedSearch:
         assert "koperasi di Kec. Medan Barat" in calls[0].params["text"]
         calls = await chat.tap(1)
         assert "dari Anda" not in calls[1].params["text"]
+
+
+class TestPrivacy:
+    @pytest.mark.parametrize(("command", "language", "fragment"), [
+        ("/privacy", "en", "Data controller"), ("/privasi", "id", "Pengendali data")])
+    async def test_privacy(self, chat: Chat, command: str, language: str, fragment: str
+                           ) -> None:
+        calls = await chat.send(command, language=language)
+        assert fragment in calls[0].params["text"] and "90" in calls[0].params["text"]

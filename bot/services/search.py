@@ -7,6 +7,7 @@ pages, filters, the choice of an ambiguous place — keep working, also after a 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 
 from bot.services.gazetteer import Gazetteer, Region, haversine_m, in_indonesia_bounds
@@ -24,6 +25,12 @@ INLINE_LIMIT = 50
 MAX_PLACE_OPTIONS = 8
 NAME_CANDIDATES = 500
 MAX_COUNTED_AREAS = 80
+_PERSONAL = re.compile(r"(?<!\d)(\d[\s.-]?){16}(?!\d)|(?<![\w+])(\+62|62|0)8[\d\s.-]{7,14}\d")
+
+
+def looks_personal(text: str) -> bool:
+    """A NIK (16 digits) or an Indonesian mobile number in the text."""
+    return bool(_PERSONAL.search(text))
 
 
 @dataclass(slots=True)
@@ -110,6 +117,9 @@ class SearchService:
         text = clean_line(raw, 10_000)
         if len(text) > MAX_QUERY_LENGTH:
             return NoResults("too_long")
+        if looks_personal(text):
+            # A NIK or a phone number typed here is neither searched, stored nor echoed.
+            return NoResults("personal")
         parsed = self.parser.parse(text)
         if parsed.empty:
             return NoResults("empty")

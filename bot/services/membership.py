@@ -1,0 +1,305 @@
+"""Joining a cooperative: eligibility, answer checks, submission, and the board's decision.
+
+The form's answers live in a draft (a plain dict the Telegram layer persists); this
+service validates each answer, encrypts the NIK before it enters the draft, and turns a
+complete draft into a pending application. Nothing here knows Telegram.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from bot.services.catalog import N_
+from bot.services.crypto import Vault
+from bot.services.gazetteer import Gazetteer, display_name
+from bot.services.nik import NikError, parse_nik
+from bot.services.phone import normalize_phone
+from bot.services.text import clean_line
+from storage.applications import (
+    OPEN_STATUSES,
+    Application,
+    ApplicationRepository,
+    DuplicateApplication,
+)
+from storage.base import Cooperatives
+from storage.models import Cooperative, Point
+
+# The consent text's version: stored with every consent so it is known what was accepted.
+CONSENT_VERSION = "2026-11-27"
+RETENTION_DAYS = 90
+MAX_NAME = 100
+
+OCCUPATIONS: dict[str, str] = {
+    "petani": N_("Farmer"),
+    "nelayan": N_("Fisher"),
+    "pedagang": N_("Trader"),
+    "wiraswasta": N_("Self-employed"),
+    "karyawan": N_("Private employee"),
+    "asn": N_("Civil servant (PNS/ASN)"),
+    "buruh": N_("Labourer"),
+    "guru": N_("Teacher"),
+    "pelajar": N_("Student"),
+    "irt": N_("Homemaker"),
+    "pensiunan": N_("Retired"),
+}
+
+
+class FormError(ValueError):
+    """An answer the form refuses: ``code`` names why; ``params`` fill the message."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(slots=True)
+class Eligibility:
+    status: str  # ok | unknown | pending | active | suspended
+    coop: Cooperative | None = None
+    application: Application | None = None
+
+
+_NAME_CHARS = re.compile(r"^[^\W\d_]+(?:[ '’.,\-][^\W\d_]*)*\.?$", re.UNICODE)
+
+
+def _letters(text: str) -> int:
+    return sum(1 for ch in text if unicodedata.category(ch).startswith("L"))
+
+
+def check_person_name(raw: str) -> str:
+    """A full name as on the KTP: letters, spaces, ' . , - ; 2–100 characters."""
+    text = clean_line(raw, 1000)
+    if not text:
+        raise FormError("name_empty")
+    if len(text) > MAX_NAME:
+        raise FormError("name_too_long", max=MAX_NAME)
+    if any(ch.isdigit() for ch in text):
+        raise FormError("name_digits")
+    if not _NAME_CHARS.match(text):
+        raise FormError("name_chars")
+    if _letters(text) < 2:
+        raise FormError("name_short")
+    return text
+
+
+def check_place_name(raw: str) -> str:
+    text = clean_line(raw, 1000)
+    if not text or _letters(text) < 2:
+        raise FormError("place_short")
+    if len(text) > 60:
+        raise FormError("place_too_long", max=60)
+    if any(ch.isdigit() for ch in text) or not _NAME_CHARS.match(text.replace("(", "").replace(
+            ")", "")):
+        raise FormError("place_chars")
+    return text
+
+
+def check_address(raw: str) -> str:
+    text = clean_line(raw, 1000)
+    if _letters(text) < 3 or len(text) < 5:
+        raise FormError("address_short")
+    if len(text) > 200:
+        raise FormError("address_too_long", max=200)
+    return text
+
+
+def check_occupation(raw: str) -> str:
+    text = clean_line(raw, 1000)
+    if _letters(text) < 2:
+        raise FormError("occupation_short")
+    if len(text) > 60:
+        raise FormError("occupation_too_long", max=60)
+    if any(ch.isdigit() for ch in text) or not _NAME_CHARS.match(text.replace("/", " ")):
+        raise FormError("occupation_chars")
+    return text
+
+
+def check_phone(raw: str) -> str:
+    phone = normalize_phone(raw)
+    if phone is None:
+        raise FormError("phone_invalid")
+    return phone
+
+
+def member_prefix(name: str) -> str:
+    """"Koperasi Desa Merah Putih Sukamaju" → "KDMPS": the start of its member numbers."""
+    words = [w for w in re.findall(r"[A-Za-z]+", name) if w.lower() != "demo"]
+    return ("".join(w[0] for w in words).upper() or "KOP")[:5]
+
+
+class MembershipService:
+    """Applications and memberships."""
+
+    def __init__(self, apps: ApplicationRepository, coops: Cooperatives, gazetteer: Gazetteer,
+                 vault: Vault, *, retention_days: int = RETENTION_DAYS) -> None:
+        self.apps = apps
+        self.coops = coops
+        self.gazetteer = gazetteer
+        self.vault = vault
+        self.retention_days = retention_days
+
+    async def eligibility(self, user_id: int, coop_id: str) -> Eligibility:
+        """Whether the user may start a form for this cooperative now."""
+        coop = await self.coops.get(coop_id)
+        if coop is None:
+            return Eligibility("unknown")
+        current = await self.apps.open_for(user_id, coop_id)
+        if current is not None:
+            return Eligibility(current.status, coop, current)
+        return Eligibility("ok", coop)
+
+    async def coop(self, coop_id: str) -> Cooperative | None:
+        return await self.coops.get(coop_id)
+
+    # --- answers ------------------------------------------------------------------------
+
+    async def nik_answer(self, user_id: int, coop_id: str, raw: str,
+                         today: date | None = None) -> dict[str, Any]:
+        """Check a NIK and return the draft fields for it: encrypted, never in clear."""
+        try:
+            info = parse_nik(raw, self.gazetteer, today)
+        except NikError as exc:
+            raise FormError("nik_" + exc.code, **exc.params) from exc
+        nik_hash = self.vault.lookup_hash(info.nik)
+        other = await self.apps.open_with_nik(coop_id, nik_hash)
+        if other is not None and other.user_id != user_id:
+            raise FormError("nik_taken")
+        return {
+            "nik_enc": self.vault.encrypt(info.nik),
+            "nik_hash": nik_hash,
+            "nik_masked": info.masked,
+            "sex": info.sex,
+            "birth_date": info.birth_date.isoformat(),
+            "nik_district": info.district,
+        }
+
+    def address_from_point(self, point: Point) -> dict[str, Any]:
+        """The draft fields for a shared location: its village and a readable address."""
+        nearest = self.gazetteer.nearest_village(point)
+        if nearest is None or nearest[1] > 30_000:
+            raise FormError("address_outside")
+        village = nearest[0]
+        return {"address": self.gazetteer.label(village.code, depth=3),
+                "domicile_village": village.code,
+                "domicile_point": [round(point.lat, 6), round(point.lon, 6)]}
+
+    def domicile_ok(self, coop: Cooperative, draft: dict[str, Any]) -> bool:
+        """A village cooperative takes residents: NIK district or shared location match."""
+        if not coop.village_restricted or not coop.village_code:
+            return True
+        district = ".".join(coop.village_code.split(".")[:3])
+        if draft.get("nik_district") == district:
+            return True
+        return draft.get("domicile_village") == coop.village_code
+
+    def village_name(self, coop: Cooperative) -> str:
+        region = self.gazetteer.get(coop.village_code)
+        return display_name(region) if region else coop.name
+
+    # --- submission and decisions -------------------------------------------------------
+
+    REQUIRED = ("full_name", "nik_enc", "nik_hash", "birth_place", "address", "phone",
+                "occupation")
+
+    async def submit(self, user_id: int, coop_id: str, draft: dict[str, Any],
+                     language: str) -> Application:
+        """Store a pending application; raises :class:`FormError` when it cannot be."""
+        missing = [f for f in self.REQUIRED if not draft.get(f)]
+        if missing:
+            raise FormError("incomplete", fields=", ".join(missing))
+        eligibility = await self.eligibility(user_id, coop_id)
+        if eligibility.status == "unknown" or eligibility.coop is None:
+            raise FormError("coop_gone")
+        if eligibility.status != "ok":
+            raise FormError("already_" + eligibility.status)
+        if not self.domicile_ok(eligibility.coop, draft) and not draft.get("domicile_declared"):
+            raise FormError("domicile")
+        sequence = await self.apps.next_number("applications")
+        now = datetime.now(UTC)
+        values = {
+            "number": f"GK-{now.year}-{sequence:06d}",
+            "coop_id": coop_id,
+            "user_id": user_id,
+            "full_name": draft["full_name"],
+            "nik_enc": draft["nik_enc"],
+            "nik_hash": draft["nik_hash"],
+            "nik_masked": draft["nik_masked"],
+            "sex": draft.get("sex"),
+            "birth_date": draft.get("birth_date"),
+            "birth_place": draft["birth_place"],
+            "address": draft["address"],
+            "domicile_village": draft.get("domicile_village"),
+            "domicile_point": draft.get("domicile_point"),
+            "phone": draft["phone"],
+            "occupation": draft["occupation"],
+            "domicile_declared": bool(draft.get("domicile_declared")),
+            "language": language,
+            "consent": {"version": draft.get("consent_version", CONSENT_VERSION),
+                        "accepted_at": draft.get("consent_at") or now.isoformat(),
+                        "purpose": "membership", "coop_id": coop_id},
+        }
+        try:
+            application = await self.apps.create(values)
+        except DuplicateApplication as exc:
+            if exc.field == "nik":
+                raise FormError("nik_taken") from exc
+            raise FormError("already_pending") from exc
+        await self.apps.notify("application_submitted", {
+            "coop_id": coop_id, "application_id": application.id})
+        return application
+
+    async def approve(self, application_id: str) -> Application | None:
+        """Approve a pending application: the member number is issued now, atomically."""
+        application = await self.apps.get(application_id)
+        if application is None or application.status != "pending":
+            return None
+        coop = await self.coops.get(application.coop_id)
+        if coop is None:
+            return None
+        sequence = await self.apps.next_number(f"member:{coop.id}")
+        number = f"{member_prefix(coop.name)}-{sequence:06d}"
+        decided = await self.apps.transition(application_id, ("pending",), "active", {
+            "member_number": number, "decided_at": datetime.now(UTC), "card_version": 1})
+        if decided is None:
+            return None  # decided meanwhile; the number stays unused, never reused
+        await self.coops.change_member_count(coop.id, 1)
+        return decided
+
+    async def reject(self, application_id: str, reason: str) -> Application | None:
+        return await self.apps.transition(application_id, ("pending",), "rejected", {
+            "reason": reason[:300], "decided_at": datetime.now(UTC)})
+
+    async def withdraw(self, user_id: int, application_id: str) -> Application | None:
+        application = await self.apps.get(application_id)
+        if application is None or application.user_id != user_id:
+            return None
+        return await self.apps.transition(application_id, ("pending",), "withdrawn",
+                                          {"decided_at": datetime.now(UTC)})
+
+    async def leave(self, user_id: int, application_id: str) -> Application | None:
+        """End an active membership at the member's request."""
+        application = await self.apps.get(application_id)
+        if application is None or application.user_id != user_id:
+            return None
+        left = await self.apps.transition(application_id, ("active", "suspended"), "left", {
+            "left_at": datetime.now(UTC)})
+        if left is not None:
+            await self.coops.change_member_count(left.coop_id, -1)
+            await self.apps.notify("member_left", {"coop_id": left.coop_id,
+                                                   "application_id": left.id})
+        return left
+
+    async def of_user(self, user_id: int) -> list[Application]:
+        return await self.apps.for_user(user_id)
+
+    def reveal_nik(self, application: Application) -> str | None:
+        return self.vault.decrypt(application.nik_enc) if application.nik_enc else None
+
+    @staticmethod
+    def is_open(application: Application) -> bool:
+        return application.status in OPEN_STATUSES

@@ -1,0 +1,173 @@
+"""Membership applications and memberships (one document each, by status).
+
+Status: ``pending`` → ``active`` (approved) | ``rejected``; ``withdrawn`` (by the user
+before a decision); ``left`` and ``suspended`` after approval. At most one open
+(pending or active/suspended) application per user and cooperative, and per NIK and
+cooperative: both are unique keys that exist only while the application is open, so two
+concurrent submits cannot both succeed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from storage.mongo import Document, Store
+
+OPEN_STATUSES = ("pending", "active", "suspended")
+
+
+class DuplicateApplication(Exception):
+    """An open application exists already: ``field`` is ``user`` or ``nik``."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+@dataclass(slots=True)
+class Application:
+    id: str
+    number: str
+    coop_id: str
+    user_id: int
+    status: str
+    created_at: datetime
+    updated_at: datetime | None = None
+    full_name: str | None = None
+    nik_enc: str | None = None
+    nik_hash: str | None = None
+    nik_masked: str | None = None
+    sex: str | None = None
+    birth_date: str | None = None  # ISO date
+    birth_place: str | None = None
+    address: str | None = None
+    domicile_village: str | None = None
+    domicile_point: list[float] | None = None  # [lat, lon]
+    phone: str | None = None
+    occupation: str | None = None
+    domicile_declared: bool = False
+    language: str = "id"
+    consent: dict[str, Any] = field(default_factory=dict)
+    member_number: str | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None
+    card_version: int = 0
+
+
+_FIELDS = ("number", "coop_id", "user_id", "status", "created_at", "updated_at", "full_name",
+           "nik_enc", "nik_hash", "nik_masked", "sex", "birth_date", "birth_place", "address",
+           "domicile_village", "domicile_point", "phone", "occupation", "domicile_declared",
+           "language", "consent", "member_number", "decided_at", "reason", "card_version")
+
+
+def _oid(value: str) -> ObjectId | None:
+    try:
+        return ObjectId(value)
+    except (InvalidId, TypeError):
+        return None
+
+
+def to_record(doc: Document) -> Application:
+    values = {name: doc.get(name) for name in _FIELDS}
+    values["domicile_declared"] = bool(values["domicile_declared"])
+    values["language"] = values["language"] or "id"
+    values["consent"] = values["consent"] or {}
+    values["card_version"] = int(values["card_version"] or 0)
+    return Application(id=str(doc["_id"]), **values)
+
+
+class ApplicationRepository:
+    """Reads and writes ``applications`` and the ``counters`` they number from."""
+
+    def __init__(self, store: Store) -> None:
+        self._col = store["applications"]
+        self._counters = store["counters"]
+        self._outbox = store["notifications"]
+
+    async def next_number(self, name: str) -> int:
+        """An atomic counter: every call gets a new, consecutive number."""
+        doc = await self._counters.find_one_and_update(
+            {"_id": name}, {"$inc": {"seq": 1}}, upsert=True,
+            return_document=ReturnDocument.AFTER)
+        return int(doc["seq"])
+
+    async def create(self, values: dict[str, Any]) -> Application:
+        """Insert a pending application; raises :class:`DuplicateApplication`."""
+        now = datetime.now(UTC)
+        doc = {**values, "status": "pending", "created_at": now, "updated_at": now,
+               "open_user": f"{values['coop_id']}:{values['user_id']}",
+               "open_nik": f"{values['coop_id']}:{values['nik_hash']}"}
+        try:
+            result = await self._col.insert_one(doc)
+        except DuplicateKeyError as exc:
+            field = "nik" if "open_nik" in str(exc) else "user"
+            raise DuplicateApplication(field) from exc
+        doc["_id"] = result.inserted_id
+        return to_record(doc)
+
+    async def get(self, application_id: str) -> Application | None:
+        oid = _oid(application_id)
+        if oid is None:
+            return None
+        doc = await self._col.find_one({"_id": oid})
+        return to_record(doc) if doc else None
+
+    async def open_for(self, user_id: int, coop_id: str) -> Application | None:
+        doc = await self._col.find_one({"open_user": f"{coop_id}:{user_id}"})
+        return to_record(doc) if doc else None
+
+    async def open_with_nik(self, coop_id: str, nik_hash: str) -> Application | None:
+        doc = await self._col.find_one({"open_nik": f"{coop_id}:{nik_hash}"})
+        return to_record(doc) if doc else None
+
+    async def for_user(self, user_id: int) -> list[Application]:
+        cursor = self._col.find({"user_id": user_id}).sort("created_at", -1)
+        return [to_record(doc) async for doc in cursor]
+
+    async def for_coop(self, coop_id: str, status: str | None = None, *, skip: int = 0,
+                       limit: int = 50) -> list[Application]:
+        query: Document = {"coop_id": coop_id}
+        if status:
+            query["status"] = status
+        cursor = self._col.find(query).sort("created_at", 1).skip(skip).limit(limit)
+        return [to_record(doc) async for doc in cursor]
+
+    async def count(self, query: Document | None = None) -> int:
+        return await self._col.count_documents(query or {})
+
+    async def transition(self, application_id: str, from_statuses: tuple[str, ...], status: str,
+                         fields: dict[str, Any] | None = None) -> Application | None:
+        """Move an application between statuses atomically; None if it was not in
+        ``from_statuses`` (someone else decided first, or a redelivered update)."""
+        oid = _oid(application_id)
+        if oid is None:
+            return None
+        update: Document = {"$set": {"status": status, "updated_at": datetime.now(UTC),
+                                     **(fields or {})}}
+        if status not in OPEN_STATUSES:
+            update["$unset"] = {"open_user": "", "open_nik": ""}
+        doc = await self._col.find_one_and_update(
+            {"_id": oid, "status": {"$in": list(from_statuses)}}, update,
+            return_document=ReturnDocument.AFTER)
+        return to_record(doc) if doc else None
+
+    async def set_fields(self, application_id: str, fields: dict[str, Any]) -> None:
+        oid = _oid(application_id)
+        if oid is not None:
+            await self._col.update_one({"_id": oid}, {"$set": fields})
+
+    async def notify(self, kind: str, payload: dict[str, Any]) -> None:
+        """Queue a notification (delivered by the admin features)."""
+        await self._outbox.insert_one({"kind": kind, **payload, "created_at": datetime.now(UTC),
+                                       "delivered": False})
+
+    async def notifications(self, kind: str | None = None) -> list[Document]:
+        query: Document = {"kind": kind} if kind else {}
+        return [doc async for doc in self._outbox.find(query).sort("created_at", 1)]

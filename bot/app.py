@@ -16,6 +16,7 @@ from bot.i18n import I18n
 from bot.services.directory import DirectoryService
 from bot.services.gazetteer import Gazetteer
 from bot.services.geocode import Geocoder, NominatimGeocoder
+from bot.services.cards import CardService
 from bot.services.crypto import Vault
 from bot.services.importer import Importer
 from bot.services.membership import MembershipService
@@ -24,6 +25,7 @@ from bot.services.search import SearchService
 from bot.services.users import UserService
 from handlers.commands import set_default_commands
 from bot.persistence import FLUSH_HANDLER, MongoPersistence
+from storage.admins import AdminRepository
 from storage.applications import ApplicationRepository
 from storage.cooperatives import CooperativeRepository
 from storage.mongo import Store
@@ -48,6 +50,8 @@ class Services:
     search: SearchService
     importer: Importer
     membership: MembershipService
+    cards: CardService
+    admins: AdminRepository
     vault: Vault
     geocoder: Geocoder | None = None
 
@@ -76,6 +80,8 @@ def build_services(store: Store, settings: Settings, *, geocoder: Geocoder | Non
     coops = CooperativeRepository(store)
     names = NameIndex(coops)
     vault = Vault(settings.resolve_data_key())
+    apps = ApplicationRepository(store)
+    admins = AdminRepository(store)
     return Services(
         store=store,
         i18n=i18n,
@@ -84,8 +90,10 @@ def build_services(store: Store, settings: Settings, *, geocoder: Geocoder | Non
         directory=DirectoryService(coops, gazetteer),
         search=SearchService(coops, SearchRepository(store), gazetteer, names, geocoder),
         importer=Importer(coops, gazetteer, names),
-        membership=MembershipService(ApplicationRepository(store), coops, gazetteer, vault,
+        membership=MembershipService(apps, coops, gazetteer, vault,
                                      retention_days=settings.retention_days),
+        cards=CardService(apps, coops, admins, vault),
+        admins=admins,
         vault=vault,
         geocoder=geocoder,
     )

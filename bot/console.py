@@ -127,6 +127,14 @@ class Renderer:
             lines = [head + (" " + self._html(body).replace("\n", "\n      ") if body else "")]
             lines += self._keyboard(p.get("reply_markup"))
             return "\n".join(lines)
+        if m == "editMessageMedia":
+            media = p.get("media") or {}
+            path = self._save(call, "photo") if call.files else "(same image, sent by id)"
+            caption = self._html(media["caption"]) if media.get("caption") else ""
+            lines = [f"bot ✎ (message {p.get('message_id')} edited) 🖼 photo {path}"
+                     + (f"\n      {caption}".replace("\n", "\n      ") if caption else "")]
+            lines += self._keyboard(p.get("reply_markup"))
+            return "\n".join(lines)
         if m == "sendVenue":
             return (f"bot 📍 {p.get('title')} — {p.get('address')} "
                     f"({p.get('latitude')}, {p.get('longitude')})")
@@ -137,6 +145,7 @@ class Renderer:
             path = self._save(call, kind)
             caption = self._html(p["caption"]) if p.get("caption") else ""
             icon = "🖼" if kind == "photo" else "📄"
+            caption = caption.replace("\n", "\n      ")
             lines = [f"bot {icon} {kind} saved to {path}" + (f"\n      {caption}" if caption
                                                               else "")]
             lines += self._keyboard(p.get("reply_markup"))

@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
@@ -21,6 +22,7 @@ from babel.numbers import format_decimal, get_currency_symbol
 from babel.units import format_unit
 
 DEFAULT_LOCALE = "id"
+JAKARTA = ZoneInfo("Asia/Jakarta")
 LOCALES = ("id", "en")
 DOMAIN = "messages"
 
@@ -67,7 +69,8 @@ class Translator:
         return format_date(value, format=fmt, locale=self.locale)
 
     def datetime(self, value: datetime, fmt: str = "medium", tzinfo: object = None) -> str:
-        return format_datetime(value, format=fmt, tzinfo=tzinfo, locale=self.locale)
+        """A moment in Indonesia's western time (WIB) unless ``tzinfo`` says otherwise."""
+        return format_datetime(value, format=fmt, tzinfo=tzinfo or JAKARTA, locale=self.locale)
 
 
 class I18n:

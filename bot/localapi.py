@@ -386,6 +386,42 @@ class LocalBotApi(BaseRequest):
             if "reply_markup" in p:
                 body["reply_markup"] = p["reply_markup"]
             return self._new_message(chat_id, body)
+        if m == "editMessageMedia":
+            key = (int(p["chat_id"]), int(p["message_id"]))
+            stored = self.messages.get(key)
+            if stored is None or not stored.from_bot:
+                raise TelegramLimitError("Bad Request: message to edit not found")
+            media = p.get("media") or {}
+            if media.get("type") != "photo" or not any(k in stored.payload for k in (
+                    "photo", "document", "video", "animation", "audio")):
+                raise TelegramLimitError("Bad Request: there is no media in the message to "
+                                         "edit")
+            check_markup(p.get("reply_markup"))
+            if media.get("caption") is not None:
+                check_text(media["caption"], media.get("parse_mode"), limit=1024,
+                           what="caption")
+            source = str(media.get("media", ""))
+            if source.startswith("attach://"):
+                part = source[len("attach://"):]
+                filename, content = call.files.get(part, (part, b""))
+                file_id = f"F{next(self._file_ids):06d}"
+                self.files[file_id] = (filename, content)
+                media["media"] = {"file": filename, "size": len(content)}
+            elif source in self.files:
+                file_id = source
+            else:
+                raise TelegramLimitError("Bad Request: wrong file identifier")
+            new = {k: v for k, v in stored.payload.items() if k not in ("photo", "caption",
+                                                                         "reply_markup")}
+            new["photo"] = [{"file_id": file_id, "file_unique_id": "U" + file_id,
+                             "width": 1000, "height": 630}]
+            if media.get("caption") is not None:
+                new["caption"] = media["caption"]
+            if p.get("reply_markup"):
+                new["reply_markup"] = p["reply_markup"]
+            new["edit_date"] = int(time.time())
+            stored.payload = new
+            return new
         if m in ("editMessageText", "editMessageReplyMarkup", "editMessageCaption"):
             if "inline_message_id" in p:
                 return True

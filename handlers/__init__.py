@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from handlers import (
+    cards,
     detail,
     errors,
     fallback,
@@ -28,6 +29,7 @@ def register(app: Application, *, form_timeout_s: float | None = None  # type: i
     for module in (
         start,
         language,
+        cards,
         privacy,
         search,
         detail,

@@ -9,6 +9,7 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import BotContext
+from handlers.cards import verify_card
 from handlers.detail import send_detail
 from handlers.keyboards import main_keyboard
 
@@ -22,6 +23,9 @@ async def start(update: Update, context: BotContext) -> None:
     payload = context.args[0] if context.args else ""
     if payload.startswith("c_"):
         await send_detail(update, context, payload[2:])
+        return
+    if payload.startswith("v_"):
+        await verify_card(update, context, payload[2:])
         return
     _ = context.gettext
     text = "\n".join([

@@ -9,6 +9,7 @@ concurrent submits cannot both succeed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -74,6 +75,18 @@ def _oid(value: str) -> ObjectId | None:
         return None
 
 
+def id_bytes(application_id: str) -> bytes:
+    """The 12 bytes of an application id (for compact signed tokens)."""
+    return ObjectId(application_id).binary
+
+
+def id_from_bytes(raw: bytes) -> str | None:
+    try:
+        return str(ObjectId(raw))
+    except (InvalidId, TypeError):
+        return None
+
+
 def to_record(doc: Document) -> Application:
     values = {name: doc.get(name) for name in _FIELDS}
     values["domicile_declared"] = bool(values["domicile_declared"])
@@ -90,6 +103,7 @@ class ApplicationRepository:
         self._col = store["applications"]
         self._counters = store["counters"]
         self._outbox = store["notifications"]
+        self._card_files = store["card_files"]
 
     async def next_number(self, name: str) -> int:
         """An atomic counter: every call gets a new, consecutive number."""
@@ -139,6 +153,28 @@ class ApplicationRepository:
         cursor = self._col.find(query).sort("created_at", 1).skip(skip).limit(limit)
         return [to_record(doc) async for doc in cursor]
 
+    async def members(self, coop_id: str, statuses: tuple[str, ...], *, query: str | None = None,
+                      skip: int = 0, limit: int = 10) -> tuple[list[Application], int]:
+        """Members by name (case-insensitive, literal) or member number, sorted by number."""
+        filt: Document = {"coop_id": coop_id, "status": {"$in": list(statuses)}}
+        if query:
+            filt["$or"] = [
+                {"full_name": {"$regex": re.escape(query), "$options": "i"}},
+                {"member_number": query.strip().upper()},
+            ]
+        total = await self._col.count_documents(filt)
+        cursor = self._col.find(filt).sort("member_number", 1).skip(skip).limit(limit)
+        return [to_record(doc) async for doc in cursor], total
+
+    async def count_by_status(self) -> dict[str, int]:
+        cursor = await self._col.aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}])
+        return {doc["_id"]: int(doc["n"]) async for doc in cursor}
+
+    async def count_by_coop_and_status(self) -> dict[tuple[str, str], int]:
+        cursor = await self._col.aggregate([{"$group": {
+            "_id": {"coop": "$coop_id", "status": "$status"}, "n": {"$sum": 1}}}])
+        return {(doc["_id"]["coop"], doc["_id"]["status"]): int(doc["n"]) async for doc in cursor}
+
     async def count(self, query: Document | None = None) -> int:
         return await self._col.count_documents(query or {})
 
@@ -162,6 +198,19 @@ class ApplicationRepository:
         oid = _oid(application_id)
         if oid is not None:
             await self._col.update_one({"_id": oid}, {"$set": fields})
+
+    async def claim_approval(self, application_id: str) -> Application | None:
+        """pending → active, once: concurrent or repeated approvals get None."""
+        return await self.transition(application_id, ("pending",), "active",
+                                     {"decided_at": datetime.now(UTC), "card_version": 1})
+
+    async def card_file(self, key: str) -> str | None:
+        doc = await self._card_files.find_one({"_id": key})
+        return doc["file_id"] if doc else None
+
+    async def remember_card_file(self, key: str, file_id: str) -> None:
+        await self._card_files.replace_one({"_id": key}, {"_id": key, "file_id": file_id},
+                                           upsert=True)
 
     async def notify(self, kind: str, payload: dict[str, Any]) -> None:
         """Queue a notification (delivered by the admin features)."""

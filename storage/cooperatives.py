@@ -258,3 +258,10 @@ class CooperativeRepository:
         oid = parse_id(coop_id)
         if oid is not None:
             await self._col.update_one({"_id": oid}, {"$inc": {"member_count": delta}})
+
+    async def count_by_province_and_type(self) -> dict[tuple[str, str], int]:
+        cursor = await self._col.aggregate([{"$group": {
+            "_id": {"province": {"$arrayElemAt": ["$areas", 0]}, "type": "$type"},
+            "n": {"$sum": 1}}}])
+        return {(doc["_id"].get("province") or "?", doc["_id"]["type"]): int(doc["n"])
+                async for doc in cursor}

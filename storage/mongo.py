@@ -38,6 +38,12 @@ INDEXES: dict[str, list[IndexModel]] = {
                                  name="pending")],
     "conversations": [],
     "user_data": [],
+    "coop_admins": [IndexModel([("user_id", ASCENDING)], name="user"),
+                    IndexModel([("coop_id", ASCENDING)], name="coop")],
+    "card_files": [],
+    "audit": [IndexModel([("at", DESCENDING)], name="at"),
+              IndexModel([("coop_id", ASCENDING), ("at", DESCENDING)], name="coop_at")],
+    "invites": [],
 }
 
 

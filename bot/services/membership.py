@@ -254,21 +254,29 @@ class MembershipService:
         return application
 
     async def approve(self, application_id: str) -> Application | None:
-        """Approve a pending application: the member number is issued now, atomically."""
-        application = await self.apps.get(application_id)
-        if application is None or application.status != "pending":
-            return None
-        coop = await self.coops.get(application.coop_id)
-        if coop is None:
-            return None
-        sequence = await self.apps.next_number(f"member:{coop.id}")
-        number = f"{member_prefix(coop.name)}-{sequence:06d}"
-        decided = await self.apps.transition(application_id, ("pending",), "active", {
-            "member_number": number, "decided_at": datetime.now(UTC), "card_version": 1})
+        """Approve a pending application and issue its member number.
+
+        The status changes first (atomically, once), then the number is taken from the
+        cooperative's counter: a repeated or concurrent approval takes no number, so the
+        numbers stay consecutive and never repeat.
+        """
+        decided = await self.apps.claim_approval(application_id)
         if decided is None:
-            return None  # decided meanwhile; the number stays unused, never reused
-        await self.coops.change_member_count(coop.id, 1)
-        return decided
+            return None
+        coop = await self.coops.get(decided.coop_id)
+        await self.coops.change_member_count(decided.coop_id, 1)
+        return await self.ensure_member_number(decided, coop.name if coop else "")
+
+    async def ensure_member_number(self, application: Application, coop_name: str
+                                   ) -> Application:
+        """Give an approved member their number (also repairs one lost to a crash)."""
+        if application.member_number or application.status not in ("active", "suspended",
+                                                                    "left"):
+            return application
+        sequence = await self.apps.next_number(f"member:{application.coop_id}")
+        application.member_number = f"{member_prefix(coop_name)}-{sequence:06d}"
+        await self.apps.set_fields(application.id, {"member_number": application.member_number})
+        return application
 
     async def reject(self, application_id: str, reason: str) -> Application | None:
         return await self.apps.transition(application_id, ("pending",), "rejected", {

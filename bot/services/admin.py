@@ -1,0 +1,427 @@
+"""Running cooperatives and the platform: roles, decisions, members, profile, audit.
+
+Every method takes the acting user's id and checks their role at the moment it runs:
+platform operators are the ids in ADMIN_IDS; cooperative admins are assigned per
+cooperative. Refusals raise :class:`Forbidden` and reveal nothing about the target.
+Every action — allowed or refused — is written to the insert-only audit log.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.services.catalog import normalise_service
+from bot.services.crypto import Vault
+from bot.services.gazetteer import Gazetteer, in_indonesia_bounds
+from bot.services.importer import Importer, ImportReport, Progress, parse_amount
+from bot.services.membership import MembershipService
+from bot.services.phone import normalize_phone
+from bot.services.text import clean_line, fold
+from storage.admins import AdminRepository
+from storage.applications import Application, ApplicationRepository
+from storage.audit import AuditRepository
+from storage.base import Cooperatives, Users
+from storage.invites import InviteRepository
+from storage.models import Cooperative, Point
+
+INVITE_DAYS = 7
+MEMBER_STATUSES = ("active", "suspended")
+PROFILE_FIELDS = ("description", "services", "phone", "opening_hours", "simpanan_pokok",
+                  "simpanan_wajib", "closed_loop", "rat_year")
+
+
+class Forbidden(Exception):
+    """The acting user may not do this (or the target does not exist for them)."""
+
+
+class InputError(ValueError):
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(slots=True)
+class CoopStats:
+    members: int
+    by_status: dict[str, int]
+    months: list[str]  # "2026-05" …, the last 12
+    joined: list[int]  # approvals per month
+    total: list[int]  # active members at the end of each month (approvals minus leavers)
+
+
+@dataclass(slots=True)
+class PlatformStats:
+    users: int
+    cooperatives: int
+    memberships: int
+    applications: dict[str, int]
+    by_province: list[tuple[str, int, int, int]] = field(default_factory=list)  # code, coops,
+    # active members, pending applications
+    by_type: list[tuple[str, int, int]] = field(default_factory=list)  # type, coops, members
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AdminService:
+    def __init__(self, *, operators: frozenset[int], admins: AdminRepository,
+                 apps: ApplicationRepository, coops: Cooperatives, audit: AuditRepository,
+                 invites: InviteRepository, membership: MembershipService, vault: Vault,
+                 importer: Importer, gazetteer: Gazetteer, users: Users) -> None:
+        self.operators = operators
+        self.admins = admins
+        self.apps = apps
+        self.coops = coops
+        self.audit = audit
+        self.invites = invites
+        self.membership = membership
+        self.vault = vault
+        self.importer = importer
+        self.gazetteer = gazetteer
+        self.users = users
+
+    # --- roles --------------------------------------------------------------------------
+
+    def is_operator(self, user_id: int) -> bool:
+        return user_id in self.operators
+
+    async def coops_of(self, user_id: int) -> list[Cooperative]:
+        coops = await self.coops.get_many(await self.admins.coops_of(user_id))
+        return sorted(coops, key=lambda c: c.name.casefold())
+
+    async def _refuse(self, actor: int, action: str, coop_id: str | None,
+                      target: str | None) -> Forbidden:
+        await self.audit.record(actor=actor, action=action, outcome="refused",
+                                coop_id=coop_id, target=target)
+        return Forbidden(action)
+
+    async def require_coop(self, actor: int, coop_id: str, action: str) -> Cooperative:
+        """The cooperative, if ``actor`` administers it."""
+        coop = await self.coops.get(coop_id)
+        if coop is None or not await self.admins.is_admin(coop.id, actor):
+            raise await self._refuse(actor, action, coop_id if coop else None, None)
+        return coop
+
+    async def require_application(self, actor: int, application_id: str, action: str
+                                  ) -> tuple[Application, Cooperative]:
+        """An application of a cooperative ``actor`` administers."""
+        application = await self.apps.get(application_id)
+        if application is None or not await self.admins.is_admin(application.coop_id, actor):
+            raise await self._refuse(actor, action, None, None)
+        coop = await self.coops.get(application.coop_id)
+        if coop is None:
+            raise await self._refuse(actor, action, None, None)
+        return application, coop
+
+    async def require_operator(self, actor: int, action: str) -> None:
+        if not self.is_operator(actor):
+            raise await self._refuse(actor, action, None, None)
+
+    async def _done(self, actor: int, action: str, coop_id: str | None,
+                    target: str | None = None, outcome: str = "ok",
+                    **details: Any) -> None:
+        await self.audit.record(actor=actor, action=action, outcome=outcome, coop_id=coop_id,
+                                target=target, details=details)
+
+    # --- applications -------------------------------------------------------------------
+
+    async def pending(self, actor: int, coop_id: str) -> list[Application]:
+        await self.require_coop(actor, coop_id, "view_applications")
+        return await self.apps.for_coop(coop_id, "pending", limit=500)
+
+    async def application(self, actor: int, application_id: str) -> tuple[Application,
+                                                                           Cooperative]:
+        return await self.require_application(actor, application_id, "view_application")
+
+    async def approve(self, actor: int, application_id: str) -> Application | None:
+        """Approve; None when it was decided already (another admin, a repeated tap)."""
+        _, coop = await self.require_application(actor, application_id, "approve")
+        decided = await self.membership.approve(application_id)
+        await self._done(actor, "approve", coop.id, application_id,
+                         "ok" if decided else "already_decided")
+        return decided
+
+    async def reject(self, actor: int, application_id: str, reason: str) -> Application | None:
+        _, coop = await self.require_application(actor, application_id, "reject")
+        reason = clean_line(reason, 300)
+        if len(reason) < 3:
+            raise InputError("reason_short")
+        decided = await self.membership.reject(application_id, reason)
+        await self._done(actor, "reject", coop.id, application_id,
+                         "ok" if decided else "already_decided")
+        return decided
+
+    async def reveal_nik(self, actor: int, application_id: str) -> str:
+        application, coop = await self.require_application(actor, application_id, "reveal_nik")
+        await self._done(actor, "reveal_nik", coop.id, application_id)
+        return self.membership.reveal_nik(application) or ""
+
+    # --- members ------------------------------------------------------------------------
+
+    async def members(self, actor: int, coop_id: str, *, query: str | None = None,
+                      skip: int = 0, limit: int = 10) -> tuple[list[Application], int]:
+        await self.require_coop(actor, coop_id, "view_members")
+        return await self.apps.members(coop_id, MEMBER_STATUSES, query=query, skip=skip,
+                                       limit=limit)
+
+    async def member(self, actor: int, application_id: str) -> tuple[Application, Cooperative]:
+        application, coop = await self.require_application(actor, application_id,
+                                                           "view_member")
+        if application.status not in (*MEMBER_STATUSES, "left"):
+            raise await self._refuse(actor, "view_member", coop.id, application_id)
+        return application, coop
+
+    async def suspend(self, actor: int, application_id: str, reason: str) -> Application | None:
+        return await self._member_status(actor, application_id, reason, "suspend",
+                                         ("active",), "suspended")
+
+    async def reinstate(self, actor: int, application_id: str, reason: str
+                        ) -> Application | None:
+        return await self._member_status(actor, application_id, reason, "reinstate",
+                                         ("suspended",), "active")
+
+    async def _member_status(self, actor: int, application_id: str, reason: str, action: str,
+                             before: tuple[str, ...], after: str) -> Application | None:
+        _, coop = await self.require_application(actor, application_id, action)
+        reason = clean_line(reason, 300)
+        if len(reason) < 3:
+            raise InputError("reason_short")
+        changed = await self.apps.transition(application_id, before, after,
+                                             {"status_reason": reason})
+        if changed is not None:
+            await self.apps.set_fields(application_id, {"card_version": changed.card_version
+                                                        + 1})
+        await self._done(actor, action, coop.id, application_id,
+                         "ok" if changed else "not_applicable")
+        return changed
+
+    async def export_members(self, actor: int, coop_id: str) -> bytes:
+        """The cooperative's own register as CSV (UTF-8 with BOM, for spreadsheets)."""
+        coop = await self.require_coop(actor, coop_id, "export_members")
+        members, _ = await self.apps.members(coop_id, (*MEMBER_STATUSES, "left"),
+                                             limit=1_000_000)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["member_number", "full_name", "nik", "sex", "birth_date",
+                         "birth_place", "address", "phone", "occupation", "status",
+                         "member_since", "domicile_declared"])
+        for m in members:
+            writer.writerow([m.member_number or "", m.full_name or "",
+                             self.membership.reveal_nik(m) or "", m.sex or "",
+                             m.birth_date or "", m.birth_place or "", m.address or "",
+                             m.phone or "", m.occupation or "", m.status,
+                             m.decided_at.date().isoformat() if m.decided_at else "",
+                             "yes" if m.domicile_declared else "no"])
+        await self._done(actor, "export_members", coop.id, None, rows=len(members))
+        return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+    # --- profile ------------------------------------------------------------------------
+
+    async def coop_for_admin(self, actor: int, coop_id: str) -> Cooperative:
+        return await self.require_coop(actor, coop_id, "view_panel")
+
+    def parse_profile(self, name: str, raw: str) -> Any:
+        """Check a typed profile value; raises :class:`InputError`."""
+        text = raw.strip()
+        if name == "description":
+            value = text[:1000]
+            if len(text) > 1000:
+                raise InputError("too_long", max=1000)
+            return value or None
+        if name == "services":
+            tags = [t for t in (normalise_service(p) for p in re.split(r"[;,\n]", text)) if t]
+            if not tags:
+                raise InputError("services_empty")
+            return list(dict.fromkeys(tags))[:20]
+        if name == "phone":
+            phone = normalize_phone(text)
+            if phone is None:
+                raise InputError("phone_invalid")
+            return phone
+        if name == "opening_hours":
+            value = clean_line(text, 200)
+            if not 3 <= len(value) <= 100:
+                raise InputError("too_long", max=100)
+            return value
+        if name in ("simpanan_pokok", "simpanan_wajib"):
+            try:
+                amount = parse_amount(text)
+            except ValueError:
+                raise InputError("amount_invalid") from None
+            if not 0 <= amount <= 100_000_000:
+                raise InputError("amount_invalid")
+            return amount
+        if name == "rat_year":
+            year = int(text) if text.isdigit() else 0
+            if not 1945 <= year <= datetime.now(UTC).year:
+                raise InputError("year_invalid", max=datetime.now(UTC).year)
+            return year
+        raise InputError("unknown_field")
+
+    async def update_profile(self, actor: int, coop_id: str, name: str, value: Any
+                             ) -> Cooperative:
+        coop = await self.require_coop(actor, coop_id, "edit_profile")
+        if name not in PROFILE_FIELDS:
+            raise InputError("unknown_field")
+        await self.coops.set_fields(coop.id, {name: value})
+        await self._done(actor, "edit_profile", coop.id, None, field=name)
+        return await self.coops.get(coop.id) or coop
+
+    async def set_location(self, actor: int, coop_id: str, point: Point) -> Cooperative:
+        coop = await self.require_coop(actor, coop_id, "edit_location")
+        if not in_indonesia_bounds(point):
+            raise InputError("location_outside")
+        nearest = self.gazetteer.nearest_village(point)
+        fields: dict[str, Any] = {"loc": {"type": "Point", "coordinates": [point.lon,
+                                                                            point.lat]}}
+        if nearest is not None and nearest[1] < 50_000:
+            fields["village_code"] = nearest[0].code
+            fields["areas"] = self.gazetteer.area_codes(nearest[0].code)
+        await self.coops.set_fields(coop.id, fields)
+        await self._done(actor, "edit_location", coop.id, None)
+        return await self.coops.get(coop.id) or coop
+
+    # --- statistics ---------------------------------------------------------------------
+
+    async def coop_stats(self, actor: int, coop_id: str, now: datetime | None = None
+                         ) -> CoopStats:
+        await self.require_coop(actor, coop_id, "view_stats")
+        now = now or datetime.now(UTC)
+        applications = await self.apps.for_coop(coop_id, None, limit=1_000_000)
+        by_status = Counter(a.status for a in applications)
+        months = []
+        year, month = now.year, now.month
+        for _ in range(12):
+            months.append(f"{year:04d}-{month:02d}")
+            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        months.reverse()
+        joined = Counter(a.decided_at.strftime("%Y-%m") for a in applications
+                         if a.decided_at and a.member_number)
+        left = Counter(a.decided_at.strftime("%Y-%m") for a in applications
+                       if a.status == "left" and a.decided_at)
+        before = sum(n for m, n in joined.items() if m < months[0]) - sum(
+            n for m, n in left.items() if m < months[0])
+        totals, running = [], before
+        for m in months:
+            running += joined.get(m, 0) - left.get(m, 0)
+            totals.append(running)
+        return CoopStats(members=by_status["active"] + by_status["suspended"],
+                         by_status=dict(by_status), months=months,
+                         joined=[joined.get(m, 0) for m in months], total=totals)
+
+    async def platform_stats(self, actor: int) -> PlatformStats:
+        await self.require_operator(actor, "platform_stats")
+        by_status = await self.apps.count_by_status()
+        per_coop = await self.apps.count_by_coop_and_status()
+        coop_ids = {c for c, _ in per_coop}
+        coops = {c.id: c for c in await self.coops.get_many(coop_ids)}
+        province_members: Counter[str] = Counter()
+        province_pending: Counter[str] = Counter()
+        type_members: Counter[str] = Counter()
+        for (coop_id, status), n in per_coop.items():
+            coop = coops.get(coop_id)
+            if coop is None:
+                continue
+            province = coop.areas[0] if coop.areas else "?"
+            if status == "active":
+                province_members[province] += n
+                type_members[coop.type] += n
+            elif status == "pending":
+                province_pending[province] += n
+        coop_counts = await self.coops.count_by_province_and_type()
+        province_coops: Counter[str] = Counter()
+        type_coops: Counter[str] = Counter()
+        for (province, coop_type), n in coop_counts.items():
+            province_coops[province] += n
+            type_coops[coop_type] += n
+        provinces = sorted(set(province_coops) | set(province_members),
+                           key=lambda p: -province_coops[p])
+        await self._done(actor, "platform_stats", None)
+        return PlatformStats(
+            users=await self.users.count(),
+            cooperatives=sum(province_coops.values()),
+            memberships=by_status.get("active", 0),
+            applications=by_status,
+            by_province=[(p, province_coops[p], province_members[p], province_pending[p])
+                         for p in provinces],
+            by_type=[(t, type_coops[t], type_members[t])
+                     for t in sorted(type_coops, key=lambda t: -type_coops[t])],
+        )
+
+    async def recent_audit(self, actor: int, limit: int = 20) -> list[dict[str, Any]]:
+        await self.require_operator(actor, "view_audit")
+        return await self.audit.recent(limit)
+
+    # --- operators: verification, invitations, import -----------------------------------
+
+    async def set_verified(self, actor: int, coop_id: str, verified: bool) -> Cooperative:
+        await self.require_operator(actor, "verify" if verified else "unverify")
+        coop = await self.coops.get(coop_id)
+        if coop is None:
+            raise await self._refuse(actor, "verify", None, None)
+        await self.coops.set_fields(coop.id, {"verified": verified})
+        await self._done(actor, "verify" if verified else "unverify", coop.id)
+        coop.verified = verified
+        return coop
+
+    async def create_invite(self, actor: int, coop_id: str) -> tuple[str, Cooperative]:
+        """A one-time token (valid for 7 days) that makes whoever opens it an admin."""
+        await self.require_operator(actor, "invite")
+        coop = await self.coops.get(coop_id)
+        if coop is None:
+            raise await self._refuse(actor, "invite", None, None)
+        token = secrets.token_urlsafe(24)  # 32 characters of A-Z a-z 0-9 _ -
+        await self.invites.create(_hash(token), coop.id, actor, timedelta(days=INVITE_DAYS))
+        await self._done(actor, "invite", coop.id)
+        return token, coop
+
+    async def accept_invite(self, user_id: int, token: str) -> Cooperative:
+        """Make ``user_id`` an admin; raises :class:`InputError` (``invite_invalid``)."""
+        used = await self.invites.use(_hash(token), user_id) if 16 <= len(token) <= 64 \
+            else None
+        if used is None:
+            await self.audit.record(actor=user_id, action="accept_invite", outcome="refused")
+            raise InputError("invite_invalid")
+        coop = await self.coops.get(used["coop_id"])
+        if coop is None:
+            raise InputError("invite_invalid")
+        await self.admins.add(coop.id, user_id, added_by=used.get("created_by"))
+        await self._done(user_id, "accept_invite", coop.id)
+        return coop
+
+    async def import_directory(self, actor: int, data: bytes, progress: Progress | None = None
+                               ) -> ImportReport:
+        await self.require_operator(actor, "import")
+        report = await self.importer.import_bytes(data, progress=progress)
+        await self._done(actor, "import", None, None, rows=report.rows, created=report.created,
+                         updated=report.updated, rejected=len(report.errors))
+        return report
+
+    # --- CLI (trusted: the shell user is an operator) ----------------------------------
+
+    async def resolve_coop(self, ref: str) -> Cooperative | None:
+        """A cooperative by id or registration number."""
+        coop = await self.coops.get(ref)
+        if coop is None:
+            coop = await self.coops.get_by_key("reg:" + fold(ref).replace(" ", ""))
+        return coop
+
+    async def add_admin_cli(self, coop: Cooperative, user_id: int) -> bool:
+        added = await self.admins.add(coop.id, user_id)
+        await self._done(0, "admins_add_cli", coop.id, str(user_id))
+        return added
+
+    async def remove_admin_cli(self, coop: Cooperative, user_id: int) -> bool:
+        removed = await self.admins.remove(coop.id, user_id)
+        await self._done(0, "admins_remove_cli", coop.id, str(user_id))
+        return removed

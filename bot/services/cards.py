@@ -1,0 +1,135 @@
+"""Member cards: the wallet of a user's memberships, signed verification tokens, images.
+
+A card's QR holds the deep link ``?start=v_<token>``; the token is the membership id
+(12 bytes) and an HMAC of it (12 bytes) under a key derived from DATA_KEY, base64url:
+32 characters, within Telegram's 64-character payload limit, impossible to guess or
+forge. Images are rendered once per card version and language, then reused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.services.cardimage import CardData, render_card
+from bot.services.crypto import Vault
+from storage.admins import AdminRepository
+from storage.applications import Application, ApplicationRepository, id_bytes, id_from_bytes
+from storage.base import Cooperatives
+from storage.models import Cooperative
+
+# Wallet order: usable cards first, then what is waiting, then the past.
+STATUS_ORDER = {"active": 0, "suspended": 1, "pending": 2, "rejected": 3, "withdrawn": 4,
+                "left": 5}
+SIGNATURE_BYTES = 12
+IMAGE_CACHE = 256
+
+
+@dataclass(slots=True)
+class WalletEntry:
+    application: Application
+    coop: Cooperative | None
+
+
+@dataclass(slots=True)
+class Verification:
+    valid: bool
+    application: Application | None = None
+    coop: Cooperative | None = None
+    full_view: bool = False  # the owner or an admin of the cooperative: name and number
+
+
+def mask_name(name: str) -> str:
+    """"Siti Aminah" → "S*** A*****": enough to match a face, not to learn a name."""
+    return " ".join(word[0] + "*" * min(len(word) - 1, 6) for word in name.split() if word)
+
+
+class CardService:
+    def __init__(self, apps: ApplicationRepository, coops: Cooperatives,
+                 admins: AdminRepository, vault: Vault) -> None:
+        self.apps = apps
+        self.coops = coops
+        self.admins = admins
+        self.vault = vault
+        self._images: OrderedDict[str, bytes] = OrderedDict()
+        self.renders = 0  # how many images were drawn (the cache's effect is testable)
+
+    async def wallet(self, user_id: int) -> list[WalletEntry]:
+        applications = await self.apps.for_user(user_id)
+        applications.sort(key=lambda a: (STATUS_ORDER.get(a.status, 9),
+                                         -(a.decided_at or a.created_at).timestamp()))
+        coops = {c.id: c for c in await self.coops.get_many({a.coop_id for a in applications})}
+        return [WalletEntry(a, coops.get(a.coop_id)) for a in applications]
+
+    async def entry(self, user_id: int, application_id: str) -> WalletEntry | None:
+        """One of the user's own entries (never someone else's)."""
+        application = await self.apps.get(application_id)
+        if application is None or application.user_id != user_id:
+            return None
+        return WalletEntry(application, await self.coops.get(application.coop_id))
+
+    # --- verification -------------------------------------------------------------------
+
+    def token(self, application_id: str) -> str:
+        raw = id_bytes(application_id)
+        signature = self.vault.sign(raw, SIGNATURE_BYTES)
+        return base64.urlsafe_b64encode(raw + signature).decode().rstrip("=")
+
+    def _read_token(self, token: str) -> str | None:
+        if len(token) != 32 or not token.isascii():
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except (binascii.Error, ValueError):
+            return None
+        if len(raw) != 12 + SIGNATURE_BYTES:
+            return None
+        body, signature = raw[:12], raw[12:]
+        if not hmac.compare_digest(signature, self.vault.sign(body, SIGNATURE_BYTES)):
+            return None
+        return id_from_bytes(body)
+
+    async def verify(self, token: str, viewer_id: int) -> Verification:
+        """Whether a scanned card is genuine and active now; who may see what."""
+        application_id = self._read_token(token)
+        if application_id is None:
+            return Verification(False)
+        application = await self.apps.get(application_id)
+        if application is None or application.status != "active":
+            return Verification(False)
+        coop = await self.coops.get(application.coop_id)
+        if coop is None:
+            return Verification(False)
+        full = viewer_id == application.user_id or await self.admins.is_admin(coop.id,
+                                                                               viewer_id)
+        return Verification(True, application, coop, full)
+
+    # --- images -------------------------------------------------------------------------
+
+    @staticmethod
+    def image_key(application: Application, locale: str) -> str:
+        return f"{application.id}:v{application.card_version}:{application.status}:{locale}"
+
+    def image(self, key: str, build: Callable[[], CardData]) -> bytes:
+        """The card's PNG, drawn once per key (card version, status, language)."""
+        cached = self._images.get(key)
+        if cached is not None:
+            self._images.move_to_end(key)
+            return cached
+        png = render_card(build())
+        self.renders += 1
+        self._images[key] = png
+        if len(self._images) > IMAGE_CACHE:
+            self._images.popitem(last=False)
+        return png
+
+    async def telegram_file(self, key: str) -> str | None:
+        """A file id Telegram already has for this image: resend without uploading."""
+        return await self.apps.card_file(key)
+
+    async def remember_telegram_file(self, key: str, file_id: str) -> None:
+        await self.apps.remember_card_file(key, file_id)

@@ -1,0 +1,43 @@
+"""Cooperative admins: who may run which cooperative (one document per pair)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from storage.mongo import Document, Store
+
+
+class AdminRepository:
+    """Reads and writes ``coop_admins``."""
+
+    def __init__(self, store: Store) -> None:
+        self._col = store["coop_admins"]
+
+    @staticmethod
+    def _id(coop_id: str, user_id: int) -> str:
+        return f"{coop_id}:{user_id}"
+
+    async def add(self, coop_id: str, user_id: int, added_by: int | None = None) -> bool:
+        """Make ``user_id`` an admin of ``coop_id``; False if they already were."""
+        result = await self._col.update_one(
+            {"_id": self._id(coop_id, user_id)},
+            {"$setOnInsert": {"coop_id": coop_id, "user_id": user_id,
+                              "added_by": added_by, "added_at": datetime.now(UTC)}},
+            upsert=True)
+        return result.upserted_id is not None
+
+    async def remove(self, coop_id: str, user_id: int) -> bool:
+        result = await self._col.delete_one({"_id": self._id(coop_id, user_id)})
+        return result.deleted_count == 1
+
+    async def is_admin(self, coop_id: str, user_id: int) -> bool:
+        return await self._col.count_documents({"_id": self._id(coop_id, user_id)}) == 1
+
+    async def coops_of(self, user_id: int) -> list[str]:
+        return [doc["coop_id"] async for doc in self._col.find({"user_id": user_id})]
+
+    async def admins_of(self, coop_id: str) -> list[int]:
+        return [int(doc["user_id"]) async for doc in self._col.find({"coop_id": coop_id})]
+
+    async def all(self) -> list[Document]:
+        return [doc async for doc in self._col.find().sort([("coop_id", 1), ("user_id", 1)])]

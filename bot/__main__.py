@@ -168,6 +168,43 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
         return int(asyncio.run(_with_services(settings, uri, work)))
 
 
+def cmd_admins(settings: Settings, args: argparse.Namespace) -> int:
+    setup_logging(settings)
+
+    async def work(services: Any) -> int:
+        admin = services.admin
+        if args.action == "list":
+            rows = await services.admins.all()
+            coops = {c.id: c for c in await services.directory.coops.get_many(
+                {r["coop_id"] for r in rows})}
+            if not rows:
+                print("No cooperative admins yet.")
+            for row in rows:
+                coop = coops.get(row["coop_id"])
+                name = coop.name if coop else "(removed cooperative)"
+                reg = f" [{coop.registration_number}]" if coop and coop.registration_number \
+                    else ""
+                print(f"{row['user_id']}\t{row['coop_id']}\t{name}{reg}")
+            return 0
+        coop = await admin.resolve_coop(args.coop)
+        if coop is None:
+            print(f"No cooperative with id or registration number {args.coop!r}.",
+                  file=sys.stderr)
+            return 1
+        if args.action == "add":
+            added = await admin.add_admin_cli(coop, args.user)
+            print(f"User {args.user} {'is now' if added else 'was already'} an admin of "
+                  f"{coop.name}.")
+        else:
+            removed = await admin.remove_admin_cli(coop, args.user)
+            print(f"User {args.user} {'is no longer' if removed else 'was not'} an admin of "
+                  f"{coop.name}.")
+        return 0
+
+    with database(settings) as uri:
+        return int(asyncio.run(_with_services(settings, uri, work)))
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="python -m bot",
@@ -214,6 +251,21 @@ def parser() -> argparse.ArgumentParser:
                                       "and Kupang, one village cooperative per village. "
                                       "Idempotent.")
     seed.set_defaults(func=cmd_seed_demo)
+
+    admins = sub.add_parser("admins", help="assign, list or remove cooperative admins",
+                            description="Manage who runs which cooperative. REF is the "
+                                        "cooperative's id or registration number.")
+    admin_sub = admins.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for action, text in (("add", "make a user an admin of a cooperative"),
+                         ("remove", "take a cooperative's admin role away")):
+        cmd = admin_sub.add_parser(action, help=text, description=text)
+        cmd.add_argument("--coop", required=True, metavar="REF",
+                         help="cooperative id or registration number")
+        cmd.add_argument("--user", required=True, type=int, metavar="USER_ID",
+                         help="Telegram user id")
+    admin_sub.add_parser("list", help="list every cooperative admin",
+                         description="List every cooperative admin.")
+    admins.set_defaults(func=cmd_admins)
     return top
 
 

@@ -16,6 +16,7 @@ from bot.i18n import I18n
 from bot.services.directory import DirectoryService
 from bot.services.gazetteer import Gazetteer
 from bot.services.geocode import Geocoder, NominatimGeocoder
+from bot.services.admin import AdminService
 from bot.services.cards import CardService
 from bot.services.crypto import Vault
 from bot.services.importer import Importer
@@ -27,6 +28,8 @@ from handlers.commands import set_default_commands
 from bot.persistence import FLUSH_HANDLER, MongoPersistence
 from storage.admins import AdminRepository
 from storage.applications import ApplicationRepository
+from storage.audit import AuditRepository
+from storage.invites import InviteRepository
 from storage.cooperatives import CooperativeRepository
 from storage.mongo import Store
 from storage.searches import SearchRepository
@@ -51,6 +54,7 @@ class Services:
     importer: Importer
     membership: MembershipService
     cards: CardService
+    admin: AdminService
     admins: AdminRepository
     vault: Vault
     geocoder: Geocoder | None = None
@@ -82,17 +86,24 @@ def build_services(store: Store, settings: Settings, *, geocoder: Geocoder | Non
     vault = Vault(settings.resolve_data_key())
     apps = ApplicationRepository(store)
     admins = AdminRepository(store)
+    users = UserRepository(store)
+    importer = Importer(coops, gazetteer, names)
+    membership = MembershipService(apps, coops, gazetteer, vault,
+                                   retention_days=settings.retention_days)
     return Services(
         store=store,
         i18n=i18n,
         gazetteer=gazetteer,
-        users=UserService(UserRepository(store), i18n),
+        users=UserService(users, i18n),
         directory=DirectoryService(coops, gazetteer),
         search=SearchService(coops, SearchRepository(store), gazetteer, names, geocoder),
-        importer=Importer(coops, gazetteer, names),
-        membership=MembershipService(apps, coops, gazetteer, vault,
-                                     retention_days=settings.retention_days),
+        importer=importer,
+        membership=membership,
         cards=CardService(apps, coops, admins, vault),
+        admin=AdminService(operators=settings.admin_ids, admins=admins, apps=apps, coops=coops,
+                           audit=AuditRepository(store), invites=InviteRepository(store),
+                           membership=membership, vault=vault, importer=importer,
+                           gazetteer=gazetteer, users=users),
         admins=admins,
         vault=vault,
         geocoder=geocoder,

@@ -66,6 +66,9 @@ class Translator:
                            locale=self.locale)
 
     def date(self, value: date | datetime, fmt: str = "long") -> str:
+        """A calendar date; a moment is first put in Indonesia's western time (WIB)."""
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.astimezone(JAKARTA)
         return format_date(value, format=fmt, locale=self.locale)
 
     def datetime(self, value: datetime, fmt: str = "medium", tzinfo: object = None) -> str:

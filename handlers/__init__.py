@@ -5,6 +5,8 @@ from __future__ import annotations
 from telegram.ext import Application
 
 from handlers import (
+    admin,
+    admin_input,
     cards,
     detail,
     errors,
@@ -12,6 +14,7 @@ from handlers import (
     inline,
     language,
     membership,
+    operator,
     preprocess,
     privacy,
     search,
@@ -24,12 +27,15 @@ def register(app: Application, *, form_timeout_s: float | None = None  # type: i
     """Add all handlers. Note: order matters — the first matching handler of a group wins."""
     for handler in preprocess.HANDLERS:
         app.add_handler(handler, group=-1)  # binds the user's locale before anything else
-    # First: an open form takes the user's messages before search does.
+    # First: awaited admin input and an open form take messages before search does.
+    app.add_handlers(admin_input.handlers())
     app.add_handler(membership.build_conversation(form_timeout_s))
     for module in (
         start,
         language,
         cards,
+        admin,
+        operator,
         privacy,
         search,
         detail,

@@ -16,6 +16,7 @@ from telegram import (
     CopyTextButton,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     InputMediaPhoto,
     Message,
     Update,
@@ -48,8 +49,9 @@ def status_text(t: Translator, entry: WalletEntry) -> str:
         return _("⏳ Waiting for the board since {date}").format(
             date=t.date(application.created_at))
     if status == "rejected":
-        reason = application.reason or _("no reason given")
-        return _("❌ Rejected: {reason}").format(reason=escape(reason))
+        from handlers.admin import reason_text
+
+        return _("❌ Rejected: {reason}").format(reason=escape(reason_text(t, application.reason)))
     if status == "withdrawn":
         return _("↩ Application withdrawn")
     return _("🚪 Left the cooperative")
@@ -143,14 +145,18 @@ def card_data(context: BotContext, entry: WalletEntry) -> CardData:
     )
 
 
-async def _photo(context: BotContext, entry: WalletEntry) -> tuple[str | bytes, str]:
-    """A Telegram file id when the image was sent before, else the PNG bytes."""
+async def _photo(context: BotContext, entry: WalletEntry, *, attach: bool = False
+                 ) -> tuple[str | InputFile, str]:
+    """A Telegram file id when the image was sent before, else the PNG to upload."""
     cards = context.services.cards
     key = cards.image_key(entry.application, context.locale or "id")
     file_id = await cards.telegram_file(key)
     if file_id:
         return file_id, key
-    return cards.image(key, lambda: card_data(context, entry)), key
+    png = cards.image(key, lambda: card_data(context, entry))
+    number = entry.application.member_number or entry.application.number
+    # attach=True: inside an InputMedia the file travels as a separate part.
+    return InputFile(png, filename=f"card-{number}.png", attach=attach), key
 
 
 async def _remember(context: BotContext, key: str, message: Message | bool) -> None:
@@ -196,7 +202,7 @@ async def _show(update: Update, context: BotContext, application_id: str) -> Non
         await query.answer(t.gettext("This card is not in your wallet."), show_alert=True)
         return
     await query.answer()
-    photo, key = await _photo(context, entries[index])
+    photo, key = await _photo(context, entries[index], attach=True)
     message = await query.edit_message_media(
         InputMediaPhoto(photo, caption=caption(t, entries, index), parse_mode=ParseMode.HTML),
         reply_markup=keyboard(t, entries, index))
@@ -283,6 +289,9 @@ async def on_leave(update: Update, context: BotContext) -> None:
         await query.answer(context.gettext("This card is not in your wallet."), show_alert=True)
         return
     log.info("member left application=%s", application_id)
+    from handlers.admin import notify_admins_left
+
+    await notify_admins_left(context, left, await context.services.directory.get(left.coop_id))
     await _show(update, context, application_id)
 
 

@@ -12,6 +12,11 @@ from handlers.keyboards import detail_keyboard
 from handlers.render import detail_text
 
 
+def _is_operator(update: Update, context: BotContext) -> bool:
+    user = update.effective_user
+    return user is not None and context.services.admin.is_operator(user.id)
+
+
 async def send_detail(update: Update, context: BotContext, coop_id: str) -> None:
     """Send a cooperative's detail as a new message (deep link ``c_<id>``)."""
     message = update.effective_message
@@ -24,7 +29,9 @@ async def send_detail(update: Update, context: BotContext, coop_id: str) -> None
     await message.reply_text(
         detail_text(coop, context.t, context.services.directory),
         parse_mode=ParseMode.HTML,
-        reply_markup=detail_keyboard(coop.id, coop.name, context.bot.username, context.t, None),
+        reply_markup=detail_keyboard(coop.id, coop.name, context.bot.username, context.t, None,
+                                     operator=_is_operator(update, context),
+                                     verified=coop.verified),
     )
 
 
@@ -46,7 +53,8 @@ async def open_from_results(update: Update, context: BotContext) -> None:
                            show_alert=True)
         return
     await query.answer()
-    markup = detail_keyboard(coop.id, coop.name, context.bot.username, context.t, back)
+    markup = detail_keyboard(coop.id, coop.name, context.bot.username, context.t, back,
+                             operator=_is_operator(update, context), verified=coop.verified)
     text = detail_text(coop, context.t, context.services.directory)
     try:
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)

@@ -114,7 +114,8 @@ def place_choice_keyboard(choice: PlaceChoice, labels: list[str], t: Translator
 
 
 def detail_keyboard(coop_id: str, name: str, bot_username: str | None, t: Translator,
-                    back: tuple[str, int] | None) -> InlineKeyboardMarkup:
+                    back: tuple[str, int] | None, *, operator: bool = False,
+                    verified: bool = False) -> InlineKeyboardMarkup:
     _ = t.gettext
     rows = [[InlineKeyboardButton(_("📝 Join this cooperative"), callback_data=f"jn:{coop_id}")]]
     row = [InlineKeyboardButton(_("🗺 Show on map"), callback_data=f"mp:{coop_id}")]
@@ -122,6 +123,11 @@ def detail_keyboard(coop_id: str, name: str, bot_username: str | None, t: Transl
         row.append(InlineKeyboardButton(
             _("📤 Share"), url=share_url(bot_username, f"c_{coop_id}", name)))
     rows.append(row)
+    if operator:  # shown to platform operators; the server checks the role again on tap
+        rows.append([
+            InlineKeyboardButton(_("✖ Remove verification") if verified else _("✅ Verify"),
+                                 callback_data=f"ov:{coop_id}:{0 if verified else 1}"),
+            InlineKeyboardButton(_("👤 Invite admin"), callback_data=f"oi:{coop_id}")])
     if back is not None:
         rows.append([InlineKeyboardButton(_("◀ Back to results"),
                                           callback_data=f"pg:{back[0]}:{back[1]}")])

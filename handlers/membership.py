@@ -565,6 +565,9 @@ async def submit(update: Update, context: BotContext, coop: Cooperative,
     await query.answer()
     _drop(context, coop.id)
     log.info("application submitted coop=%s number=%s", coop.id, application.number)
+    from handlers.admin import notify_admins
+
+    await notify_admins(context, application, coop)
     t = context.t
     lines = [
         _("✅ <b>Application sent!</b>"),

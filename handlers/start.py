@@ -12,6 +12,7 @@ from bot.context import BotContext
 from handlers.cards import verify_card
 from handlers.detail import send_detail
 from handlers.keyboards import main_keyboard
+from handlers.operator import accept_invite
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,9 @@ async def start(update: Update, context: BotContext) -> None:
         return
     if payload.startswith("v_"):
         await verify_card(update, context, payload[2:])
+        return
+    if payload.startswith("adm_"):
+        await accept_invite(update, context, payload[4:])
         return
     _ = context.gettext
     text = "\n".join([

@@ -10,7 +10,6 @@ concurrent submits cannot both succeed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +18,7 @@ from bson.errors import InvalidId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from storage.models import Application
 from storage.mongo import Document, Store
 
 OPEN_STATUSES = ("pending", "active", "suspended")
@@ -32,40 +32,11 @@ class DuplicateApplication(Exception):
         self.field = field
 
 
-@dataclass(slots=True)
-class Application:
-    id: str
-    number: str
-    coop_id: str
-    user_id: int
-    status: str
-    created_at: datetime
-    updated_at: datetime | None = None
-    full_name: str | None = None
-    nik_enc: str | None = None
-    nik_hash: str | None = None
-    nik_masked: str | None = None
-    sex: str | None = None
-    birth_date: str | None = None  # ISO date
-    birth_place: str | None = None
-    address: str | None = None
-    domicile_village: str | None = None
-    domicile_point: list[float] | None = None  # [lat, lon]
-    phone: str | None = None
-    occupation: str | None = None
-    domicile_declared: bool = False
-    language: str = "id"
-    consent: dict[str, Any] = field(default_factory=dict)
-    member_number: str | None = None
-    decided_at: datetime | None = None
-    reason: str | None = None
-    card_version: int = 0
-
-
 _FIELDS = ("number", "coop_id", "user_id", "status", "created_at", "updated_at", "full_name",
            "nik_enc", "nik_hash", "nik_masked", "sex", "birth_date", "birth_place", "address",
            "domicile_village", "domicile_point", "phone", "occupation", "domicile_declared",
-           "language", "consent", "member_number", "decided_at", "reason", "card_version")
+           "language", "consent", "member_number", "decided_at", "reason", "card_version",
+           "status_reason")
 
 
 def _oid(value: str) -> ObjectId | None:
@@ -216,6 +187,10 @@ class ApplicationRepository:
         """Queue a notification (delivered by the admin features)."""
         await self._outbox.insert_one({"kind": kind, **payload, "created_at": datetime.now(UTC),
                                        "delivered": False})
+
+    async def mark_delivered(self, kind: str, application_id: str) -> None:
+        await self._outbox.update_many({"kind": kind, "application_id": application_id},
+                                       {"$set": {"delivered": True}})
 
     async def notifications(self, kind: str | None = None) -> list[Document]:
         query: Document = {"kind": kind} if kind else {}

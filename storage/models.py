@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +87,34 @@ class SavedSearch:
     query: str = ""
     candidates: list[str] = field(default_factory=list)  # area codes, for kind == "pick"
     created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Application:
+    id: str
+    number: str
+    coop_id: str
+    user_id: int
+    status: str
+    created_at: datetime
+    updated_at: datetime | None = None
+    full_name: str | None = None
+    nik_enc: str | None = None
+    nik_hash: str | None = None
+    nik_masked: str | None = None
+    sex: str | None = None
+    birth_date: str | None = None  # ISO date
+    birth_place: str | None = None
+    address: str | None = None
+    domicile_village: str | None = None
+    domicile_point: list[float] | None = None  # [lat, lon]
+    phone: str | None = None
+    occupation: str | None = None
+    domicile_declared: bool = False
+    language: str = "id"
+    consent: dict[str, Any] = field(default_factory=dict)
+    member_number: str | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None
+    card_version: int = 0
+    status_reason: str | None = None  # why an admin suspended or reinstated

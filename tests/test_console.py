@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_console(mongo_uri: str, script: str, tmp_path: Path, *args: str,
-                db: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MONGODB_URI": mongo_uri,
+                db: str | None = None, extra_env: dict[str, str] | None = None
+                ) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **(extra_env or {}), "MONGODB_URI": mongo_uri,
            "MONGODB_DB": db or f"console_{uuid.uuid4().hex[:8]}", "DATA_DIR": str(tmp_path / "var"),
            "DATA_KEY": "console-test-key-0123456789"}
     env.pop("TELEGRAM_BOT_TOKEN", None)
@@ -147,3 +148,78 @@ class TestConsoleMembership:
                   if c["method"] == "sendMessage"]
         assert texts_[0].startswith("Dari NIK Anda: <b>perempuan</b>")
         assert "Tempat lahir" in texts_[1]
+
+
+class TestAdminsCommand:
+    def test_add_list_remove(self, mongo_uri: str, tmp_path: Path) -> None:
+        db = f"admins_{uuid.uuid4().hex[:8]}"
+        env = {**os.environ, "MONGODB_URI": mongo_uri, "MONGODB_DB": db,
+               "DATA_DIR": str(tmp_path / "v"), "DATA_KEY": "console-test-key-0123456789"}
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True,
+                                  text=True, env=env, cwd=ROOT, timeout=120)
+
+        csv = tmp_path / "c.csv"
+        csv.write_text("name,type,latitude,longitude,registration_number\n"
+                       "Koperasi Uji,jasa,3.6,98.67,518/BH/2020\n")
+        assert run("import-coops", str(csv)).returncode == 0
+        added = run("admins", "add", "--coop", "518/BH/2020", "--user", "777")
+        assert added.returncode == 0 and "is now an admin of Koperasi Uji" in added.stdout
+        listing = run("admins", "list")
+        assert "777\t" in listing.stdout and "Koperasi Uji [518/BH/2020]" in listing.stdout
+        removed = run("admins", "remove", "--coop", "518/BH/2020", "--user", "777")
+        assert "is no longer an admin" in removed.stdout
+        missing = run("admins", "add", "--coop", "nope", "--user", "1")
+        assert missing.returncode == 1 and "No cooperative" in missing.stderr
+        assert run("admins", "--help").returncode == 0
+
+
+class TestConsoleAdmin:
+    def test_operator_invites_admin_who_decides(self, mongo_uri: str, tmp_path: Path) -> None:
+        db = f"console_admin_{uuid.uuid4().hex[:8]}"
+        apply = ["#tap Gabung", "#tap Lanjut", "#tap setuju", "{name}", "{nik}", "#tap Ya",
+                 "Medan", "Jl. Mawar 1, Kesawan", "#contact +6281234567890", "#tap Pedagang",
+                 "#tap Kirim"]
+        script = ["#as 900 id", "#loc 3.5952 98.6722", "#tap 1", "#tap Undang admin"]
+        first = run_console(mongo_uri, "\n".join(script) + "\n", tmp_path, "--json", db=db,
+                            extra_env={"ADMIN_IDS": "900"})
+        assert first.returncode == 0, first.stderr
+        invite = next(c for c in calls(first.stdout) if c["method"] == "sendMessage"
+                      and "adm_" in c["params"]["text"])["params"]["text"]
+        link = next(w for w in invite.split() if "start=adm_" in w)
+        payload = link.split("start=")[1]
+        script = ["#as 701 id", f"/start {payload}",
+                  "#as 1001 id", "#loc 3.5952 98.6722", "#tap 1"]
+        script += [s.format(name="Siti Aminah", nik="1271055708900001") for s in apply]
+        english = {"#tap Gabung": "#tap Join", "#tap Lanjut": "#tap Continue",
+                   "#tap setuju": "#tap agree", "#tap Ya": "#tap Yes",
+                   "#tap Pedagang": "#tap Trader", "#tap Kirim": "#tap Submit"}
+        script += ["#as 1002 en", "#loc 3.5952 98.6722", "#tap 1"]
+        script += [english.get(s, s).format(name="Budi Santoso", nik="1271051708900002")
+                   for s in apply]
+        script += ["#as 701 id", "/admin", "#tap Permohonan", "#tap Setujui",
+                   "#tap Permohonan berikutnya", "#tap Tolak", "#tap Ketik alasan",
+                   "Alamat tidak jelas", "/admin", "#tap Anggota", "#tap Ekspor",
+                   "/admin", "#tap Statistik",
+                   "#as 1001 id", "/kartu", "#as 1002 en", "/cards",
+                   "#as 1002 en", "/admin", "/stats", "/import"]
+        second = run_console(mongo_uri, "\n".join(script) + "\n", tmp_path, "--json", db=db,
+                             extra_env={"ADMIN_IDS": "900"})
+        assert second.returncode == 0, second.stderr
+        got = calls(second.stdout)
+        text = "\n".join(str(c["params"]) for c in got)
+        assert "Anda sekarang admin" in text
+        assert "Selamat bergabung" in text  # Siti approved, told in Indonesian
+        assert "was not approved" in text and "Alamat tidak jelas" in text  # Budi, English
+        documents = [c for c in got if c["method"] == "sendDocument"]
+        assert documents and documents[0]["params"]["document"]["file"].endswith(".csv")
+        photos = [c for c in got if c["method"] == "sendPhoto"]
+        assert any(p["params"]["photo"]["file"] == "statistik.png" for p in photos)
+        captions = [p["params"].get("caption", "") for p in photos]
+        assert any("Nomor anggota" in c for c in captions)  # Siti's card
+        assert any("Rejected: Alamat tidak jelas" in c for c in captions)  # Budi's wallet
+        refusals = [c for c in got if c["method"] == "sendMessage"
+                    and ("not allowed" in c["params"]["text"]
+                         or "for cooperative admins" in c["params"]["text"])]
+        assert len(refusals) == 3  # /admin, /stats and /import for a plain user

@@ -1,0 +1,45 @@
+"""Charts for cooperative statistics (matplotlib, off-screen)."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display; must precede pyplot
+import matplotlib.pyplot as plt  # noqa: E402
+
+_LOCK = threading.Lock()  # pyplot keeps global state
+
+
+def members_chart(months: list[str], total: list[int], joined: list[int], *, title: str,
+                  total_label: str, joined_label: str, status_counts: dict[str, int]) -> bytes:
+    """A PNG: members over the last months (line) with new members (bars), and the
+    applications by status (horizontal bars)."""
+    with _LOCK:
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=100,
+                                          gridspec_kw={"width_ratios": [2.2, 1]})
+        try:
+            x = range(len(months))
+            left.bar(x, joined, color="#f4a6a6", label=joined_label)
+            left.plot(x, total, color="#b3121f", marker="o", linewidth=2, label=total_label)
+            left.set_xticks(list(x), [m[2:] for m in months], rotation=45, fontsize=8)
+            left.set_title(title, fontsize=11)
+            left.grid(axis="y", alpha=0.3)
+            left.legend(fontsize=8, loc="upper left")
+            left.set_ylim(bottom=0)
+            names = list(status_counts) or ["-"]
+            values = [status_counts.get(n, 0) for n in names]
+            right.barh(names, values, color="#b3121f")
+            right.invert_yaxis()
+            right.tick_params(labelsize=8)
+            right.grid(axis="x", alpha=0.3)
+            for y, value in enumerate(values):
+                right.text(value, y, f" {value}", va="center", fontsize=8)
+            fig.tight_layout()
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", metadata={"Software": None})
+            return buf.getvalue()
+        finally:
+            plt.close(fig)

@@ -1,0 +1,180 @@
+"""Platform operators (ADMIN_IDS): statistics, verification, invitations, the audit log.
+
+Callback data: ``op`` operator menu · ``os`` statistics · ``oa`` audit log ·
+``ov:<coop>:<1|0>`` verify / unverify · ``oi:<coop>`` invite an admin. Directory import
+is ``/import`` (``handlers/admin_input.py``). Deep link ``?start=adm_<token>`` accepts an
+invitation (``accept_invite``).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.context import BotContext
+from bot.services.admin import Forbidden, InputError
+from bot.services.catalog import type_label
+from handlers.admin import refuse
+from handlers.keyboards import deep_link
+
+ID = r"[0-9a-f]{24}"
+
+
+def _actor(update: Update) -> int:
+    assert update.effective_user is not None
+    return update.effective_user.id
+
+
+async def _reply(update: Update, context: BotContext, text: str,
+                 markup: InlineKeyboardMarkup | None = None) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def on_menu(update: Update, context: BotContext) -> None:
+    """The operator menu."""
+    if not context.services.admin.is_operator(_actor(update)):
+        await refuse(update, context)
+        return
+    _ = context.gettext
+    await _reply(update, context, _("🛠 <b>Platform operations</b>\nVerify cooperatives and "
+                                    "invite their admins from a cooperative's page (search it "
+                                    "first)."), InlineKeyboardMarkup([
+        [InlineKeyboardButton(_("📊 Platform statistics"), callback_data="os")],
+        [InlineKeyboardButton(_("📥 Import the directory"), callback_data="oim")],
+        [InlineKeyboardButton(_("🧾 Audit log"), callback_data="oa")]]))
+
+
+async def on_stats(update: Update, context: BotContext) -> None:
+    """/stats: users, cooperatives, memberships and applications by province and type."""
+    try:
+        stats = await context.services.admin.platform_stats(_actor(update))
+    except Forbidden:
+        await refuse(update, context)
+        return
+    t = context.t
+    _ = t.gettext
+    gazetteer = context.services.gazetteer
+    lines = [_("📊 <b>Gerbang Koperasi in numbers</b>"), "",
+             _("Users: {n}").format(n=t.number(stats.users)),
+             _("Cooperatives: {n}").format(n=t.number(stats.cooperatives)),
+             _("Active memberships: {n}").format(n=t.number(stats.memberships)),
+             _("Applications: {list}").format(list=", ".join(
+                 f"{k} {t.number(v)}" for k, v in sorted(stats.applications.items())) or "–"),
+             "", _("<b>By province</b> (cooperatives · members · waiting)")]
+    for code, coops, members, pending in stats.by_province[:38]:
+        region = gazetteer.get(code)
+        name = region.name if region else code
+        lines.append(f"• {escape(name)}: {t.number(coops)} · {t.number(members)} · "
+                     f"{t.number(pending)}")
+    lines += ["", _("<b>By type</b> (cooperatives · members)")]
+    for coop_type, coops, members in stats.by_type:
+        lines.append(f"• {escape(t.gettext(type_label(coop_type)))}: {t.number(coops)} · "
+                     f"{t.number(members)}")
+    await _reply(update, context, "\n".join(lines)[:4000])
+
+
+async def on_audit(update: Update, context: BotContext) -> None:
+    """The 20 most recent audit-log entries."""
+    try:
+        entries = await context.services.admin.recent_audit(_actor(update), 20)
+    except Forbidden:
+        await refuse(update, context)
+        return
+    t = context.t
+    lines = [t.gettext("🧾 <b>Audit log</b> (newest first)"), ""]
+    for entry in entries:
+        lines.append("{time} · {actor} · {action} · {outcome}{coop}{target}".format(
+            time=t.datetime(entry["at"], "short"), actor=entry.get("actor"),
+            action=escape(str(entry.get("action"))), outcome=escape(str(entry.get("outcome"))),
+            coop=f" · coop {entry['coop_id'][-6:]}" if entry.get("coop_id") else "",
+            target=f" · {str(entry['target'])[-6:]}" if entry.get("target") else ""))
+    if not entries:
+        lines.append("–")
+    await _reply(update, context, "\n".join(lines))
+
+
+async def on_verify(update: Update, context: BotContext) -> None:
+    """Verify or unverify a cooperative (the badge shows in search and detail)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, coop_id, flag = query.data.split(":")
+    try:
+        coop = await context.services.admin.set_verified(_actor(update), coop_id, flag == "1")
+    except Forbidden:
+        await refuse(update, context)
+        return
+    _ = context.gettext
+    text = _("✅ Verified: {coop}") if coop.verified else _("Verification removed: {coop}")
+    await query.answer(text.format(coop=coop.name[:150]), show_alert=True)
+
+
+async def invite(update: Update, context: BotContext, coop_id: str) -> None:
+    try:
+        token, coop = await context.services.admin.create_invite(_actor(update), coop_id)
+    except Forbidden:
+        await refuse(update, context)
+        return
+    _ = context.gettext
+    link = deep_link(context.bot.username or "bot", f"adm_{token}")
+    await _reply(update, context, _(
+        "👤 Admin invitation for <b>{coop}</b>:\n{link}\n\nGive it to the cooperative's board. "
+        "It works once and expires in 7 days; whoever opens it becomes an admin.").format(
+        coop=escape(coop.name), link=escape(link)))
+
+
+async def on_invite_button(update: Update, context: BotContext) -> None:
+    """Invite an admin for the cooperative on screen."""
+    assert update.callback_query is not None and update.callback_query.data is not None
+    await invite(update, context, update.callback_query.data.split(":")[1])
+
+
+async def invite_command(update: Update, context: BotContext) -> None:
+    """/invite <cooperative id or registration number>."""
+    message = update.effective_message
+    assert message is not None
+    admin = context.services.admin
+    if not admin.is_operator(_actor(update)):
+        await refuse(update, context)
+        return
+    ref = " ".join(context.args or []).strip()
+    coop = await admin.resolve_coop(ref) if ref else None
+    if coop is None:
+        await message.reply_text(context.gettext(
+            "Usage: /invite followed by the cooperative's registration number or id — or open "
+            "the cooperative and tap “Invite admin”."))
+        return
+    await invite(update, context, coop.id)
+
+
+async def accept_invite(update: Update, context: BotContext, token: str) -> None:
+    """The deep link adm_<token>: become an admin of that cooperative."""
+    message = update.effective_message
+    assert message is not None
+    try:
+        coop = await context.services.admin.accept_invite(_actor(update), token)
+    except InputError:
+        await message.reply_text(context.gettext(
+            "This invitation is not valid: it was used already, has expired or does not "
+            "exist. Ask the platform for a new one."))
+        return
+    await message.reply_text(context.gettext(
+        "✅ You are now an admin of <b>{coop}</b>. Open the panel with /admin.").format(
+        coop=escape(coop.name)), parse_mode=ParseMode.HTML)
+
+
+HANDLERS: list[BaseHandler] = [
+    CommandHandler("stats", on_stats),
+    CommandHandler("invite", invite_command),
+    CallbackQueryHandler(on_menu, pattern=r"^op$"),
+    CallbackQueryHandler(on_stats, pattern=r"^os$"),
+    CallbackQueryHandler(on_audit, pattern=r"^oa$"),
+    CallbackQueryHandler(on_verify, pattern=rf"^ov:{ID}:[01]$"),
+    CallbackQueryHandler(on_invite_button, pattern=rf"^oi:{ID}$"),
+]

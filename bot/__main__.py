@@ -49,7 +49,8 @@ async def _with_services(settings: Settings, uri: str, work: Any) -> Any:
     from bot.app import open_services
     from storage.mongo import Store
 
-    services = await open_services(settings, Store.connect(uri, settings.mongodb_db))
+    services = await open_services(settings, Store.connect(
+        uri, settings.mongodb_db, timeout_ms=settings.mongodb_timeout_ms))
     try:
         return await work(services)
     finally:
@@ -104,9 +105,31 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
     setup_logging(settings)
     with database(settings) as uri:
-        app = build_application(settings, mongodb_uri=uri, with_updater=True, rate_limit=True)
+        app = build_application(settings, mongodb_uri=uri, with_updater=True, rate_limit=True,
+                                live=True)
         log.info("starting polling")
         app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    return 0
+
+
+def cmd_webhook(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.telegram_bot_token:
+        print("TELEGRAM_BOT_TOKEN is not set: the webhook server needs a bot token.",
+              file=sys.stderr)
+        return EXIT_USAGE
+    from aiohttp import web
+
+    from bot.app import build_application
+    from bot.web import build_web_app
+
+    setup_logging(settings)
+    with database(settings) as uri:
+        application = build_application(settings, mongodb_uri=uri, rate_limit=True, live=True)
+        app = build_web_app(settings, application, secret=settings.resolve_webhook_secret())
+        log.info("webhook server on port %s path %s", settings.port, settings.webhook_path)
+        # SIGTERM/SIGINT: stop accepting, finish in-flight updates, flush — within 25 s.
+        web.run_app(app, host="0.0.0.0", port=settings.port, shutdown_timeout=10,
+                    print=None, access_log=None, handle_signals=True)
     return 0
 
 
@@ -217,6 +240,12 @@ def parser() -> argparse.ArgumentParser:
                                      "TELEGRAM_BOT_TOKEN, opens the console chat on a terminal "
                                      "and exits with status 2 otherwise.")
     run.set_defaults(func=cmd_run)
+
+    webhook = sub.add_parser("webhook", help="run the webhook server (aiohttp)",
+                             description="Serve POST $WEBHOOK_PATH (default /telegram) for "
+                                         "Telegram, GET /healthz and GET /readyz on $PORT; "
+                                         "registers WEBHOOK_URL with Telegram at start.")
+    webhook.set_defaults(func=cmd_webhook)
 
     console = sub.add_parser("console", help="chat with the bot in this terminal",
                              description="Chat with the real bot (same handlers and storage) "

@@ -26,6 +26,7 @@ from bot.services.search import SearchService
 from bot.services.users import UserService
 from handlers.commands import set_default_commands
 from bot.persistence import FLUSH_HANDLER, MongoPersistence
+from bot.processing import FloodGuard, PerUserProcessor
 from storage.admins import AdminRepository
 from storage.applications import ApplicationRepository
 from storage.audit import AuditRepository
@@ -34,6 +35,7 @@ from storage.cooperatives import CooperativeRepository
 from storage.mongo import Store
 from storage.searches import SearchRepository
 from storage.state import StateRepository
+from storage.updates import UpdateLog
 from storage.users import UserRepository
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,8 @@ class Services:
     admin: AdminService
     admins: AdminRepository
     vault: Vault
+    flood: FloodGuard
+    updates: UpdateLog
     geocoder: Geocoder | None = None
 
     async def close(self) -> None:
@@ -106,6 +110,8 @@ def build_services(store: Store, settings: Settings, *, geocoder: Geocoder | Non
                            gazetteer=gazetteer, users=users),
         admins=admins,
         vault=vault,
+        flood=FloodGuard(settings.flood_limit, settings.flood_window_s, settings.flood_pause_s),
+        updates=UpdateLog(store),
         geocoder=geocoder,
     )
 
@@ -140,19 +146,22 @@ def build_application(
     request: BaseRequest | None = None,
     with_updater: bool = False,
     rate_limit: bool = False,
+    live: bool = False,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """Build the python-telegram-bot Application with every handler registered.
 
     Give either ``services`` (tests) or ``mongodb_uri`` (opened in post_init, closed in
     post_shutdown; runners other than ``run_polling`` call :func:`start_services` and
     :func:`stop_services` around their work).
-    ``request`` replaces the network edge to Telegram (console, tests).
+    ``request`` replaces the network edge to Telegram (console, tests). ``live`` is for
+    real Telegram delivery (polling, webhook): redelivered update ids are dropped and
+    updates run in parallel across users, in order per user.
     """
     if services is None and mongodb_uri is None:
         raise ValueError("build_application needs services or a MongoDB URI")
     # The client connects lazily: creating it here does no I/O.
     store = services.store if services is not None else Store.connect(
-        mongodb_uri or "", settings.mongodb_db)
+        mongodb_uri or "", settings.mongodb_db, timeout_ms=settings.mongodb_timeout_ms)
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         bot_data: BotData = app.bot_data
@@ -178,10 +187,12 @@ def build_application(
         builder = builder.updater(None)
     if rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+    if live:
+        builder = builder.concurrent_updates(PerUserProcessor(256))
     app = builder.build()
     if services is not None:
         app.bot_data.services = services
         app.bot_data.settings = settings
-    handlers.register(app, form_timeout_s=settings.form_timeout_s)
+    handlers.register(app, form_timeout_s=settings.form_timeout_s, live=live)
     app.add_handler(FLUSH_HANDLER, group=99)  # last: persist this update's state now
     return app

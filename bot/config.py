@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,6 +61,11 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     form_timeout_s: float = 30 * 60
+    webhook_path: str = "/telegram"
+    mongodb_timeout_ms: int = 3000
+    flood_limit: int = 20
+    flood_window_s: float = 10.0
+    flood_pause_s: float = 30.0
     retention_days: int = 90
     privacy_contact: str = "privacy@gerbangkoperasi.id"
     gazetteer_path: Path = field(
@@ -96,6 +103,9 @@ class Settings:
             log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
             log_format=log_format,
             retention_days=_int(env, "RETENTION_DAYS", 90),
+            webhook_path="/" + (env.get("WEBHOOK_PATH", "").strip().strip("/") or "telegram"),
+            mongodb_timeout_ms=_int(env, "MONGODB_TIMEOUT_MS", 3000),
+            flood_limit=_int(env, "FLOOD_LIMIT", 20),
             privacy_contact=env.get("PRIVACY_CONTACT", "").strip()
             or "privacy@gerbangkoperasi.id",
         )
@@ -104,6 +114,15 @@ class Settings:
     def embedded_db(self) -> bool:
         """Whether the bot starts its own SecantusDB (no ``MONGODB_URI`` given)."""
         return self.mongodb_uri is None
+
+    def resolve_webhook_secret(self) -> str:
+        """WEBHOOK_SECRET, or one derived from the token (stable across restarts)."""
+        if self.webhook_secret:
+            return self.webhook_secret
+        if not self.telegram_bot_token:
+            raise ConfigError("the webhook needs TELEGRAM_BOT_TOKEN")
+        return hmac.new(self.telegram_bot_token.encode(), b"gerbang-koperasi/webhook-secret",
+                        hashlib.sha256).hexdigest()
 
     def resolve_data_key(self) -> str:
         """DATA_KEY; the embedded default generates one into DATA_DIR (mode 0600)."""

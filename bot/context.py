@@ -20,6 +20,11 @@ class BotData:
         self.services: Services | None = None
         self.settings: Settings | None = None
         self.owns_services = False
+        self.error_notices: dict[int, float] = {}  # user id → when last told of an error
+        self.operator_alerts: dict[str, float] = {}  # error kind → when operators were told
+        # Background work started and stopped with the bot (e.g. broadcast workers).
+        self.on_start: list[Any] = []
+        self.on_stop: list[Any] = []
 
 
 class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]):

@@ -72,13 +72,16 @@ class EmbeddedMongo:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    def start(self, timeout: float = 60.0) -> str:
-        """Start the server, wait until it accepts connections, return its URI."""
+    def start(self, timeout: float = 60.0, *, port: int | None = None) -> str:
+        """Start the server, wait until it accepts connections, return its URI.
+
+        ``port``: listen there (a restart that clients must find again), else a free one."""
         self.path.mkdir(parents=True, exist_ok=True)
         log_path = self.path.parent / f"{self.path.name}.log"
         last_error = ""
-        for _attempt in range(3):
-            port = _free_port()
+        fixed = port
+        for _attempt in range(3 if fixed is None else 20):
+            port = fixed or _free_port()
             with open(log_path, "ab") as log_file:
                 self._proc = subprocess.Popen(  # noqa: S603 - fixed executable and args
                     [
@@ -113,6 +116,7 @@ class EmbeddedMongo:
             last_error = _tail(log_path)
             if "address already in use" not in last_error.lower():
                 break
+            time.sleep(0.25)  # a fixed port may still be held by the previous process
         self._proc = None
         hint = ""
         if "lock" in last_error.lower() or "resource temporarily unavailable" in last_error.lower():

@@ -22,11 +22,17 @@ from handlers import (
 )
 
 
-def register(app: Application, *, form_timeout_s: float | None = None  # type: ignore[type-arg]
-             ) -> None:
-    """Add all handlers. Note: order matters — the first matching handler of a group wins."""
-    for handler in preprocess.HANDLERS:
-        app.add_handler(handler, group=-1)  # binds the user's locale before anything else
+def register(app: Application, *, form_timeout_s: float | None = None,  # type: ignore[type-arg]
+             live: bool = False) -> None:
+    """Add all handlers. Note: order matters — the first matching handler of a group wins.
+
+    ``live``: real Telegram delivery, where flood control and dropping redelivered
+    updates apply (not in the console, whose scripts are fast and restart update ids)."""
+    # Before anything else, in this order: flood control, redelivery, the user's locale.
+    if live:
+        app.add_handler(preprocess.FLOOD, group=-3)
+        app.add_handler(preprocess.DEDUPE, group=-2)
+    app.add_handler(preprocess.LOCALE, group=-1)
     # First: awaited admin input and an open form take messages before search does.
     app.add_handlers(admin_input.handlers())
     app.add_handler(membership.build_conversation(form_timeout_s))

@@ -1,15 +1,21 @@
-"""The one error handler: log with the update id (never personal data), apologise."""
+"""The one error handler: log with the update id (never personal data), tell the user in
+their language, and alert the operators (rate-limited)."""
 
 from __future__ import annotations
 
 import logging
+import time
 
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
+from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
 
 log = logging.getLogger(__name__)
+
+USER_NOTICE_S = 10.0  # at most one apology per user in this time
+OPERATOR_NOTICE_S = 300.0  # at most one alert per kind of error in this time
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -19,20 +25,41 @@ async def on_error(update: object, context: BotContext) -> None:
     if isinstance(error, Forbidden):
         log.info("user blocked the bot update_id=%s", update_id)
         return
-    log.error("error while handling update_id=%s: %s", update_id, type(error).__name__,
-              exc_info=error)
-    if not isinstance(update, Update) or context.bot_data.services is None:
+    services = context.bot_data.services
+    outage = services is not None and error is not None and services.store.unavailable(error)
+    if outage:
+        log.warning("database unavailable update_id=%s error=%s", update_id,
+                    type(error).__name__)
+    else:
+        log.error("error while handling update_id=%s error=%s", update_id, type(error).__name__,
+                  exc_info=error)
+    if services is None:
+        return
+    await _alert_operators(context, "database" if outage else type(error).__name__, update_id)
+    if not isinstance(update, Update):
         return
     user = update.effective_user
-    services = context.bot_data.services
-    locale = services.i18n.default
+    now = time.monotonic()
+    notices = context.bot_data.error_notices
     if user is not None:
+        if now - notices.get(user.id, -USER_NOTICE_S) < USER_NOTICE_S:
+            if outage:
+                raise ApplicationHandlerStop
+            return  # already told this user a moment ago (one update, several failures)
+        notices[user.id] = now
+        if len(notices) > 10_000:
+            notices.clear()
+    locale = services.i18n.negotiate(None, user.language_code if user else None)
+    if user is not None and not outage:
         try:
             locale = await services.users.locale_for(user.id, user.language_code)
         except Exception:  # the database may be what failed
-            locale = services.i18n.negotiate(None, user.language_code)
+            log.debug("locale lookup failed during error handling")
     _ = services.i18n.get(locale).gettext
-    if isinstance(error, (NetworkError, TimedOut)) and not isinstance(error, BadRequest):
+    if outage:
+        text = _("⚠️ The service is temporarily unavailable. Please try again in a few "
+                 "minutes; nothing you entered before is lost.")
+    elif isinstance(error, (NetworkError, TimedOut)) and not isinstance(error, BadRequest):
         text = _("⚠️ Telegram did not answer in time. Please try again.")
     else:
         text = _("⚠️ Sorry, something went wrong on our side. Please try again in a moment.")
@@ -43,3 +70,26 @@ async def on_error(update: object, context: BotContext) -> None:
             await context.bot.send_message(update.effective_chat.id, text)
     except Exception:  # never let the error handler raise
         log.warning("could not tell the user about the error update_id=%s", update_id)
+    if outage:
+        # Without the database the later handlers would only fail again (or answer late).
+        raise ApplicationHandlerStop
+
+
+async def _alert_operators(context: BotContext, kind: str, update_id: int | None) -> None:
+    services = context.bot_data.services
+    settings = context.bot_data.settings
+    if services is None or settings is None or not settings.admin_ids:
+        return
+    now = time.monotonic()
+    alerts = context.bot_data.operator_alerts
+    if now - alerts.get(kind, -OPERATOR_NOTICE_S) < OPERATOR_NOTICE_S:
+        return
+    alerts[kind] = now
+    t = services.i18n.get(services.i18n.default)
+    text = t.gettext("🚨 Error “{kind}” while handling update {update_id}. Details are in the "
+                     "logs.").format(kind=kind, update_id=update_id)
+    for operator in settings.admin_ids:
+        try:
+            await context.bot.send_message(operator, text)
+        except Exception:  # an operator who blocked the bot, or Telegram down
+            log.warning("could not alert operator")

@@ -7,6 +7,12 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, GEOSPHERE, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import (
+    AutoReconnect,
+    ConnectionFailure,
+    NetworkTimeout,
+    ServerSelectionTimeoutError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +50,15 @@ INDEXES: dict[str, list[IndexModel]] = {
     "audit": [IndexModel([("at", DESCENDING)], name="at"),
               IndexModel([("coop_id", ASCENDING), ("at", DESCENDING)], name="coop_at")],
     "invites": [],
+    "processed_updates": [IndexModel([("at", ASCENDING)], name="ttl",
+                                     expireAfterSeconds=24 * 3600)],
 }
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means "the database cannot be reached right now"."""
+    return isinstance(error, (ConnectionFailure, ServerSelectionTimeoutError, NetworkTimeout,
+                              AutoReconnect))
 
 
 class Store:
@@ -55,13 +69,13 @@ class Store:
         self.db: AsyncDatabase[Document] = client[db_name]
 
     @classmethod
-    def connect(cls, uri: str, db_name: str, *, timeout_ms: int = 5000) -> Store:
+    def connect(cls, uri: str, db_name: str, *, timeout_ms: int = 3000) -> Store:
         """Create a client (connections are opened lazily, on first use)."""
         client: AsyncMongoClient[Document] = AsyncMongoClient(
             uri,
             tz_aware=True,
             serverSelectionTimeoutMS=timeout_ms,
-            connectTimeoutMS=timeout_ms,
+            connectTimeoutMS=max(timeout_ms, 10_000),
             appname="gerbang-koperasi",
         )
         return cls(client, db_name)
@@ -82,6 +96,11 @@ class Store:
             missing = [m for m in models if m.document["name"] not in existing]
             if missing:
                 await self.db[collection].create_indexes(missing)
+
+    @staticmethod
+    def unavailable(error: BaseException) -> bool:
+        """Whether ``error`` means the database cannot be reached right now."""
+        return is_unavailable(error)
 
     async def ping(self) -> bool:
         """Whether the database answers right now."""

@@ -228,6 +228,62 @@ def cmd_admins(settings: Settings, args: argparse.Namespace) -> int:
         return int(asyncio.run(_with_services(settings, uri, work)))
 
 
+def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+
+    from bot.services import crypto
+    from bot.services.keys import rotate
+    from storage.applications import ApplicationRepository
+    from storage.mongo import Store
+    from storage.state import StateRepository
+
+    setup_logging(settings)
+    embedded_key = settings.embedded_db and not settings.data_key
+    if embedded_key:
+        folder = settings.data_dir
+        current = crypto.load_or_create_key(folder)
+        new_path = folder / (crypto.KEY_FILE + ".new")
+        if not new_path.exists():  # a re-run resumes with the same new key
+            fd = os.open(new_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(crypto.generate_key() + "\n")
+        new_key = new_path.read_text().strip()
+        old_keys = [current, *crypto.previous_keys(folder)]
+    else:
+        if not settings.data_key_previous:
+            print("Set DATA_KEY to the new key and DATA_KEY_PREVIOUS to the old one (restart "
+                  "the bot with both first, so it reads either), then run rotate-key.",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        new_key, old_keys = settings.resolve_data_key(), list(settings.data_key_previous)
+    vault = crypto.Vault(new_key, old_keys)
+
+    async def work() -> int:
+        store = Store.connect(uri, settings.mongodb_db, timeout_ms=settings.mongodb_timeout_ms)
+        try:
+            report = await rotate(vault, ApplicationRepository(store), StateRepository(store),
+                                  progress=lambda n: print(f"re-encrypted {n} …",
+                                                           file=sys.stderr))
+        finally:
+            await store.close()
+        print(f"Re-encrypted {report.applications} applications and {report.drafts} "
+              f"unfinished forms under key {vault.key_id}.")
+        return 0
+
+    with database(settings) as uri:
+        code = int(asyncio.run(work()))
+    if embedded_key and code == 0:
+        folder = settings.data_dir
+        previous = folder / (crypto.KEY_FILE + ".previous")
+        fd = os.open(previous, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a") as fh:
+            fh.write(old_keys[0] + "\n")
+        os.replace(folder / (crypto.KEY_FILE + ".new"), folder / crypto.KEY_FILE)
+        print(f"{folder / crypto.KEY_FILE} now holds the new key; the old one is kept in "
+              f"{previous} so cards printed before stay valid.")
+    return code
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="python -m bot",
@@ -295,6 +351,14 @@ def parser() -> argparse.ArgumentParser:
     admin_sub.add_parser("list", help="list every cooperative admin",
                          description="List every cooperative admin.")
     admins.set_defaults(func=cmd_admins)
+
+    rotate = sub.add_parser("rotate-key", help="re-encrypt every stored NIK under a new key",
+                            description="Re-encrypt every stored NIK (and unfinished forms) "
+                                        "under a new key, resumably. With MONGODB_URI: set "
+                                        "DATA_KEY to the new key and DATA_KEY_PREVIOUS to the "
+                                        "old one, restart the bot with both, then run this. "
+                                        "Embedded default: the key in DATA_DIR is replaced.")
+    rotate.set_defaults(func=cmd_rotate_key)
     return top
 
 

@@ -22,6 +22,7 @@ from bot.services.crypto import Vault
 from bot.services.importer import Importer
 from bot.services.membership import MembershipService
 from bot.services.names import NameIndex
+from bot.services.privacy import PrivacyService
 from bot.services.search import SearchService
 from bot.services.users import UserService
 from handlers.commands import set_default_commands
@@ -33,6 +34,7 @@ from storage.audit import AuditRepository
 from storage.invites import InviteRepository
 from storage.cooperatives import CooperativeRepository
 from storage.mongo import Store
+from storage.privacy import PrivacyRepository
 from storage.searches import SearchRepository
 from storage.state import StateRepository
 from storage.updates import UpdateLog
@@ -59,6 +61,7 @@ class Services:
     admin: AdminService
     admins: AdminRepository
     vault: Vault
+    privacy: PrivacyService
     flood: FloodGuard
     updates: UpdateLog
     geocoder: Geocoder | None = None
@@ -87,7 +90,7 @@ def build_services(store: Store, settings: Settings, *, geocoder: Geocoder | Non
     gazetteer = Gazetteer.load(settings.gazetteer_path)
     coops = CooperativeRepository(store)
     names = NameIndex(coops)
-    vault = Vault(settings.resolve_data_key())
+    vault = Vault(settings.resolve_data_key(), settings.resolve_previous_keys())
     apps = ApplicationRepository(store)
     admins = AdminRepository(store)
     users = UserRepository(store)
@@ -110,6 +113,8 @@ def build_services(store: Store, settings: Settings, *, geocoder: Geocoder | Non
                            gazetteer=gazetteer, users=users),
         admins=admins,
         vault=vault,
+        privacy=PrivacyService(PrivacyRepository(store), membership, admins, coops, users,
+                               settings.retention_days),
         flood=FloodGuard(settings.flood_limit, settings.flood_window_s, settings.flood_pause_s),
         updates=UpdateLog(store),
         geocoder=geocoder,

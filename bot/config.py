@@ -51,6 +51,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path("var"))
     admin_ids: frozenset[int] = frozenset()
     data_key: str | None = None
+    data_key_previous: tuple[str, ...] = ()  # keys being rotated out (still readable)
     webhook_url: str | None = None
     webhook_secret: str | None = None
     port: int = 8080
@@ -92,6 +93,8 @@ class Settings:
             data_dir=Path(env.get("DATA_DIR", "").strip() or "var"),
             admin_ids=_ids(env.get("ADMIN_IDS", "")),
             data_key=env.get("DATA_KEY", "").strip() or None,
+            data_key_previous=tuple(k.strip() for k in env.get("DATA_KEY_PREVIOUS", "").split(
+                ",") if k.strip()),
             webhook_url=env.get("WEBHOOK_URL", "").strip() or None,
             webhook_secret=env.get("WEBHOOK_SECRET", "").strip() or None,
             port=_int(env, "PORT", 8080),
@@ -136,6 +139,16 @@ class Settings:
         from bot.services.crypto import load_or_create_key
 
         return load_or_create_key(self.data_dir)
+
+    def resolve_previous_keys(self) -> list[str]:
+        """Keys still accepted for reading (DATA_KEY_PREVIOUS, or the embedded key files)."""
+        if self.data_key_previous:
+            return list(self.data_key_previous)
+        if self.embedded_db and not self.data_key:
+            from bot.services.crypto import previous_keys
+
+            return previous_keys(self.data_dir)
+        return []
 
     def validate_for_nominatim(self) -> None:
         """Refuse Nominatim without a real user agent (its usage policy requires one)."""

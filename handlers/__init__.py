@@ -12,6 +12,7 @@ from handlers import (
     errors,
     fallback,
     inline,
+    jobs,
     language,
     membership,
     operator,
@@ -50,3 +51,4 @@ def register(app: Application, *, form_timeout_s: float | None = None,  # type: 
     ):
         app.add_handlers(module.HANDLERS)
     app.add_error_handler(errors.on_error)  # type: ignore[arg-type]
+    jobs.schedule(app)

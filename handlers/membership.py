@@ -777,6 +777,14 @@ async def on_timeout(update: Update, context: BotContext) -> None:
 # --- the conversation -------------------------------------------------------------------
 
 TEXT = filters.TEXT & ~filters.COMMAND
+# Commands that keep working in the middle of a form (rights, help, wallet, admin work);
+# the form waits for them. Any other command gets a reminder and the question again.
+PASS_THROUGH = ("help", "bantuan", "privacy", "privasi", "mydata", "dataku", "deletedata",
+                "hapusdata", "cards", "kartu", "language", "bahasa", "admin", "stats",
+                "import", "invite")
+OTHER_COMMAND = (filters.COMMAND
+                 & ~filters.Regex(rf"^/({'|'.join(PASS_THROUGH)})(@\w+)?(\s|$)")
+                 & ~filters.Regex(r"^/start(@\w+)? (v_|adm_)"))
 OTHER = ~filters.COMMAND & ~filters.TEXT & ~filters.LOCATION & ~filters.CONTACT
 MESSAGE = filters.UpdateType.MESSAGE
 
@@ -810,8 +818,10 @@ def build_conversation(timeout_s: float | None = FORM_TIMEOUT_S) -> Conversation
             states=states,
             fallbacks=[
                 CommandHandler(["cancel", "batal"], on_cancel_command),
-                CommandHandler("start", on_start_in_form),
-                MessageHandler(filters.COMMAND & MESSAGE, on_other_command),
+                # A card check or an invitation opened mid-form is handled as usual.
+                CommandHandler("start", on_start_in_form,
+                               filters=~filters.Regex(r"^/start(@\w+)? (v_|adm_)")),
+                MessageHandler(OTHER_COMMAND & MESSAGE, on_other_command),
             ],
             name="membership",
             persistent=True,

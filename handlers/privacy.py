@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from html import escape
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ParseMode
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
 
 from bot.context import BotContext
+from handlers.keyboards import main_keyboard
+
+log = logging.getLogger(__name__)
 
 
 async def privacy(update: Update, context: BotContext) -> None:
@@ -42,4 +47,80 @@ async def privacy(update: Update, context: BotContext) -> None:
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
-HANDLERS: list[BaseHandler] = [CommandHandler(["privacy", "privasi"], privacy)]
+async def my_data(update: Update, context: BotContext) -> None:
+    """/mydata: everything stored about the user, as a JSON document."""
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    data = await context.services.privacy.export(user.id)
+    body = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+    log.info("data export sent")
+    await context.bot.send_document(
+        chat.id, InputFile(body, filename="data-saya.json"),
+        caption=context.gettext("🔐 Everything Gerbang Koperasi stores about you, including "
+                                "your NIK. Keep this file private."))
+
+
+async def delete_data(update: Update, context: BotContext) -> None:
+    """/deletedata: say what will happen and ask for confirmation."""
+    message = update.effective_message
+    assert message is not None
+    _ = context.gettext
+    await message.reply_text("\n".join([
+        _("<b>Delete all your data?</b>"), "",
+        _("• Pending applications are withdrawn."),
+        _("• Memberships end, and the cooperatives are told that you left."),
+        _("• Your name, NIK, phone number, address, birth data and unfinished forms are "
+          "erased everywhere; your cards stop being valid."),
+        _("• Only anonymous counts remain (for example, that a cooperative had one more "
+          "application)."),
+        "", _("This cannot be undone. Ask the cooperatives about deposits you paid.")]),
+        parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup([[
+            InlineKeyboardButton(_("🗑 Yes, delete everything"), callback_data="dd:yes"),
+            InlineKeyboardButton(_("↩ No, keep it"), callback_data="dd:no")]]))
+
+
+async def on_delete_choice(update: Update, context: BotContext) -> None:
+    """Erase (or not) after the confirmation."""
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    _ = context.gettext
+    await query.answer()
+    if query.data == "dd:no":
+        await query.edit_message_text(_("Nothing was deleted."))
+        return
+    services = context.services
+    before = await services.membership.of_user(user.id)
+    erasure = await services.privacy.erase(user.id)
+    services.cards.forget(a.id for a in before)
+    services.users.forget(user.id)
+    # The in-memory state of the Telegram layer goes too (the persisted copy is gone).
+    application = context.application
+    application.drop_user_data(user.id)
+    for handler in application.handlers.get(0, []):
+        if isinstance(handler, ConversationHandler) and handler.name:
+            for key in [k for k in handler._conversations if user.id in k]:  # noqa: SLF001
+                handler._conversations.pop(key, None)  # noqa: SLF001
+    for coop_id in erasure.coops_notified:
+        from handlers.admin import notify_admins_left
+
+        left = next((a for a in before if a.coop_id == coop_id), None)
+        if left is not None:
+            await notify_admins_left(context, left, await services.directory.get(coop_id))
+    log.info("personal data erased applications=%s", erasure.applications)
+    await query.edit_message_text(_("✅ Your data was deleted: {withdrawn} applications "
+                                    "withdrawn, {ended} memberships ended.").format(
+        withdrawn=erasure.withdrawn, ended=erasure.ended))
+    if update.effective_chat is not None:
+        await context.bot.send_message(update.effective_chat.id, _(
+            "You can keep searching for cooperatives; nothing about you is stored until you "
+            "join one again."), reply_markup=main_keyboard(context.t))
+
+
+HANDLERS: list[BaseHandler] = [
+    CommandHandler(["privacy", "privasi"], privacy),
+    CommandHandler(["mydata", "dataku"], my_data),
+    CommandHandler(["deletedata", "hapusdata"], delete_data),
+    CallbackQueryHandler(on_delete_choice, pattern=r"^dd:(yes|no)$"),
+]

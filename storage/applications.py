@@ -75,12 +75,26 @@ class ApplicationRepository:
         self._counters = store["counters"]
         self._outbox = store["notifications"]
         self._card_files = store["card_files"]
+        self._known_counters: set[str] = set()
 
     async def next_number(self, name: str) -> int:
-        """An atomic counter: every call gets a new, consecutive number."""
+        """An atomic counter: every call gets a new, consecutive number.
+
+        The counter document is created first (an upsert that sets nothing when it exists),
+        and only then incremented: concurrent first increments never race on an upsert.
+        """
+        if name not in self._known_counters:
+            try:
+                await self._counters.update_one({"_id": name}, {"$setOnInsert": {"seq": 0}},
+                                                upsert=True)
+            except DuplicateKeyError:
+                pass  # created by a concurrent call: exactly what was wanted
+            self._known_counters.add(name)
         doc = await self._counters.find_one_and_update(
-            {"_id": name}, {"$inc": {"seq": 1}}, upsert=True,
-            return_document=ReturnDocument.AFTER)
+            {"_id": name}, {"$inc": {"seq": 1}}, return_document=ReturnDocument.AFTER)
+        if doc is None:  # the counter vanished (a wiped database): start it again
+            self._known_counters.discard(name)
+            return await self.next_number(name)
         return int(doc["seq"])
 
     async def create(self, values: dict[str, Any]) -> Application:
@@ -182,6 +196,26 @@ class ApplicationRepository:
     async def remember_card_file(self, key: str, file_id: str) -> None:
         await self._card_files.replace_one({"_id": key}, {"_id": key, "file_id": file_id},
                                            upsert=True)
+
+    async def with_stale_nik(self, current_key_id: str, limit: int = 200) -> list[Application]:
+        """Applications whose NIK was encrypted under another key than the current one."""
+        cursor = self._col.find({"nik_enc": {"$exists": True, "$ne": None,
+                                             "$not": {"$regex": f"^{re.escape(current_key_id)}:"}}
+                                 }).limit(limit)
+        return [to_record(doc) async for doc in cursor]
+
+    async def replace_nik(self, application_id: str, old_enc: str, new_enc: str,
+                          new_hash: str) -> bool:
+        """Swap in the re-encrypted NIK unless it changed meanwhile (compare-and-set)."""
+        oid = _oid(application_id)
+        doc = await self._col.find_one({"_id": oid, "nik_enc": old_enc})
+        if doc is None:
+            return False
+        update: Document = {"nik_enc": new_enc, "nik_hash": new_hash}
+        if doc.get("open_nik"):
+            update["open_nik"] = f"{doc['coop_id']}:{new_hash}"
+        result = await self._col.update_one({"_id": oid, "nik_enc": old_enc}, {"$set": update})
+        return result.modified_count == 1
 
     async def notify(self, kind: str, payload: dict[str, Any]) -> None:
         """Queue a notification (delivered by the admin features)."""

@@ -253,9 +253,14 @@ class TestReviewAndNavigation:
         await chat.send(f"/start join_{coops['KK-2']}", language="en")
         await chat.callback("mf:go", language="en")
         await chat.callback("mf:agree", language="en")
-        calls = await chat.send("/help", language="en")
+        calls = await chat.send("/foo", language="en")
         assert "You are filling in the form to join" in texts(calls)[-1]
         assert "full name" in texts(calls)[-1]
+        # Help, privacy and the rights keep working; the form waits.
+        calls = await chat.send("/help", language="en")
+        assert texts(calls)[-1].startswith("<b>How to use")
+        calls = await chat.send("Siti Aminah", language="en")
+        assert "NIK" in texts(calls)[-1]
 
 
 class TestRestart:

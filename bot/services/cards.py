@@ -12,7 +12,7 @@ import base64
 import binascii
 import hmac
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from bot.services.cardimage import CardData, render_card
@@ -89,7 +89,9 @@ class CardService:
         if len(raw) != 12 + SIGNATURE_BYTES:
             return None
         body, signature = raw[:12], raw[12:]
-        if not hmac.compare_digest(signature, self.vault.sign(body, SIGNATURE_BYTES)):
+        # Cards printed before a key rotation stay valid while the old key is kept.
+        if not any(hmac.compare_digest(signature, vault.sign(body, SIGNATURE_BYTES))
+                   for vault in self.vault.all_vaults):
             return None
         return id_from_bytes(body)
 
@@ -126,6 +128,12 @@ class CardService:
         if len(self._images) > IMAGE_CACHE:
             self._images.popitem(last=False)
         return png
+
+    def forget(self, application_ids: Iterable[str]) -> None:
+        """Drop cached images of these applications (their data was erased)."""
+        prefixes = tuple(f"{i}:" for i in application_ids)
+        for key in [k for k in self._images if k.startswith(prefixes)]:
+            del self._images[key]
 
     async def telegram_file(self, key: str) -> str | None:
         """A file id Telegram already has for this image: resend without uploading."""

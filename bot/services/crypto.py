@@ -48,6 +48,14 @@ def load_or_create_key(data_dir: Path) -> str:
     return key
 
 
+def previous_keys(data_dir: Path) -> list[str]:
+    """Keys replaced by ``rotate-key`` in the embedded default (newest first)."""
+    path = data_dir / (KEY_FILE + ".previous")
+    if not path.exists():
+        return []
+    return [line.strip() for line in reversed(path.read_text().splitlines()) if line.strip()]
+
+
 class Vault:
     """Encrypts, decrypts and hashes personal data with keys derived from DATA_KEY."""
 
@@ -77,6 +85,10 @@ class Vault:
 
     def needs_rotation(self, stored: str) -> bool:
         return not stored.startswith(self.key_id + ":")
+
+    @property
+    def all_vaults(self) -> list[Vault]:
+        return [self, *self._previous]
 
     def lookup_hash(self, value: str) -> str:
         """A keyed hash: equal values give equal hashes, without revealing the value."""

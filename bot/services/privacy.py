@@ -1,0 +1,128 @@
+"""Data-subject rights under UU 27/2022: see and export everything, erase everything.
+
+Erasure withdraws pending applications, ends memberships (the cooperatives are told),
+and removes every personal field — name, NIK (ciphertext, hash and masked form), phone,
+address, birth data, consent details — and the Telegram id itself from every collection.
+What stays is anonymous: an application's cooperative, status and dates, so counts and
+statistics remain right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.services.membership import MembershipService
+from storage.admins import AdminRepository
+from storage.base import Cooperatives, Users
+from storage.privacy import PrivacyRepository
+
+PERSONAL_FIELDS = ("full_name", "nik_enc", "nik_hash", "nik_masked", "sex", "birth_date",
+                   "birth_place", "address", "domicile_village", "domicile_point", "phone",
+                   "occupation", "consent", "status_reason")
+
+
+@dataclass(slots=True)
+class Erasure:
+    withdrawn: int
+    ended: int
+    applications: int
+    coops_notified: list[str]
+
+
+class PrivacyService:
+    def __init__(self, repo: PrivacyRepository, membership: MembershipService,
+                 admins: AdminRepository, coops: Cooperatives, users: Users,
+                 retention_days: int) -> None:
+        self.repo = repo
+        self.membership = membership
+        self.admins = admins
+        self.coops = coops
+        self.users = users
+        self.retention_days = retention_days
+
+    async def export(self, user_id: int) -> dict[str, Any]:
+        """Everything stored about the user, NIK included (for the user's own eyes)."""
+        profile = await self.users.get(user_id)
+        applications = await self.membership.of_user(user_id)
+        coops = {c.id: c for c in await self.coops.get_many({a.coop_id for a in applications})}
+        admin_of = await self.admins.coops_of(user_id)
+        admin_coops = {c.id: c for c in await self.coops.get_many(admin_of)}
+        state = await self.repo.user_state(user_id)
+        items = []
+        for a in applications:
+            coop = coops.get(a.coop_id)
+            items.append({
+                "application_number": a.number,
+                "cooperative": coop.name if coop else None,
+                "cooperative_id": a.coop_id,
+                "status": a.status,
+                "member_number": a.member_number,
+                "submitted_at": a.created_at.isoformat() if a.created_at else None,
+                "decided_at": a.decided_at.isoformat() if a.decided_at else None,
+                "reason": a.reason,
+                "full_name": a.full_name,
+                "nik": self.membership.reveal_nik(a),
+                "sex": a.sex,
+                "birth_date": a.birth_date,
+                "birth_place": a.birth_place,
+                "address": a.address,
+                "domicile_village": a.domicile_village,
+                "domicile_point": a.domicile_point,
+                "domicile_declared": a.domicile_declared,
+                "phone": a.phone,
+                "occupation": a.occupation,
+                "language": a.language,
+                "consent": a.consent,
+            })
+        drafts = []
+        for coop_id, draft in (state.get("forms") or {}).items():
+            draft = {k: v for k, v in draft.items() if k not in ("nik_enc", "nik_hash")}
+            drafts.append({"cooperative_id": coop_id, **draft})
+        return {
+            "exported_at": datetime.now(UTC).isoformat(),
+            "controller": "Gerbang Koperasi",
+            "telegram_user_id": user_id,
+            "profile": {
+                "language_chosen": profile.language if profile else None,
+                "telegram_language": profile.telegram_language if profile else None,
+                "first_seen": profile.created_at.isoformat() if profile and profile.created_at
+                else None,
+                "last_seen": profile.last_seen.isoformat() if profile and profile.last_seen
+                else None,
+            },
+            "applications_and_memberships": items,
+            "unfinished_forms": drafts,
+            "admin_of": [{"cooperative_id": c, "cooperative": admin_coops[c].name
+                          if c in admin_coops else None} for c in admin_of],
+            "announcement_mutes": await self.repo.mutes(user_id),
+            "saved_searches": await self.repo.search_count(user_id),
+        }
+
+    async def erase(self, user_id: int) -> Erasure:
+        """Delete the user's personal data everywhere; only anonymous counts remain."""
+        applications = await self.membership.of_user(user_id)
+        withdrawn = ended = 0
+        notified: list[str] = []
+        for a in applications:
+            if a.status == "pending":
+                if await self.membership.withdraw(user_id, a.id) is not None:
+                    withdrawn += 1
+            elif a.status in ("active", "suspended"):
+                left = await self.membership.leave(user_id, a.id)
+                if left is not None:
+                    ended += 1
+                    notified.append(a.coop_id)
+        erased = await self.repo.erase_applications(user_id, PERSONAL_FIELDS)
+        for coop_id in await self.admins.coops_of(user_id):
+            await self.admins.remove(coop_id, user_id)
+        await self.repo.erase_user(user_id)
+        return Erasure(withdrawn, ended, erased, notified)
+
+    async def purge_expired(self, now: datetime | None = None) -> int:
+        """Remove personal data of rejected or withdrawn applications past retention."""
+        now = now or datetime.now(UTC)
+        return await self.repo.purge_decided(("rejected", "withdrawn"),
+                                             now - timedelta(days=self.retention_days),
+                                             PERSONAL_FIELDS)

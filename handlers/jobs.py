@@ -1,0 +1,36 @@
+"""Scheduled work. JobQueue jobs live in memory, so they are scheduled anew at every
+start; what they act on is in the database, so a restart loses nothing."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.context import BotContext
+
+log = logging.getLogger(__name__)
+
+RETENTION_EVERY_S = 6 * 3600
+
+
+async def purge_expired(context: BotContext) -> None:
+    """Erase personal data of rejected and withdrawn applications past retention."""
+    services = context.bot_data.services
+    if services is None:
+        return
+    try:
+        purged = await services.privacy.purge_expired()
+    except Exception as exc:
+        if services.store.unavailable(exc):
+            log.warning("retention purge skipped: database unavailable")
+            return
+        raise
+    log.info("retention purge applications=%s", purged)
+
+
+def schedule(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(purge_expired, interval=RETENTION_EVERY_S, first=60,
+                                    name="retention")

@@ -17,6 +17,7 @@ from bot.services.directory import DirectoryService
 from bot.services.gazetteer import Gazetteer
 from bot.services.geocode import Geocoder, NominatimGeocoder
 from bot.services.admin import AdminService
+from bot.services.broadcast import BroadcastEngine, BroadcastService
 from bot.services.cards import CardService
 from bot.services.crypto import Vault
 from bot.services.importer import Importer
@@ -31,6 +32,7 @@ from bot.processing import FloodGuard, PerUserProcessor
 from storage.admins import AdminRepository
 from storage.applications import ApplicationRepository
 from storage.audit import AuditRepository
+from storage.broadcasts import BroadcastRepository
 from storage.invites import InviteRepository
 from storage.cooperatives import CooperativeRepository
 from storage.mongo import Store
@@ -62,6 +64,7 @@ class Services:
     admins: AdminRepository
     vault: Vault
     privacy: PrivacyService
+    broadcast: BroadcastService
     flood: FloodGuard
     updates: UpdateLog
     geocoder: Geocoder | None = None
@@ -115,6 +118,7 @@ def build_services(store: Store, settings: Settings, *, geocoder: Geocoder | Non
         vault=vault,
         privacy=PrivacyService(PrivacyRepository(store), membership, admins, coops, users,
                                settings.retention_days),
+        broadcast=BroadcastService(BroadcastRepository(store)),
         flood=FloodGuard(settings.flood_limit, settings.flood_window_s, settings.flood_pause_s),
         updates=UpdateLog(store),
         geocoder=geocoder,
@@ -141,6 +145,45 @@ async def stop_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         await bot_data.services.store.close()
         bot_data.services = None
         bot_data.owns_services = False
+
+
+async def start_background(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Start the broadcast engine (running announcements resume by themselves)."""
+    from telegram import Bot
+    from telegram.request import HTTPXRequest
+
+    from handlers.broadcast import make_progress, make_sender
+
+    bot_data: BotData = app.bot_data
+    services, settings = bot_data.services, bot_data.settings
+    assert services is not None and settings is not None
+    if services.broadcast.engine is not None:
+        return
+    sender_bot: Any = app.bot
+    if app.bot.rate_limiter is not None:
+        # The engine paces itself: its own Bot, without the limiter's defaults and retries.
+        sender_bot = Bot(app.bot.token, base_url=settings.telegram_api_base_url,
+                         request=HTTPXRequest(connection_pool_size=128))
+        await sender_bot.initialize()
+        bot_data.sender_bot = sender_bot
+    engine = BroadcastEngine(services.broadcast.repo, make_sender(sender_bot),
+                             make_progress(app.bot, services.i18n),
+                             rate=settings.broadcast_rate,
+                             paid_rate=settings.paid_broadcast_rate)
+    services.broadcast.engine = engine
+    await engine.start()
+
+
+async def stop_background(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Pause sending (jobs stay running in the database and resume at the next start)."""
+    bot_data: BotData = app.bot_data
+    services = bot_data.services
+    if services is not None and services.broadcast.engine is not None:
+        await services.broadcast.engine.stop()
+        services.broadcast.engine = None
+    if bot_data.sender_bot is not None:
+        await bot_data.sender_bot.shutdown()
+        bot_data.sender_bot = None
 
 
 def build_application(
@@ -175,6 +218,8 @@ def build_application(
             bot_data.services = await open_services(settings, store)
             bot_data.owns_services = True
         await set_default_commands(app.bot, bot_data.services.i18n)
+        if with_updater:  # run_polling: no other hook starts background work
+            await start_background(app)
 
     builder = (
         ApplicationBuilder()
@@ -183,6 +228,7 @@ def build_application(
         .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot", 1))
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .post_init(post_init)
+        .post_stop(stop_background)
         .post_shutdown(stop_services)
         .persistence(MongoPersistence(StateRepository(store)))
     )
@@ -198,6 +244,8 @@ def build_application(
     if services is not None:
         app.bot_data.services = services
         app.bot_data.settings = settings
+    app.bot_data.on_start.append(start_background)
+    app.bot_data.on_stop.append(stop_background)
     handlers.register(app, form_timeout_s=settings.form_timeout_s, live=live)
     app.add_handler(FLUSH_HANDLER, group=99)  # last: persist this update's state now
     return app

@@ -67,6 +67,8 @@ class Settings:
     flood_limit: int = 20
     flood_window_s: float = 10.0
     flood_pause_s: float = 30.0
+    broadcast_rate: float = 25.0
+    paid_broadcast_rate: float = 1000.0
     retention_days: int = 90
     privacy_contact: str = "privacy@gerbangkoperasi.id"
     gazetteer_path: Path = field(
@@ -109,6 +111,8 @@ class Settings:
             webhook_path="/" + (env.get("WEBHOOK_PATH", "").strip().strip("/") or "telegram"),
             mongodb_timeout_ms=_int(env, "MONGODB_TIMEOUT_MS", 3000),
             flood_limit=_int(env, "FLOOD_LIMIT", 20),
+            broadcast_rate=float(_int(env, "BROADCAST_RATE", 25)),
+            paid_broadcast_rate=float(min(1000, _int(env, "PAID_BROADCAST_RATE", 1000))),
             privacy_contact=env.get("PRIVACY_CONTACT", "").strip()
             or "privacy@gerbangkoperasi.id",
         )

@@ -32,7 +32,8 @@ Console syntax:
   #loc LAT LON         share a location          #contact PHONE  share your own contact
   #tap N | #tap TEXT   press a button of the newest message that has buttons
   #as USER_ID [LANG]   act as another user       #doc PATH       send a file (e.g. a CSV)
-  #inline QUERY        an inline query           #sticker #photo #voice   other messages
+  #inline QUERY        an inline query           #sticker #voice  other messages
+  #photo [PATH] [CAPTION]  a photo (a real one from PATH)
   #help                this help                 #quit           leave (or end of input)"""
 
 _TAGS = re.compile(r"</?(b|strong|i|em|u|ins|s|strike|del|code|pre|blockquote|a|span|tg-spoiler)"
@@ -243,8 +244,17 @@ class Console:
                 "file_id": "S1", "file_unique_id": "S1", "type": "regular", "width": 512,
                 "height": 512, "is_animated": False, "is_video": False, "emoji": "😀"})
         if command == "photo":
+            # "#photo" alone, or "#photo PATH [caption]" to send a real picture.
+            parts = rest.split(maxsplit=1) if rest else []
+            file_id, caption = "P1", rest or None
+            if parts and Path(parts[0]).expanduser().is_file():
+                path = Path(parts[0]).expanduser()
+                file_id = self.api.register_file(path.name, path.read_bytes())
+                caption = parts[1] if len(parts) > 1 else None
+            extra = {"caption": caption} if caption else {}
             return self.api.message_update(self.user, photo=[{
-                "file_id": "P1", "file_unique_id": "P1", "width": 100, "height": 100}])
+                "file_id": file_id, "file_unique_id": "U" + file_id, "width": 100,
+                "height": 100}], **extra)
         if command == "voice":
             return self.api.message_update(self.user, voice={
                 "file_id": "V1", "file_unique_id": "V1", "duration": 2})
@@ -329,12 +339,13 @@ async def run_console(
                         color=interactive and stdout.isatty())
     api.listeners.append(renderer.on_call)
     console = Console(app, api, user_id=user_id, lang=lang, out=stdout)
-    from bot.app import start_services, stop_services
+    from bot.app import start_background, start_services, stop_background, stop_services
 
     await app.initialize()
     try:
         await start_services(app)
         await app.start()
+        await start_background(app)
         if before is not None:
             await before(app)
         if interactive:
@@ -344,7 +355,11 @@ async def run_console(
         async for line in _read_lines(stdin, interactive):
             if not await console.feed(line):
                 break
+        engine = app.bot_data.services.broadcast.engine
+        if engine is not None and not interactive:
+            await engine.idle(timeout=120)  # a script ends after its announcements went out
     finally:
+        await stop_background(app)
         if app.running:
             await app.stop()
         await app.shutdown()  # flushes persistence, so the database is still needed

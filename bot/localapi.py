@@ -507,6 +507,12 @@ class LocalBotApi(BaseRequest):
             chat_id, message["message_id"], message, False)
         return {"update_id": self.next_update_id(), "message": message}
 
+    def register_file(self, filename: str, content: bytes) -> str:
+        """A file as if a user had uploaded it: returns its file id."""
+        file_id = f"D{next(self._file_ids):06d}"
+        self.files[file_id] = (filename, content)
+        return file_id
+
     def document_update(self, user: dict[str, Any], filename: str, content: bytes,
                         mime_type: str = "text/csv", caption: str | None = None
                         ) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from telegram.ext import Application
 from handlers import (
     admin,
     admin_input,
+    broadcast,
     cards,
     detail,
     errors,
@@ -36,12 +37,14 @@ def register(app: Application, *, form_timeout_s: float | None = None,  # type: 
     app.add_handler(preprocess.LOCALE, group=-1)
     # First: awaited admin input and an open form take messages before search does.
     app.add_handlers(admin_input.handlers())
+    app.add_handler(broadcast.build_conversation())
     app.add_handler(membership.build_conversation(form_timeout_s))
     for module in (
         start,
         language,
         cards,
         admin,
+        broadcast,
         operator,
         privacy,
         search,

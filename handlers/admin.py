@@ -99,7 +99,8 @@ def panel_keyboard(t: Translator, coop: Cooperative, pending: int) -> InlineKeyb
                               callback_data=f"aq:{coop.id}:0")],
         [InlineKeyboardButton(_("👥 Members"), callback_data=f"am:{coop.id}:0"),
          InlineKeyboardButton(_("✏️ Profile"), callback_data=f"ap:{coop.id}")],
-        [InlineKeyboardButton(_("📊 Statistics"), callback_data=f"as:{coop.id}")],
+        [InlineKeyboardButton(_("📊 Statistics"), callback_data=f"as:{coop.id}"),
+         InlineKeyboardButton(_("📣 Announcement"), callback_data=f"bc:{coop.id}")],
     ])
 
 

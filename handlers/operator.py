@@ -48,6 +48,7 @@ async def on_menu(update: Update, context: BotContext) -> None:
                                     "first)."), InlineKeyboardMarkup([
         [InlineKeyboardButton(_("📊 Platform statistics"), callback_data="os")],
         [InlineKeyboardButton(_("📥 Import the directory"), callback_data="oim")],
+        [InlineKeyboardButton(_("📣 Announcement"), callback_data="bcp")],
         [InlineKeyboardButton(_("🧾 Audit log"), callback_data="oa")]]))
 
 

@@ -118,3 +118,24 @@ class Application:
     reason: str | None = None
     card_version: int = 0
     status_reason: str | None = None  # why an admin suspended or reinstated
+
+
+@dataclass(slots=True)
+class Broadcast:
+    id: str
+    kind: str  # "coop" | "platform"
+    coop_id: str | None
+    text: str  # HTML
+    photo: str | None  # a Telegram file id
+    created_by: int
+    status: str  # draft | scheduled | running | paused | done | cancelled
+    paid: bool = False
+    scheduled_at: datetime | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    total: int = 0
+    progress_chat: int | None = None
+    progress_message: int | None = None
+    language: str = "id"
+    audience: dict[str, Any] = field(default_factory=dict)

@@ -50,6 +50,15 @@ INDEXES: dict[str, list[IndexModel]] = {
     "audit": [IndexModel([("at", DESCENDING)], name="at"),
               IndexModel([("coop_id", ASCENDING), ("at", DESCENDING)], name="coop_at")],
     "invites": [],
+    "broadcasts": [IndexModel([("status", ASCENDING), ("scheduled_at", ASCENDING)],
+                              name="status")],
+    "broadcast_recipients": [
+        IndexModel([("broadcast_id", ASCENDING), ("status", ASCENDING), ("next_at", ASCENDING)],
+                   name="queue"),
+        IndexModel([("chat_id", ASCENDING)], name="chat"),
+    ],
+    "mutes": [IndexModel([("coop_id", ASCENDING)], name="coop"),
+              IndexModel([("user_id", ASCENDING)], name="user")],
     "processed_updates": [IndexModel([("at", ASCENDING)], name="ttl",
                                      expireAfterSeconds=24 * 3600)],
 }

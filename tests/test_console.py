@@ -223,3 +223,38 @@ class TestConsoleAdmin:
                     and ("not allowed" in c["params"]["text"]
                          or "for cooperative admins" in c["params"]["text"])]
         assert len(refusals) == 3  # /admin, /stats and /import for a plain user
+
+
+class TestConsoleBroadcast:
+    def test_admin_announces_with_photo(self, mongo_uri: str, tmp_path: Path) -> None:
+        db = f"console_bc_{uuid.uuid4().hex[:8]}"
+        poster = tmp_path / "poster.png"
+        poster.write_bytes(b"\x89PNG\r\n\x1a\n fake poster")
+        env = {"ADMIN_IDS": "900"}
+        apply = ["#tap Gabung", "#tap Lanjut", "#tap setuju", "{name}", "{nik}", "#tap Ya",
+                 "Medan", "Jl. Mawar 1, Kesawan", "#contact +6281234567890", "#tap Pedagang",
+                 "#tap Kirim"]
+        script = ["#as 900 id", "#loc 3.5952 98.6722", "#tap 1", "#tap Undang admin"]
+        first = run_console(mongo_uri, "\n".join(script) + "\n", tmp_path, "--json", db=db,
+                            extra_env=env)
+        invite = next(c for c in calls(first.stdout) if "adm_" in c["params"].get("text", ""))
+        payload = next(w for w in invite["params"]["text"].split() if "adm_" in w).split(
+            "start=")[1]
+        script = ["#as 701 id", f"/start {payload}"]
+        for user, nik in ((1001, "1271055708900001"), (1002, "1271051708900002")):
+            script += [f"#as {user} id", "#loc 3.5952 98.6722", "#tap 1"]
+            script += [s.format(name="Warga Kesawan", nik=nik) for s in apply]
+        script += ["#as 701 id", "/admin", "#tap Permohonan", "#tap Setujui",
+                   "#tap Permohonan berikutnya", "#tap Setujui", "/admin", "#tap Pengumuman",
+                   f"#photo {poster} <b>Rapat anggota</b> Sabtu pukul 09.00",
+                   "#tap Anggota aktif", "#tap Kirim sekarang"]
+        second = run_console(mongo_uri, "\n".join(script) + "\n", tmp_path, "--json", db=db,
+                             extra_env=env)
+        assert second.returncode == 0, second.stderr
+        got = calls(second.stdout)
+        photos = [c for c in got if c["method"] == "sendPhoto"
+                  and c["params"]["chat_id"] in (1001, 1002)]
+        assert sorted(p["params"]["chat_id"] for p in photos) == [1001, 1002]
+        assert all("Rapat anggota" in p["params"]["caption"] for p in photos)
+        edits = [c["params"]["text"] for c in got if c["method"] == "editMessageText"]
+        assert any("Pengumuman selesai" in e and "Terkirim: 2" in e for e in edits)

@@ -1,0 +1,434 @@
+"""Announcements: who receives them, and the engine that sends them at Telegram's limits.
+
+The engine paces itself (a sliding one-second window: never more than the configured
+rate in any second, default 25/s; paid broadcasts up to 1,000/s; at most one message per
+chat per second) instead of relying on a rate limiter's defaults. Jobs and one state per
+recipient live in MongoDB: after a crash the engine finds running jobs and resumes; only
+recipients that were in flight may get the message a second time (at most
+``max_in_flight`` + ``flush_every`` × rate of them). Several jobs share the rate fairly
+(round robin). A 429 pauses all sending for ``retry_after`` and retries that recipient;
+a user who blocked the bot is marked unreachable; a missing or deactivated chat fails;
+network errors are retried with bounded backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from storage.broadcasts import BroadcastRepository
+from storage.models import Broadcast
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "platform"  # the mute key of the platform's own announcements
+
+
+class Outcome(Enum):
+    SENT = "sent"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+    RETRY_AFTER = "retry_after"
+    TRANSIENT = "transient"
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    outcome: Outcome
+    retry_after: float = 0.0
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressInfo:
+    total: int
+    sent: int
+    blocked: int
+    failed: int
+    remaining: int
+    rate: float  # messages per second over the last seconds
+    eta_s: float | None
+    final: bool
+    status: str
+
+
+Sender = Callable[[Broadcast, int], Awaitable[SendResult]]
+ProgressCallback = Callable[[Broadcast, ProgressInfo], Awaitable[None]]
+
+
+class RateWindow:
+    """At most ``rate`` acquisitions in any ``window`` seconds, and a pause for 429s."""
+
+    def __init__(self, rate: float, window: float = 1.0) -> None:
+        self.rate = max(1, int(rate))
+        self.window = window
+        self._times: deque[float] = deque()
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    async def acquire(self) -> None:
+        async with self._lock:  # waiters are served in order
+            while True:
+                now = time.monotonic()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
+                while self._times and self._times[0] <= now - self.window:
+                    self._times.popleft()
+                if len(self._times) < self.rate:
+                    self._times.append(now)
+                    return
+                await asyncio.sleep(self._times[0] + self.window - now + 0.0005)
+
+
+class BroadcastEngine:
+    """Sends every running announcement; one per process."""
+
+    def __init__(self, repo: BroadcastRepository, sender: Sender,
+                 progress: ProgressCallback | None = None, *, rate: float = 25.0,
+                 paid_rate: float = 1000.0, per_chat_interval: float = 1.0,
+                 max_in_flight: int | None = None, progress_every: float = 3.0,
+                 claim_size: int = 200, flush_every: float = 0.1, max_attempts: int = 5,
+                 window_margin: float = 1.02) -> None:
+        self.repo = repo
+        self.sender = sender
+        self.progress = progress
+        # A slightly longer window than Telegram's absorbs network jitter: the server must
+        # never see more than the rate in any second.
+        self.free = RateWindow(rate, window_margin)
+        self.paid = RateWindow(paid_rate, window_margin)
+        self.per_chat_interval = per_chat_interval
+        self.max_in_flight = max_in_flight or max(8, min(64, int(paid_rate // 10)))
+        self.progress_every = progress_every
+        self.claim_size = max(claim_size, int(paid_rate))
+        self.flush_every = flush_every
+        self.max_attempts = max_attempts
+        self.too_many = 0  # 429 answers received
+        self._queues: dict[str, deque[dict[str, Any]]] = {}
+        self._jobs: dict[str, Broadcast] = {}
+        self._in_flight: dict[str, int] = {}
+        self._results: list[tuple[str, str, dict[str, Any]]] = []
+        self._unreachable: list[int] = []
+        self._last_chat: dict[int, float] = {}
+        self._sent_times: dict[str, deque[float]] = {}
+        self._last_progress: dict[str, float] = {}
+        self._semaphore = asyncio.Semaphore(self.max_in_flight)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._running = False
+        self._wake = asyncio.Event()
+        self._queued = asyncio.Event()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._running = True
+            self._task = asyncio.create_task(self._run(), name="broadcast-engine")
+
+    async def stop(self) -> None:
+        """Stop taking recipients, finish the messages in flight, write their outcome.
+        Running jobs stay running in the database and resume at the next start."""
+        self._running = False
+        self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def wake(self) -> None:
+        """A job was created, resumed or cancelled: look now rather than at the next tick."""
+        self._wake.set()
+
+    async def idle(self, timeout: float) -> bool:
+        """Wait until no job is running (the console's end of input); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not await self.repo.runnable(datetime.now(UTC)) and not self._tasks:
+                return True
+            await asyncio.sleep(0.2)
+        return False
+
+    # --- the loop -----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        requeued = await self.repo.reset_inflight()
+        if requeued:
+            log.warning("broadcast resumed after a stop; %s recipients were in flight",
+                        requeued)
+        # The dispatcher only sends (paced); the feeder does the database work meanwhile,
+        # so sending never stalls while queues are refilled or outcomes written.
+        dispatcher = asyncio.create_task(self._dispatcher(), name="broadcast-dispatcher")
+        try:
+            while self._running:
+                try:
+                    await self._feed()
+                except Exception as exc:  # keep going; the database may be away a moment
+                    log.warning("broadcast feeder failed error=%s", type(exc).__name__)
+                    await asyncio.sleep(1.0)
+                self._wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.flush_every)
+        finally:
+            self._running = False
+            self._queued.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await dispatcher
+            # Graceful stop: finish in-flight sends, write outcomes, hand back the queue.
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self._flush()
+            await self._release_all()
+
+    async def _feed(self) -> None:
+        now = datetime.now(UTC)
+        jobs = await self.repo.runnable(now)
+        running = {job.id: job for job in jobs}
+        for job_id in [j for j in self._queues if j not in running]:
+            await self._release(job_id)  # paused or cancelled meanwhile
+        for job in jobs:
+            queue = self._queues.setdefault(job.id, deque())
+            if job.started_at is None:
+                await self.repo.set(job.id, {"started_at": now})
+                job.started_at = now
+            if len(queue) < self.claim_size // 2:
+                queue.extend(await self.repo.claim(job.id, self.claim_size, now))
+        self._jobs = running
+        self._queued.set()
+        await self._flush()
+        for job in jobs:
+            await self._report(job)
+
+    async def _dispatcher(self) -> None:
+        while self._running:
+            if not await self._dispatch(list(self._jobs.values()), budget_s=0.5):
+                self._queued.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._queued.wait(), 0.2)
+
+    async def _dispatch(self, jobs: list[Broadcast], budget_s: float) -> int:
+        """Send round robin across jobs (fair shares of the rate) for about ``budget_s``."""
+        deadline = time.monotonic() + budget_s
+        sent = 0
+        while time.monotonic() < deadline and self._running:
+            progressed = False
+            for job in jobs:
+                if job.id not in self._jobs:
+                    continue  # paused or cancelled since this round began
+                queue = self._queues.get(job.id)
+                if not queue:
+                    continue
+                recipient = queue.popleft()
+                chat_id = int(recipient["chat_id"])
+                last = self._last_chat.get(chat_id)
+                if last is not None and time.monotonic() - last < self.per_chat_interval:
+                    queue.append(recipient)  # this chat got a message less than 1 s ago
+                    continue
+                await (self.paid if job.paid else self.free).acquire()
+                await self._semaphore.acquire()
+                self._last_chat[chat_id] = time.monotonic()
+                self._in_flight[job.id] = self._in_flight.get(job.id, 0) + 1
+                task = asyncio.create_task(self._send(job, recipient))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                sent += 1
+                progressed = True
+            if not progressed:
+                break
+        if len(self._last_chat) > 100_000:
+            cutoff = time.monotonic() - self.per_chat_interval
+            self._last_chat = {k: v for k, v in self._last_chat.items() if v > cutoff}
+        return sent
+
+    async def _send(self, job: Broadcast, recipient: dict[str, Any]) -> None:
+        recipient_id, chat_id = recipient["_id"], int(recipient["chat_id"])
+        attempts = int(recipient.get("attempts", 0)) + 1
+        try:
+            result = await self.sender(job, chat_id)
+        except Exception as exc:  # the sender maps Telegram's errors; anything else retries
+            log.warning("broadcast send raised error=%s", type(exc).__name__)
+            result = SendResult(Outcome.TRANSIENT, error=type(exc).__name__)
+        finally:
+            self._semaphore.release()
+            self._in_flight[job.id] = self._in_flight.get(job.id, 1) - 1
+        now = datetime.now(UTC)
+        if result.outcome is Outcome.SENT:
+            self._results.append((recipient_id, "sent", {"sent_at": now,
+                                                          "attempts": attempts}))
+            self._sent_times.setdefault(job.id, deque(maxlen=5000)).append(time.monotonic())
+        elif result.outcome is Outcome.BLOCKED:
+            self._results.append((recipient_id, "blocked", {"attempts": attempts}))
+            self._unreachable.append(chat_id)
+        elif result.outcome is Outcome.FAILED:
+            self._results.append((recipient_id, "failed", {"error": result.error[:200],
+                                                            "attempts": attempts}))
+        elif result.outcome is Outcome.RETRY_AFTER:
+            self.too_many += 1
+            wait = max(result.retry_after, 0.5)
+            (self.paid if job.paid else self.free).pause(wait)
+            self._results.append((recipient_id, "pending", {
+                "next_at": now + timedelta(seconds=wait), "attempts": attempts - 1}))
+        elif attempts >= self.max_attempts:
+            self._results.append((recipient_id, "failed", {"error": result.error[:200],
+                                                            "attempts": attempts}))
+        else:
+            backoff = min(30.0, 2.0 ** attempts)
+            self._results.append((recipient_id, "pending", {
+                "next_at": now + timedelta(seconds=backoff), "attempts": attempts}))
+
+    async def _flush(self) -> None:
+        results, self._results = self._results, []
+        unreachable, self._unreachable = self._unreachable, []
+        try:
+            await self.repo.record(results)
+            await self.repo.mark_unreachable(unreachable)
+        except Exception:
+            self._results = results + self._results  # try again at the next flush
+            self._unreachable = unreachable + self._unreachable
+            raise
+
+    async def _release(self, job_id: str) -> None:
+        queue = self._queues.pop(job_id, deque())
+        await self.repo.record((r["_id"], "pending", {}) for r in queue)
+        job = await self.repo.get(job_id)
+        if job is not None and job.status == "cancelled":
+            await self.repo.cancel_pending(job_id)
+            await self._report(job, force=True)
+
+    async def _release_all(self) -> None:
+        for job_id in list(self._queues):
+            queue = self._queues.pop(job_id)
+            with contextlib.suppress(Exception):
+                await self.repo.record((r["_id"], "pending", {}) for r in queue)
+
+    # --- progress -----------------------------------------------------------------------
+
+    async def _report(self, job: Broadcast, force: bool = False) -> None:
+        now = time.monotonic()
+        idle = not self._queues.get(job.id) and not self._in_flight.get(job.id)
+        due = now - self._last_progress.get(job.id, 0.0) >= self.progress_every
+        if not (due or force or idle):
+            return
+        counts = await self.repo.counts(job.id)
+        remaining = counts.get("pending", 0) + counts.get("sending", 0)
+        final = job.status == "cancelled" or (remaining == 0 and idle)
+        if final and job.status == "running":
+            updated = await self.repo.set(job.id, {"status": "done",
+                                                   "finished_at": datetime.now(UTC)},
+                                          only_if=("running",))
+            if updated is None:
+                return  # already finished (another pass reported it)
+            job = updated
+            self._queues.pop(job.id, None)
+        elif not (due or force):
+            return
+        self._last_progress[job.id] = now
+        times = self._sent_times.get(job.id, deque())
+        recent = [t for t in times if t > now - 10]
+        rate = len(recent) / min(10.0, max(1e-6, now - recent[0])) if len(recent) > 1 else 0.0
+        info = ProgressInfo(total=job.total, sent=counts.get("sent", 0),
+                            blocked=counts.get("blocked", 0), failed=counts.get("failed", 0),
+                            remaining=remaining, rate=rate,
+                            eta_s=remaining / rate if rate > 0 and remaining else None,
+                            final=final, status=job.status)
+        if self.progress is not None:
+            try:
+                await self.progress(job, info)
+            except Exception as exc:  # a progress message that cannot be edited is no reason
+                log.info("progress update failed error=%s", type(exc).__name__)
+
+
+@dataclass(slots=True)
+class Audience:
+    """Who an announcement goes to."""
+
+    kind: str  # "coop" | "platform"
+    coop_id: str | None = None
+    include_pending: bool = False
+    province: str | None = None
+    regency: str | None = None
+    coop_type: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in {
+            "coop_id": self.coop_id, "include_pending": self.include_pending,
+            "province": self.province, "regency": self.regency,
+            "coop_type": self.coop_type}.items() if v}
+
+
+class BroadcastService:
+    """Composing and controlling announcements (the engine does the sending)."""
+
+    def __init__(self, repo: BroadcastRepository) -> None:
+        self.repo = repo
+        self.engine: BroadcastEngine | None = None
+
+    async def recipients(self, audience: Audience) -> list[int]:
+        if audience.kind == "coop":
+            assert audience.coop_id is not None
+            statuses = ("active", "pending") if audience.include_pending else ("active",)
+            members = await self.repo.members(audience.coop_id, statuses)
+            muted = await self.repo.muted(audience.coop_id)
+            return [m for m in members if m not in muted]
+        muted = await self.repo.muted(PLATFORM)
+        if not (audience.province or audience.regency or audience.coop_type):
+            users = await self.repo.all_users()
+        else:
+            filt: dict[str, Any] = {}
+            if audience.regency or audience.province:
+                filt["areas"] = audience.regency or audience.province
+            if audience.coop_type:
+                filt["type"] = audience.coop_type
+            users = await self.repo.users_of_coops(filt)
+        return [u for u in users if u not in muted]
+
+    async def create(self, audience: Audience, *, text: str, photo: str | None, created_by: int,
+                     paid: bool, scheduled_at: datetime | None, language: str) -> Broadcast:
+        recipients = await self.recipients(audience)
+        job = await self.repo.create(kind=audience.kind, coop_id=audience.coop_id, text=text,
+                                     photo=photo, created_by=created_by, recipients=recipients,
+                                     paid=paid, scheduled_at=scheduled_at, language=language,
+                                     audience=audience.as_dict())
+        if self.engine is not None:
+            self.engine.wake()
+        return job
+
+    async def attach_progress(self, job_id: str, chat_id: int, message_id: int) -> None:
+        await self.repo.set(job_id, {"progress_chat": chat_id, "progress_message": message_id})
+
+    async def control(self, job_id: str, action: str) -> Broadcast | None:
+        """pause | resume | cancel; None when the job is not in a state that allows it."""
+        if action == "pause":
+            job = await self.repo.set(job_id, {"status": "paused"}, only_if=("running",))
+        elif action == "resume":
+            job = await self.repo.set(job_id, {"status": "running"}, only_if=("paused",))
+        else:
+            job = await self.repo.set(job_id, {"status": "cancelled",
+                                               "finished_at": datetime.now(UTC)},
+                                      only_if=("running", "paused", "scheduled"))
+            if job is not None:
+                await self.repo.cancel_pending(job_id)
+        if self.engine is not None:
+            self.engine.wake()
+        return job
+
+    async def get(self, job_id: str) -> Broadcast | None:
+        return await self.repo.get(job_id)
+
+    async def mute(self, user_id: int, coop_key: str) -> None:
+        await self.repo.mute(user_id, coop_key)
+
+    async def unmute(self, user_id: int, coop_key: str) -> None:
+        await self.repo.unmute(user_id, coop_key)

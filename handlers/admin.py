@@ -85,6 +85,17 @@ async def _edit(update: Update, context: BotContext, text: str,
         raise
 
 
+async def _respond(update: Update, context: BotContext, text: str,
+                   markup: InlineKeyboardMarkup) -> None:
+    """Edit the message a button belongs to, or answer a typed input with a new one."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        await _edit(update, context, text, markup)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML,
+                                                  reply_markup=markup)
+
+
 def _user(update: Update) -> int:
     assert update.effective_user is not None
     return update.effective_user.id
@@ -401,12 +412,7 @@ async def show_members(update: Update, context: BotContext, coop_id: str, page: 
                  InlineKeyboardButton(t.gettext("📄 Export CSV"), callback_data=f"ax:{coop.id}")])
     rows.append([InlineKeyboardButton(t.gettext("⬅ Panel"), callback_data=f"ad:{coop.id}")])
     text = "\n".join(lines)
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-        await _edit(update, context, text, InlineKeyboardMarkup(rows))
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML,
-                                                  reply_markup=InlineKeyboardMarkup(rows))
+    await _respond(update, context, text, InlineKeyboardMarkup(rows))
 
 
 async def on_members(update: Update, context: BotContext) -> None:
@@ -442,12 +448,7 @@ async def show_member(update: Update, context: BotContext, application_id: str) 
                                       callback_data=f"av:{member.id}")])
     rows.append([InlineKeyboardButton(_("⬅ Members"), callback_data=f"am:{coop.id}:0")])
     text = "\n".join(line for line in lines if line is not None)
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-        await _edit(update, context, text, InlineKeyboardMarkup(rows))
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML,
-                                                  reply_markup=InlineKeyboardMarkup(rows))
+    await _respond(update, context, text, InlineKeyboardMarkup(rows))
 
 
 async def on_member(update: Update, context: BotContext) -> None:
@@ -523,13 +524,8 @@ def profile_keyboard(t: Translator, coop: Cooperative) -> InlineKeyboardMarkup:
 
 
 async def show_profile(update: Update, context: BotContext, coop: Cooperative) -> None:
-    text, markup = profile_text(context.t, coop), profile_keyboard(context.t, coop)
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-        await _edit(update, context, text, markup)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML,
-                                                  reply_markup=markup)
+    await _respond(update, context, profile_text(context.t, coop),
+                   profile_keyboard(context.t, coop))
 
 
 async def on_profile(update: Update, context: BotContext) -> None:

@@ -149,24 +149,22 @@ async def stop_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def start_background(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Start the broadcast engine (running announcements resume by themselves)."""
-    from telegram import Bot
-    from telegram.request import HTTPXRequest
-
-    from handlers.broadcast import make_progress, make_sender
+    from bot.localapi import LocalBotApi
+    from handlers.broadcast import HttpSender, make_progress, make_sender
 
     bot_data: BotData = app.bot_data
     services, settings = bot_data.services, bot_data.settings
     assert services is not None and settings is not None
     if services.broadcast.engine is not None:
         return
-    sender_bot: Any = app.bot
-    if app.bot.rate_limiter is not None:
-        # The engine paces itself: its own Bot, without the limiter's defaults and retries.
-        sender_bot = Bot(app.bot.token, base_url=settings.telegram_api_base_url,
-                         request=HTTPXRequest(connection_pool_size=128))
-        await sender_bot.initialize()
-        bot_data.sender_bot = sender_bot
-    engine = BroadcastEngine(services.broadcast.repo, make_sender(sender_bot),
+    if isinstance(app.bot.request, LocalBotApi):
+        sender: Any = make_sender(app.bot)  # console and tests: the in-process stand-in
+    else:
+        # The engine paces itself: its own lean HTTP client, not the bot's rate limiter.
+        sender = HttpSender(settings.telegram_api_base_url, app.bot.token)
+        await sender.start()
+        bot_data.sender_bot = sender
+    engine = BroadcastEngine(services.broadcast.repo, sender,
                              make_progress(app.bot, services.i18n),
                              rate=settings.broadcast_rate,
                              paid_rate=settings.paid_broadcast_rate)
@@ -182,7 +180,7 @@ async def stop_background(app: Application[Any, Any, Any, Any, Any, Any]) -> Non
         await services.broadcast.engine.stop()
         services.broadcast.engine = None
     if bot_data.sender_bot is not None:
-        await bot_data.sender_bot.shutdown()
+        await bot_data.sender_bot.close()
         bot_data.sender_bot = None
 
 

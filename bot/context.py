@@ -25,7 +25,7 @@ class BotData:
         # Background work started and stopped with the bot (e.g. broadcast workers).
         self.on_start: list[Any] = []
         self.on_stop: list[Any] = []
-        self.sender_bot: Any = None  # the broadcast engine's own Bot, when it has one
+        self.sender_bot: Any = None  # the broadcast engine's own HTTP client, if any
 
 
 class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]):

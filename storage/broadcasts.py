@@ -115,17 +115,21 @@ class BroadcastRepository:
         return result.modified_count
 
     async def claim(self, job_id: str, limit: int, now: datetime) -> list[Document]:
-        """Take up to ``limit`` due recipients of a job for this worker."""
-        cursor = self._recipients.find(
-            {"broadcast_id": job_id, "status": "pending", "next_at": {"$lte": now}},
-            {"_id": 1}).sort("next_at", ASCENDING).limit(limit)
+        """Take up to ``limit`` due recipients of a job for this worker.
+
+        The batch is claimed as an ``_id`` range (one index range scan) rather than a long
+        ``$in`` list, which costs far more on some servers for thousands of ids.
+        """
+        due: Document = {"broadcast_id": job_id, "status": "pending", "next_at": {"$lte": now}}
+        cursor = self._recipients.find(due, {"_id": 1}).sort("_id", ASCENDING).limit(limit)
         ids = [doc["_id"] async for doc in cursor]
         if not ids:
             return []
         owner = secrets.token_hex(6)
-        await self._recipients.update_many({"_id": {"$in": ids}, "status": "pending"},
+        in_range = {"$gte": ids[0], "$lte": ids[-1]}
+        await self._recipients.update_many({**due, "_id": in_range},
                                            {"$set": {"status": "sending", "owner": owner}})
-        cursor = self._recipients.find({"_id": {"$in": ids}, "owner": owner})
+        cursor = self._recipients.find({"_id": in_range, "owner": owner})
         return [doc async for doc in cursor]
 
     async def record(self, results: Iterable[tuple[str, str, dict[str, Any]]]) -> None:

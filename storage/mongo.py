@@ -53,7 +53,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     "broadcasts": [IndexModel([("status", ASCENDING), ("scheduled_at", ASCENDING)],
                               name="status")],
     "broadcast_recipients": [
-        IndexModel([("broadcast_id", ASCENDING), ("status", ASCENDING), ("next_at", ASCENDING)],
+        IndexModel([("broadcast_id", ASCENDING), ("status", ASCENDING), ("_id", ASCENDING)],
                    name="queue"),
         IndexModel([("chat_id", ASCENDING)], name="chat"),
     ],

@@ -7,6 +7,8 @@ crash right after an answer loses nothing. Bot and chat data are not kept.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from copy import deepcopy
 from typing import Any
 
@@ -31,9 +33,12 @@ class MongoPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], Any]):
             update_interval=update_interval,
         )
         self.states = states
+        self._stored: dict[int, str] = {}  # what each user's data was when last written
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
-        return await self.states.all_user_data()
+        data = await self.states.all_user_data()
+        self._stored = {user_id: _digest(value) for user_id, value in data.items()}
+        return data
 
     async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
         return {}
@@ -52,7 +57,11 @@ class MongoPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], Any]):
         await self.states.set_conversation(name, tuple(key), new_state)
 
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
+        digest = _digest(data)
+        if self._stored.get(user_id, _digest({})) == digest:
+            return  # unchanged (most updates touch no user data): no write
         await self.states.set_user_data(user_id, deepcopy(data))
+        self._stored[user_id] = digest
 
     async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
         return None
@@ -68,6 +77,7 @@ class MongoPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], Any]):
 
     async def drop_user_data(self, user_id: int) -> None:
         await self.states.drop_user(user_id)
+        self._stored.pop(user_id, None)
 
     async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
         return None
@@ -80,6 +90,10 @@ class MongoPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], Any]):
 
     async def flush(self) -> None:
         return None
+
+
+def _digest(data: dict[Any, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
 async def flush_after_update(update: Update, context: BotContext) -> None:

@@ -5,10 +5,6 @@ from __future__ import annotations
 import io
 import threading
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display; must precede pyplot
-import matplotlib.pyplot as plt  # noqa: E402
 
 _LOCK = threading.Lock()  # pyplot keeps global state
 
@@ -17,6 +13,12 @@ def members_chart(months: list[str], total: list[int], joined: list[int], *, tit
                   total_label: str, joined_label: str, status_counts: dict[str, int]) -> bytes:
     """A PNG: members over the last months (line) with new members (bars), and the
     applications by status (horizontal bars)."""
+    # Imported here: matplotlib costs ~40 MiB and half a second, and few processes chart.
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display; must precede pyplot
+    import matplotlib.pyplot as plt
+
     with _LOCK:
         fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=100,
                                           gridspec_kw={"width_ratios": [2.2, 1]})

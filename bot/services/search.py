@@ -25,6 +25,7 @@ INLINE_LIMIT = 50
 MAX_PLACE_OPTIONS = 8
 NAME_CANDIDATES = 500
 MAX_COUNTED_AREAS = 80
+NEAR_PROBE = 200  # nearest cooperatives fetched at once to size the radius
 _PERSONAL = re.compile(r"(?<!\d)(\d[\s.-]?){16}(?!\d)|(?<![\w+])(\+62|62|0)8[\d\s.-]{7,14}\d")
 
 
@@ -222,22 +223,28 @@ class SearchService:
         return await self.geocoder.geocode(text)
 
     async def _start_near(self, search: SavedSearch) -> Outcome:
+        """Widen 5 → 25 → 100 km while fewer than a page are found: one ``$geoNear`` to
+        100 km gives the first page and the counts per radius (a count query only when
+        more than ``NEAR_PROBE`` lie inside the chosen radius)."""
         assert search.point is not None
         filt = CooperativeFilter(type=search.type, service=search.service)
-        total = 0
-        for i, radius in enumerate(RADII_KM):
+        found = await self.coops.nearest(search.point, max_distance_m=RADII_KM[-1] * 1000,
+                                         filt=filt, limit=NEAR_PROBE)
+        within: list[Cooperative] = []
+        radius = RADII_KM[-1]
+        for radius in RADII_KM:
+            within = [c for c in found if (c.distance_m or 0) <= radius * 1000]
+            if len(within) >= PAGE_SIZE:
+                break
+        widened = radius > RADII_KM[0]
+        total = len(within)
+        if len(found) == NEAR_PROBE and total == NEAR_PROBE:
             total = await self.coops.count_near(search.point, max_distance_m=radius * 1000,
                                                 filt=filt)
-            if total >= PAGE_SIZE or i == len(RADII_KM) - 1:
-                search = replace(search, kind="near", radius_km=radius)
-                widened = i > 0
-                break
-        saved = await self.searches.save(search)
+        saved = await self.searches.save(replace(search, kind="near", radius_km=radius))
         if total == 0:
             return NoResults("none_near", search=saved, radius_km=saved.radius_km)
-        items = await self.coops.nearest(saved.point, max_distance_m=saved.radius_km * 1000,
-                                         filt=filt, limit=PAGE_SIZE)
-        return ResultPage(saved, items, 0, total, widened=widened)
+        return ResultPage(saved, within[:PAGE_SIZE], 0, total, widened=widened)
 
     async def _start_place(self, base: SavedSearch, parsed: ParsedQuery) -> Outcome:
         place = parsed.place

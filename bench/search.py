@@ -11,16 +11,15 @@ village of the populated places first, plus other cooperatives), then
 (typed queries) are called directly, one at a time. Each call's time in the database
 (repository calls) is measured apart. ``explain`` is asked for the geo queries.
 
-``--prototype`` (default on) also measures a design that does not depend on the engine's
-geo index: a grid-cell prefilter (indexed scalar cell keys at three resolutions matching the
-5/25/100 km radii) with distances computed in the bot — see README "Search".
+The location search runs the way the store chose for the engine (``Store.geo_mode``: grid
+cells on the embedded engine, ``$geoNear`` on MongoDB); ``--compare`` (default on) also
+runs it the other way on the same data, so both designs are measured side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import sys
 import time
@@ -33,7 +32,6 @@ from bench.common import (
     busy_note,
     directory_rows,
     import_directory,
-    insert_batched,
     install_timed_cooperatives,
     log,
     machine_info,
@@ -52,7 +50,6 @@ TEXT_QUERIES = (
     ("name with a typo", "Koperasi Sejahtra"),
     ("place with a typo", "Slemn"),
 )
-GRID = ((5_000.0, 0.05), (25_000.0, 0.25), (100_000.0, 1.0))  # (radius m, cell degrees)
 PAGE_SIZE = 5
 
 
@@ -101,68 +98,6 @@ async def explain_geo(store: Any, point: tuple[float, float]) -> dict[str, Any]:
             "explain_round_trip_ms": round(seconds * 1000, 1),
         }
     return out
-
-
-# --- the prototype: a grid-cell prefilter -------------------------------------------------
-
-def cell_keys(lat: float, lon: float) -> list[str]:
-    return [f"{deg}:{math.floor(lat / deg)}:{math.floor(lon / deg)}" for _, deg in GRID]
-
-
-def covering(lat: float, lon: float, radius_m: float, deg: float) -> list[str]:
-    dlat = radius_m / 111_000
-    dlon = radius_m / (111_000 * max(0.01, math.cos(math.radians(lat))))
-    out = []
-    for i in range(math.floor((lat - dlat) / deg), math.floor((lat + dlat) / deg) + 1):
-        for j in range(math.floor((lon - dlon) / deg), math.floor((lon + dlon) / deg) + 1):
-            out.append(f"{deg}:{i}:{j}")
-    return out
-
-
-class GridPrototype:
-    """Nearest-first search without the engine's geo index: candidates from an indexed
-    multikey array of grid cells (``bench_grid``, one small document per cooperative),
-    exact distances and ordering in Python, then the page's documents by ``_id``."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-        self.grid = store["bench_grid"]
-        self.coops = store["cooperatives"]
-
-    async def build(self) -> float:
-        started = time.perf_counter()
-        docs = []
-        async for doc in self.coops.find({}, {"loc": 1}):
-            lon, lat = doc["loc"]["coordinates"]
-            docs.append({"_id": doc["_id"], "c": cell_keys(lat, lon), "lat": lat, "lon": lon})
-        await insert_batched(self.grid, docs)
-        await self.grid.create_index("c")
-        return time.perf_counter() - started
-
-    async def near(self, services: Any, user_id: int, lat: float, lon: float) -> int:
-        from bot.services.gazetteer import haversine_m
-        from storage.cooperatives import LIST_PROJECTION
-        from storage.models import Point, SavedSearch
-
-        origin = Point(lat, lon)
-        within: list[tuple[float, Any]] = []
-        radius = GRID[-1][0]
-        for radius, deg in GRID:
-            within = []
-            async for doc in self.grid.find({"c": {"$in": covering(lat, lon, radius, deg)}},
-                                            {"lat": 1, "lon": 1}):
-                d = haversine_m(origin, Point(doc["lat"], doc["lon"]))
-                if d <= radius:
-                    within.append((d, doc["_id"]))
-            if len(within) >= PAGE_SIZE:
-                break
-        within.sort(key=lambda pair: (pair[0], str(pair[1])))
-        ids = [i for _, i in within[:PAGE_SIZE]]
-        page = [doc async for doc in self.coops.find({"_id": {"$in": ids}}, LIST_PROJECTION)]
-        await services.search.searches.save(SavedSearch(  # as the real search saves it
-            id="", user_id=user_id, kind="near", point=origin, radius_km=radius / 1000))
-        assert len(page) == len(ids)
-        return len(within)
 
 
 # --- one size -------------------------------------------------------------------------------
@@ -224,27 +159,23 @@ async def measure_size(db: Database, size: int | None, args: argparse.Namespace
                       lambda i, q=query: services.search.text(200 + i, q), repeats)
         out["queries"] = kinds
         out["explain"] = await explain_geo(store, points[0])
-        if args.prototype:
-            log(f"[{label}] prototype: grid-cell prefilter …")
-            proto = GridPrototype(store)
-            out["prototype_build_s"] = round(await proto.build(), 2)
-            await proto.near(services, 1, *points[0])
-            totals = []
-            counts = []
-            for i in range(samples):
-                lat, lon = points[i % len(points)]
-                started = time.perf_counter()
-                counts.append(await proto.near(services, 300 + i, lat, lon))
-                totals.append(time.perf_counter() - started)
-            # The same answer as the real search? (Totals may differ by one at the radius's
-            # edge: the engine and haversine use slightly different Earth radii.)
-            real = [getattr(o, "total", 0) for o in near_outcomes]
-            agree = sum(1 for a, b in zip(real, counts, strict=True) if abs(a - b) <= 1)
-            out["prototype_near"] = {"latency_ms": summary_ms(totals),
-                                     "mean_within_radius": round(sum(counts) / len(counts), 1),
-                                     "same_total_as_real_search": f"{agree}/{len(counts)}"}
-            lat = out["prototype_near"]["latency_ms"]
-            log(f"[{label}]   prototype near: p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms")
+        out["geo_mode"] = await store.resolve_geo_mode()
+        if args.compare:
+            other = "geonear" if out["geo_mode"] == "cells" else "cells"
+            n = min(samples, 5) if size is None else samples
+            log(f"[{label}] the same locations with geo_mode={other} …")
+            store.geo_mode = other
+            try:
+                other_outcomes = await run(f"near (location), {other}", lambda i: services.search
+                                           .near(100 + i, Point(*points[i % len(points)])), n)
+            finally:
+                store.geo_mode = out["geo_mode"]
+            same = sum(1 for a, b in zip(near_outcomes, other_outcomes, strict=False)
+                       if describe(a) == describe(b)
+                       and [c.id for c in getattr(a, "items", [])]
+                       == [c.id for c in getattr(b, "items", [])])
+            out["same_first_page"] = f"{same}/{len(other_outcomes)}"
+            log(f"[{label}]   same first page and total both ways: {out['same_first_page']}")
     finally:
         await services.close()
         if not args.keep:
@@ -271,11 +202,6 @@ def report(out: dict[str, Any]) -> dict[str, Any]:
             lat, dbt = q["latency_ms"], q["db_ms"]
             rows.append([f"{res['cooperatives']:,}", kind, lat["n"], lat["p50"], lat["p95"],
                          dbt["p50"], q["outcome"]])
-        if "prototype_near" in res:
-            lat = res["prototype_near"]["latency_ms"]
-            agree = res["prototype_near"]["same_total_as_real_search"]
-            rows.append([f"{res['cooperatives']:,}", "near, grid prototype", lat["n"],
-                         lat["p50"], lat["p95"], None, f"same total as real: {agree}"])
     print()
     print(table(["cooperatives", "query", "n", "p50 ms", "p95 ms", "db p50 ms", "outcome"],
                 rows, title="Search latency (services.search called directly, one at a time)"))
@@ -292,17 +218,14 @@ def report(out: dict[str, Any]) -> dict[str, Any]:
                                              "point"))
     targets: dict[str, Any] = {}
     for res in out["results"]:
-        near = res["queries"].get("near (location)")
-        if near:
-            p95 = near["latency_ms"]["p95"]
-            targets[f"near_p95_ms_at_{res['size']}"] = {
+        for kind, q in res["queries"].items():
+            if not kind.startswith("near (location)"):
+                continue
+            mode = kind.rpartition(", ")[2] if ", " in kind else res.get("geo_mode", "")
+            p95 = q["latency_ms"]["p95"]
+            targets[f"near_p95_ms_at_{res['size']}_{mode}"] = {
                 "target": f"p95 < {TARGET_P95_MS:.0f} ms", "measured": p95,
                 "met": p95 < TARGET_P95_MS}
-            if "prototype_near" in res:
-                proto = res["prototype_near"]["latency_ms"]["p95"]
-                targets[f"near_p95_ms_at_{res['size']}_grid_prototype"] = {
-                    "target": f"p95 < {TARGET_P95_MS:.0f} ms", "measured": proto,
-                    "met": proto < TARGET_P95_MS}
     print()
     for key, t in targets.items():
         print(f"target {key}: {t['target']}: {'MET' if t['met'] else 'NOT MET'} "
@@ -325,8 +248,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help="location searches at the national size (default 10)")
     parser.add_argument("--repeats", type=int, default=5,
                         help="runs of each typed query per size (default 5)")
-    parser.add_argument("--prototype", action=argparse.BooleanOptionalAction, default=True,
-                        help="also measure the grid-cell prefilter design (default on)")
+    parser.add_argument("--compare", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run the location search in the other geo mode "
+                             "(default on)")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--tag", default="",
                         help="write bench/results/search-<tag>.json instead of search.json")
@@ -348,13 +272,14 @@ def main(argv: list[str] | None = None) -> int:
         "engine": out["engine"],
         "config": {"sizes": args.sizes, "national": args.national, "samples": args.samples,
                    "national_samples": args.national_samples, "repeats": args.repeats,
-                   "prototype": args.prototype},
+                   "compare": args.compare},
         "results": out["results"],
         "targets": targets,
         "notes": [
             "Latency is the whole service call (query parsing, gazetteer, database, ranking, "
             "saving the search); db_ms is the part spent in repository calls.",
-            "The grid prototype is bench-only code (bench_grid collection), not the bot.",
+            "geo_mode: how the store runs nearest-first queries on this engine (cells: grid "
+            "cells, storage/geocells.py; geonear: $geoNear on the 2dsphere index).",
             busy_note(),
         ],
         "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],

@@ -128,7 +128,9 @@ def build_services(store: Store, settings: Settings, *, geocoder: Geocoder | Non
 async def open_services(settings: Settings, store: Store) -> Services:
     """Create indexes and build the services over ``store``."""
     await store.ensure_indexes()
-    return build_services(store, settings, geocoder=build_geocoder(settings))
+    services = build_services(store, settings, geocoder=build_geocoder(settings))
+    await services.directory.coops.ensure_geo_cells()
+    return services
 
 
 async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

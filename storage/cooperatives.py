@@ -1,4 +1,9 @@
-"""The cooperative directory: geo queries ($geoNear on a 2dsphere index) and name tokens."""
+"""The cooperative directory: geo queries and name tokens.
+
+Nearest-first queries are a ``$geoNear`` aggregation on the 2dsphere index on MongoDB; on
+the embedded engine, whose geo index reads the whole collection, they read grid cells
+instead (storage/geocells.py; the store decides which, ``Store.geo_mode``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,13 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import UpdateOne
 
+from storage.geocells import (
+    LEVELS_DEG,
+    MONGO_EARTH_RADIUS_M,
+    cell_keys,
+    covering,
+    great_circle_m,
+)
 from storage.models import Cooperative, CooperativeFilter, CoopWrite, Point
 from storage.mongo import Document, Store
 
@@ -58,6 +70,11 @@ def parse_id(coop_id: str) -> ObjectId | None:
 
 def _point_doc(point: Point) -> Document:
     return {"type": "Point", "coordinates": [point.lon, point.lat]}
+
+
+def _cells_of(loc: Document) -> list[str]:
+    lon, lat = loc["coordinates"]
+    return cell_keys(lat, lon)
 
 
 def to_record(doc: Document) -> Cooperative:
@@ -115,8 +132,32 @@ class CooperativeRepository:
     """Reads and writes the ``cooperatives`` collection."""
 
     def __init__(self, store: Store) -> None:
+        self._store = store
         self._col = store["cooperatives"]
         self._vocab = store["name_vocab"]
+        self._meta = store["meta"]
+
+    async def ensure_geo_cells(self) -> int:
+        """Give every cooperative its grid cells, once per set of cell levels (directories
+        imported before cells existed); returns how many documents were updated."""
+        marker = {"_id": "geo_cells", "levels": list(LEVELS_DEG)}
+        if await self._meta.find_one(marker):
+            return 0
+        updated = 0
+        ops: list[UpdateOne] = []
+        async for doc in self._col.find({}, {"loc": 1}):
+            if not isinstance(doc.get("loc"), dict):
+                continue
+            # Only if the location is still the one read: a concurrent move wins.
+            ops.append(UpdateOne({"_id": doc["_id"], "loc": doc["loc"]},
+                                 {"$set": {"geo_cells": _cells_of(doc["loc"])}}))
+            if len(ops) == 1000:
+                updated += (await self._col.bulk_write(ops, ordered=False)).modified_count
+                ops = []
+        if ops:
+            updated += (await self._col.bulk_write(ops, ordered=False)).modified_count
+        await self._meta.replace_one({"_id": "geo_cells"}, marker, upsert=True)
+        return updated
 
     async def upsert_many(self, writes: Sequence[CoopWrite]) -> UpsertResult:
         """Create or update cooperatives by import key: re-imports never duplicate."""
@@ -128,6 +169,7 @@ class CooperativeRepository:
             coop = write.coop
             fields: Document = {name: getattr(coop, name) for name in _FIELDS}
             fields["loc"] = _point_doc(coop.location)
+            fields["geo_cells"] = _cells_of(fields["loc"])
             fields["name_lower"] = coop.name.casefold()
             ops.append(
                 UpdateOne(
@@ -177,7 +219,11 @@ class CooperativeRepository:
         limit: int = 5,
         projection: Document | None = LIST_PROJECTION,
     ) -> list[Cooperative]:
-        """Cooperatives nearest to ``point`` first (a ``$geoNear`` aggregation)."""
+        """Cooperatives nearest to ``point`` first, with their distance in metres."""
+        if await self._store.resolve_geo_mode() == "cells":
+            ranked = await self._ranked_by_cells(point, max_distance_m, filt)
+            if ranked is not None:
+                return await self._fetch_ranked(ranked[skip : skip + limit], projection)
         geo: Document = {
             "near": _point_doc(point),
             "distanceField": "dist",
@@ -200,11 +246,53 @@ class CooperativeRepository:
         self, point: Point, *, max_distance_m: float, filt: CooperativeFilter | None = None
     ) -> int:
         """How many cooperatives lie within ``max_distance_m`` of ``point``."""
+        if await self._store.resolve_geo_mode() == "cells":
+            ranked = await self._ranked_by_cells(point, max_distance_m, filt)
+            if ranked is not None:
+                return len(ranked)
         query = filter_query(filt)
         query["loc"] = {
-            "$geoWithin": {"$centerSphere": [[point.lon, point.lat], max_distance_m / 6378100.0]}
+            "$geoWithin": {"$centerSphere": [[point.lon, point.lat], max_distance_m / MONGO_EARTH_RADIUS_M]}
         }
         return await self._col.count_documents(query)
+
+    async def _ranked_by_cells(self, point: Point, max_distance_m: float | None,
+                               filt: CooperativeFilter | None
+                               ) -> list[tuple[float, ObjectId]] | None:
+        """(distance, id) of every match within ``max_distance_m``, nearest first, read
+        through the grid cells around ``point`` (or, without a distance, through the area
+        filter); None when neither narrows the search enough to be worth it."""
+        query = filter_query(filt)
+        if max_distance_m is None:
+            if "areas" not in query:
+                return None
+        else:
+            cells = covering(point.lat, point.lon, max_distance_m)
+            if cells is None:
+                return None
+            query["geo_cells"] = {"$in": cells}
+        ranked: list[tuple[float, ObjectId]] = []
+        async for doc in self._col.find(query, {"loc": 1}):
+            lon, lat = doc["loc"]["coordinates"]
+            dist = great_circle_m(point.lat, point.lon, lat, lon)
+            if max_distance_m is None or dist <= max_distance_m:
+                ranked.append((dist, doc["_id"]))
+        ranked.sort()
+        return ranked
+
+    async def _fetch_ranked(self, ranked: list[tuple[float, ObjectId]],
+                            projection: Document | None) -> list[Cooperative]:
+        if not ranked:
+            return []
+        found = {doc["_id"]: doc async for doc in
+                 self._col.find({"_id": {"$in": [oid for _, oid in ranked]}}, projection)}
+        out = []
+        for dist, oid in ranked:
+            doc = found.get(oid)
+            if doc is not None:  # deleted since it was ranked
+                doc["dist"] = dist
+                out.append(to_record(doc))
+        return out
 
     async def count(self, filt: CooperativeFilter | None = None) -> int:
         return await self._col.count_documents(filter_query(filt))
@@ -240,6 +328,8 @@ class CooperativeRepository:
         oid = parse_id(coop_id)
         if oid is None:
             return False
+        if isinstance(fields.get("loc"), dict):
+            fields = {**fields, "geo_cells": _cells_of(fields["loc"])}
         result = await self._col.update_one(
             {"_id": oid}, {"$set": fields, "$currentDate": {"updated_at": True}}
         )

@@ -25,6 +25,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("import_key", ASCENDING)], name="import_key", unique=True),
         IndexModel([("name_tokens", ASCENDING)], name="name_tokens"),
         IndexModel([("areas", ASCENDING)], name="areas"),
+        IndexModel([("geo_cells", ASCENDING)], name="geo_cells"),
     ],
     "users": [],
     "searches": [
@@ -76,6 +77,10 @@ class Store:
     def __init__(self, client: AsyncMongoClient[Document], db_name: str) -> None:
         self.client = client
         self.db: AsyncDatabase[Document] = client[db_name]
+        # How nearest-first queries run: "geonear" ($geoNear on the 2dsphere index) or
+        # "cells" (grid cells, for engines whose geo index does not narrow the scan;
+        # storage/geocells.py). None: decided from the server on first use.
+        self.geo_mode: str | None = None
 
     @classmethod
     def connect(cls, uri: str, db_name: str, *, timeout_ms: int = 3000) -> Store:
@@ -118,6 +123,15 @@ class Store:
         except Exception:  # any driver error means "not ready"
             return False
         return True
+
+    async def resolve_geo_mode(self) -> str:
+        """The geo mode, asking the server once: the embedded engine (SecantusDB, which
+        names itself in ``buildInfo``) gets grid cells, MongoDB gets ``$geoNear``."""
+        if self.geo_mode is None:
+            info = await self.client.admin.command("buildInfo")
+            self.geo_mode = "cells" if "secantusVersion" in info else "geonear"
+            log.info("geo_mode=%s", self.geo_mode)
+        return self.geo_mode
 
     async def drop_database(self) -> None:
         await self.client.drop_database(self.db.name)

@@ -20,6 +20,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.services.text import fold
+from storage.geocells import great_circle_m
 from storage.models import Point
 
 LEVELS = ("province", "regency", "district", "village")
@@ -59,11 +60,7 @@ PROVINCE_ALIASES: dict[str, tuple[str, ...]] = {
 
 def haversine_m(a: Point, b: Point) -> float:
     """Great-circle distance in metres."""
-    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
-    dlat = lat2 - lat1
-    dlon = math.radians(b.lon - a.lon)
-    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+    return great_circle_m(a.lat, a.lon, b.lat, b.lon, EARTH_RADIUS_M)
 
 
 def in_indonesia_bounds(point: Point) -> bool:

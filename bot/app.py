@@ -129,7 +129,7 @@ async def open_services(settings: Settings, store: Store) -> Services:
     """Create indexes and build the services over ``store``."""
     await store.ensure_indexes()
     services = build_services(store, settings, geocoder=build_geocoder(settings))
-    await services.directory.coops.ensure_geo_cells()
+    await services.directory.coops.ensure_derived_fields()
     return services
 
 

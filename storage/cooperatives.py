@@ -72,6 +72,16 @@ def _point_doc(point: Point) -> Document:
     return {"type": "Point", "coordinates": [point.lon, point.lat]}
 
 
+# Bump when a derived field (geo_cells, kinds) changes meaning: the next start recomputes.
+DERIVED_VERSION = 1
+
+
+def _kinds(coop_type: str | None, services: Iterable[str] | None) -> list[str]:
+    """The type and the services in one field, so "of this kind" is one equality (an
+    ``$or`` over two fields makes the embedded engine scan the collection)."""
+    return sorted({*(services or []), *([coop_type] if coop_type else [])})
+
+
 def _cells_of(loc: Document) -> list[str]:
     lon, lat = loc["coordinates"]
     return cell_keys(lat, lon)
@@ -113,7 +123,7 @@ def filter_query(filt: CooperativeFilter | None) -> Document:
     if filt.type:
         # A type also matches cooperatives that run that kind of business as a unit
         # (a village cooperative with a savings & loan unit answers "simpan pinjam").
-        query["$or"] = [{"type": filt.type}, {"services": filt.type}]
+        query["kinds"] = filt.type
     if filt.service:
         query["services"] = filt.service
     if filt.area_code:
@@ -137,26 +147,31 @@ class CooperativeRepository:
         self._vocab = store["name_vocab"]
         self._meta = store["meta"]
 
-    async def ensure_geo_cells(self) -> int:
-        """Give every cooperative its grid cells, once per set of cell levels (directories
-        imported before cells existed); returns how many documents were updated."""
-        marker = {"_id": "geo_cells", "levels": list(LEVELS_DEG)}
+    async def ensure_derived_fields(self) -> int:
+        """Give every cooperative the fields derived from others (grid cells, kinds), once
+        per version of them (directories imported before they existed); returns how many
+        documents were updated."""
+        marker = {"_id": "derived_fields", "version": DERIVED_VERSION,
+                  "levels": list(LEVELS_DEG)}
         if await self._meta.find_one(marker):
             return 0
         updated = 0
         ops: list[UpdateOne] = []
-        async for doc in self._col.find({}, {"loc": 1}):
+        async for doc in self._col.find({}, {"loc": 1, "type": 1, "services": 1}):
             if not isinstance(doc.get("loc"), dict):
                 continue
-            # Only if the location is still the one read: a concurrent move wins.
-            ops.append(UpdateOne({"_id": doc["_id"], "loc": doc["loc"]},
-                                 {"$set": {"geo_cells": _cells_of(doc["loc"])}}))
+            # Only if the fields are still the ones read: a concurrent edit wins.
+            current = {"loc": doc["loc"], "type": doc.get("type"),
+                       "services": doc.get("services")}
+            derived = {"geo_cells": _cells_of(doc["loc"]),
+                       "kinds": _kinds(doc.get("type"), doc.get("services"))}
+            ops.append(UpdateOne({"_id": doc["_id"], **current}, {"$set": derived}))
             if len(ops) == 1000:
                 updated += (await self._col.bulk_write(ops, ordered=False)).modified_count
                 ops = []
         if ops:
             updated += (await self._col.bulk_write(ops, ordered=False)).modified_count
-        await self._meta.replace_one({"_id": "geo_cells"}, marker, upsert=True)
+        await self._meta.replace_one({"_id": "derived_fields"}, marker, upsert=True)
         return updated
 
     async def upsert_many(self, writes: Sequence[CoopWrite]) -> UpsertResult:
@@ -170,6 +185,7 @@ class CooperativeRepository:
             fields: Document = {name: getattr(coop, name) for name in _FIELDS}
             fields["loc"] = _point_doc(coop.location)
             fields["geo_cells"] = _cells_of(fields["loc"])
+            fields["kinds"] = _kinds(coop.type, coop.services)
             fields["name_lower"] = coop.name.casefold()
             ops.append(
                 UpdateOne(
@@ -256,6 +272,23 @@ class CooperativeRepository:
         }
         return await self._col.count_documents(query)
 
+    async def near_page(
+        self, point: Point, *, max_distance_m: float, filt: CooperativeFilter | None = None,
+        skip: int = 0, limit: int = 5,
+    ) -> tuple[int, list[Cooperative]]:
+        """How many lie within ``max_distance_m``, and one page of them, nearest first
+        (with grid cells, both from one read of the candidates)."""
+        if await self._store.resolve_geo_mode() == "cells":
+            ranked = await self._ranked_by_cells(point, max_distance_m, filt)
+            if ranked is not None:
+                return len(ranked), await self._fetch_ranked(ranked[skip : skip + limit],
+                                                             LIST_PROJECTION)
+        total = await self.count_near(point, max_distance_m=max_distance_m, filt=filt)
+        if total <= skip:
+            return total, []
+        return total, await self.nearest(point, max_distance_m=max_distance_m, filt=filt,
+                                         skip=skip, limit=limit)
+
     async def _ranked_by_cells(self, point: Point, max_distance_m: float | None,
                                filt: CooperativeFilter | None
                                ) -> list[tuple[float, ObjectId]] | None:
@@ -330,6 +363,10 @@ class CooperativeRepository:
             return False
         if isinstance(fields.get("loc"), dict):
             fields = {**fields, "geo_cells": _cells_of(fields["loc"])}
+        if "type" in fields or "services" in fields:
+            current = await self._col.find_one({"_id": oid}, {"type": 1, "services": 1}) or {}
+            merged = {**current, **fields}
+            fields = {**fields, "kinds": _kinds(merged.get("type"), merged.get("services"))}
         result = await self._col.update_one(
             {"_id": oid}, {"$set": fields, "$currentDate": {"updated_at": True}}
         )

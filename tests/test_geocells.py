@@ -115,6 +115,11 @@ class TestSameAnswersAsGeoNear:
                 n_geo, n_cells = await both_ways(services.store, lambda: coops.count_near(
                     point, max_distance_m=radius, filt=filt))
                 assert n_geo == n_cells
+                (t_geo, page_geo), (t_cells, page_cells) = await both_ways(
+                    services.store, lambda: coops.near_page(
+                        point, max_distance_m=radius, filt=filt, skip=skip, limit=5))
+                assert t_geo == t_cells == n_cells
+                same_ranking(page_geo, page_cells)
         assert compared > 300  # most searches found something to compare
 
     async def test_area_without_distance_agrees(self, services: Services,
@@ -142,16 +147,34 @@ class TestCellsFollowTheData:
     async def test_backfill_gives_old_documents_their_cells(self, services: Services,
                                                             two_regions: None) -> None:
         col = services.store["cooperatives"]
-        await col.update_many({}, {"$unset": {"geo_cells": ""}})
+        await col.update_many({}, {"$unset": {"geo_cells": "", "kinds": ""}})
         await services.store["meta"].delete_many({})
         coops = services.directory.coops
-        assert await coops.ensure_geo_cells() == 500
-        assert await coops.ensure_geo_cells() == 0  # once per set of levels
+        assert await coops.ensure_derived_fields() == 500
+        assert await coops.ensure_derived_fields() == 0  # once per set of levels
         doc = await col.find_one({})
         lon, lat = doc["loc"]["coordinates"]
         assert doc["geo_cells"] == cell_keys(lat, lon)
+        assert doc["kinds"] == sorted({doc["type"], *doc["services"]})
         services.store.geo_mode = "cells"
         assert await coops.count_near(SOLO, max_distance_m=100_000) > 0
+
+    async def test_a_type_filter_follows_edited_services(self, services: Services,
+                                                          two_regions: None) -> None:
+        coops = services.directory.coops
+        konsumen = CooperativeFilter(type="konsumen")
+        before = {c.id for c in await coops.nearest(SOLO, max_distance_m=25_000, filt=konsumen,
+                                                    limit=1000)}
+        other = next(c for c in await coops.nearest(SOLO, max_distance_m=25_000, limit=1000)
+                     if c.id not in before and "konsumen" not in c.services)
+        # A cooperative of another type that opens a shop unit of that kind now matches.
+        await coops.set_fields(other.id, {"services": [*other.services, "konsumen"]})
+        after = {c.id for c in await coops.nearest(SOLO, max_distance_m=25_000, filt=konsumen,
+                                                   limit=1000)}
+        assert after == before | {other.id}
+        await coops.set_fields(other.id, {"services": other.services})
+        assert {c.id for c in await coops.nearest(SOLO, max_distance_m=25_000, filt=konsumen,
+                                                  limit=1000)} == before
 
     async def test_a_moved_cooperative_is_found_at_its_new_place(
             self, services: Services, two_regions: None) -> None:

@@ -25,7 +25,6 @@ INLINE_LIMIT = 50
 MAX_PLACE_OPTIONS = 8
 NAME_CANDIDATES = 500
 MAX_COUNTED_AREAS = 80
-NEAR_PROBE = 200  # nearest cooperatives fetched at once to size the radius
 _PERSONAL = re.compile(r"(?<!\d)(\d[\s.-]?){16}(?!\d)|(?<![\w+])(\+62|62|0)8[\d\s.-]{7,14}\d")
 
 
@@ -223,28 +222,20 @@ class SearchService:
         return await self.geocoder.geocode(text)
 
     async def _start_near(self, search: SavedSearch) -> Outcome:
-        """Widen 5 → 25 → 100 km while fewer than a page are found: one ``$geoNear`` to
-        100 km gives the first page and the counts per radius (a count query only when
-        more than ``NEAR_PROBE`` lie inside the chosen radius)."""
+        """Widen 5 → 25 → 100 km while fewer than a page are found. Each step reads only
+        its own circle (index-bounded on both geo paths), so a dense city stops at 5 km."""
         assert search.point is not None
         filt = CooperativeFilter(type=search.type, service=search.service)
-        found = await self.coops.nearest(search.point, max_distance_m=RADII_KM[-1] * 1000,
-                                         filt=filt, limit=NEAR_PROBE)
-        within: list[Cooperative] = []
-        radius = RADII_KM[-1]
+        total, items, radius = 0, [], RADII_KM[-1]
         for radius in RADII_KM:
-            within = [c for c in found if (c.distance_m or 0) <= radius * 1000]
-            if len(within) >= PAGE_SIZE:
+            total, items = await self.coops.near_page(search.point, max_distance_m=radius * 1000,
+                                                      filt=filt, limit=PAGE_SIZE)
+            if total >= PAGE_SIZE:
                 break
-        widened = radius > RADII_KM[0]
-        total = len(within)
-        if len(found) == NEAR_PROBE and total == NEAR_PROBE:
-            total = await self.coops.count_near(search.point, max_distance_m=radius * 1000,
-                                                filt=filt)
         saved = await self.searches.save(replace(search, kind="near", radius_km=radius))
         if total == 0:
             return NoResults("none_near", search=saved, radius_km=saved.radius_km)
-        return ResultPage(saved, within[:PAGE_SIZE], 0, total, widened=widened)
+        return ResultPage(saved, items, 0, total, widened=radius > RADII_KM[0])
 
     async def _start_place(self, base: SavedSearch, parsed: ParsedQuery) -> Outcome:
         place = parsed.place
@@ -339,9 +330,8 @@ class SearchService:
         skip = page * PAGE_SIZE
         if search.kind == "near" and search.point is not None:
             radius_m = (search.radius_km or RADII_KM[-1]) * 1000
-            total = await self.coops.count_near(search.point, max_distance_m=radius_m, filt=filt)
-            items = await self.coops.nearest(search.point, max_distance_m=radius_m, filt=filt,
-                                             skip=skip, limit=PAGE_SIZE)
+            total, items = await self.coops.near_page(search.point, max_distance_m=radius_m,
+                                                      filt=filt, skip=skip, limit=PAGE_SIZE)
             if save:
                 search = await self.searches.save(search)
             if total == 0:

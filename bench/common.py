@@ -543,8 +543,8 @@ class TimedCooperatives:
     """The cooperative repository with its search calls timed (a thin wrapper: everything
     else is passed through)."""
 
-    TIMED = ("nearest", "count_near", "near_page", "count", "by_tokens", "by_name_prefix",
-             "vocabulary")
+    TIMED = ("nearest", "count_near", "near_page", "count", "by_tokens", "by_all_tokens",
+             "by_name_prefix", "vocabulary")
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner

@@ -339,6 +339,18 @@ class CooperativeRepository:
         cursor = self._col.find(query, LIST_PROJECTION).limit(limit)
         return [to_record(doc) async for doc in cursor]
 
+    async def by_all_tokens(
+        self, groups: Sequence[Iterable[str]], *, filt: CooperativeFilter | None = None,
+        limit: int = 500,
+    ) -> list[Cooperative]:
+        """Cooperatives whose name has, for every group, one of that group's words (each
+        query word with its corrections): the full matches, which a cap on "any word"
+        candidates could miss when one of the words is common."""
+        query = filter_query(filt)
+        query["$and"] = [{"name_tokens": {"$in": sorted(set(group))}} for group in groups]
+        cursor = self._col.find(query, LIST_PROJECTION).limit(limit)
+        return [to_record(doc) async for doc in cursor]
+
     async def by_name_prefix(
         self, prefix: str, *, filt: CooperativeFilter | None = None, limit: int = 50
     ) -> list[Cooperative]:

@@ -7,7 +7,7 @@ import pytest
 from bot.app import Services
 from bot.services.gazetteer import Gazetteer, haversine_m
 from bot.services.query import QueryParser
-from bot.services.search import PAGE_SIZE, NoResults, PlaceChoice, ResultPage
+from bot.services.search import NAME_CANDIDATES, PAGE_SIZE, NoResults, PlaceChoice, ResultPage
 from storage.models import CooperativeFilter, Point
 from tests.factories import csv_bytes, directory
 
@@ -231,6 +231,24 @@ class TestNames:
         assert "Koperasi (Baru)+" in [c.name for c in outcome.items]
         outcome = await services.search.text(1, ".*")
         assert isinstance(outcome, NoResults)
+
+    async def test_full_matches_are_not_crowded_out_by_a_common_word(
+            self, services: Services) -> None:
+        # More "bersama" names than the candidates read at once, and the three that also
+        # have "sejahtera" stored last: they must still be found, and only they.
+        rows = [{"name": f"Koperasi Bersama {n}", "type": "konsumen",
+                 "latitude": f"{-7.50 - n * 0.0005:.6f}", "longitude": "110.80"}
+                for n in range(NAME_CANDIDATES + 20)]
+        rows += [{"name": f"Koperasi Bersama Sejahtera {tail}", "type": "jasa",
+                  "latitude": "-7.40", "longitude": f"{110.70 + i * 0.01:.2f}"}
+                 for i, tail in enumerate(("Jaya", "Makmur", "Sentosa"))]
+        report = await services.importer.import_bytes(csv_bytes(rows))
+        assert report.errors == [] and report.created == len(rows)
+        for query in ("Bersama Sejahtera", "sejahtera bersama", "Bersama Sejahtra"):
+            outcome = await services.search.text(1, query)
+            assert isinstance(outcome, ResultPage), query
+            assert outcome.total == 3, query
+            assert all("Sejahtera" in c.name for c in outcome.items), query
 
     @pytest.mark.parametrize("variant", ["plain", "reversed", "upper", "swap", "drop", "prefix"])
     async def test_case_order_and_typos(self, services: Services, solo, variant: str) -> None:

@@ -4,7 +4,8 @@ Names are stored with their folded words (``name_tokens``, a multikey index). A 
 word matches a name word exactly, as a prefix ("sejah" → "sejahtera") or, for words of
 four letters or more, with a small typo ("sejahtra" → "sejahtera"): the query words are
 corrected against the vocabulary of all name words (rapidfuzz), then the cooperatives
-having any of the corrected words are fetched by index and ranked here. User text only
+having every query word (or, when none has, any of them) are fetched by index and ranked
+here. User text only
 ever reaches the database as exact index keys, never as a pattern.
 """
 
@@ -79,6 +80,17 @@ class NameIndex:
                 found.setdefault(word, FUZZY * (1 - edits / (len(term) + 1)))
         return found
 
+    @staticmethod
+    def _score(coops: list[Cooperative], variants: list[dict[str, float]]) -> list[Scored]:
+        scored = []
+        for coop in coops:
+            tokens = set(coop.name_tokens)
+            weights = [max((w for word, w in v.items() if word in tokens), default=0.0)
+                       for v in variants]
+            matched = sum(1 for w in weights if w > 0)
+            scored.append(Scored(coop, sum(weights) / len(variants), matched))
+        return scored
+
     async def match(
         self, terms: list[str], *, filt: CooperativeFilter | None = None, limit: int = 500
     ) -> list[Scored]:
@@ -92,13 +104,14 @@ class NameIndex:
         keys = {word for v in variants for word in v}
         if not keys:
             return []
-        scored: list[Scored] = []
-        for coop in await self._repo.by_tokens(keys, filt=filt, limit=limit):
-            tokens = set(coop.name_tokens)
-            weights = [max((w for word, w in v.items() if word in tokens), default=0.0)
-                       for v in variants]
-            matched = sum(1 for w in weights if w > 0)
-            scored.append(Scored(coop, sum(weights) / len(terms), matched))
+        if len(variants) > 1 and all(variants):
+            # Full matches first, by index: among "any word" candidates capped at
+            # ``limit``, a common word ("sejahtera") could crowd them out.
+            full = self._score(await self._repo.by_all_tokens(
+                [list(v) for v in variants], filt=filt, limit=limit), variants)
+            if full:
+                return full
+        scored = self._score(await self._repo.by_tokens(keys, filt=filt, limit=limit), variants)
         full = [s for s in scored if s.matched == len(terms)]
         if full:
             return full

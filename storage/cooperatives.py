@@ -268,7 +268,8 @@ class CooperativeRepository:
                 return len(ranked)
         query = filter_query(filt)
         query["loc"] = {
-            "$geoWithin": {"$centerSphere": [[point.lon, point.lat], max_distance_m / MONGO_EARTH_RADIUS_M]}
+            "$geoWithin": {"$centerSphere": [[point.lon, point.lat],
+                                             max_distance_m / MONGO_EARTH_RADIUS_M]}
         }
         return await self._col.count_documents(query)
 

@@ -11,6 +11,7 @@ from pymongo.errors import (
     AutoReconnect,
     ConnectionFailure,
     NetworkTimeout,
+    OperationFailure,
     ServerSelectionTimeoutError,
 )
 
@@ -128,7 +129,10 @@ class Store:
         """The geo mode, asking the server once: the embedded engine (SecantusDB, which
         names itself in ``buildInfo``) gets grid cells, MongoDB gets ``$geoNear``."""
         if self.geo_mode is None:
-            info = await self.client.admin.command("buildInfo")
+            try:
+                info = await self.client.admin.command("buildInfo")
+            except OperationFailure:  # not allowed for this user: not the embedded engine
+                info = {}
             self.geo_mode = "cells" if "secantusVersion" in info else "geonear"
             log.info("geo_mode=%s", self.geo_mode)
         return self.geo_mode

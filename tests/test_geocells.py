@@ -108,16 +108,19 @@ class TestSameAnswersAsGeoNear:
             for radius in (1_000, 5_000, 25_000, 100_000):
                 filt = rng.choice(filters)
                 skip = rng.choice((0, 0, 5, 10))
-                a, b = await both_ways(services.store, lambda: coops.nearest(
-                    point, max_distance_m=radius, filt=filt, skip=skip, limit=20))
+                a, b = await both_ways(services.store, lambda p=point, r=radius, f=filt, k=skip:
+                                       coops.nearest(p, max_distance_m=r, filt=f, skip=k,
+                                                     limit=20))
                 same_ranking(a, b)
                 compared += len(b)
-                n_geo, n_cells = await both_ways(services.store, lambda: coops.count_near(
-                    point, max_distance_m=radius, filt=filt))
+                n_geo, n_cells = await both_ways(
+                    services.store,
+                    lambda p=point, r=radius, f=filt: coops.count_near(p, max_distance_m=r,
+                                                                        filt=f))
                 assert n_geo == n_cells
                 (t_geo, page_geo), (t_cells, page_cells) = await both_ways(
-                    services.store, lambda: coops.near_page(
-                        point, max_distance_m=radius, filt=filt, skip=skip, limit=5))
+                    services.store, lambda p=point, r=radius, f=filt, k=skip: coops.near_page(
+                        p, max_distance_m=r, filt=f, skip=k, limit=5))
                 assert t_geo == t_cells == n_cells
                 same_ranking(page_geo, page_cells)
         assert compared > 300  # most searches found something to compare
@@ -127,8 +130,8 @@ class TestSameAnswersAsGeoNear:
         coops = services.directory.coops
         for code in ("33.72", "35.78"):
             filt = CooperativeFilter(area_code=code)
-            a, b = await both_ways(services.store, lambda: coops.nearest(
-                SOLO, max_distance_m=None, filt=filt, skip=3, limit=50))
+            a, b = await both_ways(services.store, lambda f=filt: coops.nearest(
+                SOLO, max_distance_m=None, filt=f, skip=3, limit=50))
             same_ranking(a, b)
             assert len(b) == 50
 

@@ -376,17 +376,32 @@ class CooperativeRepository:
             return False
         if isinstance(fields.get("loc"), dict):
             fields = {**fields, "geo_cells": _cells_of(fields["loc"])}
-        if "type" in fields or "services" in fields:
-            current = await self._col.find_one({"_id": oid}, {"type": 1, "services": 1}) or {}
+        update = {"$set": fields, "$currentDate": {"updated_at": True}}
+        if "type" not in fields and "services" not in fields:
+            result = await self._col.update_one({"_id": oid}, update)
+            return result.matched_count == 1
+        # `kinds` derives from both fields: write it only if the one not given is still
+        # the value read (a concurrent import may change it), else read again.
+        for _ in range(5):
+            current = await self._col.find_one({"_id": oid}, {"type": 1, "services": 1})
+            if current is None:
+                return False
             merged = {**current, **fields}
-            fields = {**fields, "kinds": _kinds(merged.get("type"), merged.get("services"))}
-        result = await self._col.update_one(
-            {"_id": oid}, {"$set": fields, "$currentDate": {"updated_at": True}}
-        )
-        return result.matched_count == 1
+            update["$set"] = {**fields, "kinds": _kinds(merged.get("type"),
+                                                        merged.get("services"))}
+            result = await self._col.update_one(
+                {"_id": oid, "type": current.get("type"), "services": current.get("services")},
+                update)
+            if result.matched_count == 1:
+                return True
+        return False
 
     async def set_by_keys(self, fields_by_key: dict[str, dict[str, Any]]) -> int:
-        """Set fields on many cooperatives at once, addressed by import key."""
+        """Set fields on many cooperatives at once, addressed by import key (not those
+        other fields derive from: ``set_fields`` and ``upsert_many`` keep those in step)."""
+        derived_from = {"loc", "type", "services"}
+        if any(derived_from & set(fields) for fields in fields_by_key.values()):
+            raise ValueError("set_by_keys cannot set loc, type or services")
         ops = [UpdateOne({"import_key": key}, {"$set": fields})
                for key, fields in fields_by_key.items()]
         if not ops:

@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import csv
 import datetime as dt
-import io
 import json
 import math
 import os
@@ -27,6 +25,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bot.services.demo import DEMO_REGIONS, jitter, kdmp_row, other_row, to_csv
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
@@ -39,37 +39,13 @@ NO_FLOOD_LIMIT = 1_000_000_000  # Settings.flood_limit for load tests (see READM
 NATIONAL_VILLAGES = 83_762
 NATIONAL_OTHERS = 50_000
 KDMP_SHARE = NATIONAL_VILLAGES / (NATIONAL_VILLAGES + NATIONAL_OTHERS)
+DESCRIPTION = "Data sintetis untuk benchmark. Synthetic benchmark data."
 
 # Populated places first: Kota Medan, Kab. Sleman, Jakarta Pusat and Selatan, Kota Makassar,
 # Kota Kupang (the demo regions), then the rest of their provinces, then every other
 # province. A directory of N cooperatives takes villages in this order.
-CITY_REGIONS = ("12.71", "34.04", "31.71", "31.74", "73.71", "53.71")
+CITY_REGIONS = DEMO_REGIONS
 PROVINCE_ORDER = ("34", "31", "12", "73", "53")
-
-_PREFIX = {
-    "simpan_pinjam": ("KSP", "Koperasi Simpan Pinjam", "Kopdit"),
-    "konsumen": ("Koperasi Konsumen", "Kopkar", "KPRI"),
-    "produsen": ("Koperasi Produsen", "Koperasi Tani", "Koperasi Nelayan"),
-    "pemasaran": ("Koperasi Pemasaran", "Koppas"),
-    "jasa": ("Koperasi Jasa", "Koperasi Angkutan"),
-    "serba_usaha": ("KSU", "Koperasi Serba Usaha", "KUD"),
-    "syariah": ("KSPPS", "BMT", "Koperasi Syariah"),
-}
-_WORDS = ("Sejahtera", "Maju Bersama", "Mandiri", "Makmur", "Berkah", "Sentosa", "Harapan Baru",
-          "Karya Usaha", "Sumber Rezeki", "Bina Usaha", "Mitra Sehati", "Amanah", "Sinar Jaya",
-          "Tunas Harapan", "Gotong Royong", "Setia Kawan")
-_SERVICES = {
-    "simpan_pinjam": ("simpan_pinjam",),
-    "konsumen": ("sembako", "apotek", "simpan_pinjam"),
-    "produsen": ("pupuk", "gudang", "logistik"),
-    "pemasaran": ("sembako", "logistik", "gudang"),
-    "jasa": ("logistik", "klinik"),
-    "serba_usaha": ("sembako", "simpan_pinjam", "pupuk", "apotek", "logistik"),
-    "syariah": ("simpan_pinjam",),
-}
-COLUMNS = ("name", "type", "latitude", "longitude", "registration_number", "address",
-           "village_code", "phone", "services", "simpanan_pokok", "simpanan_wajib",
-           "description")
 
 
 # --- machine and environment ----------------------------------------------------------------
@@ -224,6 +200,17 @@ def write_result(name: str, data: dict[str, Any], out_dir: Path | None = None) -
     path = directory / f"{name}.json"
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
     return path
+
+
+def finish(name: str, args: Any, data: dict[str, Any], started: float) -> int:
+    """Stamp the load and wall time on ``data``, write it (``<name>-<tag>.json`` with
+    ``--tag``, into ``--out`` when given), say where; the command's exit status."""
+    data["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    data["wall_s"] = round(time.perf_counter() - started, 1)
+    path = write_result(f"{name}-{args.tag}" if args.tag else name, data,
+                        Path(args.out) if args.out else None)
+    print(f"\nwrote {path}")
+    return 0
 
 
 def log(message: str) -> None:
@@ -386,12 +373,6 @@ def ordered_villages(gazetteer: Any) -> list[Any]:
     return out
 
 
-def _jitter(rng: random.Random, lat: float, lon: float, metres: float) -> tuple[float, float]:
-    dlat = rng.uniform(-1, 1) * metres / 111_000
-    dlon = rng.uniform(-1, 1) * metres / 111_000
-    return round(lat + dlat, 6), round(lon + dlon, 6)
-
-
 def directory_rows(gazetteer: Any, total: int | None = None, *, seed: int = 2025,
                    kdmp_units: Sequence[str] | None = None) -> list[dict[str, str]]:
     """A synthetic directory at real village coordinates, in the national shape: one
@@ -409,52 +390,13 @@ def directory_rows(gazetteer: Any, total: int | None = None, *, seed: int = 2025
         n_villages = min(len(villages), max(1, round(total * KDMP_SHARE)))
         n_others = max(0, total - n_villages)
     chosen = villages[:n_villages]
-    rows: list[dict[str, str]] = []
-    for village in chosen:
-        kind = "Kelurahan" if village.kind == "kelurahan" else "Desa"
-        rows.append({
-            "name": f"Koperasi {kind} Merah Putih {village.name}",
-            "type": "serba_usaha",
-            "latitude": f"{village.lat:.6f}",
-            "longitude": f"{village.lon:.6f}",
-            "registration_number": f"BENCH-KDMP-{village.code}",
-            "address": f"Kantor {kind} {village.name}",
-            "village_code": village.code,
-            "phone": f"08{rng.randint(11, 59)}{rng.randint(10_000_000, 99_999_999)}",
-            "services": ";".join(units[: rng.randint(3, len(units))]),
-            "simpanan_pokok": str(rng.choice((50_000, 100_000, 100_000, 150_000))),
-            "simpanan_wajib": str(rng.choice((10_000, 10_000, 15_000, 20_000))),
-            "description": "Data sintetis untuk benchmark. Synthetic benchmark data.",
-        })
+    rows = [kdmp_row(rng, village, registration=f"BENCH-KDMP-{village.code}",
+                     description=DESCRIPTION, units=units) for village in chosen]
     for n in range(1, n_others + 1):
         village = rng.choice(chosen)
-        coop_type = rng.choice(tuple(_PREFIX))
-        name = f"{rng.choice(_PREFIX[coop_type])} {rng.choice(_WORDS)} {village.name}"
-        lat, lon = _jitter(rng, village.lat, village.lon, 400)
-        services = rng.sample(_SERVICES[coop_type], k=rng.randint(1, len(_SERVICES[coop_type])))
-        rows.append({
-            "name": name,
-            "type": coop_type,
-            "latitude": f"{lat:.6f}",
-            "longitude": f"{lon:.6f}",
-            "registration_number": f"BENCH-{n:06d}",
-            "address": f"Jl. Contoh No. {rng.randint(1, 200)}, {village.name}",
-            "village_code": village.code,
-            "phone": f"08{rng.randint(11, 59)}{rng.randint(10_000_000, 99_999_999)}",
-            "services": ";".join(services),
-            "simpanan_pokok": str(rng.choice((20_000, 50_000, 100_000, 250_000, 500_000))),
-            "simpanan_wajib": str(rng.choice((5_000, 10_000, 15_000, 20_000, 25_000))),
-            "description": "Data sintetis untuk benchmark. Synthetic benchmark data.",
-        })
+        rows.append(other_row(rng, village, registration=f"BENCH-{n:06d}",
+                              description=DESCRIPTION))
     return rows
-
-
-def to_csv(rows: Sequence[dict[str, str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
 
 
 def populated_points(gazetteer: Any, n: int, *, seed: int = 7) -> list[tuple[float, float]]:
@@ -465,7 +407,7 @@ def populated_points(gazetteer: Any, n: int, *, seed: int = 7) -> list[tuple[flo
     out = []
     for _ in range(n):
         village = rng.choice(villages)
-        out.append(_jitter(rng, village.lat, village.lon, 300))
+        out.append(jitter(rng, village.lat, village.lon, 300))
     return out
 
 

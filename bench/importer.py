@@ -42,13 +42,13 @@ from bench.common import (
     busy_note,
     cpu_seconds,
     directory_rows,
+    finish,
     load_gazetteer,
     log,
     machine_info,
     memory_kib,
     table,
     to_csv,
-    write_result,
 )
 
 NAME = "importer"
@@ -319,13 +319,8 @@ def main(argv: list[str] | None = None) -> int:
             "cli wall time includes the child's start-up (imports, gazetteer load).",
             busy_note(),
         ],
-        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
-        "wall_s": round(time.perf_counter() - started, 1),
     }
-    path = write_result(f"{NAME}-{args.tag}" if args.tag else NAME, data_out,
-                        Path(args.out) if args.out else None)
-    print(f"\nwrote {path}")
-    return 0
+    return finish(NAME, args, data_out, started)
 
 
 if __name__ == "__main__":

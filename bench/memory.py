@@ -40,6 +40,7 @@ from bench.common import (
     clone_conversation,
     clone_user_data,
     directory_rows,
+    finish,
     form_snapshots,
     import_directory,
     insert_batched,
@@ -48,7 +49,6 @@ from bench.common import (
     machine_info,
     memory_kib,
     table,
-    write_result,
 )
 
 NAME = "memory"
@@ -302,12 +302,8 @@ def main(argv: list[str] | None = None) -> int:
             "(a real user walked through it first).",
             busy_note(),
         ],
-        "wall_s": round(time.perf_counter() - started, 1),
     }
-    path = write_result(f"{NAME}-{args.tag}" if args.tag else NAME, data,
-                        Path(args.out) if args.out else None)
-    print(f"\nwrote {path}")
-    return 0
+    return finish(NAME, args, data, started)
 
 
 if __name__ == "__main__":

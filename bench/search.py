@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from bench.common import (
@@ -31,6 +29,7 @@ from bench.common import (
     bench_settings,
     busy_note,
     directory_rows,
+    finish,
     import_directory,
     install_timed_cooperatives,
     log,
@@ -38,7 +37,6 @@ from bench.common import (
     populated_points,
     summary_ms,
     table,
-    write_result,
 )
 
 NAME = "search"
@@ -282,13 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             "cells, storage/geocells.py; geonear: $geoNear on the 2dsphere index).",
             busy_note(),
         ],
-        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
-        "wall_s": round(time.perf_counter() - started, 1),
     }
-    path = write_result(f"{NAME}-{args.tag}" if args.tag else NAME, data,
-                        Path(args.out) if args.out else None)
-    print(f"\nwrote {path}")
-    return 0
+    return finish(NAME, args, data, started)
 
 
 if __name__ == "__main__":

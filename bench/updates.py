@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
 import signal
 import sys
@@ -47,8 +46,8 @@ from bench.common import (
     clone_conversation,
     clone_user_data,
     cpu_seconds,
-    system_busy_seconds,
     directory_rows,
+    finish,
     form_snapshots,
     import_directory,
     insert_batched,
@@ -56,8 +55,8 @@ from bench.common import (
     machine_info,
     populated_points,
     summary_ms,
+    system_busy_seconds,
     table,
-    write_result,
 )
 
 NAME = "updates"
@@ -694,13 +693,8 @@ def main(argv: list[str] | None = None) -> int:
             "10,000 retryable writes on every write).",
             busy_note(),
         ],
-        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
-        "wall_s": round(time.perf_counter() - started, 1),
     }
-    path = write_result(f"{NAME}-{args.tag}" if args.tag else NAME, data,
-                        Path(args.out) if args.out else None)
-    print(f"\nwrote {path}")
-    return 0
+    return finish(NAME, args, data, started)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.services.catalog import KDMP_UNITS
 from bot.services.gazetteer import Gazetteer, Region
-from bot.services.importer import Importer, ImportReport, import_key
+from bot.services.importer import COLUMNS, Importer, ImportReport, import_key
 from storage.base import Cooperatives
 from storage.models import Point
 
@@ -42,9 +43,6 @@ _SERVICES = {
     "serba_usaha": ("sembako", "simpan_pinjam", "pupuk", "apotek", "logistik"),
     "syariah": ("simpan_pinjam",),
 }
-COLUMNS = ("name", "type", "latitude", "longitude", "registration_number", "address",
-           "village_code", "phone", "services", "simpanan_pokok", "simpanan_wajib",
-           "description")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +51,58 @@ class DemoResult:
     regions: tuple[str, ...]
 
 
-def _jitter(rng: random.Random, region: Region, metres: float) -> Point:
+def jitter(rng: random.Random, lat: float, lon: float, metres: float) -> tuple[float, float]:
+    """A point up to ``metres`` (per axis) away from ``(lat, lon)``."""
     dlat = rng.uniform(-1, 1) * metres / 111_000
     dlon = rng.uniform(-1, 1) * metres / 111_000
-    return Point(round(region.lat + dlat, 6), round(region.lon + dlon, 6))
+    return round(lat + dlat, 6), round(lon + dlon, 6)
+
+
+def kdmp_row(rng: random.Random, village: Region, *, registration: str, description: str,
+             suffix: str = "", units: Sequence[str] = KDMP_UNITS) -> dict[str, str]:
+    """The Koperasi Desa/Kelurahan Merah Putih of ``village``, as a CSV row."""
+    kind = "Kelurahan" if village.kind == "kelurahan" else "Desa"
+    return {
+        "name": f"Koperasi {kind} Merah Putih {village.name}{suffix}",
+        "type": "serba_usaha",
+        "latitude": f"{village.lat:.6f}",
+        "longitude": f"{village.lon:.6f}",
+        "registration_number": registration,
+        "address": f"Kantor {kind} {village.name}",
+        "village_code": village.code,
+        "phone": f"08{rng.randint(11, 59)}{rng.randint(10_000_000, 99_999_999)}",
+        "services": ";".join(units[: rng.randint(3, len(units))]),
+        "simpanan_pokok": str(rng.choice((50_000, 100_000, 100_000, 150_000))),
+        "simpanan_wajib": str(rng.choice((10_000, 10_000, 15_000, 20_000))),
+        "description": description,
+    }
+
+
+def other_row(rng: random.Random, village: Region, *, registration: str, description: str,
+              suffix: str = "") -> dict[str, str]:
+    """A cooperative of a random type near ``village``, as a CSV row."""
+    coop_type = rng.choice(tuple(_PREFIX))
+    name = f"{rng.choice(_PREFIX[coop_type])} {rng.choice(_WORDS)} {village.name}{suffix}"
+    lat, lon = jitter(rng, village.lat, village.lon, 400)
+    services = rng.sample(_SERVICES[coop_type], k=rng.randint(1, len(_SERVICES[coop_type])))
+    return {
+        "name": name,
+        "type": coop_type,
+        "latitude": f"{lat:.6f}",
+        "longitude": f"{lon:.6f}",
+        "registration_number": registration,
+        "address": f"Jl. Contoh No. {rng.randint(1, 200)}, {village.name}",
+        "village_code": village.code,
+        "phone": f"08{rng.randint(11, 59)}{rng.randint(10_000_000, 99_999_999)}",
+        "services": ";".join(services),
+        "simpanan_pokok": str(rng.choice((20_000, 50_000, 100_000, 250_000, 500_000))),
+        "simpanan_wajib": str(rng.choice((5_000, 10_000, 15_000, 20_000, 25_000))),
+        "description": description,
+    }
+
+
+DEMO_DESCRIPTION = ("Data contoh untuk demo, bukan koperasi nyata. "
+                    "Demo data, not a real cooperative.")
 
 
 def demo_rows(gazetteer: Gazetteer, regions: tuple[str, ...] = DEMO_REGIONS,
@@ -66,49 +112,17 @@ def demo_rows(gazetteer: Gazetteer, regions: tuple[str, ...] = DEMO_REGIONS,
     rows: list[dict[str, str]] = []
     for code in regions:
         villages = sorted(gazetteer.villages_of(code), key=lambda r: r.code)
-        for n, village in enumerate(villages, start=1):
-            kind = "Kelurahan" if village.kind == "kelurahan" else "Desa"
-            rows.append({
-                "name": f"Koperasi {kind} Merah Putih {village.name} (Demo)",
-                "type": "serba_usaha",
-                "latitude": f"{village.lat:.6f}",
-                "longitude": f"{village.lon:.6f}",
-                "registration_number": f"DEMO-KDMP-{village.code}",
-                "address": f"Kantor {kind} {village.name}",
-                "village_code": village.code,
-                "phone": f"08{rng.randint(11, 59)}{rng.randint(10_000_000, 99_999_999)}",
-                "services": ";".join(KDMP_UNITS[: rng.randint(3, len(KDMP_UNITS))]),
-                "simpanan_pokok": str(rng.choice((50_000, 100_000, 100_000, 150_000))),
-                "simpanan_wajib": str(rng.choice((10_000, 10_000, 15_000, 20_000))),
-                "description": "Data contoh untuk demo, bukan koperasi nyata. "
-                               "Demo data, not a real cooperative.",
-            })
+        for village in villages:
+            rows.append(kdmp_row(rng, village, registration=f"DEMO-KDMP-{village.code}",
+                                 description=DEMO_DESCRIPTION, suffix=" (Demo)"))
         for n in range(1, others_per_region + 1):
             village = rng.choice(villages)
-            coop_type = rng.choice(tuple(_PREFIX))
-            name = f"{rng.choice(_PREFIX[coop_type])} {rng.choice(_WORDS)} {village.name} (Demo)"
-            point = _jitter(rng, village, 400)
-            services = rng.sample(_SERVICES[coop_type],
-                                  k=rng.randint(1, len(_SERVICES[coop_type])))
-            rows.append({
-                "name": name,
-                "type": coop_type,
-                "latitude": f"{point.lat:.6f}",
-                "longitude": f"{point.lon:.6f}",
-                "registration_number": f"DEMO-{code}-{n:04d}",
-                "address": f"Jl. Contoh No. {rng.randint(1, 200)}, {village.name}",
-                "village_code": village.code,
-                "phone": f"08{rng.randint(11, 59)}{rng.randint(10_000_000, 99_999_999)}",
-                "services": ";".join(services),
-                "simpanan_pokok": str(rng.choice((20_000, 50_000, 100_000, 250_000, 500_000))),
-                "simpanan_wajib": str(rng.choice((5_000, 10_000, 15_000, 20_000, 25_000))),
-                "description": "Data contoh untuk demo, bukan koperasi nyata. "
-                               "Demo data, not a real cooperative.",
-            })
+            rows.append(other_row(rng, village, registration=f"DEMO-{code}-{n:04d}",
+                                  description=DEMO_DESCRIPTION, suffix=" (Demo)"))
     return rows
 
 
-def to_csv(rows: list[dict[str, str]]) -> bytes:
+def to_csv(rows: Sequence[dict[str, str]]) -> bytes:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()

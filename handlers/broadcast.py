@@ -71,6 +71,19 @@ def mute_markup(job: Broadcast) -> InlineKeyboardMarkup:
         "🔕 Bisukan pengumuman · Mute", callback_data=f"mu:{key}")]])
 
 
+def error_outcome(code: int, description: str, retry_after: float = 1.0) -> SendResult:
+    """What a Bot API error means for a recipient (both senders use it)."""
+    if code == 429:
+        return SendResult(Outcome.RETRY_AFTER, retry_after=retry_after)
+    if code == 403:  # the user blocked the bot, or the account is gone
+        if "deactivated" in description.lower():
+            return SendResult(Outcome.FAILED, error="deactivated")
+        return SendResult(Outcome.BLOCKED, error="blocked")
+    if code >= 500:
+        return SendResult(Outcome.TRANSIENT, error=f"http {code}")
+    return SendResult(Outcome.FAILED, error=description[:100])
+
+
 def make_sender(bot: Bot) -> Any:
     """Send one announcement and say how it went (Telegram's errors → outcomes)."""
 
@@ -90,13 +103,11 @@ def make_sender(bot: Bot) -> Any:
                 warnings.simplefilter("ignore", PTBDeprecationWarning)
                 wait = exc.retry_after
             seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            return SendResult(Outcome.RETRY_AFTER, retry_after=seconds)
+            return error_outcome(429, "", seconds)
         except Forbidden as exc:
-            if "deactivated" in str(exc).lower():
-                return SendResult(Outcome.FAILED, error="deactivated")
-            return SendResult(Outcome.BLOCKED, error="blocked")
+            return error_outcome(403, str(exc))
         except BadRequest as exc:
-            return SendResult(Outcome.FAILED, error=str(exc)[:100])
+            return error_outcome(400, str(exc))
         except (TimedOut, NetworkError) as exc:
             return SendResult(Outcome.TRANSIENT, error=type(exc).__name__)
         return SendResult(Outcome.SENT)
@@ -148,18 +159,9 @@ class HttpSender:
             return SendResult(Outcome.TRANSIENT, error=type(exc).__name__)
         if body.get("ok"):
             return SendResult(Outcome.SENT)
-        code = int(body.get("error_code") or response.status)
-        description = str(body.get("description", ""))
-        if code == 429:
-            retry = (body.get("parameters") or {}).get("retry_after", 1)
-            return SendResult(Outcome.RETRY_AFTER, retry_after=float(retry))
-        if code == 403:
-            if "deactivated" in description.lower():
-                return SendResult(Outcome.FAILED, error="deactivated")
-            return SendResult(Outcome.BLOCKED, error="blocked")
-        if code >= 500:
-            return SendResult(Outcome.TRANSIENT, error=f"http {code}")
-        return SendResult(Outcome.FAILED, error=description[:100])
+        retry = (body.get("parameters") or {}).get("retry_after", 1)
+        return error_outcome(int(body.get("error_code") or response.status),
+                             str(body.get("description", "")), float(retry))
 
 
 def progress_text(t: Translator, job: Broadcast, info: ProgressInfo) -> str:

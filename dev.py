@@ -36,12 +36,13 @@ def ensure_env() -> None:
     if not python().exists():
         print("Creating .venv …", file=sys.stderr)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("Installing the bot and its dependencies into .venv (first run only) …",
-          file=sys.stderr)
-    subprocess.run([str(python()), "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
-                   check=True)
-    subprocess.run([str(python()), "-m", "pip", "install", "--quiet", "-e", ".[dev]"],
-                   check=True, cwd=ROOT)
+    print("Installing the bot and its dependencies into .venv (first run only) …", file=sys.stderr)
+    subprocess.run(
+        [str(python()), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True
+    )
+    subprocess.run(
+        [str(python()), "-m", "pip", "install", "--quiet", "-e", ".[dev]"], check=True, cwd=ROOT
+    )
     STAMP.write_text(wanted)
 
 

@@ -28,16 +28,20 @@ def main(argv: list[str]) -> int:
     names = argv or list(ALL)
     unknown = [n for n in names if n not in ALL]
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(ALL)}",
-              file=sys.stderr)
+        print(
+            f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(ALL)}",
+            file=sys.stderr,
+        )
         return 2
     failed = []
     for name in names:
         print(f"\n===== python -m bench.{name} =====", flush=True)
         started = time.perf_counter()
         code = subprocess.call([sys.executable, "-m", f"bench.{name}"], cwd=ROOT)
-        print(f"===== bench.{name}: exit {code} after {time.perf_counter() - started:.0f} s "
-              "=====", flush=True)
+        print(
+            f"===== bench.{name}: exit {code} after {time.perf_counter() - started:.0f} s =====",
+            flush=True,
+        )
         if code != 0:
             failed.append(name)
     if failed:

@@ -59,17 +59,24 @@ class AiohttpRequest(BaseRequest):
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
-                timeout=aiohttp.ClientTimeout(total=30))
+                timeout=aiohttp.ClientTimeout(total=30),
+            )
 
     async def shutdown(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
 
-    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         read_timeout: Any = None, write_timeout: Any = None,
-                         connect_timeout: Any = None, pool_timeout: Any = None
-                         ) -> tuple[int, bytes]:
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
         if self._session is None:
             raise RuntimeError("AiohttpRequest is not initialized")
         data: Any = None
@@ -79,8 +86,12 @@ class AiohttpRequest(BaseRequest):
                 for key, value in request_data.json_parameters.items():
                     form.add_field(key, value)
                 for key, part in request_data.multipart_data.items():
-                    form.add_field(key, part[1], filename=part[0],
-                                   content_type=part[2] if len(part) > 2 else None)
+                    form.add_field(
+                        key,
+                        part[1],
+                        filename=part[0],
+                        content_type=part[2] if len(part) > 2 else None,
+                    )
                 data = form
             else:
                 data = request_data.json_parameters
@@ -116,19 +127,22 @@ class Probe:
         self.commands.reset()
         await asyncio.sleep(seconds)
         self.background = set(self.commands.durations)
-        self.background_per_s = {k: round(len(v) / seconds, 1)
-                                 for k, v in self.commands.durations.items()}
+        self.background_per_s = {
+            k: round(len(v) / seconds, 1) for k, v in self.commands.durations.items()
+        }
         self.commands.reset()
 
     async def stats(self, request: web.Request) -> web.Response:
-        return web.json_response({
-            "pid": os.getpid(),
-            "cpu_s": _cpu(),
-            "memory_kib": memory_kib(),
-            "db_commands": self.commands.snapshot(self.background) if self.commands else None,
-            "db_background_per_s": self.background_per_s,
-            "repository": self.timed.snapshot() if self.timed else None,
-        })
+        return web.json_response(
+            {
+                "pid": os.getpid(),
+                "cpu_s": _cpu(),
+                "memory_kib": memory_kib(),
+                "db_commands": self.commands.snapshot(self.background) if self.commands else None,
+                "db_background_per_s": self.background_per_s,
+                "repository": self.timed.snapshot() if self.timed else None,
+            }
+        )
 
     async def reset(self, request: web.Request) -> web.Response:
         if self.commands:
@@ -166,30 +180,41 @@ async def gerbang_app(args: argparse.Namespace, probe: Probe) -> tuple[web.Appli
     from storage.mongo import Store
 
     probe.commands = CommandTimes().register()  # before the client is created
-    settings = bench_settings(Path(args.tmp), db_name=args.db, api_base=args.api_base,
-                              webhook_url="https://bench.invalid/telegram", log_level="INFO")
+    settings = bench_settings(
+        Path(args.tmp),
+        db_name=args.db,
+        api_base=args.api_base,
+        webhook_url="https://bench.invalid/telegram",
+        log_level="INFO",
+    )
     configure(settings.log_level, settings.log_format)  # as `python -m bot webhook` does
-    store = Store.connect(args.mongodb_uri, settings.mongodb_db,
-                          timeout_ms=settings.mongodb_timeout_ms)
+    store = Store.connect(
+        args.mongodb_uri, settings.mongodb_db, timeout_ms=settings.mongodb_timeout_ms
+    )
     await store.ensure_indexes()
     services = build_services(store, settings)
     probe.timed = install_timed_cooperatives(services)
     request = AiohttpRequest() if args.request == "aiohttp" else None
-    application = build_application(settings, services=services, live=True,
-                                    rate_limit=args.rate_limiter, request=request)
+    application = build_application(
+        settings, services=services, live=True, rate_limit=args.rate_limiter, request=request
+    )
     app = build_web_app(settings, application, secret=BENCH_SECRET)
     return app, store
 
 
 async def echo_app(args: argparse.Namespace) -> web.Application:
     from telegram import Update
-    from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, \
-        filters
+    from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
     from bot.web import PTB, SECRET, telegram
 
-    builder = (ApplicationBuilder().token(BENCH_TOKEN).base_url(args.api_base)
-               .updater(None).concurrent_updates(256))
+    builder = (
+        ApplicationBuilder()
+        .token(BENCH_TOKEN)
+        .base_url(args.api_base)
+        .updater(None)
+        .concurrent_updates(256)
+    )
     if args.request == "aiohttp":
         builder = builder.request(AiohttpRequest())
     application = builder.build()
@@ -250,10 +275,17 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mongodb-uri", default="")
     parser.add_argument("--db", default="bench")
     parser.add_argument("--tmp", default=".")
-    parser.add_argument("--request", choices=("httpx", "aiohttp"), default="httpx",
-                        help="the bot's HTTP client to the Bot API (default: PTB's httpx)")
-    parser.add_argument("--rate-limiter", action="store_true",
-                        help="add AIORateLimiter, as `python -m bot webhook` does")
+    parser.add_argument(
+        "--request",
+        choices=("httpx", "aiohttp"),
+        default="httpx",
+        help="the bot's HTTP client to the Bot API (default: PTB's httpx)",
+    )
+    parser.add_argument(
+        "--rate-limiter",
+        action="store_true",
+        help="add AIORateLimiter, as `python -m bot webhook` does",
+    )
     return parser.parse_args(argv)
 
 

@@ -43,15 +43,29 @@ class LeanApi:
             self.window.popleft()
         if len(self.window) >= self.rate:
             self.too_many += 1
-            return web.json_response({"ok": False, "error_code": 429,
-                                      "description": "Too Many Requests: retry after 1",
-                                      "parameters": {"retry_after": self.retry_after}},
-                                     status=429)
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": self.retry_after},
+                },
+                status=429,
+            )
         self.window.append(now)
         self.sent_at.append(now)
-        return web.json_response({"ok": True, "result": {
-            "message_id": next(self.ids), "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"}, "from": BOT, "text": "ok"}})
+        return web.json_response(
+            {
+                "ok": True,
+                "result": {
+                    "message_id": next(self.ids),
+                    "date": int(time.time()),
+                    "chat": {"id": chat_id, "type": "private"},
+                    "from": BOT,
+                    "text": "ok",
+                },
+            }
+        )
 
     async def stats(self, request: web.Request) -> web.Response:
         return web.json_response({"sent_at": self.sent_at, "too_many": self.too_many})

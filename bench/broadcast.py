@@ -50,28 +50,45 @@ async def run_once(uri: str, recipients: int, limit: float, paid: bool) -> dict[
     store = Store.connect(uri, f"bench_broadcast_{uuid.uuid4().hex[:8]}")
     await store.ensure_indexes()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.botapi", "--rate", str(limit),
-        stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent)
+        sys.executable,
+        "-m",
+        "bench.botapi",
+        "--rate",
+        str(limit),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     assert proc.stdout is not None
     ports = json.loads(await proc.stdout.readline())
     base_url = f"http://127.0.0.1:{ports['port']}/bot"
     sender = HttpSender(base_url, "123456:BENCH")
     await sender.start()
     repo = BroadcastRepository(store)
-    engine = BroadcastEngine(repo, sender, None,
-                             rate=rate if not paid else 25, paid_rate=rate if paid else 1000)
+    engine = BroadcastEngine(
+        repo, sender, None, rate=rate if not paid else 25, paid_rate=rate if paid else 1000
+    )
     try:
-        job = await repo.create(kind="platform", coop_id=None, text="<b>Benchmark</b>",
-                                photo=None, created_by=1, recipients=list(range(
-                                    1_000_000, 1_000_000 + recipients)), paid=paid,
-                                scheduled_at=None, language="en", audience={})
+        job = await repo.create(
+            kind="platform",
+            coop_id=None,
+            text="<b>Benchmark</b>",
+            photo=None,
+            created_by=1,
+            recipients=list(range(1_000_000, 1_000_000 + recipients)),
+            paid=paid,
+            scheduled_at=None,
+            language="en",
+            audience={},
+        )
         started = time.monotonic()
         await engine.start()
         while (current := await repo.get(job.id)) is not None and current.status != "done":
             await asyncio.sleep(0.2)
         elapsed = time.monotonic() - started
-        async with aiohttp.ClientSession() as session, session.get(
-                f"http://127.0.0.1:{ports['stats_port']}/bench/stats") as response:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{ports['stats_port']}/bench/stats") as response,
+        ):
             stats = await response.json()
     finally:
         await engine.stop()
@@ -83,12 +100,19 @@ async def run_once(uri: str, recipients: int, limit: float, paid: bool) -> dict[
     sent = sorted(stats["sent_at"])
     span = sent[-1] - sent[0] if len(sent) > 1 else 0.0
     achieved = (len(sent) - 1) / span if span else 0.0
-    return {"mode": "paid" if paid else "free", "recipients": recipients,
-            "server_limit_per_s": limit, "configured_per_s": rate,
-            "achieved_per_s": round(achieved, 2), "ratio": round(achieved / rate, 3),
-            "too_many_requests": stats["too_many"], "max_in_any_second": max_in_window(sent),
-            "elapsed_s": round(elapsed, 1), "delivered": len(sent),
-            "engine_429s": engine.too_many}
+    return {
+        "mode": "paid" if paid else "free",
+        "recipients": recipients,
+        "server_limit_per_s": limit,
+        "configured_per_s": rate,
+        "achieved_per_s": round(achieved, 2),
+        "ratio": round(achieved / rate, 3),
+        "too_many_requests": stats["too_many"],
+        "max_in_any_second": max_in_window(sent),
+        "elapsed_s": round(elapsed, 1),
+        "delivered": len(sent),
+        "engine_429s": engine.too_many,
+    }
 
 
 def machine() -> dict[str, object]:
@@ -100,8 +124,12 @@ def machine() -> dict[str, object]:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "date": datetime.now(UTC).isoformat(timespec="seconds")}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -111,21 +139,36 @@ async def main(args: argparse.Namespace) -> None:
         server = EmbeddedMongo(Path(tempfile.mkdtemp(prefix="bench-db-")) / "db")
         uri = server.start()
     try:
-        rows = [await run_once(uri, args.recipients, 30, False),
-                await run_once(uri, args.recipients, 1000, True)]
+        rows = [
+            await run_once(uri, args.recipients, 30, False),
+            await run_once(uri, args.recipients, 1000, True),
+        ]
     finally:
         if server is not None:
             server.stop()
-    print(f"{'mode':6} {'recipients':>10} {'limit/s':>8} {'configured/s':>12} "
-          f"{'achieved/s':>10} {'ratio':>6} {'429s':>5} {'max in 1 s':>10} {'elapsed s':>9}")
+    print(
+        f"{'mode':6} {'recipients':>10} {'limit/s':>8} {'configured/s':>12} "
+        f"{'achieved/s':>10} {'ratio':>6} {'429s':>5} {'max in 1 s':>10} {'elapsed s':>9}"
+    )
     for r in rows:
-        print(f"{r['mode']:6} {r['recipients']:>10} {r['server_limit_per_s']:>8} "
-              f"{r['configured_per_s']:>12} {r['achieved_per_s']:>10} {r['ratio']:>6} "
-              f"{r['too_many_requests']:>5} {r['max_in_any_second']:>10} {r['elapsed_s']:>9}")
+        print(
+            f"{r['mode']:6} {r['recipients']:>10} {r['server_limit_per_s']:>8} "
+            f"{r['configured_per_s']:>12} {r['achieved_per_s']:>10} {r['ratio']:>6} "
+            f"{r['too_many_requests']:>5} {r['max_in_any_second']:>10} {r['elapsed_s']:>9}"
+        )
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "broadcast.json").write_text(json.dumps(
-        {"machine": machine(), "database": "MONGODB_URI" if os.environ.get("MONGODB_URI")
-         else "embedded SecantusDB", "results": rows}, indent=2))
+    (RESULTS / "broadcast.json").write_text(
+        json.dumps(
+            {
+                "machine": machine(),
+                "database": "MONGODB_URI"
+                if os.environ.get("MONGODB_URI")
+                else "embedded SecantusDB",
+                "results": rows,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

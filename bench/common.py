@@ -50,6 +50,7 @@ PROVINCE_ORDER = ("34", "31", "12", "73", "53")
 
 # --- machine and environment ----------------------------------------------------------------
 
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -115,19 +116,31 @@ def machine_info() -> dict[str, Any]:
         "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
         "commit": _commit(),
-        "packages": {name: _version(name) for name in (
-            "python-telegram-bot", "aiohttp", "httpx", "pymongo", "SecantusDB", "rapidfuzz")},
+        "packages": {
+            name: _version(name)
+            for name in (
+                "python-telegram-bot",
+                "aiohttp",
+                "httpx",
+                "pymongo",
+                "SecantusDB",
+                "rapidfuzz",
+            )
+        },
     }
 
 
 def busy_note() -> str:
     load = os.getloadavg()[0]
-    return (f"1-minute load average {load:.2f} on {os.cpu_count()} cores; another engineer "
-            "may run the test suite on this machine at the same time, which lowers the "
-            "figures.")
+    return (
+        f"1-minute load average {load:.2f} on {os.cpu_count()} cores; another engineer "
+        "may run the test suite on this machine at the same time, which lowers the "
+        "figures."
+    )
 
 
 # --- statistics and output ------------------------------------------------------------------
+
 
 def percentile(values: Sequence[float], q: float) -> float:
     """The q-th percentile (0–100), linear interpolation between closest ranks."""
@@ -171,18 +184,25 @@ def fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None = None
-          ) -> str:
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None = None
+) -> str:
     """A plain-text table; numbers right-aligned."""
     cells = [[fmt(c) for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
-              for i, h in enumerate(headers)]
-    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows)
-               for i in range(len(headers))]
+    widths = [
+        max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+        for i, h in enumerate(headers)
+    ]
+    numeric = [
+        all(isinstance(row[i], (int, float)) or row[i] is None for row in rows)
+        for i in range(len(headers))
+    ]
 
     def line(values: Sequence[str]) -> str:
-        return "  ".join(v.rjust(w) if num else v.ljust(w)
-                         for v, w, num in zip(values, widths, numeric, strict=True))
+        return "  ".join(
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        )
 
     out = []
     if title:
@@ -207,8 +227,9 @@ def finish(name: str, args: Any, data: dict[str, Any], started: float) -> int:
     ``--tag``, into ``--out`` when given), say where; the command's exit status."""
     data["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     data["wall_s"] = round(time.perf_counter() - started, 1)
-    path = write_result(f"{name}-{args.tag}" if args.tag else name, data,
-                        Path(args.out) if args.out else None)
+    path = write_result(
+        f"{name}-{args.tag}" if args.tag else name, data, Path(args.out) if args.out else None
+    )
     print(f"\nwrote {path}")
     return 0
 
@@ -258,6 +279,7 @@ def memory_kib(pid: int | str = "self") -> dict[str, int]:
 
 
 # --- the database ------------------------------------------------------------------------------
+
 
 class Database:
     """The MongoDB-wire server to measure against: ``MONGODB_URI`` when set, otherwise an
@@ -320,14 +342,19 @@ class Database:
             info = await client.admin.command("buildInfo")
         finally:
             await client.close()
-        name = "MongoDB (MONGODB_URI)" if self.external else (
-            f"SecantusDB {_version('SecantusDB')} (embedded, secantusd-py, pure Python)")
-        return {"engine": name, "version": info.get("version"),
-                "storage": "external server" if self.external else str(self.tmp / "db")}
+        name = (
+            "MongoDB (MONGODB_URI)"
+            if self.external
+            else (f"SecantusDB {_version('SecantusDB')} (embedded, secantusd-py, pure Python)")
+        )
+        return {
+            "engine": name,
+            "version": info.get("version"),
+            "storage": "external server" if self.external else str(self.tmp / "db"),
+        }
 
 
-def bench_settings(tmp: Path, *, db_name: str, api_base: str | None = None, **extra: Any
-                   ) -> Any:
+def bench_settings(tmp: Path, *, db_name: str, api_base: str | None = None, **extra: Any) -> Any:
     """Settings for a benchmark run: the production defaults except what load testing needs
     (flood control raised, a fixed data key, the local Bot API server)."""
     from bot.config import Settings
@@ -356,6 +383,7 @@ def load_gazetteer() -> Any:
 
 # --- the directory -----------------------------------------------------------------------------
 
+
 def ordered_villages(gazetteer: Any) -> list[Any]:
     """Every village, populated cities first (see CITY_REGIONS / PROVINCE_ORDER)."""
     by_regency: dict[str, list[Any]] = defaultdict(list)
@@ -365,16 +393,23 @@ def ordered_villages(gazetteer: Any) -> list[Any]:
     for villages in by_regency.values():
         villages.sort(key=lambda r: r.code)
     rank = {p: i for i, p in enumerate(PROVINCE_ORDER)}
-    rest = sorted((c for c in by_regency if c not in CITY_REGIONS),
-                  key=lambda c: (rank.get(c[:2], len(rank)), c))
+    rest = sorted(
+        (c for c in by_regency if c not in CITY_REGIONS),
+        key=lambda c: (rank.get(c[:2], len(rank)), c),
+    )
     out: list[Any] = []
     for code in (*CITY_REGIONS, *rest):
         out.extend(by_regency.get(code, ()))
     return out
 
 
-def directory_rows(gazetteer: Any, total: int | None = None, *, seed: int = 2025,
-                   kdmp_units: Sequence[str] | None = None) -> list[dict[str, str]]:
+def directory_rows(
+    gazetteer: Any,
+    total: int | None = None,
+    *,
+    seed: int = 2025,
+    kdmp_units: Sequence[str] | None = None,
+) -> list[dict[str, str]]:
     """A synthetic directory at real village coordinates, in the national shape: one
     Koperasi Desa/Kelurahan Merah Putih per village (83,762 / 133,762 of the rows) and
     other cooperatives of every type near villages. ``total=None``: the national size
@@ -390,12 +425,21 @@ def directory_rows(gazetteer: Any, total: int | None = None, *, seed: int = 2025
         n_villages = min(len(villages), max(1, round(total * KDMP_SHARE)))
         n_others = max(0, total - n_villages)
     chosen = villages[:n_villages]
-    rows = [kdmp_row(rng, village, registration=f"BENCH-KDMP-{village.code}",
-                     description=DESCRIPTION, units=units) for village in chosen]
+    rows = [
+        kdmp_row(
+            rng,
+            village,
+            registration=f"BENCH-KDMP-{village.code}",
+            description=DESCRIPTION,
+            units=units,
+        )
+        for village in chosen
+    ]
     for n in range(1, n_others + 1):
         village = rng.choice(chosen)
-        rows.append(other_row(rng, village, registration=f"BENCH-{n:06d}",
-                              description=DESCRIPTION))
+        rows.append(
+            other_row(rng, village, registration=f"BENCH-{n:06d}", description=DESCRIPTION)
+        )
     return rows
 
 
@@ -419,11 +463,16 @@ async def import_directory(services: Any, rows: Sequence[dict[str, str]]) -> dic
     seconds = time.perf_counter() - started
     if report.errors:
         raise RuntimeError(f"the generated directory had rejected rows: {report.errors[:3]}")
-    return {"rows": report.rows, "created": report.created, "seconds": round(seconds, 2),
-            "rows_per_s": round(report.rows / seconds, 1) if seconds else None}
+    return {
+        "rows": report.rows,
+        "created": report.created,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(report.rows / seconds, 1) if seconds else None,
+    }
 
 
 # --- timing hooks ------------------------------------------------------------------------------
+
 
 class CommandTimes:
     """PyMongo command monitoring: every command's round trip as the driver sees it
@@ -434,18 +483,18 @@ class CommandTimes:
         from pymongo import monitoring
 
         class _Listener(monitoring.CommandListener):
-            def started(inner, event: Any) -> None:  # noqa: N805
+            def started(inner, event: Any) -> None:
                 target = event.command.get(event.command_name)
                 key = event.command_name
                 if isinstance(target, str):
                     key += " " + target
                 self._keys[event.request_id] = key
 
-            def succeeded(inner, event: Any) -> None:  # noqa: N805
+            def succeeded(inner, event: Any) -> None:
                 key = self._keys.pop(event.request_id, event.command_name)
                 self.durations[key].append(event.duration_micros / 1e6)
 
-            def failed(inner, event: Any) -> None:  # noqa: N805
+            def failed(inner, event: Any) -> None:
                 key = self._keys.pop(event.request_id, event.command_name)
                 self.durations[key].append(event.duration_micros / 1e6)
                 self.failures += 1
@@ -469,15 +518,21 @@ class CommandTimes:
     def snapshot(self, exclude: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
         """Totals over the commands not in ``exclude`` (e.g. background polling), and every
         command's figures."""
-        counted = {k: v for k, v in self.durations.items() if k not in exclude and
-                   k.split(" ")[0] not in ("hello", "isMaster", "ismaster", "endSessions")}
+        counted = {
+            k: v
+            for k, v in self.durations.items()
+            if k not in exclude
+            and k.split(" ")[0] not in ("hello", "isMaster", "ismaster", "endSessions")
+        }
         return {
             "total_s": round(sum(sum(v) for v in counted.values()), 4),
             "commands": sum(len(v) for v in counted.values()),
             "failures": self.failures,
             "excluded": sorted(exclude),
-            "by_command": {name: {**summary_ms(v), "total_s": round(sum(v), 4)}
-                           for name, v in sorted(self.durations.items())},
+            "by_command": {
+                name: {**summary_ms(v), "total_s": round(sum(v), 4)}
+                for name, v in sorted(self.durations.items())
+            },
         }
 
 
@@ -485,8 +540,16 @@ class TimedCooperatives:
     """The cooperative repository with its search calls timed (a thin wrapper: everything
     else is passed through)."""
 
-    TIMED = ("nearest", "count_near", "near_page", "count", "by_tokens", "by_all_tokens",
-             "by_name_prefix", "vocabulary")
+    TIMED = (
+        "nearest",
+        "count_near",
+        "near_page",
+        "count",
+        "by_tokens",
+        "by_all_tokens",
+        "by_name_prefix",
+        "vocabulary",
+    )
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
@@ -510,8 +573,10 @@ class TimedCooperatives:
         self.durations = defaultdict(list)
 
     def snapshot(self) -> dict[str, Any]:
-        return {name: {**summary_ms(v), "total_s": round(sum(v), 4)}
-                for name, v in sorted(self.durations.items())}
+        return {
+            name: {**summary_ms(v), "total_s": round(sum(v), 4)}
+            for name, v in sorted(self.durations.items())
+        }
 
 
 def install_timed_cooperatives(services: Any) -> TimedCooperatives:
@@ -523,6 +588,7 @@ def install_timed_cooperatives(services: Any) -> TimedCooperatives:
 
 
 # --- driving the real Application in-process (preparation only) -----------------------------
+
 
 class InProcessBot:
     """The real Application with ``LocalBotApi`` as its network edge, as the tests drive it.
@@ -578,8 +644,9 @@ FORM_ANSWERS = (
 )
 
 
-async def form_snapshots(services: Any, settings: Any, coop_id: str, user_id: int,
-                         *, until: str = "REVIEW") -> dict[str, dict[str, Any]]:
+async def form_snapshots(
+    services: Any, settings: Any, coop_id: str, user_id: int, *, until: str = "REVIEW"
+) -> dict[str, dict[str, Any]]:
     """Walk one user through the real membership form (deep link, terms, consent, then the
     answers) and return, per step reached, the ``user_data`` and ``conversations``
     documents exactly as the persistence stored them."""
@@ -589,7 +656,8 @@ async def form_snapshots(services: Any, settings: Any, coop_id: str, user_id: in
         return {
             "user_data": await store["user_data"].find_one({"_id": user_id}),
             "conversation": await store["conversations"].find_one(
-                {"name": "membership", "key": [user_id, user_id]}),
+                {"name": "membership", "key": [user_id, user_id]}
+            ),
         }
 
     snapshots: dict[str, dict[str, Any]] = {}
@@ -602,8 +670,9 @@ async def form_snapshots(services: Any, settings: Any, coop_id: str, user_id: in
         snapshots["NAME"] = await docs()
         if until != "NAME":
             for how, value, step in FORM_ANSWERS:
-                calls = await (bot.text(user_id, value) if how == "text"
-                               else bot.tap(user_id, value))
+                calls = await (
+                    bot.text(user_id, value) if how == "text" else bot.tap(user_id, value)
+                )
                 if bot.api.errors:
                     raise RuntimeError(f"refused call: {bot.api.errors[-1].error}")
                 snapshots[step] = await docs()
@@ -628,8 +697,9 @@ def clone_conversation(template: dict[str, Any], user_id: int) -> dict[str, Any]
     return doc
 
 
-async def insert_batched(collection: Any, docs: Iterator[dict[str, Any]] | list[Any],
-                         batch: int = 1000) -> int:
+async def insert_batched(
+    collection: Any, docs: Iterator[dict[str, Any]] | list[Any], batch: int = 1000
+) -> int:
     pending: list[dict[str, Any]] = []
     count = 0
     for doc in docs:

@@ -66,14 +66,23 @@ def national_sample(rows: int | None, seed: int = 5) -> list[dict[str, str]]:
 def run_cli(db: Database, csv_path: Path, rows: int) -> dict[str, Any]:
     """``python -m bot import-coops FILE`` against the benchmark database."""
     db_name = db.db_name("import_cli")
-    env = {**os.environ, "MONGODB_URI": db.uri, "MONGODB_DB": db_name,
-           "DATA_KEY": BENCH_DATA_KEY, "DATA_DIR": str(db.tmp / "var-cli"),
-           "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "MONGODB_URI": db.uri,
+        "MONGODB_DB": db_name,
+        "DATA_KEY": BENCH_DATA_KEY,
+        "DATA_DIR": str(db.tmp / "var-cli"),
+        "LOG_LEVEL": "WARNING",
+    }
     db_cpu0 = cpu_seconds(db.pid)
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "import-coops", str(csv_path)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "import-coops", str(csv_path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
@@ -88,15 +97,17 @@ def run_cli(db: Database, csv_path: Path, rows: int) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         "rows_per_s": round(rows / seconds, 1),
         "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
-        "cpu_s": {"importer_process": round(usage.ru_utime + usage.ru_stime, 2),
-                  "database": None if db_cpu0 is None or db_cpu1 is None
-                  else round(db_cpu1 - db_cpu0, 2)},
+        "cpu_s": {
+            "importer_process": round(usage.ru_utime + usage.ru_stime, 2),
+            "database": None
+            if db_cpu0 is None or db_cpu1 is None
+            else round(db_cpu1 - db_cpu0, 2),
+        },
         "output": out.strip().splitlines()[-1:] if out.strip() else [],
     }
 
 
-async def run_importer(db: Database, data: bytes, rows: int, reimport: bool
-                       ) -> dict[str, Any]:
+async def run_importer(db: Database, data: bytes, rows: int, reimport: bool) -> dict[str, Any]:
     """``services.importer.import_bytes`` in this process, with a phase split."""
     from bot.app import build_services
     from storage.mongo import Store
@@ -117,6 +128,7 @@ async def run_importer(db: Database, data: bytes, rows: int, reimport: bool
                 return await original[name](*args, **kwargs)
             finally:
                 spent[name] += time.perf_counter() - started
+
         return call
 
     for name in spent:
@@ -159,15 +171,21 @@ async def run_importer(db: Database, data: bytes, rows: int, reimport: bool
                 "seconds": round(seconds, 2),
                 "rows_per_s": round(report.rows / seconds, 1),
                 "rows_per_s_by_quarter": quarters,
-                "split_s": {"database_upsert_many": round(spent["upsert_many"], 2),
-                            "database_add_vocabulary": round(spent["add_vocabulary"], 2),
-                            "bot_read_validate": round(seconds - sum(spent.values()), 2)},
+                "split_s": {
+                    "database_upsert_many": round(spent["upsert_many"], 2),
+                    "database_add_vocabulary": round(spent["add_vocabulary"], 2),
+                    "bot_read_validate": round(seconds - sum(spent.values()), 2),
+                },
                 "rss_growth_mib": round((memory_kib().get("VmRSS", 0) - rss_before) / 1024, 1),
                 "process_peak_rss_mib": round(usage1.ru_maxrss / 1024, 1),
-                "cpu_s": {"bot": round(usage1.ru_utime + usage1.ru_stime - usage0.ru_utime
-                                       - usage0.ru_stime, 2),
-                          "database": None if db_cpu0 is None or db_cpu1 is None
-                          else round(db_cpu1 - db_cpu0, 2)},
+                "cpu_s": {
+                    "bot": round(
+                        usage1.ru_utime + usage1.ru_stime - usage0.ru_utime - usage0.ru_stime, 2
+                    ),
+                    "database": None
+                    if db_cpu0 is None or db_cpu1 is None
+                    else round(db_cpu1 - db_cpu0, 2),
+                },
             }
             log(f"importer ({attempt}): {results[attempt]['rows_per_s']:,.0f} rows/s")
     finally:
@@ -204,44 +222,73 @@ def dry_run_full_file() -> dict[str, Any]:
     # keys seen so far), measured apart so that tracemalloc does not slow the timing.
     tracemalloc.start()
     rows = list(read_rows(data))
-    seen = {import_key(r["name"], r.get("registration_number"), r.get("village_code"),
-                       Point(float(r["latitude"]), float(r["longitude"]))): line
-            for line, r in rows}
+    seen = {
+        import_key(
+            r["name"],
+            r.get("registration_number"),
+            r.get("village_code"),
+            Point(float(r["latitude"]), float(r["longitude"])),
+        ): line
+        for line, r in rows
+    }
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"rows": len(rows), "rejected": rejected, "csv_mb": round(len(data) / 1e6, 1),
-            "read_s": round(parsed - started, 2),
-            "validate_s": round(seconds - (parsed - started), 2),
-            "bot_side_s": round(seconds, 2),
-            "bot_side_rows_per_s": round(len(rows) / seconds, 0),
-            "tracemalloc_peak_mib": round(peak / 1024 / 1024, 1),
-            "keys": len(seen)}
+    return {
+        "rows": len(rows),
+        "rejected": rejected,
+        "csv_mb": round(len(data) / 1e6, 1),
+        "read_s": round(parsed - started, 2),
+        "validate_s": round(seconds - (parsed - started), 2),
+        "bot_side_s": round(seconds, 2),
+        "bot_side_rows_per_s": round(len(rows) / seconds, 0),
+        "tracemalloc_peak_mib": round(peak / 1024 / 1024, 1),
+        "keys": len(seen),
+    }
 
 
 def extrapolate(result: dict[str, Any], rows: int) -> dict[str, Any]:
     """The full national file from a sample: linear in rows (labelled as an estimate)."""
     factor = NATIONAL_ROWS / rows
-    out = {"rows": NATIONAL_ROWS, "estimated": True,
-           "seconds": round(result["seconds"] * factor, 0),
-           "minutes": round(result["seconds"] * factor / 60, 1)}
+    out = {
+        "rows": NATIONAL_ROWS,
+        "estimated": True,
+        "seconds": round(result["seconds"] * factor, 0),
+        "minutes": round(result["seconds"] * factor / 60, 1),
+    }
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__)
-    parser.add_argument("--rows", type=int, default=20_000,
-                        help="rows of the national-shape file to import (default 20,000)")
-    parser.add_argument("--full", action="store_true",
-                        help=f"all {NATIONAL_ROWS:,} rows (several minutes per mode)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=20_000,
+        help="rows of the national-shape file to import (default 20,000)",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help=f"all {NATIONAL_ROWS:,} rows (several minutes per mode)",
+    )
     parser.add_argument("--mode", choices=("both", "cli", "importer"), default="both")
-    parser.add_argument("--reimport", action="store_true",
-                        help="importer mode: import the same file twice (the update path)")
-    parser.add_argument("--no-dry-run", action="store_true",
-                        help="skip reading and validating the full file without a database")
-    parser.add_argument("--tag", default="",
-                        help="write bench/results/<name>-<tag>.json instead of <name>.json")
+    parser.add_argument(
+        "--reimport",
+        action="store_true",
+        help="importer mode: import the same file twice (the update path)",
+    )
+    parser.add_argument(
+        "--no-dry-run",
+        action="store_true",
+        help="skip reading and validating the full file without a database",
+    )
+    parser.add_argument(
+        "--tag", default="", help="write bench/results/<name>-<tag>.json instead of <name>.json"
+    )
     parser.add_argument("--out", default="", help="result directory (default bench/results)")
     args = parser.parse_args(argv)
     rows_wanted = None if args.full else args.rows
@@ -262,53 +309,105 @@ def main(argv: list[str] | None = None) -> int:
         if args.mode in ("both", "cli"):
             log(f"python -m bot import-coops: {len(rows):,} rows …")
             results["cli"] = run_cli(db, csv_path, len(rows))
-            log(f"  {results['cli']['rows_per_s']:,.0f} rows/s, peak RSS "
-                f"{results['cli']['peak_rss_mib']} MiB")
+            log(
+                f"  {results['cli']['rows_per_s']:,.0f} rows/s, peak RSS "
+                f"{results['cli']['peak_rss_mib']} MiB"
+            )
         if args.mode in ("both", "importer"):
             log(f"services.importer.import_bytes: {len(rows):,} rows …")
-            results.update({f"importer ({k})": v for k, v in asyncio.run(
-                run_importer(db, data, len(rows), args.reimport)).items()})
+            results.update(
+                {
+                    f"importer ({k})": v
+                    for k, v in asyncio.run(
+                        run_importer(db, data, len(rows), args.reimport)
+                    ).items()
+                }
+            )
         db_mem_after = memory_kib(db.pid) if db.pid else {}
 
     table_rows = []
     for label, r in results.items():
         split = r.get("split_s", {})
-        table_rows.append([label, r["rows"], r["seconds"], r["rows_per_s"],
-                           r.get("peak_rss_mib") or r.get("process_peak_rss_mib"),
-                           split.get("database_upsert_many"), split.get("bot_read_validate"),
-                           " / ".join(str(x) for x in r.get("rows_per_s_by_quarter", []))])
+        table_rows.append(
+            [
+                label,
+                r["rows"],
+                r["seconds"],
+                r["rows_per_s"],
+                r.get("peak_rss_mib") or r.get("process_peak_rss_mib"),
+                split.get("database_upsert_many"),
+                split.get("bot_read_validate"),
+                " / ".join(str(x) for x in r.get("rows_per_s_by_quarter", [])),
+            ]
+        )
     print()
-    print(table(["mode", "rows", "seconds", "rows/s", "peak RSS MiB",
-                 "db upsert s", "bot validate s", "rows/s by quarter"], table_rows,
-                title=f"Import of a national-shape CSV ({len(rows):,} of {NATIONAL_ROWS:,} "
-                      f"rows, {len(data) / 1e6:.1f} MB)"))
+    print(
+        table(
+            [
+                "mode",
+                "rows",
+                "seconds",
+                "rows/s",
+                "peak RSS MiB",
+                "db upsert s",
+                "bot validate s",
+                "rows/s by quarter",
+            ],
+            table_rows,
+            title=f"Import of a national-shape CSV ({len(rows):,} of {NATIONAL_ROWS:,} "
+            f"rows, {len(data) / 1e6:.1f} MB)",
+        )
+    )
     estimates = {}
     if not full:
         for label, r in results.items():
             estimates[label] = extrapolate(r, len(rows))
         print()
-        print(table(["mode", "rows", "est. minutes"],
-                    [[k, v["rows"], v["minutes"]] for k, v in estimates.items()],
-                    title="Extrapolated to the full national file (linear in rows; ESTIMATE)"))
+        print(
+            table(
+                ["mode", "rows", "est. minutes"],
+                [[k, v["rows"], v["minutes"]] for k, v in estimates.items()],
+                title="Extrapolated to the full national file (linear in rows; ESTIMATE)",
+            )
+        )
     dry = None
     if not args.no_dry_run:
         log(f"dry run: reading and validating all {NATIONAL_ROWS:,} rows without a database …")
         dry = dry_run_full_file()
         print()
-        print(table(["rows", "CSV MB", "read s", "validate s", "rows/s", "tracemalloc MiB"],
-                    [[dry["rows"], dry["csv_mb"], dry["read_s"], dry["validate_s"],
-                      dry["bot_side_rows_per_s"], dry["tracemalloc_peak_mib"]]],
-                    title="The bot's side of the full national file (no database; measured)"))
+        print(
+            table(
+                ["rows", "CSV MB", "read s", "validate s", "rows/s", "tracemalloc MiB"],
+                [
+                    [
+                        dry["rows"],
+                        dry["csv_mb"],
+                        dry["read_s"],
+                        dry["validate_s"],
+                        dry["bot_side_rows_per_s"],
+                        dry["tracemalloc_peak_mib"],
+                    ]
+                ],
+                title="The bot's side of the full national file (no database; measured)",
+            )
+        )
     if db_mem_after:
-        print(f"\ndatabase server RSS: {db_mem_before.get('VmRSS', 0) / 1024:.0f} → "
-              f"{db_mem_after.get('VmRSS', 0) / 1024:.0f} MiB (peak "
-              f"{db_mem_after.get('VmHWM', 0) / 1024:.0f} MiB)")
+        print(
+            f"\ndatabase server RSS: {db_mem_before.get('VmRSS', 0) / 1024:.0f} → "
+            f"{db_mem_after.get('VmRSS', 0) / 1024:.0f} MiB (peak "
+            f"{db_mem_after.get('VmHWM', 0) / 1024:.0f} MiB)"
+        )
     data_out = {
         "benchmark": NAME,
         "machine": machine,
         "engine": engine,
-        "config": {"rows": len(rows), "full": full, "mode": args.mode,
-                   "reimport": args.reimport, "csv_bytes": len(data)},
+        "config": {
+            "rows": len(rows),
+            "full": full,
+            "mode": args.mode,
+            "reimport": args.reimport,
+            "csv_bytes": len(data),
+        },
         "results": results,
         "extrapolated_to_national": estimates,
         "full_file_without_database": dry,

@@ -62,12 +62,13 @@ def rss_mib() -> float:
 
 # --- the child: one fresh bot process -----------------------------------------------------
 
+
 async def child(args: argparse.Namespace) -> dict[str, Any]:
     stages: list[tuple[str, float]] = [("interpreter", rss_mib())]
     import aiohttp  # noqa: F401 - what the webhook process imports
     import telegram  # noqa: F401
 
-    import bot.app  # noqa: F401
+    import bot.app
     import bot.web  # noqa: F401
     from bot.app import build_application, build_services, start_services
     from bot.config import Settings
@@ -90,8 +91,12 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
     await app.initialize()  # the persistence loads user_data and conversations here
     loaded_users = len(app.user_data)
     conversations = sum(len(c) for c in app._conversation_handler_conversations.values())
-    stages.append((f"initialized: {loaded_users:,} users' data, {conversations:,} "
-                   "conversations loaded", rss_mib()))
+    stages.append(
+        (
+            f"initialized: {loaded_users:,} users' data, {conversations:,} conversations loaded",
+            rss_mib(),
+        )
+    )
     await start_services(app)
     await app.start()
     stages.append(("started", rss_mib()))
@@ -104,23 +109,34 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
         started = time.perf_counter()
         for i in range(args.active):
             user = api.user(20_000_000 + i, "id")
-            await app.process_update(Update.de_json(api.message_update(user, text="/start"),
-                                                    app.bot))
+            await app.process_update(
+                Update.de_json(api.message_update(user, text="/start"), app.bot)
+            )
             if i % 1000 == 999:
                 api.calls.clear()  # the stand-in's record is not the bot's memory
                 api.messages.clear()
         api.calls.clear()
         api.messages.clear()
         seconds = time.perf_counter() - started
-        stages.append((f"after {args.active:,} distinct users sent /start "
-                       f"({args.active / seconds:,.0f}/s in-process)", rss_mib()))
+        stages.append(
+            (
+                f"after {args.active:,} distinct users sent /start "
+                f"({args.active / seconds:,.0f}/s in-process)",
+                rss_mib(),
+            )
+        )
     peak = memory_kib().get("VmHWM", 0)
     await app.stop()
     await app.shutdown()
     await store.close()
-    return {"stages": stages, "peak_rss_mib": round(peak / 1024, 1),
-            "users_loaded": loaded_users, "conversations_loaded": conversations,
-            "vocabulary": vocabulary, "imported_at_start": modules}
+    return {
+        "stages": stages,
+        "peak_rss_mib": round(peak / 1024, 1),
+        "users_loaded": loaded_users,
+        "conversations_loaded": conversations,
+        "vocabulary": vocabulary,
+        "imported_at_start": modules,
+    }
 
 
 def trace_gazetteer() -> dict[str, Any]:
@@ -134,21 +150,40 @@ def trace_gazetteer() -> dict[str, Any]:
     gazetteer = Gazetteer.from_csv(Settings().gazetteer_path)
     current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"areas": len(gazetteer), "kept_mib": round(current / 1024 / 1024, 1),
-            "peak_while_loading_mib": round(peak / 1024 / 1024, 1),
-            "rss_growth_with_tracemalloc_mib": round(rss_mib() - before, 1)}
+    return {
+        "areas": len(gazetteer),
+        "kept_mib": round(current / 1024 / 1024, 1),
+        "peak_while_loading_mib": round(peak / 1024 / 1024, 1),
+        "rss_growth_with_tracemalloc_mib": round(rss_mib() - before, 1),
+    }
 
 
 def run_child(db: Database | None, db_name: str, active: int) -> dict[str, Any]:
     # retryWrites=false only shortens the run (the embedded database's retryable-write
     # record slows every write once 10,000 accumulate); the bot's memory is the same.
     uri = "" if db is None else db.uri + ("&" if "?" in db.uri else "/?") + "retryWrites=false"
-    argv = ["--trace-gazetteer"] if db is None else [
-        "--child", "--uri", uri, "--db", db_name, "--tmp", str(db.tmp), "--active",
-        str(active)]
+    argv = (
+        ["--trace-gazetteer"]
+        if db is None
+        else [
+            "--child",
+            "--uri",
+            uri,
+            "--db",
+            db_name,
+            "--tmp",
+            str(db.tmp),
+            "--active",
+            str(active),
+        ]
+    )
     out = subprocess.run(
         [sys.executable, "-m", "bench.memory", *argv],
-        cwd=ROOT, capture_output=True, text=True, check=False)
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"the measuring process failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -156,8 +191,10 @@ def run_child(db: Database | None, db_name: str, active: int) -> dict[str, Any]:
 
 # --- the parent: preparing the databases ---------------------------------------------------
 
-async def prepare(db: Database, users: int, forms: int, *, with_state: bool
-                  ) -> tuple[str, dict[str, Any]]:
+
+async def prepare(
+    db: Database, users: int, forms: int, *, with_state: bool
+) -> tuple[str, dict[str, Any]]:
     from bot.app import build_services
     from bot.services.names import name_tokens
     from bot.services.query import STOPWORDS
@@ -172,8 +209,14 @@ async def prepare(db: Database, users: int, forms: int, *, with_state: bool
     try:
         # A small directory to join, and the national name vocabulary (as search loads it).
         await import_directory(services, directory_rows(services.gazetteer, 300))
-        vocab = sorted({t for row in directory_rows(services.gazetteer, None)
-                        for t in name_tokens(row["name"])} - STOPWORDS)
+        vocab = sorted(
+            {
+                t
+                for row in directory_rows(services.gazetteer, None)
+                for t in name_tokens(row["name"])
+            }
+            - STOPWORDS
+        )
         await store["name_vocab"].delete_many({})
         await insert_batched(store["name_vocab"], ({"_id": t} for t in vocab), batch=5000)
         info["vocabulary"] = len(vocab)
@@ -192,16 +235,23 @@ async def prepare(db: Database, users: int, forms: int, *, with_state: bool
             user_data.append(clone_user_data(snap["user_data"], uid))
             if i < forms:
                 conversations.append(clone_conversation(snap["conversation"], uid))
-            profiles.append({"_id": uid, "telegram_language": "id", "created_at": now,
-                             "last_seen": now})
+            profiles.append(
+                {"_id": uid, "telegram_language": "id", "created_at": now, "last_seen": now}
+            )
         await store["user_data"].delete_many({})
         await store["conversations"].delete_many({})
         await insert_batched(store["user_data"], user_data)
         await insert_batched(store["conversations"], conversations)
         await insert_batched(store["users"], profiles)
         sizes = [len(json.dumps(d["data"], default=str)) for d in user_data[:200]]
-        info.update({"users": users, "open_forms": forms, "steps": steps,
-                     "user_data_json_bytes_mean": round(sum(sizes) / len(sizes))})
+        info.update(
+            {
+                "users": users,
+                "open_forms": forms,
+                "steps": steps,
+                "user_data_json_bytes_mean": round(sum(sizes) / len(sizes)),
+            }
+        )
     finally:
         await services.close()
         await store.close()
@@ -209,17 +259,29 @@ async def prepare(db: Database, users: int, forms: int, *, with_state: bool
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__)
-    parser.add_argument("--users", type=int, default=10_000,
-                        help="users with persisted state (default 10,000)")
-    parser.add_argument("--forms", type=int, default=1_000,
-                        help="of them, with an open membership form (default 1,000)")
-    parser.add_argument("--active", type=int, default=5_000,
-                        help="distinct users who then send /start (default 5,000; 0 = skip)")
-    parser.add_argument("--tag", default="",
-                        help="write bench/results/<name>-<tag>.json instead of <name>.json")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
+    parser.add_argument(
+        "--users", type=int, default=10_000, help="users with persisted state (default 10,000)"
+    )
+    parser.add_argument(
+        "--forms",
+        type=int,
+        default=1_000,
+        help="of them, with an open membership form (default 1,000)",
+    )
+    parser.add_argument(
+        "--active",
+        type=int,
+        default=5_000,
+        help="distinct users who then send /start (default 5,000; 0 = skip)",
+    )
+    parser.add_argument(
+        "--tag", default="", help="write bench/results/<name>-<tag>.json instead of <name>.json"
+    )
     parser.add_argument("--out", default="", help="result directory (default bench/results)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--uri", default="", help=argparse.SUPPRESS)
@@ -245,8 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         log("preparing a database without user state …")
         empty_db, empty_info = asyncio.run(prepare(db, 0, 0, with_state=False))
         log(f"preparing {args.users:,} users' state with {args.forms:,} open forms …")
-        state_db, state_info = asyncio.run(prepare(db, args.users, args.forms,
-                                                   with_state=True))
+        state_db, state_info = asyncio.run(prepare(db, args.users, args.forms, with_state=True))
         log("measuring a bot process without user state …")
         empty = run_child(db, empty_db, 0)
         log("measuring a bot process with the user state …")
@@ -261,11 +322,19 @@ def main(argv: list[str] | None = None) -> int:
         prev = loaded["stages"][i - 1][1] if i else None
         rows.append([stage, base, mib, None if prev is None else round(mib - prev, 1)])
     print()
-    print(table(["stage", "RSS MiB, no state", f"RSS MiB, {args.users:,} users", "Δ MiB"],
-                rows, title="Resident memory of the bot process (VmRSS after each stage)"))
+    print(
+        table(
+            ["stage", "RSS MiB, no state", f"RSS MiB, {args.users:,} users", "Δ MiB"],
+            rows,
+            title="Resident memory of the bot process (VmRSS after each stage)",
+        )
+    )
     init_index = next(i for i, n in enumerate(names) if n.startswith("initialized"))
-    state_cost = loaded["stages"][init_index][1] - loaded["stages"][init_index - 1][1] - (
-        empty["stages"][init_index][1] - empty["stages"][init_index - 1][1])
+    state_cost = (
+        loaded["stages"][init_index][1]
+        - loaded["stages"][init_index - 1][1]
+        - (empty["stages"][init_index][1] - empty["stages"][init_index - 1][1])
+    )
     gaz_rss = loaded["stages"][2][1] - loaded["stages"][1][1]
     started_rss = loaded["stages"][init_index + 1][1]
     summary = {

@@ -65,13 +65,26 @@ async def explain_geo(store: Any, point: tuple[float, float]) -> dict[str, Any]:
     lat, lon = point
     out: dict[str, Any] = {}
     geo_within = {"loc": {"$geoWithin": {"$centerSphere": [[lon, lat], 5000 / 6378100.0]}}}
-    geo_near = {"$geoNear": {"near": {"type": "Point", "coordinates": [lon, lat]},
-                             "distanceField": "dist", "spherical": True, "key": "loc",
-                             "query": {}, "maxDistance": 5000.0}}
+    geo_near = {
+        "$geoNear": {
+            "near": {"type": "Point", "coordinates": [lon, lat]},
+            "distanceField": "dist",
+            "spherical": True,
+            "key": "loc",
+            "query": {},
+            "maxDistance": 5000.0,
+        }
+    }
     for label, command in (
         ("count_near ($geoWithin)", {"find": "cooperatives", "filter": geo_within}),
-        ("nearest ($geoNear)", {"aggregate": "cooperatives",
-                                "pipeline": [geo_near, {"$limit": PAGE_SIZE}], "cursor": {}}),
+        (
+            "nearest ($geoNear)",
+            {
+                "aggregate": "cooperatives",
+                "pipeline": [geo_near, {"$limit": PAGE_SIZE}],
+                "cursor": {},
+            },
+        ),
     ):
         try:
             started = time.perf_counter()
@@ -100,8 +113,8 @@ async def explain_geo(store: Any, point: tuple[float, float]) -> dict[str, Any]:
 
 # --- one size -------------------------------------------------------------------------------
 
-async def measure_size(db: Database, size: int | None, args: argparse.Namespace
-                       ) -> dict[str, Any]:
+
+async def measure_size(db: Database, size: int | None, args: argparse.Namespace) -> dict[str, Any]:
     from bot.app import build_services
     from storage.models import Point
     from storage.mongo import Store
@@ -118,8 +131,10 @@ async def measure_size(db: Database, size: int | None, args: argparse.Namespace
         log(f"[{label}] importing {len(rows):,} cooperatives …")
         out["import"] = await import_directory(services, rows)
         out["cooperatives"] = len(rows)
-        log(f"[{label}]   {out['import']['seconds']:.0f} s "
-            f"({out['import']['rows_per_s']:,.0f} rows/s)")
+        log(
+            f"[{label}]   {out['import']['seconds']:.0f} s "
+            f"({out['import']['rows_per_s']:,.0f} rows/s)"
+        )
         timed = install_timed_cooperatives(services)
         samples = args.national_samples if size is None else args.samples
         points = populated_points(services.gazetteer, samples, seed=11)
@@ -139,22 +154,33 @@ async def measure_size(db: Database, size: int | None, args: argparse.Namespace
                 dbs.append(db_seconds() - before)
                 raw.append(outcome)
                 outcomes.append(describe(outcome))
-            kinds[kind] = {"latency_ms": summary_ms(totals), "db_ms": summary_ms(dbs),
-                           "outcome": max(set(outcomes), key=outcomes.count)}
+            kinds[kind] = {
+                "latency_ms": summary_ms(totals),
+                "db_ms": summary_ms(dbs),
+                "outcome": max(set(outcomes), key=outcomes.count),
+            }
             lat = kinds[kind]["latency_ms"]
-            log(f"[{label}]   {kind}: p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms "
-                f"({kinds[kind]['outcome']})")
+            log(
+                f"[{label}]   {kind}: p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms "
+                f"({kinds[kind]['outcome']})"
+            )
             return raw
 
         log(f"[{label}] near: {samples} locations in cities …")
         await services.search.near(1, Point(*points[0]))  # warm-up
-        near_outcomes = await run("near (location)", lambda i: services.search.near(
-            100 + i, Point(*points[i % len(points)])), samples)
+        near_outcomes = await run(
+            "near (location)",
+            lambda i: services.search.near(100 + i, Point(*points[i % len(points)])),
+            samples,
+        )
         repeats = max(2, args.repeats if size is not None else min(args.repeats, 3))
         for kind, query in TEXT_QUERIES:
             await services.search.text(1, query)  # warm-up (vocabulary, caches)
-            await run(f"text {kind}: “{query}”",
-                      lambda i, q=query: services.search.text(200 + i, q), repeats)
+            await run(
+                f"text {kind}: “{query}”",
+                lambda i, q=query: services.search.text(200 + i, q),
+                repeats,
+            )
         out["queries"] = kinds
         out["explain"] = await explain_geo(store, points[0])
         out["geo_mode"] = await store.resolve_geo_mode()
@@ -164,14 +190,20 @@ async def measure_size(db: Database, size: int | None, args: argparse.Namespace
             log(f"[{label}] the same locations with geo_mode={other} …")
             store.geo_mode = other
             try:
-                other_outcomes = await run(f"near (location), {other}", lambda i: services.search
-                                           .near(100 + i, Point(*points[i % len(points)])), n)
+                other_outcomes = await run(
+                    f"near (location), {other}",
+                    lambda i: services.search.near(100 + i, Point(*points[i % len(points)])),
+                    n,
+                )
             finally:
                 store.geo_mode = out["geo_mode"]
-            same = sum(1 for a, b in zip(near_outcomes, other_outcomes, strict=False)
-                       if describe(a) == describe(b)
-                       and [c.id for c in getattr(a, "items", [])]
-                       == [c.id for c in getattr(b, "items", [])])
+            same = sum(
+                1
+                for a, b in zip(near_outcomes, other_outcomes, strict=False)
+                if describe(a) == describe(b)
+                and [c.id for c in getattr(a, "items", [])]
+                == [c.id for c in getattr(b, "items", [])]
+            )
             out["same_first_page"] = f"{same}/{len(other_outcomes)}"
             log(f"[{label}]   same first page and total both ways: {out['same_first_page']}")
     finally:
@@ -198,22 +230,49 @@ def report(out: dict[str, Any]) -> dict[str, Any]:
     for res in out["results"]:
         for kind, q in res["queries"].items():
             lat, dbt = q["latency_ms"], q["db_ms"]
-            rows.append([f"{res['cooperatives']:,}", kind, lat["n"], lat["p50"], lat["p95"],
-                         dbt["p50"], q["outcome"]])
+            rows.append(
+                [
+                    f"{res['cooperatives']:,}",
+                    kind,
+                    lat["n"],
+                    lat["p50"],
+                    lat["p95"],
+                    dbt["p50"],
+                    q["outcome"],
+                ]
+            )
     print()
-    print(table(["cooperatives", "query", "n", "p50 ms", "p95 ms", "db p50 ms", "outcome"],
-                rows, title="Search latency (services.search called directly, one at a time)"))
+    print(
+        table(
+            ["cooperatives", "query", "n", "p50 ms", "p95 ms", "db p50 ms", "outcome"],
+            rows,
+            title="Search latency (services.search called directly, one at a time)",
+        )
+    )
     ex_rows = []
     for res in out["results"]:
         for label, e in (res.get("explain") or {}).items():
-            ex_rows.append([f"{res['cooperatives']:,}", label, e.get("winning_plan"),
-                            e.get("input_stage"), e.get("keys_examined"),
-                            e.get("docs_examined"), e.get("execution_ms"), e.get("error")])
+            ex_rows.append(
+                [
+                    f"{res['cooperatives']:,}",
+                    label,
+                    e.get("winning_plan"),
+                    e.get("input_stage"),
+                    e.get("keys_examined"),
+                    e.get("docs_examined"),
+                    e.get("execution_ms"),
+                    e.get("error"),
+                ]
+            )
     if ex_rows:
         print()
-        print(table(["cooperatives", "query", "plan", "input", "keys", "docs", "exec ms",
-                     "error"], ex_rows, title="explain (executionStats), 5 km around a city "
-                                             "point"))
+        print(
+            table(
+                ["cooperatives", "query", "plan", "input", "keys", "docs", "exec ms", "error"],
+                ex_rows,
+                title="explain (executionStats), 5 km around a city point",
+            )
+        )
     targets: dict[str, Any] = {}
     for res in out["results"]:
         for kind, q in res["queries"].items():
@@ -222,36 +281,56 @@ def report(out: dict[str, Any]) -> dict[str, Any]:
             mode = kind.rpartition(", ")[2] if ", " in kind else res.get("geo_mode", "")
             p95 = q["latency_ms"]["p95"]
             targets[f"near_p95_ms_at_{res['size']}_{mode}"] = {
-                "target": f"p95 < {TARGET_P95_MS:.0f} ms", "measured": p95,
-                "met": p95 < TARGET_P95_MS}
+                "target": f"p95 < {TARGET_P95_MS:.0f} ms",
+                "measured": p95,
+                "met": p95 < TARGET_P95_MS,
+            }
     print()
     for key, t in targets.items():
-        print(f"target {key}: {t['target']}: {'MET' if t['met'] else 'NOT MET'} "
-              f"(measured {t['measured']:.1f} ms)")
+        print(
+            f"target {key}: {t['target']}: {'MET' if t['met'] else 'NOT MET'} "
+            f"(measured {t['measured']:.1f} ms)"
+        )
     return targets
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__)
-    parser.add_argument("--sizes", default="1000,10000",
-                        help="directory sizes (default 1000,10000)")
-    parser.add_argument("--national", action="store_true",
-                        help="also the national shape: 83,762 villages + 50,000 others "
-                             "(import takes several minutes on the embedded engine)")
-    parser.add_argument("--samples", type=int, default=30,
-                        help="location searches per size (default 30)")
-    parser.add_argument("--national-samples", type=int, default=10,
-                        help="location searches at the national size (default 10)")
-    parser.add_argument("--repeats", type=int, default=5,
-                        help="runs of each typed query per size (default 5)")
-    parser.add_argument("--compare", action=argparse.BooleanOptionalAction, default=True,
-                        help="also run the location search in the other geo mode "
-                             "(default on)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
+    parser.add_argument(
+        "--sizes", default="1000,10000", help="directory sizes (default 1000,10000)"
+    )
+    parser.add_argument(
+        "--national",
+        action="store_true",
+        help="also the national shape: 83,762 villages + 50,000 others "
+        "(import takes several minutes on the embedded engine)",
+    )
+    parser.add_argument(
+        "--samples", type=int, default=30, help="location searches per size (default 30)"
+    )
+    parser.add_argument(
+        "--national-samples",
+        type=int,
+        default=10,
+        help="location searches at the national size (default 10)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="runs of each typed query per size (default 5)"
+    )
+    parser.add_argument(
+        "--compare",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the location search in the other geo mode (default on)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the databases")
-    parser.add_argument("--tag", default="",
-                        help="write bench/results/search-<tag>.json instead of search.json")
+    parser.add_argument(
+        "--tag", default="", help="write bench/results/search-<tag>.json instead of search.json"
+    )
     parser.add_argument("--out", default="", help="result directory (default bench/results)")
     return parser.parse_args(argv)
 
@@ -268,9 +347,14 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": NAME,
         "machine": machine,
         "engine": out["engine"],
-        "config": {"sizes": args.sizes, "national": args.national, "samples": args.samples,
-                   "national_samples": args.national_samples, "repeats": args.repeats,
-                   "compare": args.compare},
+        "config": {
+            "sizes": args.sizes,
+            "national": args.national,
+            "samples": args.samples,
+            "national_samples": args.national_samples,
+            "repeats": args.repeats,
+            "compare": args.compare,
+        },
         "results": out["results"],
         "targets": targets,
         "notes": [

@@ -64,8 +64,13 @@ HEADERS = {"X-Telegram-Bot-Api-Secret-Token": BENCH_SECRET, "Content-Type": "app
 TARGET_START_UPDATES_S = 1000.0
 TARGET_LOCATION_P95_MS = 50.0
 FORM_TEMPLATE_USER = 42
-USER_BASE = {"baseline": 1_000_000, "start": 2_000_000, "location": 3_000_000,
-             "form": 4_000_000, "start_ratelimited": 5_000_000}
+USER_BASE = {
+    "baseline": 1_000_000,
+    "start": 2_000_000,
+    "location": 3_000_000,
+    "form": 4_000_000,
+    "start_ratelimited": 5_000_000,
+}
 
 
 def _self_cpu() -> float:
@@ -87,19 +92,45 @@ class Worker:
         return f"http://127.0.0.1:{self.port}"
 
     @classmethod
-    async def start(cls, flavor: str, *, api_base: str, uri: str, db: str, tmp: Path,
-                    rate_limiter: bool = False, request: str = "httpx") -> Worker:
+    async def start(
+        cls,
+        flavor: str,
+        *,
+        api_base: str,
+        uri: str,
+        db: str,
+        tmp: Path,
+        rate_limiter: bool = False,
+        request: str = "httpx",
+    ) -> Worker:
         log_path = tmp / f"server-{flavor}{'-rl' if rate_limiter else ''}.log"
-        args = [sys.executable, "-m", "bench._server", "--flavor", flavor, "--api-base",
-                api_base, "--mongodb-uri", uri, "--db", db, "--tmp", str(tmp),
-                "--request", request]
+        args = [
+            sys.executable,
+            "-m",
+            "bench._server",
+            "--flavor",
+            flavor,
+            "--api-base",
+            api_base,
+            "--mongodb-uri",
+            uri,
+            "--db",
+            db,
+            "--tmp",
+            str(tmp),
+            "--request",
+            request,
+        ]
         if rate_limiter:
             args.append("--rate-limiter")
         with open(log_path, "ab") as err:
             proc = await asyncio.create_subprocess_exec(
-                *args, stdout=asyncio.subprocess.PIPE, stderr=err,
+                *args,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=err,
                 stdin=asyncio.subprocess.DEVNULL,
-                cwd=str(Path(__file__).resolve().parent.parent))
+                cwd=str(Path(__file__).resolve().parent.parent),
+            )
         assert proc.stdout is not None
         try:
             line = await asyncio.wait_for(proc.stdout.readline(), 120)
@@ -107,8 +138,10 @@ class Worker:
             proc.kill()
             raise RuntimeError(f"the {flavor} server did not start; see {log_path}") from None
         if not line:
-            raise RuntimeError(f"the {flavor} server exited at start:\n"
-                               + log_path.read_text(errors="replace")[-3000:])
+            raise RuntimeError(
+                f"the {flavor} server exited at start:\n"
+                + log_path.read_text(errors="replace")[-3000:]
+            )
         info = json.loads(line)
         return cls(proc, info["port"], info["pid"], log_path)
 
@@ -123,8 +156,9 @@ class Worker:
 
     def problems(self) -> list[str]:
         text = self.log_path.read_text(errors="replace")
-        return [line for line in text.splitlines()
-                if "level=ERROR" in line or "Traceback" in line][:5]
+        return [
+            line for line in text.splitlines() if "level=ERROR" in line or "Traceback" in line
+        ][:5]
 
 
 @dataclass
@@ -158,8 +192,11 @@ class LevelResult:
     def cpu_ms(self) -> dict[str, float | None]:
         """CPU milliseconds each process spent per update (machine-independent cost)."""
         rate = self.throughput
-        return {k: (round(v * 10 / rate, 2) if v is not None and rate else None)
-                for k, v in self.cpu.items() if k in ("bot", "db", "loadgen")}
+        return {
+            k: (round(v * 10 / rate, 2) if v is not None and rate else None)
+            for k, v in self.cpu.items()
+            if k in ("bot", "db", "loadgen")
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -200,13 +237,15 @@ class LoadGenerator:
         if future is not None and not future.done():
             future.set_result((time.perf_counter(), call.params))
 
-    async def one(self, url: str, flow: Flow, slot: int, n: int, result: LevelResult | None
-                  ) -> None:
+    async def one(
+        self, url: str, flow: Flow, slot: int, n: int, result: LevelResult | None
+    ) -> None:
         update = flow.make(slot, n)
         chat_id = flow.user_of(slot, n)
         body = json.dumps(update).encode()
-        future: asyncio.Future[tuple[float, dict[str, Any]]] = \
+        future: asyncio.Future[tuple[float, dict[str, Any]]] = (
             asyncio.get_running_loop().create_future()
+        )
         self.waiting[chat_id] = future
         started = time.perf_counter()
         try:
@@ -235,13 +274,23 @@ class LoadGenerator:
         while time.perf_counter() - self.last_reply < quiet and time.perf_counter() < until:
             await asyncio.sleep(0.2)
 
-    async def closed_loop(self, url: str, flow: Flow, concurrency: int, total: int,
-                          result: LevelResult | None, first_n: int, seconds: float) -> float:
+    async def closed_loop(
+        self,
+        url: str,
+        flow: Flow,
+        concurrency: int,
+        total: int,
+        result: LevelResult | None,
+        first_n: int,
+        seconds: float,
+    ) -> float:
         """``concurrency`` users, each sending its next update after its previous reply,
         ``total`` updates in all, none sent after ``seconds`` (the ones in flight are
         awaited). Returns the wall time."""
-        per_slot = [total // concurrency + (1 if i < total % concurrency else 0)
-                    for i in range(concurrency)]
+        per_slot = [
+            total // concurrency + (1 if i < total % concurrency else 0)
+            for i in range(concurrency)
+        ]
         deadline = time.perf_counter() + seconds
 
         async def user(slot: int) -> None:
@@ -255,24 +304,29 @@ class LoadGenerator:
         return time.perf_counter() - started
 
 
-def flows(api: Any, points: list[tuple[float, float]], form_users: list[int],
-          form_offset: dict[str, int]) -> dict[str, Flow]:
+def flows(
+    api: Any, points: list[tuple[float, float]], form_users: list[int], form_offset: dict[str, int]
+) -> dict[str, Flow]:
     def user(base: str) -> Callable[[int, int], int]:
         return lambda slot, n: USER_BASE[base] + slot
 
     def message(base: str, **content: Any) -> Callable[[int, int], dict[str, Any]]:
         def make(slot: int, n: int) -> dict[str, Any]:
             return api.message_update(api.user(USER_BASE[base] + slot, "id"), **content)
+
         return make
 
     def echo_make(slot: int, n: int) -> dict[str, Any]:
-        return api.message_update(api.user(USER_BASE["baseline"] + slot, "id"),
-                                  text=f"echo {slot} {n}")
+        return api.message_update(
+            api.user(USER_BASE["baseline"] + slot, "id"), text=f"echo {slot} {n}"
+        )
 
     def location_make(slot: int, n: int) -> dict[str, Any]:
         lat, lon = points[(slot * 7919 + n) % len(points)]
-        return api.message_update(api.user(USER_BASE["location"] + slot, "id"),
-                                  location={"latitude": lat, "longitude": lon})
+        return api.message_update(
+            api.user(USER_BASE["location"] + slot, "id"),
+            location={"latitude": lat, "longitude": lon},
+        )
 
     # The form: every update is a different user, each at the NAME step (used once).
     assigned: dict[tuple[int, int], int] = {}
@@ -291,31 +345,58 @@ def flows(api: Any, points: list[tuple[float, float]], form_users: list[int],
         return api.message_update(api.user(form_user(slot, n), "id"), text="Budi Santoso")
 
     return {
-        "baseline": Flow("baseline", echo_make,
-                         lambda u, p: p.get("text") == u["message"]["text"], user("baseline")),
-        "start": Flow("start", message("start", text="/start"),
-                      lambda u, p: str(p.get("text", "")).startswith("👋"), user("start")),
-        "start_ratelimited": Flow("start_ratelimited", message("start_ratelimited",
-                                                               text="/start"),
-                                  lambda u, p: str(p.get("text", "")).startswith("👋"),
-                                  user("start_ratelimited")),
-        "location": Flow("location", location_make,
-                         lambda u, p: str(p.get("text", "")).startswith("📍"), user("location")),
-        "form": Flow("form", form_make, lambda u, p: "NIK" in str(p.get("text", "")),
-                     form_user),
+        "baseline": Flow(
+            "baseline",
+            echo_make,
+            lambda u, p: p.get("text") == u["message"]["text"],
+            user("baseline"),
+        ),
+        "start": Flow(
+            "start",
+            message("start", text="/start"),
+            lambda u, p: str(p.get("text", "")).startswith("👋"),
+            user("start"),
+        ),
+        "start_ratelimited": Flow(
+            "start_ratelimited",
+            message("start_ratelimited", text="/start"),
+            lambda u, p: str(p.get("text", "")).startswith("👋"),
+            user("start_ratelimited"),
+        ),
+        "location": Flow(
+            "location",
+            location_make,
+            lambda u, p: str(p.get("text", "")).startswith("📍"),
+            user("location"),
+        ),
+        "form": Flow("form", form_make, lambda u, p: "NIK" in str(p.get("text", "")), form_user),
     }
 
 
-async def _get_json(session: aiohttp.ClientSession, url: str, method: str = "GET",
-                    params: dict[str, str] | None = None) -> Any:
+async def _get_json(
+    session: aiohttp.ClientSession,
+    url: str,
+    method: str = "GET",
+    params: dict[str, str] | None = None,
+) -> Any:
     async with session.request(method, url, params=params) as response:
         return await response.json()
 
 
-async def run_levels(gen: LoadGenerator, worker: Worker, flow: Flow, levels: list[int], *,
-                     requests: int, warmup: int, db_pid: int | None, stats: bool,
-                     level_seconds: float, timeout: float,
-                     profile_dir: Path | None = None) -> list[LevelResult]:
+async def run_levels(
+    gen: LoadGenerator,
+    worker: Worker,
+    flow: Flow,
+    levels: list[int],
+    *,
+    requests: int,
+    warmup: int,
+    db_pid: int | None,
+    stats: bool,
+    level_seconds: float,
+    timeout: float,
+    profile_dir: Path | None = None,
+) -> list[LevelResult]:
     url = worker.url + "/telegram"
     results: list[LevelResult] = []
     counter = 0
@@ -325,40 +406,67 @@ async def run_levels(gen: LoadGenerator, worker: Worker, flow: Flow, levels: lis
         best = max((r.throughput for r in results if not r.skipped), default=0.0)
         if best and concurrency / best > timeout / 2:
             # Each user would wait about concurrency / throughput for a reply.
-            reason = (f"not run: at {best:.1f} updates/s, {concurrency} users would wait "
-                      f"~{concurrency / best:.0f} s per reply (timeout {timeout:.0f} s)")
+            reason = (
+                f"not run: at {best:.1f} updates/s, {concurrency} users would wait "
+                f"~{concurrency / best:.0f} s per reply (timeout {timeout:.0f} s)"
+            )
             log(f"{flow.name}: {concurrency} users {reason}")
             results.append(LevelResult(flow.name, concurrency, 0, 0.0, skipped=reason))
             continue
-        log(f"{flow.name}: {concurrency} users, {w} warm-up + {n} measured updates "
-            f"(at most {level_seconds:.0f} s)")
-        await gen.closed_loop(url, flow, concurrency, w, None, counter,
-                              min(5.0, level_seconds))
+        log(
+            f"{flow.name}: {concurrency} users, {w} warm-up + {n} measured updates "
+            f"(at most {level_seconds:.0f} s)"
+        )
+        await gen.closed_loop(url, flow, concurrency, w, None, counter, min(5.0, level_seconds))
         counter += w // concurrency + 1
         if stats:
             await _get_json(gen.session, worker.url + "/bench/reset", "POST")
         if profile_dir is not None:
             await _get_json(gen.session, worker.url + "/bench/profile/start", "POST")
         result = LevelResult(flow.name, concurrency, n, 0.0)
-        before = {"bot": cpu_seconds(worker.pid), "db": cpu_seconds(db_pid),
-                  "loadgen": _self_cpu(), "machine": system_busy_seconds()}
-        result.seconds = await gen.closed_loop(url, flow, concurrency, n, result, counter,
-                                               level_seconds)
-        after = {"bot": cpu_seconds(worker.pid), "db": cpu_seconds(db_pid),
-                 "loadgen": _self_cpu(), "machine": system_busy_seconds()}
+        before = {
+            "bot": cpu_seconds(worker.pid),
+            "db": cpu_seconds(db_pid),
+            "loadgen": _self_cpu(),
+            "machine": system_busy_seconds(),
+        }
+        result.seconds = await gen.closed_loop(
+            url, flow, concurrency, n, result, counter, level_seconds
+        )
+        after = {
+            "bot": cpu_seconds(worker.pid),
+            "db": cpu_seconds(db_pid),
+            "loadgen": _self_cpu(),
+            "machine": system_busy_seconds(),
+        }
         counter += n // concurrency + 1
         if profile_dir is not None:
             path = profile_dir / f"updates-{flow.name}-{concurrency}.pstats"
-            await _get_json(gen.session, worker.url + "/bench/profile/stop", "POST",
-                            {"path": str(path.resolve())})
+            await _get_json(
+                gen.session,
+                worker.url + "/bench/profile/stop",
+                "POST",
+                {"path": str(path.resolve())},
+            )
         for key in before:
             b, a = before[key], after[key]
-            result.cpu[key] = (round(100 * (a - b) / result.seconds, 1)
-                               if a is not None and b is not None and result.seconds else None)
+            result.cpu[key] = (
+                round(100 * (a - b) / result.seconds, 1)
+                if a is not None and b is not None and result.seconds
+                else None
+            )
         if None not in result.cpu.values():
             # What other processes on the machine used meanwhile (e.g. a test run).
-            result.cpu["other"] = round(max(0.0, result.cpu["machine"] - result.cpu["bot"]
-                                            - result.cpu["db"] - result.cpu["loadgen"]), 1)
+            result.cpu["other"] = round(
+                max(
+                    0.0,
+                    result.cpu["machine"]
+                    - result.cpu["bot"]
+                    - result.cpu["db"]
+                    - result.cpu["loadgen"],
+                ),
+                1,
+            )
         if stats:
             server = await _get_json(gen.session, worker.url + "/bench/stats")
             done = max(1, len(result.latencies))
@@ -375,14 +483,17 @@ async def run_levels(gen: LoadGenerator, worker: Worker, flow: Flow, levels: lis
             geo = [repo[k] for k in ("nearest", "count_near") if k in repo]
             if geo:
                 result.server["search_db_time_per_update_ms"] = round(
-                    1000 * sum(g["total_s"] for g in geo) / done, 3)
+                    1000 * sum(g["total_s"] for g in geo) / done, 3
+                )
         results.append(result)
         if result.errors:
             await gen.drain()
         lat = summary_ms(result.latencies)
-        log(f"  {result.throughput:,.0f} updates/s, p50 {lat.get('p50', 0):.1f} ms, "
+        log(
+            f"  {result.throughput:,.0f} updates/s, p50 {lat.get('p50', 0):.1f} ms, "
             f"p95 {lat.get('p95', 0):.1f} ms, errors {result.errors}, "
-            f"wrong {result.wrong_replies}")
+            f"wrong {result.wrong_replies}"
+        )
     return results
 
 
@@ -411,8 +522,9 @@ async def prewarm_writes(store: Any, count: int) -> float:
     return time.perf_counter() - started
 
 
-async def prepare(db: Database, uri: str, args: argparse.Namespace, levels: list[int]
-                  ) -> dict[str, Any]:
+async def prepare(
+    db: Database, uri: str, args: argparse.Namespace, levels: list[int]
+) -> dict[str, Any]:
     """Import the directory and put the form users at the NAME step (before the bot
     process starts, so that its persistence loads them)."""
     from bot.app import build_services
@@ -433,23 +545,29 @@ async def prepare(db: Database, uri: str, args: argparse.Namespace, levels: list
         info["points"] = populated_points(services.gazetteer, 2000)
         form_users: list[int] = []
         if "form" in args.flows:
-            coop = await store["cooperatives"].find_one(
-                {"village_restricted": False}, {"_id": 1})
+            coop = await store["cooperatives"].find_one({"village_restricted": False}, {"_id": 1})
             assert coop is not None
-            snap = (await form_snapshots(services, settings, str(coop["_id"]),
-                                         FORM_TEMPLATE_USER, until="NAME"))["NAME"]
+            snap = (
+                await form_snapshots(
+                    services, settings, str(coop["_id"]), FORM_TEMPLATE_USER, until="NAME"
+                )
+            )["NAME"]
             needed = sum(max(args.requests, 2 * c) + max(args.warmup, c) + c for c in levels)
             form_users = [USER_BASE["form"] + i for i in range(needed)]
             log(f"putting {needed:,} users at the NAME step of the membership form …")
-            await insert_batched(store["user_data"],
-                                 (clone_user_data(snap["user_data"], u) for u in form_users))
-            await insert_batched(store["conversations"],
-                                 (clone_conversation(snap["conversation"], u)
-                                  for u in form_users))
+            await insert_batched(
+                store["user_data"], (clone_user_data(snap["user_data"], u) for u in form_users)
+            )
+            await insert_batched(
+                store["conversations"],
+                (clone_conversation(snap["conversation"], u) for u in form_users),
+            )
         info["form_users"] = form_users
         if args.prewarm_writes and not db.external:
-            log(f"pre-warming the database with {args.prewarm_writes:,} writes (steady state "
-                "of a busy bot; see --prewarm-writes) …")
+            log(
+                f"pre-warming the database with {args.prewarm_writes:,} writes (steady state "
+                "of a busy bot; see --prewarm-writes) …"
+            )
             info["prewarm_writes"] = args.prewarm_writes
             info["prewarm_s"] = round(await prewarm_writes(store, args.prewarm_writes), 1)
     finally:
@@ -474,52 +592,95 @@ async def main_async(args: argparse.Namespace, db: Database) -> dict[str, Any]:
     try:
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
             gen = LoadGenerator(bot_api.api, session, args.timeout)
-            all_flows = flows(bot_api.api, prepared["points"], prepared["form_users"],
-                              {"next": 0})
+            all_flows = flows(bot_api.api, prepared["points"], prepared["form_users"], {"next": 0})
             if not args.no_baseline:
-                worker = await Worker.start("echo", api_base=api_base, uri=uri,
-                                            db=prepared["db"], tmp=db.tmp,
-                                            request=args.request)
+                worker = await Worker.start(
+                    "echo",
+                    api_base=api_base,
+                    uri=uri,
+                    db=prepared["db"],
+                    tmp=db.tmp,
+                    request=args.request,
+                )
                 try:
                     results["baseline"] = await run_levels(
-                        gen, worker, all_flows["baseline"], levels, requests=args.requests,
-                        warmup=args.warmup, db_pid=db.pid, stats=False,
-                        level_seconds=args.level_seconds, timeout=args.timeout)
+                        gen,
+                        worker,
+                        all_flows["baseline"],
+                        levels,
+                        requests=args.requests,
+                        warmup=args.warmup,
+                        db_pid=db.pid,
+                        stats=False,
+                        level_seconds=args.level_seconds,
+                        timeout=args.timeout,
+                    )
                 finally:
                     await worker.stop()
                 problems["baseline"] = worker.problems()
             profile_dir = Path(args.profile_dir) if args.profile_dir else None
             if profile_dir:
                 profile_dir.mkdir(parents=True, exist_ok=True)
-            worker = await Worker.start("gerbang", api_base=api_base, uri=uri,
-                                        db=prepared["db"], tmp=db.tmp, request=args.request)
+            worker = await Worker.start(
+                "gerbang",
+                api_base=api_base,
+                uri=uri,
+                db=prepared["db"],
+                tmp=db.tmp,
+                request=args.request,
+            )
             try:
                 for name in args.flows:
                     results[name] = await run_levels(
-                        gen, worker, all_flows[name], levels, requests=args.requests,
-                        warmup=args.warmup, db_pid=db.pid, stats=True,
-                        level_seconds=args.level_seconds, timeout=args.timeout,
-                        profile_dir=profile_dir)
+                        gen,
+                        worker,
+                        all_flows[name],
+                        levels,
+                        requests=args.requests,
+                        warmup=args.warmup,
+                        db_pid=db.pid,
+                        stats=True,
+                        level_seconds=args.level_seconds,
+                        timeout=args.timeout,
+                        profile_dir=profile_dir,
+                    )
             finally:
                 await worker.stop()
             problems["gerbang"] = worker.problems()
             if args.rate_limiter_check:
-                worker = await Worker.start("gerbang", api_base=api_base, uri=uri,
-                                            db=prepared["db"], tmp=db.tmp, rate_limiter=True,
-                                            request=args.request)
+                worker = await Worker.start(
+                    "gerbang",
+                    api_base=api_base,
+                    uri=uri,
+                    db=prepared["db"],
+                    tmp=db.tmp,
+                    rate_limiter=True,
+                    request=args.request,
+                )
                 try:
                     results["start_ratelimited"] = await run_levels(
-                        gen, worker, all_flows["start_ratelimited"], [50],
-                        requests=min(args.requests, 300), warmup=50, db_pid=db.pid,
-                        stats=False, level_seconds=args.level_seconds,
-                        timeout=args.timeout)
+                        gen,
+                        worker,
+                        all_flows["start_ratelimited"],
+                        [50],
+                        requests=min(args.requests, 300),
+                        warmup=50,
+                        db_pid=db.pid,
+                        stats=False,
+                        level_seconds=args.level_seconds,
+                        timeout=args.timeout,
+                    )
                 finally:
                     await worker.stop()
     finally:
         await bot_api.stop()
-    return {"engine": engine, "prepared": {k: v for k, v in prepared.items()
-                                           if k not in ("points", "form_users")},
-            "results": results, "problems": problems, "levels": levels}
+    return {
+        "engine": engine,
+        "prepared": {k: v for k, v in prepared.items() if k not in ("points", "form_users")},
+        "results": results,
+        "problems": problems,
+        "levels": levels,
+    }
 
 
 def report(out: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
@@ -535,21 +696,58 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
                 continue
             lat = summary_ms(r.latencies)
             base = baseline.get(r.concurrency)
-            ratio = r.throughput / base.throughput if base and base.throughput and \
-                name != "baseline" else None
+            ratio = (
+                r.throughput / base.throughput
+                if base and base.throughput and name != "baseline"
+                else None
+            )
             db_ms = r.server.get("db_time_per_update_ms") if r.server else None
             ms = r.cpu_ms()
-            rows.append([name, r.concurrency, len(r.latencies), round(r.throughput, 1),
-                         lat.get("p50"), lat.get("p95"), lat.get("p99"),
-                         None if ratio is None else f"{ratio:.3f}", db_ms,
-                         r.cpu.get("bot"), r.cpu.get("db"), r.cpu.get("loadgen"),
-                         r.cpu.get("other"), ms.get("bot"), ms.get("db"),
-                         r.errors + r.wrong_replies])
+            rows.append(
+                [
+                    name,
+                    r.concurrency,
+                    len(r.latencies),
+                    round(r.throughput, 1),
+                    lat.get("p50"),
+                    lat.get("p95"),
+                    lat.get("p99"),
+                    None if ratio is None else f"{ratio:.3f}",
+                    db_ms,
+                    r.cpu.get("bot"),
+                    r.cpu.get("db"),
+                    r.cpu.get("loadgen"),
+                    r.cpu.get("other"),
+                    ms.get("bot"),
+                    ms.get("db"),
+                    r.errors + r.wrong_replies,
+                ]
+            )
     print()
-    print(table(["flow", "users", "n", "upd/s", "p50 ms", "p95 ms", "p99 ms", "÷base",
-                 "db ms/upd", "cpu bot%", "cpu db%", "cpu gen%", "cpu other%",
-                 "bot cpu ms/upd", "db cpu ms/upd", "err"], rows,
-                title="Updates end to end (webhook POST → sendMessage at the Bot API server)"))
+    print(
+        table(
+            [
+                "flow",
+                "users",
+                "n",
+                "upd/s",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "÷base",
+                "db ms/upd",
+                "cpu bot%",
+                "cpu db%",
+                "cpu gen%",
+                "cpu other%",
+                "bot cpu ms/upd",
+                "db cpu ms/upd",
+                "err",
+            ],
+            rows,
+            title="Updates end to end (webhook POST → sendMessage at the Bot API server)",
+        )
+    )
     for line in skipped:
         print("  " + line)
 
@@ -560,14 +758,34 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
         for call in ("count_near", "nearest"):
             s = repo.get(call)
             if s:
-                geo_rows.append([r.concurrency, call, s["n"], s["p50"], s["p95"],
-                                 round(1000 * s["total_s"] / max(1, len(r.latencies)), 2),
-                                 lat.get("p50")])
+                geo_rows.append(
+                    [
+                        r.concurrency,
+                        call,
+                        s["n"],
+                        s["p50"],
+                        s["p95"],
+                        round(1000 * s["total_s"] / max(1, len(r.latencies)), 2),
+                        lat.get("p50"),
+                    ]
+                )
     if geo_rows:
         print()
-        print(table(["users", "repository call", "calls", "p50 ms", "p95 ms",
-                     "ms per update", "update p50 ms"], geo_rows,
-                    title="Location search: time in the database ($geoWithin count, $geoNear)"))
+        print(
+            table(
+                [
+                    "users",
+                    "repository call",
+                    "calls",
+                    "p50 ms",
+                    "p95 ms",
+                    "ms per update",
+                    "update p50 ms",
+                ],
+                geo_rows,
+                title="Location search: time in the database ($geoWithin count, $geoNear)",
+            )
+        )
 
     start = results.get("start", [])
     location = results.get("location", [])
@@ -577,26 +795,31 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
         best = max(start, key=lambda r: r.throughput)
         targets["start_updates_per_s"] = {
             "target": f">= {TARGET_START_UPDATES_S:,.0f} updates/s for /start on 2 cores",
-            "measured": round(best.throughput, 1), "at_users": best.concurrency,
+            "measured": round(best.throughput, 1),
+            "at_users": best.concurrency,
             "met": best.throughput >= TARGET_START_UPDATES_S,
         }
     if location:
-        per_level = {r.concurrency: (None if r.skipped else
-                                     summary_ms(r.latencies).get("p95")) for r in location}
+        per_level = {
+            r.concurrency: (None if r.skipped else summary_ms(r.latencies).get("p95"))
+            for r in location
+        }
         targets["location_p95_ms"] = {
             "target": f"p95 < {TARGET_LOCATION_P95_MS:.0f} ms for location search at "
-                      f"{args.coops:,} cooperatives",
+            f"{args.coops:,} cooperatives",
             "measured_by_users": per_level,
-            "met_at_users": [c for c, p in per_level.items()
-                             if p is not None and p < TARGET_LOCATION_P95_MS],
+            "met_at_users": [
+                c for c, p in per_level.items() if p is not None and p < TARGET_LOCATION_P95_MS
+            ],
             "not_run_too_slow_at_users": [c for c, p in per_level.items() if p is None],
-            "met": all(p is not None and p < TARGET_LOCATION_P95_MS
-                       for p in per_level.values()),
+            "met": all(p is not None and p < TARGET_LOCATION_P95_MS for p in per_level.values()),
         }
     print()
     for key, t in targets.items():
-        print(f"target {key}: {t['target']}: {'MET' if t['met'] else 'NOT MET'} "
-              f"({ {k: v for k, v in t.items() if k not in ('target', 'met')} })")
+        print(
+            f"target {key}: {t['target']}: {'MET' if t['met'] else 'NOT MET'} "
+            f"({ {k: v for k, v in t.items() if k not in ('target', 'met')} })"
+        )
     for flavor, lines in out["problems"].items():
         if lines:
             print(f"server log problems ({flavor}): {lines}")
@@ -604,44 +827,91 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__)
-    parser.add_argument("--flows", default="start,location,form",
-                        help="comma-separated: start, location, form (default: all three)")
-    parser.add_argument("--concurrency", default="1,10,50,200",
-                        help="simulated users per level (default 1,10,50,200)")
-    parser.add_argument("--requests", type=int, default=400,
-                        help="measured updates per level (at least 2 per user; default 400)")
-    parser.add_argument("--warmup", type=int, default=50,
-                        help="unmeasured updates before each level (default 50)")
-    parser.add_argument("--coops", type=int, default=10_000,
-                        help="directory size for the location search (default 10,000)")
-    parser.add_argument("--connections", type=int, default=40,
-                        help="webhook connections, as Telegram's max_connections (default 40)")
-    parser.add_argument("--level-seconds", type=float, default=20.0,
-                        help="stop sending new updates in a level after this (default 20)")
-    parser.add_argument("--timeout", type=float, default=30.0,
-                        help="seconds to wait for a reply before counting an error")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
+    parser.add_argument(
+        "--flows",
+        default="start,location,form",
+        help="comma-separated: start, location, form (default: all three)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        default="1,10,50,200",
+        help="simulated users per level (default 1,10,50,200)",
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=400,
+        help="measured updates per level (at least 2 per user; default 400)",
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=50, help="unmeasured updates before each level (default 50)"
+    )
+    parser.add_argument(
+        "--coops",
+        type=int,
+        default=10_000,
+        help="directory size for the location search (default 10,000)",
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=40,
+        help="webhook connections, as Telegram's max_connections (default 40)",
+    )
+    parser.add_argument(
+        "--level-seconds",
+        type=float,
+        default=20.0,
+        help="stop sending new updates in a level after this (default 20)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds to wait for a reply before counting an error",
+    )
     parser.add_argument("--no-baseline", action="store_true", help="skip the echo baseline")
-    parser.add_argument("--prewarm-writes", type=int, default=10_000,
-                        help="writes issued before measuring, so that the embedded database "
-                             "is in a busy bot's steady state (default 10,000; 0 = cold)")
-    parser.add_argument("--uri-options", default="",
-                        help="extra connection-string options for the bot and the "
-                             "preparation, e.g. retryWrites=false (an experiment)")
-    parser.add_argument("--request", choices=("httpx", "aiohttp"), default="httpx",
-                        help="the bots' HTTP client to the Bot API: python-telegram-bot's "
-                             "HTTPXRequest (default, as in production) or an aiohttp-based "
-                             "BaseRequest (an experiment, bench/_server.py)")
-    parser.add_argument("--rate-limiter-check", action="store_true",
-                        help="also run /start at 50 users with the AIORateLimiter that "
-                             "`python -m bot webhook` enables")
-    parser.add_argument("--profile-dir", default="",
-                        help="write a cProfile (pstats) of the bot process per flow and level "
-                             "here (slows the bot down; for finding causes, not for figures)")
-    parser.add_argument("--tag", default="",
-                        help="write bench/results/updates-<tag>.json (for experiments)")
+    parser.add_argument(
+        "--prewarm-writes",
+        type=int,
+        default=10_000,
+        help="writes issued before measuring, so that the embedded database "
+        "is in a busy bot's steady state (default 10,000; 0 = cold)",
+    )
+    parser.add_argument(
+        "--uri-options",
+        default="",
+        help="extra connection-string options for the bot and the "
+        "preparation, e.g. retryWrites=false (an experiment)",
+    )
+    parser.add_argument(
+        "--request",
+        choices=("httpx", "aiohttp"),
+        default="httpx",
+        help="the bots' HTTP client to the Bot API: python-telegram-bot's "
+        "HTTPXRequest (default, as in production) or an aiohttp-based "
+        "BaseRequest (an experiment, bench/_server.py)",
+    )
+    parser.add_argument(
+        "--rate-limiter-check",
+        action="store_true",
+        help="also run /start at 50 users with the AIORateLimiter that "
+        "`python -m bot webhook` enables",
+    )
+    parser.add_argument(
+        "--profile-dir",
+        default="",
+        help="write a cProfile (pstats) of the bot process per flow and level "
+        "here (slows the bot down; for finding causes, not for figures)",
+    )
+    parser.add_argument(
+        "--tag", default="", help="write bench/results/updates-<tag>.json (for experiments)"
+    )
     parser.add_argument("--out", default="", help="result directory (default bench/results)")
     args = parser.parse_args(argv)
     args.flows = [f.strip() for f in args.flows.split(",") if f.strip()]
@@ -654,8 +924,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     machine = machine_info()
-    log(f"machine: {machine['cpu_model']}, {machine['cores']} cores, Python "
-        f"{machine['python']}; {busy_note()}")
+    log(
+        f"machine: {machine['cpu_model']}, {machine['cores']} cores, Python "
+        f"{machine['python']}; {busy_note()}"
+    )
     started = time.perf_counter()
     with Database(NAME) as db:
         out = asyncio.run(main_async(args, db))
@@ -665,12 +937,18 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine,
         "engine": out["engine"],
         "config": {
-            "flows": args.flows, "concurrency": out["levels"], "requests": args.requests,
-            "warmup": args.warmup, "coops": args.coops, "connections": args.connections,
-            "flood_limit": NO_FLOOD_LIMIT, "prewarm_writes": args.prewarm_writes,
-            "uri_options": args.uri_options or None, "request": args.request,
+            "flows": args.flows,
+            "concurrency": out["levels"],
+            "requests": args.requests,
+            "warmup": args.warmup,
+            "coops": args.coops,
+            "connections": args.connections,
+            "flood_limit": NO_FLOOD_LIMIT,
+            "prewarm_writes": args.prewarm_writes,
+            "uri_options": args.uri_options or None,
+            "request": args.request,
             "processes": "load generator + local Bot API server (this process), bot webhook "
-                         "server (bench/_server.py), database server: all on this machine",
+            "server (bench/_server.py), database server: all on this machine",
         },
         "prepared": out["prepared"],
         "results": {k: [r.to_json() for r in v] for k, v in out["results"].items()},

@@ -18,8 +18,9 @@ log = logging.getLogger("bot")
 EXIT_USAGE = 2
 
 
-def setup_logging(settings: Settings, *, quiet: bool = False, log_file: Path | None = None
-                  ) -> None:
+def setup_logging(
+    settings: Settings, *, quiet: bool = False, log_file: Path | None = None
+) -> None:
     from bot.logs import configure
 
     configure(settings.log_level, settings.log_format, quiet=quiet, log_file=log_file)
@@ -38,7 +39,9 @@ def database(settings: Settings) -> Iterator[str]:
     server.start()
     log.warning(
         "Using the embedded database (SecantusDB) with its data in %s. For production, set "
-        "MONGODB_URI to a real MongoDB (e.g. Atlas).", path)
+        "MONGODB_URI to a real MongoDB (e.g. Atlas).",
+        path,
+    )
     try:
         yield server.uri
     finally:
@@ -49,8 +52,9 @@ async def _with_services(settings: Settings, uri: str, work: Any) -> Any:
     from bot.app import open_services
     from storage.mongo import Store
 
-    services = await open_services(settings, Store.connect(
-        uri, settings.mongodb_db, timeout_ms=settings.mongodb_timeout_ms))
+    services = await open_services(
+        settings, Store.connect(uri, settings.mongodb_db, timeout_ms=settings.mongodb_timeout_ms)
+    )
     try:
         return await work(services)
     finally:
@@ -64,8 +68,11 @@ async def _seed_if_empty(services: Any, out: Any) -> None:
     if await services.directory.count() > 0:
         return
     result = await seed_demo(services.importer, services.directory.coops, services.gazetteer)
-    print(f"Loaded demo data: {result.report.imported} synthetic cooperatives (names end in "
-          "“(Demo)”) in Medan, Sleman, Jakarta, Makassar and Kupang.", file=out)
+    print(
+        f"Loaded demo data: {result.report.imported} synthetic cooperatives (names end in "
+        "“(Demo)”) in Medan, Sleman, Jakarta, Makassar and Kupang.",
+        file=out,
+    )
 
 
 def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
@@ -83,21 +90,36 @@ def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
             if not args.no_demo:
                 await _seed_if_empty(app.bot_data.services, sys.stderr)
 
-        asyncio.run(run_console(app, api, user_id=args.as_user, lang=args.lang,
-                                json_mode=args.json, files_dir=settings.data_dir / "console",
-                                before=before))
+        asyncio.run(
+            run_console(
+                app,
+                api,
+                user_id=args.as_user,
+                lang=args.lang,
+                json_mode=args.json,
+                files_dir=settings.data_dir / "console",
+                before=before,
+            )
+        )
     return 0
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.telegram_bot_token:
         if sys.stdin.isatty():
-            print("TELEGRAM_BOT_TOKEN is not set: starting the console chat instead "
-                  "(the same bot, in this terminal).", file=sys.stderr)
-            return cmd_console(settings, argparse.Namespace(
-                as_user=10001, lang="id", json=False, no_demo=False))
-        print("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and set it, or run "
-              "`python -m bot console` to chat with the bot in a terminal.", file=sys.stderr)
+            print(
+                "TELEGRAM_BOT_TOKEN is not set: starting the console chat instead "
+                "(the same bot, in this terminal).",
+                file=sys.stderr,
+            )
+            return cmd_console(
+                settings, argparse.Namespace(as_user=10001, lang="id", json=False, no_demo=False)
+            )
+        print(
+            "TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and set it, or run "
+            "`python -m bot console` to chat with the bot in a terminal.",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     from telegram import Update
 
@@ -105,8 +127,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
     setup_logging(settings)
     with database(settings) as uri:
-        app = build_application(settings, mongodb_uri=uri, with_updater=True, rate_limit=True,
-                                live=True)
+        app = build_application(
+            settings, mongodb_uri=uri, with_updater=True, rate_limit=True, live=True
+        )
         log.info("starting polling")
         app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     return 0
@@ -114,8 +137,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_webhook(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.telegram_bot_token:
-        print("TELEGRAM_BOT_TOKEN is not set: the webhook server needs a bot token.",
-              file=sys.stderr)
+        print(
+            "TELEGRAM_BOT_TOKEN is not set: the webhook server needs a bot token.", file=sys.stderr
+        )
         return EXIT_USAGE
     from aiohttp import web
 
@@ -128,8 +152,15 @@ def cmd_webhook(settings: Settings, args: argparse.Namespace) -> int:
         app = build_web_app(settings, application, secret=settings.resolve_webhook_secret())
         log.info("webhook server on port %s path %s", settings.port, settings.webhook_path)
         # SIGTERM/SIGINT: stop accepting, finish in-flight updates, flush — within 25 s.
-        web.run_app(app, host="0.0.0.0", port=settings.port, shutdown_timeout=10,
-                    print=None, access_log=None, handle_signals=True)
+        web.run_app(
+            app,
+            host="0.0.0.0",
+            port=settings.port,
+            shutdown_timeout=10,
+            print=None,
+            access_log=None,
+            handle_signals=True,
+        )
     return 0
 
 
@@ -163,12 +194,22 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         bar.close()
         for error in report.errors:
-            print(t.gettext("line {line}: {reason}").format(
-                line=error.line, reason=describe_error(error, t.gettext)), file=sys.stderr)
-        print(t.gettext("{rows} rows: {created} created, {updated} updated, {rejected} "
-                        "rejected").format(rows=report.rows, created=report.created,
-                                           updated=report.updated,
-                                           rejected=len(report.errors)))
+            print(
+                t.gettext("line {line}: {reason}").format(
+                    line=error.line, reason=describe_error(error, t.gettext)
+                ),
+                file=sys.stderr,
+            )
+        print(
+            t.gettext(
+                "{rows} rows: {created} created, {updated} updated, {rejected} rejected"
+            ).format(
+                rows=report.rows,
+                created=report.created,
+                updated=report.updated,
+                rejected=len(report.errors),
+            )
+        )
         return 0 if not report.errors else 1
 
     with database(settings) as uri:
@@ -181,10 +222,11 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     setup_logging(settings)
 
     async def work(services: Any) -> int:
-        result = await seed_demo(services.importer, services.directory.coops,
-                                 services.gazetteer)
-        print(f"Demo directory: {result.report.created} created, {result.report.updated} "
-              f"updated ({result.report.rows} synthetic cooperatives, names end in “(Demo)”).")
+        result = await seed_demo(services.importer, services.directory.coops, services.gazetteer)
+        print(
+            f"Demo directory: {result.report.created} created, {result.report.updated} "
+            f"updated ({result.report.rows} synthetic cooperatives, names end in “(Demo)”)."
+        )
         return 0
 
     with database(settings) as uri:
@@ -198,30 +240,33 @@ def cmd_admins(settings: Settings, args: argparse.Namespace) -> int:
         admin = services.admin
         if args.action == "list":
             rows = await services.admins.all()
-            coops = {c.id: c for c in await services.directory.coops.get_many(
-                {r["coop_id"] for r in rows})}
+            coops = {
+                c.id: c
+                for c in await services.directory.coops.get_many({r["coop_id"] for r in rows})
+            }
             if not rows:
                 print("No cooperative admins yet.")
             for row in rows:
                 coop = coops.get(row["coop_id"])
                 name = coop.name if coop else "(removed cooperative)"
-                reg = f" [{coop.registration_number}]" if coop and coop.registration_number \
-                    else ""
+                reg = f" [{coop.registration_number}]" if coop and coop.registration_number else ""
                 print(f"{row['user_id']}\t{row['coop_id']}\t{name}{reg}")
             return 0
         coop = await admin.resolve_coop(args.coop)
         if coop is None:
-            print(f"No cooperative with id or registration number {args.coop!r}.",
-                  file=sys.stderr)
+            print(f"No cooperative with id or registration number {args.coop!r}.", file=sys.stderr)
             return 1
         if args.action == "add":
             added = await admin.add_admin_cli(coop, args.user)
-            print(f"User {args.user} {'is now' if added else 'was already'} an admin of "
-                  f"{coop.name}.")
+            print(
+                f"User {args.user} {'is now' if added else 'was already'} an admin of {coop.name}."
+            )
         else:
             removed = await admin.remove_admin_cli(coop, args.user)
-            print(f"User {args.user} {'is no longer' if removed else 'was not'} an admin of "
-                  f"{coop.name}.")
+            print(
+                f"User {args.user} {'is no longer' if removed else 'was not'} an admin of "
+                f"{coop.name}."
+            )
         return 0
 
     with database(settings) as uri:
@@ -251,9 +296,11 @@ def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
         old_keys = [current, *crypto.previous_keys(folder)]
     else:
         if not settings.data_key_previous:
-            print("Set DATA_KEY to the new key and DATA_KEY_PREVIOUS to the old one (restart "
-                  "the bot with both first, so it reads either), then run rotate-key.",
-                  file=sys.stderr)
+            print(
+                "Set DATA_KEY to the new key and DATA_KEY_PREVIOUS to the old one (restart "
+                "the bot with both first, so it reads either), then run rotate-key.",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         new_key, old_keys = settings.resolve_data_key(), list(settings.data_key_previous)
     vault = crypto.Vault(new_key, old_keys)
@@ -261,13 +308,18 @@ def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
     async def work() -> int:
         store = Store.connect(uri, settings.mongodb_db, timeout_ms=settings.mongodb_timeout_ms)
         try:
-            report = await rotate(vault, ApplicationRepository(store), StateRepository(store),
-                                  progress=lambda n: print(f"re-encrypted {n} …",
-                                                           file=sys.stderr))
+            report = await rotate(
+                vault,
+                ApplicationRepository(store),
+                StateRepository(store),
+                progress=lambda n: print(f"re-encrypted {n} …", file=sys.stderr),
+            )
         finally:
             await store.close()
-        print(f"Re-encrypted {report.applications} applications and {report.drafts} "
-              f"unfinished forms under key {vault.key_id}.")
+        print(
+            f"Re-encrypted {report.applications} applications and {report.drafts} "
+            f"unfinished forms under key {vault.key_id}."
+        )
         return 0
 
     with database(settings) as uri:
@@ -279,8 +331,10 @@ def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
         with os.fdopen(fd, "a") as fh:
             fh.write(old_keys[0] + "\n")
         os.replace(folder / (crypto.KEY_FILE + ".new"), folder / crypto.KEY_FILE)
-        print(f"{folder / crypto.KEY_FILE} now holds the new key; the old one is kept in "
-              f"{previous} so cards printed before stay valid.")
+        print(
+            f"{folder / crypto.KEY_FILE} now holds the new key; the old one is kept in "
+            f"{previous} so cards printed before stay valid."
+        )
     return code
 
 
@@ -288,76 +342,116 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="python -m bot",
         description="Gerbang Koperasi: the Telegram gateway to Indonesia's cooperatives. "
-                    "Configuration comes from the environment (see README).")
+        "Configuration comes from the environment (see README).",
+    )
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run the bot (polling); the console chat without a token",
-                         description="Run the bot with long polling. Without "
-                                     "TELEGRAM_BOT_TOKEN, opens the console chat on a terminal "
-                                     "and exits with status 2 otherwise.")
+    run = sub.add_parser(
+        "run",
+        help="run the bot (polling); the console chat without a token",
+        description="Run the bot with long polling. Without "
+        "TELEGRAM_BOT_TOKEN, opens the console chat on a terminal "
+        "and exits with status 2 otherwise.",
+    )
     run.set_defaults(func=cmd_run)
 
-    webhook = sub.add_parser("webhook", help="run the webhook server (aiohttp)",
-                             description="Serve POST $WEBHOOK_PATH (default /telegram) for "
-                                         "Telegram, GET /healthz and GET /readyz on $PORT; "
-                                         "registers WEBHOOK_URL with Telegram at start.")
+    webhook = sub.add_parser(
+        "webhook",
+        help="run the webhook server (aiohttp)",
+        description="Serve POST $WEBHOOK_PATH (default /telegram) for "
+        "Telegram, GET /healthz and GET /readyz on $PORT; "
+        "registers WEBHOOK_URL with Telegram at start.",
+    )
     webhook.set_defaults(func=cmd_webhook)
 
-    console = sub.add_parser("console", help="chat with the bot in this terminal",
-                             description="Chat with the real bot (same handlers and storage) "
-                                         "without Telegram. Reads a script from stdin when it "
-                                         "is not a terminal. Syntax: text, /cmd, #loc LAT LON, "
-                                         "#contact PHONE, #tap N|TEXT, #as USER_ID [LANG], "
-                                         "#doc PATH, #inline QUERY.")
-    console.add_argument("--as", dest="as_user", type=int, default=10001, metavar="USER_ID",
-                         help="the Telegram user id to act as (default 10001)")
-    console.add_argument("--lang", choices=("id", "en"), default="id",
-                         help="the language Telegram reports for the user (default id)")
-    console.add_argument("--json", action="store_true",
-                         help="print every Bot API call as one JSON object per line")
-    console.add_argument("--no-demo", action="store_true",
-                         help="do not load demo data into an empty directory")
+    console = sub.add_parser(
+        "console",
+        help="chat with the bot in this terminal",
+        description="Chat with the real bot (same handlers and storage) "
+        "without Telegram. Reads a script from stdin when it "
+        "is not a terminal. Syntax: text, /cmd, #loc LAT LON, "
+        "#contact PHONE, #tap N|TEXT, #as USER_ID [LANG], "
+        "#doc PATH, #inline QUERY.",
+    )
+    console.add_argument(
+        "--as",
+        dest="as_user",
+        type=int,
+        default=10001,
+        metavar="USER_ID",
+        help="the Telegram user id to act as (default 10001)",
+    )
+    console.add_argument(
+        "--lang",
+        choices=("id", "en"),
+        default="id",
+        help="the language Telegram reports for the user (default id)",
+    )
+    console.add_argument(
+        "--json", action="store_true", help="print every Bot API call as one JSON object per line"
+    )
+    console.add_argument(
+        "--no-demo", action="store_true", help="do not load demo data into an empty directory"
+    )
     console.set_defaults(func=cmd_console)
 
-    imp = sub.add_parser("import-coops", help="import cooperatives from a CSV or GeoJSON file",
-                         description="Import the cooperative directory. Columns: name,type,"
-                                     "latitude,longitude (required),registration_number,"
-                                     "address,village_code,phone,services,simpanan_pokok,"
-                                     "simpanan_wajib,description. Re-importing updates rows; "
-                                     "bad rows are reported with their line number.")
+    imp = sub.add_parser(
+        "import-coops",
+        help="import cooperatives from a CSV or GeoJSON file",
+        description="Import the cooperative directory. Columns: name,type,"
+        "latitude,longitude (required),registration_number,"
+        "address,village_code,phone,services,simpanan_pokok,"
+        "simpanan_wajib,description. Re-importing updates rows; "
+        "bad rows are reported with their line number.",
+    )
     imp.add_argument("file", help="the CSV (UTF-8, comma or semicolon separated) or GeoJSON")
-    imp.add_argument("--lang", choices=("id", "en"), default="en",
-                     help="language of the report (default en)")
+    imp.add_argument(
+        "--lang", choices=("id", "en"), default="en", help="language of the report (default en)"
+    )
     imp.set_defaults(func=cmd_import)
 
-    seed = sub.add_parser("seed-demo", help="load clearly synthetic demo cooperatives",
-                          description="Create demo cooperatives (names end in “(Demo)”) at real "
-                                      "village coordinates in Medan, Sleman, Jakarta, Makassar "
-                                      "and Kupang, one village cooperative per village. "
-                                      "Idempotent.")
+    seed = sub.add_parser(
+        "seed-demo",
+        help="load clearly synthetic demo cooperatives",
+        description="Create demo cooperatives (names end in “(Demo)”) at real "
+        "village coordinates in Medan, Sleman, Jakarta, Makassar "
+        "and Kupang, one village cooperative per village. "
+        "Idempotent.",
+    )
     seed.set_defaults(func=cmd_seed_demo)
 
-    admins = sub.add_parser("admins", help="assign, list or remove cooperative admins",
-                            description="Manage who runs which cooperative. REF is the "
-                                        "cooperative's id or registration number.")
+    admins = sub.add_parser(
+        "admins",
+        help="assign, list or remove cooperative admins",
+        description="Manage who runs which cooperative. REF is the "
+        "cooperative's id or registration number.",
+    )
     admin_sub = admins.add_subparsers(dest="action", metavar="ACTION", required=True)
-    for action, text in (("add", "make a user an admin of a cooperative"),
-                         ("remove", "take a cooperative's admin role away")):
+    for action, text in (
+        ("add", "make a user an admin of a cooperative"),
+        ("remove", "take a cooperative's admin role away"),
+    ):
         cmd = admin_sub.add_parser(action, help=text, description=text)
-        cmd.add_argument("--coop", required=True, metavar="REF",
-                         help="cooperative id or registration number")
-        cmd.add_argument("--user", required=True, type=int, metavar="USER_ID",
-                         help="Telegram user id")
-    admin_sub.add_parser("list", help="list every cooperative admin",
-                         description="List every cooperative admin.")
+        cmd.add_argument(
+            "--coop", required=True, metavar="REF", help="cooperative id or registration number"
+        )
+        cmd.add_argument(
+            "--user", required=True, type=int, metavar="USER_ID", help="Telegram user id"
+        )
+    admin_sub.add_parser(
+        "list", help="list every cooperative admin", description="List every cooperative admin."
+    )
     admins.set_defaults(func=cmd_admins)
 
-    rotate = sub.add_parser("rotate-key", help="re-encrypt every stored NIK under a new key",
-                            description="Re-encrypt every stored NIK (and unfinished forms) "
-                                        "under a new key, resumably. With MONGODB_URI: set "
-                                        "DATA_KEY to the new key and DATA_KEY_PREVIOUS to the "
-                                        "old one, restart the bot with both, then run this. "
-                                        "Embedded default: the key in DATA_DIR is replaced.")
+    rotate = sub.add_parser(
+        "rotate-key",
+        help="re-encrypt every stored NIK under a new key",
+        description="Re-encrypt every stored NIK (and unfinished forms) "
+        "under a new key, resumably. With MONGODB_URI: set "
+        "DATA_KEY to the new key and DATA_KEY_PREVIOUS to the "
+        "old one, restart the bot with both, then run this. "
+        "Embedded default: the key in DATA_DIR is replaced.",
+    )
     rotate.set_defaults(func=cmd_rotate_key)
     return top
 

@@ -13,13 +13,15 @@ import handlers
 from bot.config import Settings
 from bot.context import BotContext, BotData
 from bot.i18n import I18n
-from bot.services.directory import DirectoryService
-from bot.services.gazetteer import Gazetteer
-from bot.services.geocode import Geocoder, NominatimGeocoder
+from bot.persistence import FLUSH_HANDLER, MongoPersistence
+from bot.processing import FloodGuard, PerUserProcessor
 from bot.services.admin import AdminService
 from bot.services.broadcast import BroadcastEngine, BroadcastService
 from bot.services.cards import CardService
 from bot.services.crypto import Vault
+from bot.services.directory import DirectoryService
+from bot.services.gazetteer import Gazetteer
+from bot.services.geocode import Geocoder, NominatimGeocoder
 from bot.services.importer import Importer
 from bot.services.membership import MembershipService
 from bot.services.names import NameIndex
@@ -27,14 +29,12 @@ from bot.services.privacy import PrivacyService
 from bot.services.search import SearchService
 from bot.services.users import UserService
 from handlers.commands import set_default_commands
-from bot.persistence import FLUSH_HANDLER, MongoPersistence
-from bot.processing import FloodGuard, PerUserProcessor
 from storage.admins import AdminRepository
 from storage.applications import ApplicationRepository
 from storage.audit import AuditRepository
 from storage.broadcasts import BroadcastRepository
-from storage.invites import InviteRepository
 from storage.cooperatives import CooperativeRepository
+from storage.invites import InviteRepository
 from storage.mongo import Store
 from storage.privacy import PrivacyRepository
 from storage.searches import SearchRepository
@@ -86,8 +86,9 @@ def build_geocoder(settings: Settings) -> Geocoder | None:
     )
 
 
-def build_services(store: Store, settings: Settings, *, geocoder: Geocoder | None = None
-                   ) -> Services:
+def build_services(
+    store: Store, settings: Settings, *, geocoder: Geocoder | None = None
+) -> Services:
     """Wire the services over an open store."""
     i18n = I18n(settings.locales_dir)
     gazetteer = Gazetteer.load(settings.gazetteer_path)
@@ -98,8 +99,9 @@ def build_services(store: Store, settings: Settings, *, geocoder: Geocoder | Non
     admins = AdminRepository(store)
     users = UserRepository(store)
     importer = Importer(coops, gazetteer, names)
-    membership = MembershipService(apps, coops, gazetteer, vault,
-                                   retention_days=settings.retention_days)
+    membership = MembershipService(
+        apps, coops, gazetteer, vault, retention_days=settings.retention_days
+    )
     return Services(
         store=store,
         i18n=i18n,
@@ -110,14 +112,24 @@ def build_services(store: Store, settings: Settings, *, geocoder: Geocoder | Non
         importer=importer,
         membership=membership,
         cards=CardService(apps, coops, admins, vault),
-        admin=AdminService(operators=settings.admin_ids, admins=admins, apps=apps, coops=coops,
-                           audit=AuditRepository(store), invites=InviteRepository(store),
-                           membership=membership, vault=vault, importer=importer,
-                           gazetteer=gazetteer, users=users),
+        admin=AdminService(
+            operators=settings.admin_ids,
+            admins=admins,
+            apps=apps,
+            coops=coops,
+            audit=AuditRepository(store),
+            invites=InviteRepository(store),
+            membership=membership,
+            vault=vault,
+            importer=importer,
+            gazetteer=gazetteer,
+            users=users,
+        ),
         admins=admins,
         vault=vault,
-        privacy=PrivacyService(PrivacyRepository(store), membership, admins, coops, users,
-                               settings.retention_days),
+        privacy=PrivacyService(
+            PrivacyRepository(store), membership, admins, coops, users, settings.retention_days
+        ),
         broadcast=BroadcastService(BroadcastRepository(store)),
         flood=FloodGuard(settings.flood_limit, settings.flood_window_s, settings.flood_pause_s),
         updates=UpdateLog(store),
@@ -166,10 +178,13 @@ async def start_background(app: Application[Any, Any, Any, Any, Any, Any]) -> No
         sender = HttpSender(settings.telegram_api_base_url, app.bot.token)
         await sender.start()
         bot_data.sender_bot = sender
-    engine = BroadcastEngine(services.broadcast.repo, sender,
-                             make_progress(app.bot, services.i18n),
-                             rate=settings.broadcast_rate,
-                             paid_rate=settings.paid_broadcast_rate)
+    engine = BroadcastEngine(
+        services.broadcast.repo,
+        sender,
+        make_progress(app.bot, services.i18n),
+        rate=settings.broadcast_rate,
+        paid_rate=settings.paid_broadcast_rate,
+    )
     services.broadcast.engine = engine
     await engine.start()
 
@@ -208,8 +223,13 @@ def build_application(
     if services is None and mongodb_uri is None:
         raise ValueError("build_application needs services or a MongoDB URI")
     # The client connects lazily: creating it here does no I/O.
-    store = services.store if services is not None else Store.connect(
-        mongodb_uri or "", settings.mongodb_db, timeout_ms=settings.mongodb_timeout_ms)
+    store = (
+        services.store
+        if services is not None
+        else Store.connect(
+            mongodb_uri or "", settings.mongodb_db, timeout_ms=settings.mongodb_timeout_ms
+        )
+    )
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         bot_data: BotData = app.bot_data

@@ -95,8 +95,9 @@ class Settings:
             data_dir=Path(env.get("DATA_DIR", "").strip() or "var"),
             admin_ids=_ids(env.get("ADMIN_IDS", "")),
             data_key=env.get("DATA_KEY", "").strip() or None,
-            data_key_previous=tuple(k.strip() for k in env.get("DATA_KEY_PREVIOUS", "").split(
-                ",") if k.strip()),
+            data_key_previous=tuple(
+                k.strip() for k in env.get("DATA_KEY_PREVIOUS", "").split(",") if k.strip()
+            ),
             webhook_url=env.get("WEBHOOK_URL", "").strip() or None,
             webhook_secret=env.get("WEBHOOK_SECRET", "").strip() or None,
             port=_int(env, "PORT", 8080),
@@ -113,8 +114,7 @@ class Settings:
             flood_limit=_int(env, "FLOOD_LIMIT", 20),
             broadcast_rate=float(_int(env, "BROADCAST_RATE", 25)),
             paid_broadcast_rate=float(min(1000, _int(env, "PAID_BROADCAST_RATE", 1000))),
-            privacy_contact=env.get("PRIVACY_CONTACT", "").strip()
-            or "privacy@gerbangkoperasi.id",
+            privacy_contact=env.get("PRIVACY_CONTACT", "").strip() or "privacy@gerbangkoperasi.id",
         )
 
     @property
@@ -128,8 +128,9 @@ class Settings:
             return self.webhook_secret
         if not self.telegram_bot_token:
             raise ConfigError("the webhook needs TELEGRAM_BOT_TOKEN")
-        return hmac.new(self.telegram_bot_token.encode(), b"gerbang-koperasi/webhook-secret",
-                        hashlib.sha256).hexdigest()
+        return hmac.new(
+            self.telegram_bot_token.encode(), b"gerbang-koperasi/webhook-secret", hashlib.sha256
+        ).hexdigest()
 
     def resolve_data_key(self) -> str:
         """DATA_KEY; the embedded default generates one into DATA_DIR (mode 0600)."""
@@ -138,8 +139,9 @@ class Settings:
         if not self.embedded_db:
             raise ConfigError(
                 "DATA_KEY is required when MONGODB_URI is set: it encrypts every NIK at rest. "
-                "Generate one with `python -c \"import secrets; print(secrets.token_urlsafe(32))\"`"
-                " and keep it safe (without it the stored NIKs cannot be read).")
+                'Generate one with `python -c "import secrets; print(secrets.token_urlsafe(32))"`'
+                " and keep it safe (without it the stored NIKs cannot be read)."
+            )
         from bot.services.crypto import load_or_create_key
 
         return load_or_create_key(self.data_dir)

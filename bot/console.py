@@ -36,8 +36,10 @@ Console syntax:
   #photo [PATH] [CAPTION]  a photo (a real one from PATH)
   #help                this help                 #quit           leave (or end of input)"""
 
-_TAGS = re.compile(r"</?(b|strong|i|em|u|ins|s|strike|del|code|pre|blockquote|a|span|tg-spoiler)"
-                   r"(\s[^>]*)?>")
+_TAGS = re.compile(
+    r"</?(b|strong|i|em|u|ins|s|strike|del|code|pre|blockquote|a|span|tg-spoiler)"
+    r"(\s[^>]*)?>"
+)
 
 
 class ConsoleInputError(ValueError):
@@ -107,8 +109,10 @@ class Renderer:
         self.files_dir.mkdir(parents=True, exist_ok=True)
         for name, (filename, content) in call.files.items():
             if name == kind or len(call.files) == 1:
-                target = self.files_dir / f"{len(list(self.files_dir.iterdir())) + 1:04d}-" \
-                                          f"{Path(filename).name}"
+                target = (
+                    self.files_dir / f"{len(list(self.files_dir.iterdir())) + 1:04d}-"
+                    f"{Path(filename).name}"
+                )
                 target.write_bytes(content)
                 return str(target)
         return "(file sent by id)"
@@ -132,13 +136,17 @@ class Renderer:
             media = p.get("media") or {}
             path = self._save(call, "photo") if call.files else "(same image, sent by id)"
             caption = self._html(media["caption"]) if media.get("caption") else ""
-            lines = [f"bot ✎ (message {p.get('message_id')} edited) 🖼 photo {path}"
-                     + (f"\n      {caption}".replace("\n", "\n      ") if caption else "")]
+            lines = [
+                f"bot ✎ (message {p.get('message_id')} edited) 🖼 photo {path}"
+                + (f"\n      {caption}".replace("\n", "\n      ") if caption else "")
+            ]
             lines += self._keyboard(p.get("reply_markup"))
             return "\n".join(lines)
         if m == "sendVenue":
-            return (f"bot 📍 {p.get('title')} — {p.get('address')} "
-                    f"({p.get('latitude')}, {p.get('longitude')})")
+            return (
+                f"bot 📍 {p.get('title')} — {p.get('address')} "
+                f"({p.get('latitude')}, {p.get('longitude')})"
+            )
         if m == "sendLocation":
             return f"bot 📍 location ({p.get('latitude')}, {p.get('longitude')})"
         if m in ("sendPhoto", "sendDocument"):
@@ -147,8 +155,9 @@ class Renderer:
             caption = self._html(p["caption"]) if p.get("caption") else ""
             icon = "🖼" if kind == "photo" else "📄"
             caption = caption.replace("\n", "\n      ")
-            lines = [f"bot {icon} {kind} saved to {path}" + (f"\n      {caption}" if caption
-                                                              else "")]
+            lines = [
+                f"bot {icon} {kind} saved to {path}" + (f"\n      {caption}" if caption else "")
+            ]
             lines += self._keyboard(p.get("reply_markup"))
             return "\n".join(lines)
         if m == "answerCallbackQuery" and p.get("text"):
@@ -165,8 +174,15 @@ class Renderer:
 class Console:
     """Turns script lines into updates and feeds them to the Application."""
 
-    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], api: LocalBotApi, *,
-                 user_id: int, lang: str | None, out: TextIO) -> None:
+    def __init__(
+        self,
+        app: Application[Any, Any, Any, Any, Any, Any],
+        api: LocalBotApi,
+        *,
+        user_id: int,
+        lang: str | None,
+        out: TextIO,
+    ) -> None:
         self.app = app
         self.api = api
         self.user = LocalBotApi.user(user_id, lang, "Demo")
@@ -211,13 +227,15 @@ class Console:
                 lat, lon = float(parts[0]), float(parts[1])
             except ValueError as exc:
                 raise ConsoleInputError("usage: #loc LAT LON (numbers)") from exc
-            return self.api.message_update(self.user,
-                                           location={"latitude": lat, "longitude": lon})
+            return self.api.message_update(self.user, location={"latitude": lat, "longitude": lon})
         if command == "contact":
             if not rest:
                 raise ConsoleInputError("usage: #contact PHONE")
-            contact = {"phone_number": rest, "first_name": self.user["first_name"],
-                       "user_id": self.user["id"]}
+            contact = {
+                "phone_number": rest,
+                "first_name": self.user["first_name"],
+                "user_id": self.user["id"],
+            }
             return self.api.message_update(self.user, contact=contact)
         if command == "as":
             parts = rest.split()
@@ -240,9 +258,19 @@ class Console:
         if command == "inline":
             return self.api.inline_update(self.user, rest)
         if command == "sticker":
-            return self.api.message_update(self.user, sticker={
-                "file_id": "S1", "file_unique_id": "S1", "type": "regular", "width": 512,
-                "height": 512, "is_animated": False, "is_video": False, "emoji": "😀"})
+            return self.api.message_update(
+                self.user,
+                sticker={
+                    "file_id": "S1",
+                    "file_unique_id": "S1",
+                    "type": "regular",
+                    "width": 512,
+                    "height": 512,
+                    "is_animated": False,
+                    "is_video": False,
+                    "emoji": "😀",
+                },
+            )
         if command == "photo":
             # "#photo" alone, or "#photo PATH [caption]" to send a real picture.
             parts = rest.split(maxsplit=1) if rest else []
@@ -252,12 +280,22 @@ class Console:
                 file_id = self.api.register_file(path.name, path.read_bytes())
                 caption = parts[1] if len(parts) > 1 else None
             extra = {"caption": caption} if caption else {}
-            return self.api.message_update(self.user, photo=[{
-                "file_id": file_id, "file_unique_id": "U" + file_id, "width": 100,
-                "height": 100}], **extra)
+            return self.api.message_update(
+                self.user,
+                photo=[
+                    {
+                        "file_id": file_id,
+                        "file_unique_id": "U" + file_id,
+                        "width": 100,
+                        "height": 100,
+                    }
+                ],
+                **extra,
+            )
         if command == "voice":
-            return self.api.message_update(self.user, voice={
-                "file_id": "V1", "file_unique_id": "V1", "duration": 2})
+            return self.api.message_update(
+                self.user, voice={"file_id": "V1", "file_unique_id": "V1", "duration": 2}
+            )
         if command == "tap":
             return self.tap(rest)
         raise ConsoleInputError(f"unknown console command #{command}; #help lists them")
@@ -335,8 +373,9 @@ async def run_console(
 ) -> None:
     """Run the console until end of input or ``#quit``."""
     interactive = stdin.isatty() and not json_mode
-    renderer = Renderer(stdout, files_dir, json_mode=json_mode,
-                        color=interactive and stdout.isatty())
+    renderer = Renderer(
+        stdout, files_dir, json_mode=json_mode, color=interactive and stdout.isatty()
+    )
     api.listeners.append(renderer.on_call)
     console = Console(app, api, user_id=user_id, lang=lang, out=stdout)
     from bot.app import start_background, start_services, stop_background, stop_services
@@ -349,9 +388,12 @@ async def run_console(
         if before is not None:
             await before(app)
         if interactive:
-            print("Gerbang Koperasi — console chat (no Telegram needed). Try /start, "
-                  "share a location with #loc 3.5952 98.6722, or type “ksp di Medan "
-                  "Baru”. #help lists the syntax, Ctrl-D leaves.", file=stdout)
+            print(
+                "Gerbang Koperasi — console chat (no Telegram needed). Try /start, "
+                "share a location with #loc 3.5952 98.6722, or type “ksp di Medan "
+                "Baru”. #help lists the syntax, Ctrl-D leaves.",
+                file=stdout,
+            )
         async for line in _read_lines(stdin, interactive):
             if not await console.feed(line):
                 break

@@ -86,7 +86,7 @@ class EmbeddedMongo:
         for _attempt in range(3 if fixed is None else 20):
             port = fixed or _free_port()
             with open(log_path, "ab") as log_file:
-                self._proc = subprocess.Popen(  # noqa: S603 - fixed executable and args
+                self._proc = subprocess.Popen(
                     [
                         _executable(),
                         "--host",
@@ -122,7 +122,10 @@ class EmbeddedMongo:
             time.sleep(0.25)  # a fixed port may still be held by the previous process
         self._proc = None
         hint = ""
-        if "lock" in last_error.lower() or "resource temporarily unavailable" in last_error.lower():
+        if (
+            "lock" in last_error.lower()
+            or "resource temporarily unavailable" in last_error.lower()
+        ):
             hint = f" Is another copy of the bot already using {self.path}?"
         raise EmbeddedDatabaseError(
             f"the embedded database exited at start.{hint} Last log lines:\n{last_error}"

@@ -56,14 +56,18 @@ class Translator:
         return RUPIAH + format_decimal(round(amount), format="#,##0", locale=self.locale)
 
     def distance(self, meters: float) -> str:
-        """"850 m", "1,2 km" (id) / "1.2 km" (en), "25 km"."""
+        """ "850 m", "1,2 km" (id) / "1.2 km" (en), "25 km"."""
         if meters < 995:
-            return format_unit(max(10, round(meters, -1)), "length-meter", length="short",
-                               format="#,##0", locale=self.locale)
+            return format_unit(
+                max(10, round(meters, -1)),
+                "length-meter",
+                length="short",
+                format="#,##0",
+                locale=self.locale,
+            )
         km = meters / 1000
         fmt = "#,##0.#" if km < 9.95 else "#,##0"
-        return format_unit(km, "length-kilometer", length="short", format=fmt,
-                           locale=self.locale)
+        return format_unit(km, "length-kilometer", length="short", format=fmt, locale=self.locale)
 
     def date(self, value: date | datetime, fmt: str = "long") -> str:
         """A calendar date; a moment is first put in Indonesia's western time (WIB)."""

@@ -34,14 +34,42 @@ BOT_USER = {
 }
 
 # Tags Telegram accepts in HTML parse mode.
-_ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
-                 "tg-spoiler", "a", "code", "pre", "blockquote", "tg-emoji"}
+_ALLOWED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "span",
+    "tg-spoiler",
+    "a",
+    "code",
+    "pre",
+    "blockquote",
+    "tg-emoji",
+}
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z-]+(?:=\"[^\"<>]*\")?)*)\s*>")
 _ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
 
-SEND_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendVenue", "sendLocation",
-                "sendAnimation", "sendVideo", "sendAudio", "sendVoice", "sendSticker",
-                "sendContact", "copyMessage", "forwardMessage"}
+SEND_METHODS = {
+    "sendMessage",
+    "sendPhoto",
+    "sendDocument",
+    "sendVenue",
+    "sendLocation",
+    "sendAnimation",
+    "sendVideo",
+    "sendAudio",
+    "sendVoice",
+    "sendSticker",
+    "sendContact",
+    "copyMessage",
+    "forwardMessage",
+}
 
 
 class TelegramLimitError(ValueError):
@@ -63,15 +91,18 @@ def html_to_text(markup: str) -> str:
             m = _TAG.match(markup, i)
             if not m:
                 raise TelegramLimitError(
-                    f"Bad Request: can't parse entities: unsupported start tag at byte offset {i}")
+                    f"Bad Request: can't parse entities: unsupported start tag at byte offset {i}"
+                )
             closing, tag = m.group(1) == "/", m.group(2).lower()
             if tag not in _ALLOWED_TAGS:
                 raise TelegramLimitError(
-                    f'Bad Request: can\'t parse entities: unsupported start tag "{tag}"')
+                    f'Bad Request: can\'t parse entities: unsupported start tag "{tag}"'
+                )
             if closing:
                 if not stack or stack[-1] != tag:
                     raise TelegramLimitError(
-                        f'Bad Request: can\'t parse entities: unmatched end tag "{tag}"')
+                        f'Bad Request: can\'t parse entities: unmatched end tag "{tag}"'
+                    )
                 stack.pop()
             else:
                 stack.append(tag)
@@ -81,7 +112,8 @@ def html_to_text(markup: str) -> str:
             if not m:
                 raise TelegramLimitError(
                     "Bad Request: can't parse entities: unsupported HTML entity at byte offset "
-                    f"{i}")
+                    f"{i}"
+                )
             out.append(html.unescape(m.group(0)))
             i = m.end()
         elif ch == ">":
@@ -92,8 +124,9 @@ def html_to_text(markup: str) -> str:
             i += 1
     if stack:
         raise TelegramLimitError(
-            f'Bad Request: can\'t parse entities: can\'t find end tag corresponding to start '
-            f'tag "{stack[-1]}"')
+            f"Bad Request: can't parse entities: can't find end tag corresponding to start "
+            f'tag "{stack[-1]}"'
+        )
     return "".join(out)
 
 
@@ -105,8 +138,9 @@ def visible_text(text: str, parse_mode: str | None) -> str:
     return text
 
 
-def check_text(text: str | None, parse_mode: str | None, *, limit: int, what: str,
-               allow_empty: bool = False) -> str:
+def check_text(
+    text: str | None, parse_mode: str | None, *, limit: int, what: str, allow_empty: bool = False
+) -> str:
     plain = visible_text(text or "", parse_mode)
     if not plain.strip() and not allow_empty:
         raise TelegramLimitError(f"Bad Request: {what} must be non-empty")
@@ -129,10 +163,21 @@ def check_markup(markup: dict[str, Any] | None) -> None:
                 text = button.get("text", "")
                 if not text.strip():
                     raise TelegramLimitError("Bad Request: button text must be non-empty")
-                actions = [k for k in ("callback_data", "url", "switch_inline_query",
-                                       "switch_inline_query_current_chat", "copy_text",
-                                       "login_url", "web_app", "pay",
-                                       "switch_inline_query_chosen_chat") if k in button]
+                actions = [
+                    k
+                    for k in (
+                        "callback_data",
+                        "url",
+                        "switch_inline_query",
+                        "switch_inline_query_current_chat",
+                        "copy_text",
+                        "login_url",
+                        "web_app",
+                        "pay",
+                        "switch_inline_query_chosen_chat",
+                    )
+                    if k in button
+                ]
                 if len(actions) != 1:
                     raise TelegramLimitError("Bad Request: a button needs exactly one action")
                 if "callback_data" in button:
@@ -244,18 +289,20 @@ class LocalBotApi(BaseRequest):
                 files[name] = (filename or name, bytes(content))
         for key, value in list(params.items()):
             if isinstance(value, str) and value.startswith("attach://"):
-                part = value[len("attach://"):]
+                part = value[len("attach://") :]
                 if part in files:
                     params[key] = {"file": files[part][0], "size": len(files[part][1])}
         for key, (filename, content) in files.items():
-            if key in params and not isinstance(params[key], dict):
-                params[key] = {"file": filename, "size": len(content)}
-            elif key not in params:
+            if (key in params and not isinstance(params[key], dict)) or key not in params:
                 params[key] = {"file": filename, "size": len(content)}
         return self.handle(api_method, params, files)
 
-    def handle(self, method: str, params: dict[str, Any],
-               files: dict[str, tuple[str, bytes]] | None = None) -> tuple[int, bytes]:
+    def handle(
+        self,
+        method: str,
+        params: dict[str, Any],
+        files: dict[str, tuple[str, bytes]] | None = None,
+    ) -> tuple[int, bytes]:
         """Answer one Bot API call as Telegram would: (HTTP status, JSON body)."""
         call = Call(method, params, files or {})
         self.calls.append(call)
@@ -271,7 +318,8 @@ class LocalBotApi(BaseRequest):
             self.errors.append(call)
             self._notify(call)
             return HTTPStatus.BAD_REQUEST, json.dumps(
-                {"ok": False, "error_code": 400, "description": str(exc)}).encode()
+                {"ok": False, "error_code": 400, "description": str(exc)}
+            ).encode()
         call.result = result
         self._notify(call)
         return HTTPStatus.OK, json.dumps({"ok": True, "result": result}).encode()
@@ -302,10 +350,16 @@ class LocalBotApi(BaseRequest):
         if markup is not None and "inline_keyboard" not in markup:
             # Telegram returns only inline keyboards as part of a Message.
             keyboard = body.pop("reply_markup")
-        message = {"message_id": message_id, "date": int(time.time()),
-                   "chat": self.chat(chat_id), "from": self.bot_user, **body}
-        self.messages[(chat_id, message_id)] = StoredMessage(chat_id, message_id, message, True,
-                                                             keyboard)
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": self.chat(chat_id),
+            "from": self.bot_user,
+            **body,
+        }
+        self.messages[(chat_id, message_id)] = StoredMessage(
+            chat_id, message_id, message, True, keyboard
+        )
         return message
 
     def _file(self, call: Call, name: str) -> dict[str, Any]:
@@ -315,17 +369,30 @@ class LocalBotApi(BaseRequest):
             file_id = call.params[name]  # re-sending a known file_id
             filename, content = self.files.get(file_id, (file_id, b""))
         self.files[file_id] = (filename, content)
-        return {"file_id": file_id, "file_unique_id": "U" + file_id, "file_size": len(content),
-                "file_name": filename}
+        return {
+            "file_id": file_id,
+            "file_unique_id": "U" + file_id,
+            "file_size": len(content),
+            "file_name": filename,
+        }
 
     def _answer(self, call: Call) -> Any:
         p = call.params
         m = call.method
         if m == "getMe":
             return self.bot_user
-        if m in ("setMyCommands", "deleteMyCommands", "setWebhook", "deleteWebhook",
-                 "setMyDescription", "setMyShortDescription", "setChatMenuButton", "close",
-                 "logOut", "sendChatAction"):
+        if m in (
+            "setMyCommands",
+            "deleteMyCommands",
+            "setWebhook",
+            "deleteWebhook",
+            "setMyDescription",
+            "setMyShortDescription",
+            "setChatMenuButton",
+            "close",
+            "logOut",
+            "sendChatAction",
+        ):
             if m == "setMyCommands":
                 commands = p.get("commands") or []
                 if len(commands) > 100:
@@ -346,8 +413,12 @@ class LocalBotApi(BaseRequest):
             file_id = p["file_id"]
             if file_id not in self.files:
                 raise TelegramLimitError("Bad Request: invalid file_id")
-            return {"file_id": file_id, "file_unique_id": "U" + file_id,
-                    "file_size": len(self.files[file_id][1]), "file_path": file_id}
+            return {
+                "file_id": file_id,
+                "file_unique_id": "U" + file_id,
+                "file_size": len(self.files[file_id][1]),
+                "file_path": file_id,
+            }
         if m == "answerCallbackQuery":
             text = p.get("text")
             if text is not None and len(text) > 200:
@@ -372,8 +443,14 @@ class LocalBotApi(BaseRequest):
             if m == "sendMessage":
                 check_text(p.get("text"), p.get("parse_mode"), limit=4096, what="message text")
                 body["text"] = p["text"]
-            elif m in ("sendPhoto", "sendDocument", "sendAnimation", "sendVideo", "sendAudio",
-                       "sendVoice"):
+            elif m in (
+                "sendPhoto",
+                "sendDocument",
+                "sendAnimation",
+                "sendVideo",
+                "sendAudio",
+                "sendVoice",
+            ):
                 if p.get("caption") is not None:
                     check_text(p["caption"], p.get("parse_mode"), limit=1024, what="caption")
                     body["caption"] = p["caption"]
@@ -391,8 +468,11 @@ class LocalBotApi(BaseRequest):
                 if m == "sendVenue":
                     if not p.get("title") or not p.get("address"):
                         raise TelegramLimitError("Bad Request: venue title and address needed")
-                    body["venue"] = {"location": body["location"], "title": p["title"],
-                                     "address": p["address"]}
+                    body["venue"] = {
+                        "location": body["location"],
+                        "title": p["title"],
+                        "address": p["address"],
+                    }
             if "reply_markup" in p:
                 body["reply_markup"] = p["reply_markup"]
             return self._new_message(chat_id, body)
@@ -402,17 +482,16 @@ class LocalBotApi(BaseRequest):
             if stored is None or not stored.from_bot:
                 raise TelegramLimitError("Bad Request: message to edit not found")
             media = p.get("media") or {}
-            if media.get("type") != "photo" or not any(k in stored.payload for k in (
-                    "photo", "document", "video", "animation", "audio")):
-                raise TelegramLimitError("Bad Request: there is no media in the message to "
-                                         "edit")
+            if media.get("type") != "photo" or not any(
+                k in stored.payload for k in ("photo", "document", "video", "animation", "audio")
+            ):
+                raise TelegramLimitError("Bad Request: there is no media in the message to edit")
             check_markup(p.get("reply_markup"))
             if media.get("caption") is not None:
-                check_text(media["caption"], media.get("parse_mode"), limit=1024,
-                           what="caption")
+                check_text(media["caption"], media.get("parse_mode"), limit=1024, what="caption")
             source = str(media.get("media", ""))
             if source.startswith("attach://"):
-                part = source[len("attach://"):]
+                part = source[len("attach://") :]
                 filename, content = call.files.get(part, (part, b""))
                 file_id = f"F{next(self._file_ids):06d}"
                 self.files[file_id] = (filename, content)
@@ -421,10 +500,14 @@ class LocalBotApi(BaseRequest):
                 file_id = source
             else:
                 raise TelegramLimitError("Bad Request: wrong file identifier")
-            new = {k: v for k, v in stored.payload.items() if k not in ("photo", "caption",
-                                                                         "reply_markup")}
-            new["photo"] = [{"file_id": file_id, "file_unique_id": "U" + file_id,
-                             "width": 1000, "height": 630}]
+            new = {
+                k: v
+                for k, v in stored.payload.items()
+                if k not in ("photo", "caption", "reply_markup")
+            }
+            new["photo"] = [
+                {"file_id": file_id, "file_unique_id": "U" + file_id, "width": 1000, "height": 630}
+            ]
             if media.get("caption") is not None:
                 new["caption"] = media["caption"]
             if p.get("reply_markup"):
@@ -444,13 +527,19 @@ class LocalBotApi(BaseRequest):
             new = dict(old)
             if m == "editMessageText":
                 if "text" not in old:
-                    raise TelegramLimitError("Bad Request: there is no text in the message to "
-                                             "edit")
+                    raise TelegramLimitError(
+                        "Bad Request: there is no text in the message to edit"
+                    )
                 check_text(p.get("text"), p.get("parse_mode"), limit=4096, what="message text")
                 new["text"] = p["text"]
             elif m == "editMessageCaption":
-                check_text(p.get("caption"), p.get("parse_mode"), limit=1024, what="caption",
-                           allow_empty=True)
+                check_text(
+                    p.get("caption"),
+                    p.get("parse_mode"),
+                    limit=1024,
+                    what="caption",
+                    allow_empty=True,
+                )
                 new["caption"] = p.get("caption")
             if "reply_markup" in p:
                 new["reply_markup"] = p["reply_markup"]
@@ -458,12 +547,16 @@ class LocalBotApi(BaseRequest):
                 new.pop("reply_markup", None)
             else:
                 new.pop("reply_markup", None)
-            if new.get("text") == old.get("text") and new.get("caption") == old.get(
-                    "caption") and new.get("reply_markup") == old.get("reply_markup"):
+            if (
+                new.get("text") == old.get("text")
+                and new.get("caption") == old.get("caption")
+                and new.get("reply_markup") == old.get("reply_markup")
+            ):
                 raise TelegramLimitError(
                     "Bad Request: message is not modified: specified new message content and "
                     "reply markup are exactly the same as a current content and reply markup "
-                    "of the message")
+                    "of the message"
+                )
             new["edit_date"] = int(time.time())
             stored.payload = new
             return new
@@ -478,33 +571,41 @@ class LocalBotApi(BaseRequest):
     # --- building updates (what users send) -----------------------------------------------
 
     @staticmethod
-    def user(user_id: int, language: str | None = "id", first_name: str | None = None
-             ) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": user_id, "is_bot": False,
-                                "first_name": first_name or f"User{user_id}"}
+    def user(
+        user_id: int, language: str | None = "id", first_name: str | None = None
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": first_name or f"User{user_id}",
+        }
         if language:
             data["language_code"] = language
         return data
 
-    def message_update(self, user: dict[str, Any], *, chat_id: int | None = None,
-                       **content: Any) -> dict[str, Any]:
+    def message_update(
+        self, user: dict[str, Any], *, chat_id: int | None = None, **content: Any
+    ) -> dict[str, Any]:
         """An update with a message the user sends (``text=``, ``location=``, …)."""
         chat_id = user["id"] if chat_id is None else chat_id
         message: dict[str, Any] = {
             "message_id": self.next_message_id(chat_id),
             "date": int(time.time()),
-            "chat": self.chat(chat_id) if chat_id < 0 else {
-                "id": chat_id, "type": "private", "first_name": user["first_name"]},
+            "chat": self.chat(chat_id)
+            if chat_id < 0
+            else {"id": chat_id, "type": "private", "first_name": user["first_name"]},
             "from": user,
             **content,
         }
         text = content.get("text")
         if isinstance(text, str) and text.startswith("/"):
             command = text.split()[0]
-            message["entities"] = [{"type": "bot_command", "offset": 0,
-                                    "length": utf16_len(command)}]
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": utf16_len(command)}
+            ]
         self.messages[(chat_id, message["message_id"])] = StoredMessage(
-            chat_id, message["message_id"], message, False)
+            chat_id, message["message_id"], message, False
+        )
         return {"update_id": self.next_update_id(), "message": message}
 
     def register_file(self, filename: str, content: bytes) -> str:
@@ -513,18 +614,29 @@ class LocalBotApi(BaseRequest):
         self.files[file_id] = (filename, content)
         return file_id
 
-    def document_update(self, user: dict[str, Any], filename: str, content: bytes,
-                        mime_type: str = "text/csv", caption: str | None = None
-                        ) -> dict[str, Any]:
+    def document_update(
+        self,
+        user: dict[str, Any],
+        filename: str,
+        content: bytes,
+        mime_type: str = "text/csv",
+        caption: str | None = None,
+    ) -> dict[str, Any]:
         file_id = f"D{next(self._file_ids):06d}"
         self.files[file_id] = (filename, content)
-        document = {"file_id": file_id, "file_unique_id": "U" + file_id,
-                    "file_name": filename, "mime_type": mime_type, "file_size": len(content)}
+        document = {
+            "file_id": file_id,
+            "file_unique_id": "U" + file_id,
+            "file_name": filename,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
         extra = {"caption": caption} if caption else {}
         return self.message_update(user, document=document, **extra)
 
-    def callback_update(self, user: dict[str, Any], message: StoredMessage, data: str
-                        ) -> dict[str, Any]:
+    def callback_update(
+        self, user: dict[str, Any], message: StoredMessage, data: str
+    ) -> dict[str, Any]:
         return {
             "update_id": self.next_update_id(),
             "callback_query": {
@@ -536,10 +648,15 @@ class LocalBotApi(BaseRequest):
             },
         }
 
-    def inline_update(self, user: dict[str, Any], query: str,
-                      location: tuple[float, float] | None = None) -> dict[str, Any]:
-        inline: dict[str, Any] = {"id": str(self.next_update_id()), "from": user,
-                                  "query": query, "offset": ""}
+    def inline_update(
+        self, user: dict[str, Any], query: str, location: tuple[float, float] | None = None
+    ) -> dict[str, Any]:
+        inline: dict[str, Any] = {
+            "id": str(self.next_update_id()),
+            "from": user,
+            "query": query,
+            "offset": "",
+        }
         if location is not None:
             inline["location"] = {"latitude": location[0], "longitude": location[1]}
         return {"update_id": self.next_update_id(), "inline_query": inline}
@@ -548,8 +665,9 @@ class LocalBotApi(BaseRequest):
 
     def last_with_buttons(self, chat_id: int) -> StoredMessage | None:
         """The newest bot message in the chat that has a keyboard."""
-        candidates = [m for (c, _), m in self.messages.items()
-                      if c == chat_id and m.from_bot and m.markup]
+        candidates = [
+            m for (c, _), m in self.messages.items() if c == chat_id and m.from_bot and m.markup
+        ]
         return max(candidates, key=lambda m: m.message_id) if candidates else None
 
     def calls_of(self, method: str) -> list[Call]:
@@ -565,8 +683,14 @@ class LocalBotApiServer:
     ``retry_after`` beyond it, as Telegram does) and answer 403 for chats that blocked the
     bot — the conditions a broadcast engine must survive."""
 
-    def __init__(self, api: LocalBotApi | None = None, *, rate_per_s: float | None = None,
-                 blocked: set[int] | None = None, retry_after: int = 1) -> None:
+    def __init__(
+        self,
+        api: LocalBotApi | None = None,
+        *,
+        rate_per_s: float | None = None,
+        blocked: set[int] | None = None,
+        retry_after: int = 1,
+    ) -> None:
         self.api = api or LocalBotApi()
         self.rate_per_s = rate_per_s
         self.blocked = blocked or set()
@@ -603,7 +727,7 @@ class LocalBotApiServer:
                     params[key] = _decode(key, value)
         for key, value in list(params.items()):
             if isinstance(value, str) and value.startswith("attach://"):
-                part = value[len("attach://"):]
+                part = value[len("attach://") :]
                 if part in files:
                     params[key] = {"file": files[part][0], "size": len(files[part][1])}
         for key, (filename, content) in files.items():
@@ -614,15 +738,25 @@ class LocalBotApiServer:
             chat_id = int(params.get("chat_id", 0) or 0)
             now = time.monotonic()
             if chat_id in self.blocked:
-                return web.json_response({"ok": False, "error_code": 403,
-                                          "description": "Forbidden: bot was blocked by the "
-                                                         "user"}, status=403)
+                return web.json_response(
+                    {
+                        "ok": False,
+                        "error_code": 403,
+                        "description": "Forbidden: bot was blocked by the user",
+                    },
+                    status=403,
+                )
             if self._rate_limited(now):
                 self.too_many += 1
-                return web.json_response({
-                    "ok": False, "error_code": 429,
-                    "description": f"Too Many Requests: retry after {self.retry_after}",
-                    "parameters": {"retry_after": self.retry_after}}, status=429)
+                return web.json_response(
+                    {
+                        "ok": False,
+                        "error_code": 429,
+                        "description": f"Too Many Requests: retry after {self.retry_after}",
+                        "parameters": {"retry_after": self.retry_after},
+                    },
+                    status=429,
+                )
             self.sent_at.append(now)
         status, body = self.api.handle(method, params, files)
         return web.Response(status=status, body=body, content_type="application/json")
@@ -655,8 +789,18 @@ class LocalBotApiServer:
             self._runner = None
 
 
-_INT_FIELDS = {"chat_id", "message_id", "from_chat_id", "user_id", "reply_to_message_id",
-               "cache_time", "limit", "offset", "timeout", "max_connections"}
+_INT_FIELDS = {
+    "chat_id",
+    "message_id",
+    "from_chat_id",
+    "user_id",
+    "reply_to_message_id",
+    "cache_time",
+    "limit",
+    "offset",
+    "timeout",
+    "max_connections",
+}
 _FLOAT_FIELDS = {"latitude", "longitude"}
 
 

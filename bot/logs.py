@@ -46,12 +46,13 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("time=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s")
 
-    def formatException(self, ei) -> str:  # type: ignore[no-untyped-def] # noqa: N802
+    def formatException(self, ei) -> str:  # type: ignore[no-untyped-def]
         return redact(super().formatException(ei))
 
 
-def configure(level: str = "INFO", fmt: str = "text", *, quiet: bool = False,
-              log_file: Path | None = None) -> None:
+def configure(
+    level: str = "INFO", fmt: str = "text", *, quiet: bool = False, log_file: Path | None = None
+) -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)

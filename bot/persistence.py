@@ -28,8 +28,9 @@ class MongoPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], Any]):
 
     def __init__(self, states: StateRepository, update_interval: float = 60) -> None:
         super().__init__(
-            store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=True,
-                                        callback_data=False),
+            store_data=PersistenceInput(
+                bot_data=False, chat_data=False, user_data=True, callback_data=False
+            ),
             update_interval=update_interval,
         )
         self.states = states
@@ -52,8 +53,9 @@ class MongoPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], Any]):
     async def get_conversations(self, name: str) -> ConversationDict:
         return await self.states.conversations(name)  # type: ignore[return-value]
 
-    async def update_conversation(self, name: str, key: ConversationKey,
-                                  new_state: object | None) -> None:
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
         await self.states.set_conversation(name, tuple(key), new_state)
 
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:

@@ -45,8 +45,11 @@ async def telegram(request: web.Request) -> web.Response:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return web.Response(status=400, text="invalid json")
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int) or isinstance(
-            data.get("update_id"), bool):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("update_id"), int)
+        or isinstance(data.get("update_id"), bool)
+    ):
         return web.Response(status=400, text="not an update")
     application = request.app[PTB]
     try:
@@ -79,8 +82,11 @@ async def ptb_lifecycle(app: web.Application) -> AsyncIterator[None]:
     await application.start()
     if settings.webhook_url:
         await application.bot.set_webhook(
-            url=settings.webhook_url, secret_token=app[SECRET],
-            allowed_updates=ALLOWED_UPDATES, max_connections=40)
+            url=settings.webhook_url,
+            secret_token=app[SECRET],
+            allowed_updates=ALLOWED_UPDATES,
+            max_connections=40,
+        )
         log.info("webhook set url=%s", settings.webhook_url)
     else:
         log.warning("WEBHOOK_URL is not set: the webhook was not registered with Telegram")
@@ -98,8 +104,9 @@ async def ptb_lifecycle(app: web.Application) -> AsyncIterator[None]:
     log.info("stopped")
 
 
-def build_web_app(settings: Settings, application: Application[Any, Any, Any, Any, Any, Any],
-                  *, secret: str) -> web.Application:
+def build_web_app(
+    settings: Settings, application: Application[Any, Any, Any, Any, Any, Any], *, secret: str
+) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[PTB] = application
     app[SECRET] = secret

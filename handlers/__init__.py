@@ -24,8 +24,12 @@ from handlers import (
 )
 
 
-def register(app: Application, *, form_timeout_s: float | None = None,  # type: ignore[type-arg]
-             live: bool = False) -> None:
+def register(
+    app: Application,
+    *,
+    form_timeout_s: float | None = None,  # type: ignore[type-arg]
+    live: bool = False,
+) -> None:
     """Add all handlers. Note: order matters — the first matching handler of a group wins.
 
     ``live``: real Telegram delivery, where flood control and dropping redelivered

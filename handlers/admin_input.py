@@ -41,9 +41,16 @@ log = logging.getLogger(__name__)
 
 ID = r"[0-9a-f]{24}"
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
-FIELDS = {"desc": "description", "svc": "services", "phone": "phone", "hours": "opening_hours",
-          "pokok": "simpanan_pokok", "wajib": "simpanan_wajib", "rat": "rat_year",
-          "loc": "location"}
+FIELDS = {
+    "desc": "description",
+    "svc": "services",
+    "phone": "phone",
+    "hours": "opening_hours",
+    "pokok": "simpanan_pokok",
+    "wajib": "simpanan_wajib",
+    "rat": "rat_year",
+    "loc": "location",
+}
 
 
 class Wait(IntEnum):
@@ -77,13 +84,16 @@ def prompt_text(t: Translator, kind: str, field: str | None = None) -> str:
         "suspend": _("Type the reason for the suspension (the member will see it):"),
         "reinstate": _("Type the reason for reinstating the member:"),
         "search": _("Type a name or a member number to search for:"),
-        "import": _("Send the directory as a CSV (or GeoJSON) file, at most 10 MB. Columns: "
-                    "name,type,latitude,longitude,… (see the README)."),
+        "import": _(
+            "Send the directory as a CSV (or GeoJSON) file, at most 10 MB. Columns: "
+            "name,type,latitude,longitude,… (see the README)."
+        ),
     }
     fields = {
         "description": _("Type the new description (up to 1,000 characters):"),
-        "services": _("Type the services, separated by commas (e.g. sembako, apotek, "
-                      "simpan_pinjam):"),
+        "services": _(
+            "Type the services, separated by commas (e.g. sembako, apotek, simpan_pinjam):"
+        ),
         "phone": _("Type the cooperative's phone number:"),
         "opening_hours": _("Type the opening hours (e.g. Mon–Fri 08.00–16.00):"),
         "simpanan_pokok": _("Type the simpanan pokok in rupiah (e.g. 50000):"),
@@ -135,15 +145,15 @@ async def begin(update: Update, context: BotContext) -> int | None:
             return await _start(update, context, "reject", target=parts[1])
         if code in ("su", "ri"):
             await admin.member(actor, parts[1])
-            return await _start(update, context, "suspend" if code == "su" else "reinstate",
-                                target=parts[1])
+            return await _start(
+                update, context, "suspend" if code == "su" else "reinstate", target=parts[1]
+            )
         if code == "ams":
             await admin.coop_for_admin(actor, parts[1])
             return await _start(update, context, "search", coop=parts[1])
         if code == "pe" and parts[2] in FIELDS:
             await admin.coop_for_admin(actor, parts[1])
-            return await _start(update, context, "profile", coop=parts[1],
-                                field=FIELDS[parts[2]])
+            return await _start(update, context, "profile", coop=parts[1], field=FIELDS[parts[2]])
         if code == "oim":
             await admin.require_operator(actor, "import")
             return await _start(update, context, "import")
@@ -196,8 +206,11 @@ async def on_text(update: Update, context: BotContext) -> int | None:
             await message.reply_text(prompt_text(context.t, "import"))
             return None
     except InputError as error:
-        await message.reply_text(error_text(context.t, error) + "\n\n" + prompt_text(
-            context.t, kind, pending.get("field")))
+        await message.reply_text(
+            error_text(context.t, error)
+            + "\n\n"
+            + prompt_text(context.t, kind, pending.get("field"))
+        )
         return None
     except Forbidden:
         await refuse(update, context)
@@ -217,9 +230,13 @@ async def _tell_member(context: BotContext, application: Any) -> None:
         return
     t = context.services.i18n.get(application.language)
     try:
-        await context.bot.send_message(application.user_id, t.gettext(
-            "✅ Your membership of {coop} is active again.").format(coop=escape(coop.name)),
-            parse_mode=ParseMode.HTML)
+        await context.bot.send_message(
+            application.user_id,
+            t.gettext("✅ Your membership of {coop} is active again.").format(
+                coop=escape(coop.name)
+            ),
+            parse_mode=ParseMode.HTML,
+        )
     except Exception:  # blocked or deleted account: nothing to do
         log.info("could not notify member application=%s", application.id)
 
@@ -236,7 +253,8 @@ async def on_location(update: Update, context: BotContext) -> int | None:
     assert location is not None
     try:
         coop = await context.services.admin.set_location(
-            _actor(update), pending["coop"], Point(location.latitude, location.longitude))
+            _actor(update), pending["coop"], Point(location.latitude, location.longitude)
+        )
     except InputError as error:
         await message.reply_text(error_text(context.t, error))
         return None
@@ -271,21 +289,29 @@ async def on_document(update: Update, context: BotContext) -> int | None:
     document = message.document
     name = (document.file_name or "").lower()
     if document.file_size and document.file_size > MAX_IMPORT_BYTES:
-        await message.reply_text(_("That file is too large: at most 10 MB. Split it and send "
-                                   "the parts one by one."))
+        await message.reply_text(
+            _("That file is too large: at most 10 MB. Split it and send the parts one by one.")
+        )
         return None
     if not name.endswith((".csv", ".txt", ".json", ".geojson")):
-        await message.reply_text(_("That is not a CSV or GeoJSON file. Send the directory as "
-                                   "a .csv file (Excel: Save as → CSV)."))
+        await message.reply_text(
+            _(
+                "That is not a CSV or GeoJSON file. Send the directory as "
+                "a .csv file (Excel: Save as → CSV)."
+            )
+        )
         return None
     actor = _actor(update)
     data = bytes(await (await context.bot.get_file(document.file_id)).download_as_bytearray())
     if len(data) > MAX_IMPORT_BYTES:
-        await message.reply_text(_("That file is too large: at most 10 MB. Split it and send "
-                                   "the parts one by one."))
+        await message.reply_text(
+            _("That file is too large: at most 10 MB. Split it and send the parts one by one.")
+        )
         return None
-    status = await message.reply_text(_("⏳ Importing {name}…").format(name=escape(
-        document.file_name or "")), parse_mode=ParseMode.HTML)
+    status = await message.reply_text(
+        _("⏳ Importing {name}…").format(name=escape(document.file_name or "")),
+        parse_mode=ParseMode.HTML,
+    )
     last = {"at": 0.0, "done": -1}
 
     async def progress(done: int, total: int) -> None:
@@ -296,9 +322,11 @@ async def on_document(update: Update, context: BotContext) -> int | None:
                 last["done"] = done
                 percent = int(done * 100 / total) if total else 100
                 bar = "█" * (percent // 10) + "░" * (10 - percent // 10)
-                await status.edit_text(_("⏳ Importing… {bar} {percent}% ({done}/{total} rows)")
-                                       .format(bar=bar, percent=percent, done=done,
-                                               total=total))
+                await status.edit_text(
+                    _("⏳ Importing… {bar} {percent}% ({done}/{total} rows)").format(
+                        bar=bar, percent=percent, done=done, total=total
+                    )
+                )
 
     try:
         report = await context.services.admin.import_directory(actor, data, progress)
@@ -310,14 +338,23 @@ async def on_document(update: Update, context: BotContext) -> int | None:
         _clear(context)
         return ConversationHandler.END
     _clear(context)
-    await status.edit_text(_("✅ Import finished: {rows} rows, {created} created, {updated} "
-                             "updated, {rejected} rejected.").format(
-        rows=report.rows, created=report.created, updated=report.updated,
-        rejected=len(report.errors)))
+    await status.edit_text(
+        _(
+            "✅ Import finished: {rows} rows, {created} created, {updated} "
+            "updated, {rejected} rejected."
+        ).format(
+            rows=report.rows,
+            created=report.created,
+            updated=report.updated,
+            rejected=len(report.errors),
+        )
+    )
     if report.errors:
         await context.bot.send_document(
-            actor, InputFile(report_csv(t, report.errors), filename="ditolak.csv"),
-            caption=_("Rejected rows, with the reason for each."))
+            actor,
+            InputFile(report_csv(t, report.errors), filename="ditolak.csv"),
+            caption=_("Rejected rows, with the reason for each."),
+        )
     return ConversationHandler.END
 
 
@@ -335,8 +372,9 @@ async def on_other(update: Update, context: BotContext) -> int | None:
     assert update.effective_message is not None
     if pending is None:
         return ConversationHandler.END
-    await update.effective_message.reply_text(prompt_text(context.t, pending["kind"],
-                                                          pending.get("field")))
+    await update.effective_message.reply_text(
+        prompt_text(context.t, pending["kind"], pending.get("field"))
+    )
     return None
 
 
@@ -347,8 +385,7 @@ async def on_timeout(update: Update, context: BotContext) -> None:
 def build_conversation() -> ConversationHandler:
     message = filters.UpdateType.MESSAGE
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning,
-                                message=".*per_message=False.*")
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message=False.*")
         return ConversationHandler(
             entry_points=[
                 CallbackQueryHandler(begin, pattern=rf"^(rt|su|ri):{ID}$"),
@@ -366,8 +403,10 @@ def build_conversation() -> ConversationHandler:
                 ],
                 ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, on_timeout)],
             },
-            fallbacks=[CommandHandler(["cancel", "batal"], on_cancel),
-                       MessageHandler(filters.COMMAND & message, on_other)],
+            fallbacks=[
+                CommandHandler(["cancel", "batal"], on_cancel),
+                MessageHandler(filters.COMMAND & message, on_other),
+            ],
             name="admin_input",
             persistent=True,
             allow_reentry=True,

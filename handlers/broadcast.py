@@ -67,8 +67,9 @@ def _actor(update: Update) -> int:
 def mute_markup(job: Broadcast) -> InlineKeyboardMarkup:
     """The button under every announcement (bilingual: recipients' languages vary)."""
     key = job.coop_id if job.kind == "coop" and job.coop_id else PLATFORM
-    return InlineKeyboardMarkup([[InlineKeyboardButton(
-        "🔕 Bisukan pengumuman · Mute", callback_data=f"mu:{key}")]])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("🔕 Bisukan pengumuman · Mute", callback_data=f"mu:{key}")]]
+    )
 
 
 def error_outcome(code: int, description: str, retry_after: float = 1.0) -> SendResult:
@@ -91,13 +92,22 @@ def make_sender(bot: Bot) -> Any:
         paid = True if job.paid else None
         try:
             if job.photo:
-                await bot.send_photo(chat_id, job.photo, caption=job.text,
-                                     parse_mode=ParseMode.HTML, reply_markup=mute_markup(job),
-                                     allow_paid_broadcast=paid)
+                await bot.send_photo(
+                    chat_id,
+                    job.photo,
+                    caption=job.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=mute_markup(job),
+                    allow_paid_broadcast=paid,
+                )
             else:
-                await bot.send_message(chat_id, job.text, parse_mode=ParseMode.HTML,
-                                       reply_markup=mute_markup(job),
-                                       allow_paid_broadcast=paid)
+                await bot.send_message(
+                    chat_id,
+                    job.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=mute_markup(job),
+                    allow_paid_broadcast=paid,
+                )
         except RetryAfter as exc:
             with warnings.catch_warnings():  # PTB 22 warns that ints become timedeltas
                 warnings.simplefilter("ignore", PTBDeprecationWarning)
@@ -131,7 +141,8 @@ class HttpSender:
 
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self.max_connections),
-            timeout=aiohttp.ClientTimeout(total=20))
+            timeout=aiohttp.ClientTimeout(total=20),
+        )
 
     async def close(self) -> None:
         if self._session is not None:
@@ -142,8 +153,11 @@ class HttpSender:
         import aiohttp
 
         markup = mute_markup(job).to_dict()
-        payload: dict[str, Any] = {"chat_id": chat_id, "parse_mode": "HTML",
-                                   "reply_markup": markup}
+        payload: dict[str, Any] = {
+            "chat_id": chat_id,
+            "parse_mode": "HTML",
+            "reply_markup": markup,
+        }
         if job.paid:
             payload["allow_paid_broadcast"] = True
         if job.photo:
@@ -160,8 +174,11 @@ class HttpSender:
         if body.get("ok"):
             return SendResult(Outcome.SENT)
         retry = (body.get("parameters") or {}).get("retry_after", 1)
-        return error_outcome(int(body.get("error_code") or response.status),
-                             str(body.get("description", "")), float(retry))
+        return error_outcome(
+            int(body.get("error_code") or response.status),
+            str(body.get("description", "")),
+            float(retry),
+        )
 
 
 def progress_text(t: Translator, job: Broadcast, info: ProgressInfo) -> str:
@@ -170,35 +187,54 @@ def progress_text(t: Translator, job: Broadcast, info: ProgressInfo) -> str:
     percent = int(done * 100 / info.total) if info.total else 100
     bar = "█" * (percent // 10) + "░" * (10 - percent // 10)
     if info.final:
-        head = _("📣 <b>Announcement finished</b>") if job.status != "cancelled" else \
-            _("📣 <b>Announcement cancelled</b>")
-        return "\n".join([
-            head, "",
-            _("Delivered: {n}").format(n=t.number(info.sent)),
-            _("Blocked the bot: {n}").format(n=t.number(info.blocked)),
-            _("Failed: {n}").format(n=t.number(info.failed)),
-            _("Not sent: {n}").format(n=t.number(info.remaining + max(
-                0, info.total - done - info.remaining))) if job.status == "cancelled" else "",
-        ]).rstrip()
+        head = (
+            _("📣 <b>Announcement finished</b>")
+            if job.status != "cancelled"
+            else _("📣 <b>Announcement cancelled</b>")
+        )
+        return "\n".join(
+            [
+                head,
+                "",
+                _("Delivered: {n}").format(n=t.number(info.sent)),
+                _("Blocked the bot: {n}").format(n=t.number(info.blocked)),
+                _("Failed: {n}").format(n=t.number(info.failed)),
+                _("Not sent: {n}").format(
+                    n=t.number(info.remaining + max(0, info.total - done - info.remaining))
+                )
+                if job.status == "cancelled"
+                else "",
+            ]
+        ).rstrip()
     state = _("⏸ Paused") if job.status == "paused" else _("📣 Sending")
-    eta = t.gettext("about {minutes} min").format(minutes=max(1, round(info.eta_s / 60))) \
-        if info.eta_s else "–"
-    return "\n".join([
-        f"{state} · {bar} {percent}%",
-        _("Sent {sent} · failed {failed} · remaining {remaining}").format(
-            sent=t.number(info.sent), failed=t.number(info.failed + info.blocked),
-            remaining=t.number(info.remaining)),
-        _("Rate: {rate}/s · ETA: {eta}").format(rate=t.number(round(info.rate, 1)), eta=eta),
-    ])
+    eta = (
+        t.gettext("about {minutes} min").format(minutes=max(1, round(info.eta_s / 60)))
+        if info.eta_s
+        else "–"
+    )
+    return "\n".join(
+        [
+            f"{state} · {bar} {percent}%",
+            _("Sent {sent} · failed {failed} · remaining {remaining}").format(
+                sent=t.number(info.sent),
+                failed=t.number(info.failed + info.blocked),
+                remaining=t.number(info.remaining),
+            ),
+            _("Rate: {rate}/s · ETA: {eta}").format(rate=t.number(round(info.rate, 1)), eta=eta),
+        ]
+    )
 
 
 def control_markup(t: Translator, job: Broadcast) -> InlineKeyboardMarkup:
     _ = t.gettext
-    pause = (InlineKeyboardButton(_("▶ Resume"), callback_data=f"br:{job.id}")
-             if job.status == "paused" else
-             InlineKeyboardButton(_("⏸ Pause"), callback_data=f"bp:{job.id}"))
-    return InlineKeyboardMarkup([[pause, InlineKeyboardButton(_("✖ Cancel"),
-                                                              callback_data=f"bx:{job.id}")]])
+    pause = (
+        InlineKeyboardButton(_("▶ Resume"), callback_data=f"br:{job.id}")
+        if job.status == "paused"
+        else InlineKeyboardButton(_("⏸ Pause"), callback_data=f"bp:{job.id}")
+    )
+    return InlineKeyboardMarkup(
+        [[pause, InlineKeyboardButton(_("✖ Cancel"), callback_data=f"bx:{job.id}")]]
+    )
 
 
 def make_progress(bot: Bot, i18n: I18n) -> Any:
@@ -210,9 +246,13 @@ def make_progress(bot: Bot, i18n: I18n) -> Any:
         t = i18n.get(job.language)
         markup = None if info.final else control_markup(t, job)
         try:
-            await bot.edit_message_text(progress_text(t, job, info), job.progress_chat,
-                                        job.progress_message, parse_mode=ParseMode.HTML,
-                                        reply_markup=markup)
+            await bot.edit_message_text(
+                progress_text(t, job, info),
+                job.progress_chat,
+                job.progress_message,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
                 raise
@@ -221,6 +261,7 @@ def make_progress(bot: Bot, i18n: I18n) -> Any:
 
 
 # --- composing --------------------------------------------------------------------------
+
 
 async def begin_coop(update: Update, context: BotContext) -> int:
     """A cooperative admin starts an announcement to the members."""
@@ -250,9 +291,13 @@ async def begin_platform(update: Update, context: BotContext) -> int:
 
 async def _ask_message(update: Update, context: BotContext) -> int:
     assert update.effective_chat is not None
-    await context.bot.send_message(update.effective_chat.id, context.gettext(
-        "📣 Send the announcement: a text, or a photo with a caption. Bold, italic and "
-        "links are kept. (/cancel to stop)"))
+    await context.bot.send_message(
+        update.effective_chat.id,
+        context.gettext(
+            "📣 Send the announcement: a text, or a photo with a caption. Bold, italic and "
+            "links are kept. (/cancel to stop)"
+        ),
+    )
     return Compose.MESSAGE
 
 
@@ -265,8 +310,9 @@ async def on_message(update: Update, context: BotContext) -> int | None:
     if message.photo:
         html = message.caption_html or ""
         if len(html_to_text(html)) > 1024:
-            await message.reply_text(_("❗ A photo caption can have at most 1,024 characters. "
-                                       "Send it again, shorter."))
+            await message.reply_text(
+                _("❗ A photo caption can have at most 1,024 characters. Send it again, shorter.")
+            )
             return None
         draft.update(photo=message.photo[-1].file_id, text=html)
     elif message.text:
@@ -276,16 +322,38 @@ async def on_message(update: Update, context: BotContext) -> int | None:
         await message.reply_text(_("❗ Send a text, or a photo with a caption."))
         return None
     if draft["kind"] == "coop":
-        await message.reply_text(_("Who should receive it?"), reply_markup=InlineKeyboardMarkup([
-            [InlineKeyboardButton(_("👥 Active members"), callback_data="ba:m")],
-            [InlineKeyboardButton(_("👥 Members and pending applicants"),
-                                  callback_data="ba:p")]]))
+        await message.reply_text(
+            _("Who should receive it?"),
+            reply_markup=InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(_("👥 Active members"), callback_data="ba:m")],
+                    [
+                        InlineKeyboardButton(
+                            _("👥 Members and pending applicants"), callback_data="ba:p"
+                        )
+                    ],
+                ]
+            ),
+        )
     else:
-        await message.reply_text(_("Who should receive it?"), reply_markup=InlineKeyboardMarkup([
-            [InlineKeyboardButton(_("👥 All users"), callback_data="bo:all")],
-            [InlineKeyboardButton(_("🗺 A province or regency/city"), callback_data="bo:place")],
-            [InlineKeyboardButton(_("🏷 Members of one cooperative type"),
-                                  callback_data="bo:type")]]))
+        await message.reply_text(
+            _("Who should receive it?"),
+            reply_markup=InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(_("👥 All users"), callback_data="bo:all")],
+                    [
+                        InlineKeyboardButton(
+                            _("🗺 A province or regency/city"), callback_data="bo:place"
+                        )
+                    ],
+                    [
+                        InlineKeyboardButton(
+                            _("🏷 Members of one cooperative type"), callback_data="bo:type"
+                        )
+                    ],
+                ]
+            ),
+        )
     return Compose.AUDIENCE
 
 
@@ -298,16 +366,23 @@ async def on_audience(update: Update, context: BotContext) -> int | None:
     if code == "ba":
         draft["include_pending"] = value == "p"
     elif code == "bo" and value == "place":
-        await query.edit_message_text(context.gettext(
-            "Type the province or regency/city (e.g. “Sumatera Utara”, “Kota Medan”):"))
+        await query.edit_message_text(
+            context.gettext(
+                "Type the province or regency/city (e.g. “Sumatera Utara”, “Kota Medan”):"
+            )
+        )
         return Compose.PLACE
     elif code == "bo" and value == "type":
-        buttons = [InlineKeyboardButton(f"{term.emoji} {context.gettext(term.label)}",
-                                        callback_data=f"bt:{code_}")
-                   for code_, term in TYPES.items()]
-        await query.edit_message_text(context.gettext("Which type of cooperative?"),
-                                      reply_markup=InlineKeyboardMarkup(
-                                          [buttons[i : i + 2] for i in range(0, 7, 2)]))
+        buttons = [
+            InlineKeyboardButton(
+                f"{term.emoji} {context.gettext(term.label)}", callback_data=f"bt:{code_}"
+            )
+            for code_, term in TYPES.items()
+        ]
+        await query.edit_message_text(
+            context.gettext("Which type of cooperative?"),
+            reply_markup=InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, 7, 2)]),
+        )
         return None
     elif code == "bt" and value in TYPES:
         draft["coop_type"] = value
@@ -319,12 +394,16 @@ async def on_place(update: Update, context: BotContext) -> int | None:
     assert message is not None
     parsed = context.services.search.parser.parse(message.text or "")
     place = parsed.place
-    regions = [r for r in (place.candidates if place else []) if r.level in ("province",
-                                                                              "regency")]
+    regions = [
+        r for r in (place.candidates if place else []) if r.level in ("province", "regency")
+    ]
     if not regions:
-        await message.reply_text(context.gettext(
-            "❗ I don't know that province or regency/city. Type it again, e.g. “Jawa Barat” "
-            "or “Kabupaten Sleman”."))
+        await message.reply_text(
+            context.gettext(
+                "❗ I don't know that province or regency/city. Type it again, e.g. “Jawa Barat” "
+                "or “Kabupaten Sleman”."
+            )
+        )
         return None
     region = regions[0]
     _draft(context)["province" if region.level == "province" else "regency"] = region.code
@@ -332,10 +411,14 @@ async def on_place(update: Update, context: BotContext) -> int | None:
 
 
 def _audience(draft: dict[str, Any]) -> Audience:
-    return Audience(kind=draft["kind"], coop_id=draft.get("coop_id"),
-                    include_pending=bool(draft.get("include_pending")),
-                    province=draft.get("province"), regency=draft.get("regency"),
-                    coop_type=draft.get("coop_type"))
+    return Audience(
+        kind=draft["kind"],
+        coop_id=draft.get("coop_id"),
+        include_pending=bool(draft.get("include_pending")),
+        province=draft.get("province"),
+        regency=draft.get("regency"),
+        coop_type=draft.get("coop_type"),
+    )
 
 
 async def _preview(update: Update, context: BotContext) -> int:
@@ -346,17 +429,31 @@ async def _preview(update: Update, context: BotContext) -> int:
     t = context.t
     _ = t.gettext
     count = len(await context.services.broadcast.recipients(_audience(draft)))
-    preview_job = Broadcast(id="preview", kind=draft["kind"], coop_id=draft.get("coop_id"),
-                            text=draft["text"], photo=draft.get("photo"), created_by=0,
-                            status="draft")
+    preview_job = Broadcast(
+        id="preview",
+        kind=draft["kind"],
+        coop_id=draft.get("coop_id"),
+        text=draft["text"],
+        photo=draft.get("photo"),
+        created_by=0,
+        status="draft",
+    )
     await context.bot.send_message(chat.id, _("Preview — exactly what recipients will see:"))
     if draft.get("photo"):
-        await context.bot.send_photo(chat.id, draft["photo"], caption=draft["text"] or None,
-                                     parse_mode=ParseMode.HTML,
-                                     reply_markup=mute_markup(preview_job))
+        await context.bot.send_photo(
+            chat.id,
+            draft["photo"],
+            caption=draft["text"] or None,
+            parse_mode=ParseMode.HTML,
+            reply_markup=mute_markup(preview_job),
+        )
     else:
-        await context.bot.send_message(chat.id, draft["text"], parse_mode=ParseMode.HTML,
-                                       reply_markup=mute_markup(preview_job))
+        await context.bot.send_message(
+            chat.id,
+            draft["text"],
+            parse_mode=ParseMode.HTML,
+            reply_markup=mute_markup(preview_job),
+        )
     where = []
     if draft.get("province") or draft.get("regency"):
         region = context.services.gazetteer.get(draft.get("regency") or draft.get("province"))
@@ -368,15 +465,30 @@ async def _preview(update: Update, context: BotContext) -> int:
         lines.append(_("Filter: {filters}").format(filters=", ".join(where)))
     if draft.get("paid"):
         lines.append(_("💸 Paid broadcast: faster, costs Telegram Stars above the free limit."))
-    rows = [[InlineKeyboardButton(_("✅ Send now"), callback_data="bs:now"),
-             InlineKeyboardButton(_("🕒 Schedule"), callback_data="bs:later")]]
+    rows = [
+        [
+            InlineKeyboardButton(_("✅ Send now"), callback_data="bs:now"),
+            InlineKeyboardButton(_("🕒 Schedule"), callback_data="bs:later"),
+        ]
+    ]
     if draft["kind"] == "platform":
-        rows.append([InlineKeyboardButton(
-            _("💸 Paid broadcast: on") if draft.get("paid") else _("💸 Paid broadcast: off"),
-            callback_data="bs:paid")])
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("💸 Paid broadcast: on")
+                    if draft.get("paid")
+                    else _("💸 Paid broadcast: off"),
+                    callback_data="bs:paid",
+                )
+            ]
+        )
     rows.append([InlineKeyboardButton(_("✖ Cancel"), callback_data="bs:cancel")])
-    await context.bot.send_message(chat.id, "\n".join(lines), parse_mode=ParseMode.HTML,
-                                   reply_markup=InlineKeyboardMarkup(rows))
+    await context.bot.send_message(
+        chat.id,
+        "\n".join(lines),
+        parse_mode=ParseMode.HTML,
+        reply_markup=InlineKeyboardMarkup(rows),
+    )
     return Compose.PREVIEW
 
 
@@ -397,15 +509,18 @@ async def on_preview(update: Update, context: BotContext) -> int | None:
         await query.edit_message_text(context.gettext("Cancelled. Nothing was sent."))
         return ConversationHandler.END
     if action == "later":
-        await query.edit_message_text(context.gettext(
-            "When should it go out? Type a time in Western Indonesian Time (WIB): “17:30” "
-            "(today, or tomorrow if that has passed) or “2026-12-24 08:00”."))
+        await query.edit_message_text(
+            context.gettext(
+                "When should it go out? Type a time in Western Indonesian Time (WIB): “17:30” "
+                "(today, or tomorrow if that has passed) or “2026-12-24 08:00”."
+            )
+        )
         return Compose.WHEN
     return await _create(update, context, None)
 
 
 def parse_when(text: str, now: datetime) -> datetime | None:
-    """"17:30" or "YYYY-MM-DD HH:MM" in WIB → an aware UTC moment in the future."""
+    """ "17:30" or "YYYY-MM-DD HH:MM" in WIB → an aware UTC moment in the future."""
     text = text.strip()
     local_now = now.astimezone(JAKARTA)
     for fmt in ("%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M", "%H:%M", "%H.%M"):
@@ -414,8 +529,9 @@ def parse_when(text: str, now: datetime) -> datetime | None:
         except ValueError:
             continue
         if fmt in ("%H:%M", "%H.%M"):
-            moment = local_now.replace(hour=parsed.hour, minute=parsed.minute, second=0,
-                                       microsecond=0)
+            moment = local_now.replace(
+                hour=parsed.hour, minute=parsed.minute, second=0, microsecond=0
+            )
             if moment <= local_now:
                 moment += timedelta(days=1)
         else:
@@ -431,8 +547,11 @@ async def on_when(update: Update, context: BotContext) -> int | None:
     assert message is not None
     when = parse_when(message.text or "", datetime.now(UTC))
     if when is None:
-        await message.reply_text(context.gettext(
-            "❗ Type a future time within 30 days, like “17:30” or “2026-12-24 08:00” (WIB)."))
+        await message.reply_text(
+            context.gettext(
+                "❗ Type a future time within 30 days, like “17:30” or “2026-12-24 08:00” (WIB)."
+            )
+        )
         return None
     return await _create(update, context, when)
 
@@ -452,17 +571,27 @@ async def _create(update: Update, context: BotContext, when: datetime | None) ->
         await refuse(update, context)
         return ConversationHandler.END
     job = await context.services.broadcast.create(
-        _audience(draft), text=draft["text"], photo=draft.get("photo"), created_by=actor,
-        paid=bool(draft.get("paid")) and admin.is_operator(actor), scheduled_at=when,
-        language=context.locale or "id")
-    await admin.audit.record(actor=actor, action="broadcast", outcome="ok",
-                             coop_id=draft.get("coop_id"), target=job.id,
-                             details={"recipients": job.total, "paid": job.paid,
-                                      "scheduled": bool(when)})
+        _audience(draft),
+        text=draft["text"],
+        photo=draft.get("photo"),
+        created_by=actor,
+        paid=bool(draft.get("paid")) and admin.is_operator(actor),
+        scheduled_at=when,
+        language=context.locale or "id",
+    )
+    await admin.audit.record(
+        actor=actor,
+        action="broadcast",
+        outcome="ok",
+        coop_id=draft.get("coop_id"),
+        target=job.id,
+        details={"recipients": job.total, "paid": job.paid, "scheduled": bool(when)},
+    )
     t = context.t
     if when is not None:
         text = t.gettext("🕒 Scheduled for {time} WIB to {n} recipients.").format(
-            time=t.datetime(when, "short"), n=t.number(job.total))
+            time=t.datetime(when, "short"), n=t.number(job.total)
+        )
     else:
         text = t.gettext("📣 Sending to {n} recipients…").format(n=t.number(job.total))
     progress = await context.bot.send_message(chat.id, text, reply_markup=control_markup(t, job))
@@ -479,6 +608,7 @@ async def on_cancel(update: Update, context: BotContext) -> int:
 
 # --- controls and mutes -----------------------------------------------------------------
 
+
 async def on_control(update: Update, context: BotContext) -> None:
     """Pause, resume or cancel — by the creator, an admin of the cooperative or an operator."""
     query = update.callback_query
@@ -488,22 +618,33 @@ async def on_control(update: Update, context: BotContext) -> None:
     services = context.services
     job = await services.broadcast.get(job_id)
     allowed = job is not None and (
-        actor == job.created_by or services.admin.is_operator(actor)
-        or (job.coop_id is not None and await services.admins.is_admin(job.coop_id, actor)))
+        actor == job.created_by
+        or services.admin.is_operator(actor)
+        or (job.coop_id is not None and await services.admins.is_admin(job.coop_id, actor))
+    )
     if not allowed:
         await refuse(update, context)
         return
     action = {"bp": "pause", "br": "resume", "bx": "cancel"}[code]
     changed = await services.broadcast.control(job_id, action)
-    await services.admin.audit.record(actor=actor, action=f"broadcast_{action}",
-                                      outcome="ok" if changed else "not_applicable",
-                                      coop_id=job.coop_id if job else None, target=job_id)
+    await services.admin.audit.record(
+        actor=actor,
+        action=f"broadcast_{action}",
+        outcome="ok" if changed else "not_applicable",
+        coop_id=job.coop_id if job else None,
+        target=job_id,
+    )
     t = context.t
     if changed is None:
         await query.answer(t.gettext("That is no longer possible."), show_alert=True)
         return
-    await query.answer({"pause": t.gettext("Paused."), "resume": t.gettext("Resumed."),
-                        "cancel": t.gettext("Cancelled.")}[action])
+    await query.answer(
+        {
+            "pause": t.gettext("Paused."),
+            "resume": t.gettext("Resumed."),
+            "cancel": t.gettext("Cancelled."),
+        }[action]
+    )
     if action != "cancel":
         try:
             await query.edit_message_reply_markup(control_markup(t, changed))
@@ -523,24 +664,31 @@ async def on_mute(update: Update, context: BotContext) -> None:
     if key != PLATFORM:
         coop = await services.directory.get(key)
         if coop is None:
-            await query.answer(t.gettext("This cooperative is no longer in the directory."),
-                               show_alert=True)
+            await query.answer(
+                t.gettext("This cooperative is no longer in the directory."), show_alert=True
+            )
             return
         name = coop.name
     else:
         name = "Gerbang Koperasi"
     if code == "mu":
         await services.broadcast.mute(user, key)
-        await query.answer(t.gettext("🔕 Muted: no more announcements from {name}.").format(
-            name=name[:100]), show_alert=True)
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(
-            "🔔 Aktifkan lagi · Unmute", callback_data=f"um:{key}")]])
+        await query.answer(
+            t.gettext("🔕 Muted: no more announcements from {name}.").format(name=name[:100]),
+            show_alert=True,
+        )
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton("🔔 Aktifkan lagi · Unmute", callback_data=f"um:{key}")]]
+        )
     else:
         await services.broadcast.unmute(user, key)
-        await query.answer(t.gettext("🔔 You will get announcements from {name} again.").format(
-            name=name[:100]), show_alert=True)
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(
-            "🔕 Bisukan pengumuman · Mute", callback_data=f"mu:{key}")]])
+        await query.answer(
+            t.gettext("🔔 You will get announcements from {name} again.").format(name=name[:100]),
+            show_alert=True,
+        )
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton("🔕 Bisukan pengumuman · Mute", callback_data=f"mu:{key}")]]
+        )
     try:
         await query.edit_message_reply_markup(markup)
     except BadRequest:
@@ -550,24 +698,33 @@ async def on_mute(update: Update, context: BotContext) -> None:
 def build_conversation() -> ConversationHandler:
     message = filters.UpdateType.MESSAGE
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning,
-                                message=".*per_message=False.*")
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message=False.*")
         return ConversationHandler(
-            entry_points=[CallbackQueryHandler(begin_coop, pattern=rf"^bc:{ID}$"),
-                          CallbackQueryHandler(begin_platform, pattern=r"^bcp$"),
-                          CommandHandler("broadcast", begin_platform)],
+            entry_points=[
+                CallbackQueryHandler(begin_coop, pattern=rf"^bc:{ID}$"),
+                CallbackQueryHandler(begin_platform, pattern=r"^bcp$"),
+                CommandHandler("broadcast", begin_platform),
+            ],
             states={
-                Compose.MESSAGE: [MessageHandler(message & ~filters.COMMAND & (
-                    filters.TEXT | filters.PHOTO), on_message)],
-                Compose.AUDIENCE: [CallbackQueryHandler(on_audience,
-                                                        pattern=r"^(ba:[mp]|bo:(all|place|type)"
-                                                                r"|bt:[a-z_]+)$")],
-                Compose.PLACE: [MessageHandler(message & filters.TEXT & ~filters.COMMAND,
-                                               on_place)],
-                Compose.PREVIEW: [CallbackQueryHandler(on_preview,
-                                                       pattern=r"^bs:(now|later|paid|cancel)$")],
-                Compose.WHEN: [MessageHandler(message & filters.TEXT & ~filters.COMMAND,
-                                              on_when)],
+                Compose.MESSAGE: [
+                    MessageHandler(
+                        message & ~filters.COMMAND & (filters.TEXT | filters.PHOTO), on_message
+                    )
+                ],
+                Compose.AUDIENCE: [
+                    CallbackQueryHandler(
+                        on_audience,
+                        pattern=r"^(ba:[mp]|bo:(all|place|type)"
+                        r"|bt:[a-z_]+)$",
+                    )
+                ],
+                Compose.PLACE: [
+                    MessageHandler(message & filters.TEXT & ~filters.COMMAND, on_place)
+                ],
+                Compose.PREVIEW: [
+                    CallbackQueryHandler(on_preview, pattern=r"^bs:(now|later|paid|cancel)$")
+                ],
+                Compose.WHEN: [MessageHandler(message & filters.TEXT & ~filters.COMMAND, on_when)],
             },
             fallbacks=[CommandHandler(["cancel", "batal"], on_cancel)],
             name="broadcast",

@@ -47,7 +47,8 @@ def status_text(t: Translator, entry: WalletEntry) -> str:
         return _("⛔ Suspended")
     if status == "pending":
         return _("⏳ Waiting for the board since {date}").format(
-            date=t.date(application.created_at))
+            date=t.date(application.created_at)
+        )
     if status == "rejected":
         from handlers.admin import reason_text
 
@@ -71,14 +72,21 @@ def caption(t: Translator, entries: list[WalletEntry], index: int) -> str:
     entry = entries[index]
     application, coop = entry.application, entry.coop
     coop_name = coop.name if coop else _("(cooperative removed)")
-    lines = [_("💳 {position} of {total} · {summary}").format(
-        position=index + 1, total=len(entries), summary=summary(t, entries)), "",
-        f"<b>{escape(coop_name)}</b>"]
+    lines = [
+        _("💳 {position} of {total} · {summary}").format(
+            position=index + 1, total=len(entries), summary=summary(t, entries)
+        ),
+        "",
+        f"<b>{escape(coop_name)}</b>",
+    ]
     if coop is not None:
         lines.append(type_text(coop.type, t))
     if application.member_number:
-        lines.append(_("Member number: {number}").format(
-            number=f"<code>{escape(application.member_number)}</code>"))
+        lines.append(
+            _("Member number: {number}").format(
+                number=f"<code>{escape(application.member_number)}</code>"
+            )
+        )
     else:
         lines.append(_("Application: {number}").format(number=escape(application.number)))
     lines.append(_("Name: {value}").format(value=escape(application.full_name or "–")))
@@ -87,11 +95,17 @@ def caption(t: Translator, entries: list[WalletEntry], index: int) -> str:
     lines.append(_("Status: {status}").format(status=status_text(t, entry)))
     if coop is not None and application.status in ("active", "suspended", "pending"):
         if coop.simpanan_pokok is not None:
-            lines.append(_("💵 Simpanan pokok (one-time): {amount}").format(
-                amount=t.money(coop.simpanan_pokok)))
+            lines.append(
+                _("💵 Simpanan pokok (one-time): {amount}").format(
+                    amount=t.money(coop.simpanan_pokok)
+                )
+            )
         if coop.simpanan_wajib is not None:
-            lines.append(_("💵 Simpanan wajib (monthly): {amount}").format(
-                amount=t.money(coop.simpanan_wajib)))
+            lines.append(
+                _("💵 Simpanan wajib (monthly): {amount}").format(
+                    amount=t.money(coop.simpanan_wajib)
+                )
+            )
     return "\n".join(lines)
 
 
@@ -103,19 +117,37 @@ def keyboard(t: Translator, entries: list[WalletEntry], index: int) -> InlineKey
     if len(entries) > 1:
         prev_id = entries[(index - 1) % len(entries)].application.id
         next_id = entries[(index + 1) % len(entries)].application.id
-        rows.append([InlineKeyboardButton("◀", callback_data=f"wl:{prev_id}"),
-                     InlineKeyboardButton(f"{index + 1}/{len(entries)}", callback_data="noop"),
-                     InlineKeyboardButton("▶", callback_data=f"wl:{next_id}")])
+        rows.append(
+            [
+                InlineKeyboardButton("◀", callback_data=f"wl:{prev_id}"),
+                InlineKeyboardButton(f"{index + 1}/{len(entries)}", callback_data="noop"),
+                InlineKeyboardButton("▶", callback_data=f"wl:{next_id}"),
+            ]
+        )
     if application.member_number and application.status == "active":
-        rows.append([InlineKeyboardButton(
-            _("📋 Copy member number"),
-            copy_text=CopyTextButton(application.member_number))])
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("📋 Copy member number"), copy_text=CopyTextButton(application.member_number)
+                )
+            ]
+        )
     if application.status in ("active", "suspended"):
-        rows.append([InlineKeyboardButton(_("🚪 Leave this cooperative"),
-                                          callback_data=f"lq:{application.id}")])
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("🚪 Leave this cooperative"), callback_data=f"lq:{application.id}"
+                )
+            ]
+        )
     if application.status == "pending":
-        rows.append([InlineKeyboardButton(_("↩ Withdraw application"),
-                                          callback_data=f"wq:{application.id}")])
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("↩ Withdraw application"), callback_data=f"wq:{application.id}"
+                )
+            ]
+        )
     rows.append([InlineKeyboardButton(_("🗒 List view"), callback_data="wlist")])
     return InlineKeyboardMarkup(rows)
 
@@ -137,16 +169,22 @@ def card_data(context: BotContext, entry: WalletEntry) -> CardData:
         member_number=application.member_number or application.number,
         since=since,
         link=link,
-        labels={"member": _("Member name"), "number": _("Member number"),
-                "since": _("Member since"), "scan": _("Scan to verify")},
-        status=status_text(t, entry).split(" ", 1)[-1] if application.status != "active"
+        labels={
+            "member": _("Member name"),
+            "number": _("Member number"),
+            "since": _("Member since"),
+            "scan": _("Scan to verify"),
+        },
+        status=status_text(t, entry).split(" ", 1)[-1]
+        if application.status != "active"
         else _("Active"),
         demo=bool(coop and coop.demo),
     )
 
 
-async def _photo(context: BotContext, entry: WalletEntry, *, attach: bool = False
-                 ) -> tuple[str | InputFile, str]:
+async def _photo(
+    context: BotContext, entry: WalletEntry, *, attach: bool = False
+) -> tuple[str | InputFile, str]:
     """A Telegram file id when the image was sent before, else the PNG to upload."""
     cards = context.services.cards
     key = cards.image_key(entry.application, context.locale or "id")
@@ -164,21 +202,31 @@ async def _remember(context: BotContext, key: str, message: Message | bool) -> N
         await context.services.cards.remember_telegram_file(key, message.photo[-1].file_id)
 
 
-async def send_wallet(context: BotContext, chat_id: int, user_id: int,
-                      focus: str | None = None) -> None:
+async def send_wallet(
+    context: BotContext, chat_id: int, user_id: int, focus: str | None = None
+) -> None:
     """Send the wallet as a photo message at ``focus`` (or the first entry)."""
     t = context.t
     entries = await context.services.cards.wallet(user_id)
     if not entries:
-        await context.bot.send_message(chat_id, t.gettext(
-            "You have no memberships yet. Find a cooperative near you: share your location "
-            "or type a place, then tap “Join”."), reply_markup=main_keyboard(t))
+        await context.bot.send_message(
+            chat_id,
+            t.gettext(
+                "You have no memberships yet. Find a cooperative near you: share your location "
+                "or type a place, then tap “Join”."
+            ),
+            reply_markup=main_keyboard(t),
+        )
         return
     index = next((i for i, e in enumerate(entries) if e.application.id == focus), 0)
     photo, key = await _photo(context, entries[index])
-    message = await context.bot.send_photo(chat_id, photo, caption=caption(t, entries, index),
-                                           parse_mode=ParseMode.HTML,
-                                           reply_markup=keyboard(t, entries, index))
+    message = await context.bot.send_photo(
+        chat_id,
+        photo,
+        caption=caption(t, entries, index),
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard(t, entries, index),
+    )
     await _remember(context, key, message)
 
 
@@ -196,8 +244,7 @@ async def _show(update: Update, context: BotContext, application_id: str) -> Non
     assert query is not None and user is not None
     t = context.t
     entries = await context.services.cards.wallet(user.id)
-    index = next((i for i, e in enumerate(entries) if e.application.id == application_id),
-                 None)
+    index = next((i for i, e in enumerate(entries) if e.application.id == application_id), None)
     if index is None:
         await query.answer(t.gettext("This card is not in your wallet."), show_alert=True)
         return
@@ -205,7 +252,8 @@ async def _show(update: Update, context: BotContext, application_id: str) -> Non
     photo, key = await _photo(context, entries[index], attach=True)
     message = await query.edit_message_media(
         InputMediaPhoto(photo, caption=caption(t, entries, index), parse_mode=ParseMode.HTML),
-        reply_markup=keyboard(t, entries, index))
+        reply_markup=keyboard(t, entries, index),
+    )
     await _remember(context, key, message)
 
 
@@ -234,31 +282,52 @@ async def on_list(update: Update, context: BotContext) -> None:
     await query.answer()
     t = context.t
     entries = await context.services.cards.wallet(user.id)
-    lines = [t.gettext("<b>Your memberships</b> · {summary}").format(
-        summary=summary(t, entries)), ""]
+    lines = [
+        t.gettext("<b>Your memberships</b> · {summary}").format(summary=summary(t, entries)),
+        "",
+    ]
     buttons = []
     for n, entry in enumerate(entries, start=1):
         name = entry.coop.name if entry.coop else "–"
         number = entry.application.member_number or entry.application.number
-        lines.append(f"{n}. <b>{escape(name)}</b> · {escape(number)}\n"
-                     f"   {status_text(t, entry)}")
+        lines.append(f"{n}. <b>{escape(name)}</b> · {escape(number)}\n   {status_text(t, entry)}")
         label = f"{n}. {name}"
-        buttons.append([InlineKeyboardButton(label if len(label) <= 60 else label[:59] + "…",
-                                             callback_data=f"wo:{entry.application.id}")])
-    await context.bot.send_message(chat.id, "\n".join(lines), parse_mode=ParseMode.HTML,
-                                   reply_markup=InlineKeyboardMarkup(buttons) if buttons
-                                   else None)
+        buttons.append(
+            [
+                InlineKeyboardButton(
+                    label if len(label) <= 60 else label[:59] + "…",
+                    callback_data=f"wo:{entry.application.id}",
+                )
+            ]
+        )
+    await context.bot.send_message(
+        chat.id,
+        "\n".join(lines),
+        parse_mode=ParseMode.HTML,
+        reply_markup=InlineKeyboardMarkup(buttons) if buttons else None,
+    )
 
 
-async def _ask(update: Update, context: BotContext, text: str, yes: str, yes_data: str,
-               back_data: str) -> None:
+async def _ask(
+    update: Update, context: BotContext, text: str, yes: str, yes_data: str, back_data: str
+) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    await query.edit_message_caption(text, parse_mode=ParseMode.HTML, reply_markup=(
-        InlineKeyboardMarkup([[InlineKeyboardButton(yes, callback_data=yes_data),
-                               InlineKeyboardButton(context.gettext("↩ No"),
-                                                    callback_data=back_data)]])))
+    await query.edit_message_caption(
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=(
+            InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(yes, callback_data=yes_data),
+                        InlineKeyboardButton(context.gettext("↩ No"), callback_data=back_data),
+                    ]
+                ]
+            )
+        ),
+    )
 
 
 async def on_leave_ask(update: Update, context: BotContext) -> None:
@@ -271,11 +340,17 @@ async def on_leave_ask(update: Update, context: BotContext) -> None:
         await query.answer(context.gettext("This card is not in your wallet."), show_alert=True)
         return
     name = escape(entry.coop.name if entry.coop else "")
-    await _ask(update, context, context.gettext(
-        "Leave <b>{coop}</b>? Your membership ends and your card stops being valid. Ask the "
-        "cooperative about returning your deposits.").format(coop=name),
-        context.gettext("🚪 Yes, leave"), f"ly:{entry.application.id}",
-        f"wl:{entry.application.id}")
+    await _ask(
+        update,
+        context,
+        context.gettext(
+            "Leave <b>{coop}</b>? Your membership ends and your card stops being valid. Ask the "
+            "cooperative about returning your deposits."
+        ).format(coop=name),
+        context.gettext("🚪 Yes, leave"),
+        f"ly:{entry.application.id}",
+        f"wl:{entry.application.id}",
+    )
 
 
 async def on_leave(update: Update, context: BotContext) -> None:
@@ -305,10 +380,14 @@ async def on_withdraw_ask(update: Update, context: BotContext) -> None:
         await query.answer(context.gettext("This card is not in your wallet."), show_alert=True)
         return
     name = escape(entry.coop.name if entry.coop else "")
-    await _ask(update, context, context.gettext(
-        "Withdraw your application to <b>{coop}</b>?").format(coop=name),
-        context.gettext("↩ Yes, withdraw"), f"wy:{entry.application.id}",
-        f"wl:{entry.application.id}")
+    await _ask(
+        update,
+        context,
+        context.gettext("Withdraw your application to <b>{coop}</b>?").format(coop=name),
+        context.gettext("↩ Yes, withdraw"),
+        f"wy:{entry.application.id}",
+        f"wl:{entry.application.id}",
+    )
 
 
 async def on_withdraw(update: Update, context: BotContext) -> None:
@@ -332,18 +411,24 @@ async def verify_card(update: Update, context: BotContext, token: str) -> None:
     _ = t.gettext
     result = await context.services.cards.verify(token, user.id)
     if not result.valid or result.application is None or result.coop is None:
-        await message.reply_text(_("❌ <b>Not valid.</b> This card could not be verified."),
-                                 parse_mode=ParseMode.HTML)
+        await message.reply_text(
+            _("❌ <b>Not valid.</b> This card could not be verified."), parse_mode=ParseMode.HTML
+        )
         return
     application = result.application
     name = application.full_name or ""
-    lines = [_("✅ <b>Valid member card</b>"), "",
-             f"<b>{escape(result.coop.name)}</b>",
-             _("Member: {name}").format(name=escape(name if result.full_view
-                                                    else mask_name(name)))]
+    lines = [
+        _("✅ <b>Valid member card</b>"),
+        "",
+        f"<b>{escape(result.coop.name)}</b>",
+        _("Member: {name}").format(name=escape(name if result.full_view else mask_name(name))),
+    ]
     if result.full_view and application.member_number:
-        lines.append(_("Member number: {number}").format(
-            number=f"<code>{escape(application.member_number)}</code>"))
+        lines.append(
+            _("Member number: {number}").format(
+                number=f"<code>{escape(application.member_number)}</code>"
+            )
+        )
     lines.append(_("Status: {status}").format(status=_("✅ Active")))
     if application.decided_at:
         lines.append(_("Member since: {date}").format(date=t.date(application.decided_at)))

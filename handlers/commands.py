@@ -26,7 +26,9 @@ def _commands(t: Translator) -> list[BotCommand]:
         ("batal", "cancel", _("Cancel what is in progress")),
         ("bantuan", "help", _("Help")),
     ]
-    return [BotCommand(id_name if indonesian else en_name, desc) for id_name, en_name, desc in pairs]
+    return [
+        BotCommand(id_name if indonesian else en_name, desc) for id_name, en_name, desc in pairs
+    ]
 
 
 async def set_default_commands(bot: ExtBot, i18n: I18n) -> None:  # type: ignore[type-arg]

@@ -23,15 +23,24 @@ async def send_detail(update: Update, context: BotContext, coop_id: str) -> None
     assert message is not None
     coop = await context.services.directory.get(coop_id)
     if coop is None:
-        await message.reply_text(context.gettext(
-            "I can't find that cooperative. It may have been removed from the directory."))
+        await message.reply_text(
+            context.gettext(
+                "I can't find that cooperative. It may have been removed from the directory."
+            )
+        )
         return
     await message.reply_text(
         detail_text(coop, context.t, context.services.directory),
         parse_mode=ParseMode.HTML,
-        reply_markup=detail_keyboard(coop.id, coop.name, context.bot.username, context.t, None,
-                                     operator=_is_operator(update, context),
-                                     verified=coop.verified),
+        reply_markup=detail_keyboard(
+            coop.id,
+            coop.name,
+            context.bot.username,
+            context.t,
+            None,
+            operator=_is_operator(update, context),
+            verified=coop.verified,
+        ),
     )
 
 
@@ -49,12 +58,20 @@ async def open_from_results(update: Update, context: BotContext) -> None:
         origin = search.point if search else None
     coop = await context.services.directory.get(coop_id, origin=origin)
     if coop is None:
-        await query.answer(context.gettext("This cooperative is no longer in the directory."),
-                           show_alert=True)
+        await query.answer(
+            context.gettext("This cooperative is no longer in the directory."), show_alert=True
+        )
         return
     await query.answer()
-    markup = detail_keyboard(coop.id, coop.name, context.bot.username, context.t, back,
-                             operator=_is_operator(update, context), verified=coop.verified)
+    markup = detail_keyboard(
+        coop.id,
+        coop.name,
+        context.bot.username,
+        context.t,
+        back,
+        operator=_is_operator(update, context),
+        verified=coop.verified,
+    )
     text = detail_text(coop, context.t, context.services.directory)
     try:
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
@@ -69,8 +86,9 @@ async def show_on_map(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     coop = await context.services.directory.get(query.data.split(":")[1])
     if coop is None or query.message is None:
-        await query.answer(context.gettext("This cooperative is no longer in the directory."),
-                           show_alert=True)
+        await query.answer(
+            context.gettext("This cooperative is no longer in the directory."), show_alert=True
+        )
         return
     await query.answer()
     address = coop.address or context.services.directory.place(coop, depth=2) or coop.name

@@ -28,11 +28,14 @@ async def on_error(update: object, context: BotContext) -> None:
     services = context.bot_data.services
     outage = services is not None and error is not None and services.store.unavailable(error)
     if outage:
-        log.warning("database unavailable update_id=%s error=%s", update_id,
-                    type(error).__name__)
+        log.warning("database unavailable update_id=%s error=%s", update_id, type(error).__name__)
     else:
-        log.error("error while handling update_id=%s error=%s", update_id, type(error).__name__,
-                  exc_info=error)
+        log.error(
+            "error while handling update_id=%s error=%s",
+            update_id,
+            type(error).__name__,
+            exc_info=error,
+        )
     if services is None:
         return
     await _alert_operators(context, "database" if outage else type(error).__name__, update_id)
@@ -57,8 +60,10 @@ async def on_error(update: object, context: BotContext) -> None:
             log.debug("locale lookup failed during error handling")
     _ = services.i18n.get(locale).gettext
     if outage:
-        text = _("⚠️ The service is temporarily unavailable. Please try again in a few "
-                 "minutes; nothing you entered before is lost.")
+        text = _(
+            "⚠️ The service is temporarily unavailable. Please try again in a few "
+            "minutes; nothing you entered before is lost."
+        )
     elif isinstance(error, (NetworkError, TimedOut)) and not isinstance(error, BadRequest):
         text = _("⚠️ Telegram did not answer in time. Please try again.")
     else:
@@ -86,8 +91,9 @@ async def _alert_operators(context: BotContext, kind: str, update_id: int | None
         return
     alerts[kind] = now
     t = services.i18n.get(services.i18n.default)
-    text = t.gettext("🚨 Error “{kind}” while handling update {update_id}. Details are in the "
-                     "logs.").format(kind=kind, update_id=update_id)
+    text = t.gettext(
+        "🚨 Error “{kind}” while handling update {update_id}. Details are in the logs."
+    ).format(kind=kind, update_id=update_id)
     for operator in settings.admin_ids:
         try:
             await context.bot.send_message(operator, text)

@@ -13,16 +13,18 @@ async def cancel_idle(update: Update, context: BotContext) -> None:
     """/cancel outside of a form: nothing to cancel."""
     message = update.effective_message
     assert message is not None
-    await message.reply_text(context.gettext("There is nothing to cancel."),
-                             reply_markup=main_keyboard(context.t))
+    await message.reply_text(
+        context.gettext("There is nothing to cancel."), reply_markup=main_keyboard(context.t)
+    )
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
     """Say the command is unknown and point at /help."""
     message = update.effective_message
     assert message is not None
-    await message.reply_text(context.gettext("I don't know that command. /help lists what I "
-                                             "can do."))
+    await message.reply_text(
+        context.gettext("I don't know that command. /help lists what I can do.")
+    )
 
 
 async def unsupported_message(update: Update, context: BotContext) -> None:
@@ -30,8 +32,10 @@ async def unsupported_message(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     await message.reply_text(
-        context.gettext("I can't read that kind of message. Type a place or a cooperative "
-                        "name, or share your location."),
+        context.gettext(
+            "I can't read that kind of message. Type a place or a cooperative "
+            "name, or share your location."
+        ),
         reply_markup=main_keyboard(context.t),
     )
 
@@ -40,8 +44,9 @@ async def stale_button(update: Update, context: BotContext) -> None:
     """A button this version of the bot does not know (old message, forged data)."""
     query = update.callback_query
     assert query is not None
-    await query.answer(context.gettext("This button no longer works. Please search again."),
-                       show_alert=True)
+    await query.answer(
+        context.gettext("This button no longer works. Please search again."), show_alert=True
+    )
 
 
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE

@@ -31,22 +31,36 @@ async def inline_query(update: Update, context: BotContext) -> None:
         title = coop.name + (" ✅" if coop.verified else "")
         markup = None
         if username:
-            markup = InlineKeyboardMarkup([[InlineKeyboardButton(
-                _("Open in Gerbang Koperasi"), url=deep_link(username, f"c_{coop.id}"))]])
-        results.append(InlineQueryResultVenue(
-            id=coop.id,
-            latitude=coop.location.lat,
-            longitude=coop.location.lon,
-            title=title[:256],
-            address=f"{context.gettext(type_label(coop.type))} · {address}"[:256],
-            reply_markup=markup,
-        ))
+            markup = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            _("Open in Gerbang Koperasi"), url=deep_link(username, f"c_{coop.id}")
+                        )
+                    ]
+                ]
+            )
+        results.append(
+            InlineQueryResultVenue(
+                id=coop.id,
+                latitude=coop.location.lat,
+                longitude=coop.location.lon,
+                title=title[:256],
+                address=f"{context.gettext(type_label(coop.type))} · {address}"[:256],
+                reply_markup=markup,
+            )
+        )
     button = None
     if not results:
         button = InlineQueryResultsButton(
-            text=_("Type a place or a cooperative name"), start_parameter="inline")
-    await query.answer(results, cache_time=30 if point is None else 5, is_personal=point is not None,
-                       button=button)
+            text=_("Type a place or a cooperative name"), start_parameter="inline"
+        )
+    await query.answer(
+        results,
+        cache_time=30 if point is None else 5,
+        is_personal=point is not None,
+        button=button,
+    )
 
 
 HANDLERS: list[BaseHandler] = [InlineQueryHandler(inline_query)]

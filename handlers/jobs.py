@@ -32,5 +32,6 @@ async def purge_expired(context: BotContext) -> None:
 
 def schedule(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     if app.job_queue is not None:
-        app.job_queue.run_repeating(purge_expired, interval=RETENTION_EVERY_S, first=60,
-                                    name="retention")
+        app.job_queue.run_repeating(
+            purge_expired, interval=RETENTION_EVERY_S, first=60, name="retention"
+        )

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
 
 from bot.i18n import Translator
 from bot.services.catalog import SERVICES, TYPES
@@ -57,7 +62,9 @@ def results_keyboard(page: ResultPage, t: Translator) -> InlineKeyboardMarkup:
         rows.append([InlineKeyboardButton(label, callback_data=f"co:{coop.id}:{sid}:{page.page}")])
     nav: list[InlineKeyboardButton] = []
     if page.has_prev:
-        nav.append(InlineKeyboardButton(_("◀ Previous"), callback_data=f"pg:{sid}:{page.page - 1}"))
+        nav.append(
+            InlineKeyboardButton(_("◀ Previous"), callback_data=f"pg:{sid}:{page.page - 1}")
+        )
     if page.pages > 1:
         nav.append(InlineKeyboardButton(f"{page.page + 1}/{page.pages}", callback_data=NOOP))
     if page.has_next:
@@ -66,21 +73,27 @@ def results_keyboard(page: ResultPage, t: Translator) -> InlineKeyboardMarkup:
         rows.append(nav)
     type_label = _("Type")
     if page.search.type:
-        type_label = f"✔ {t.gettext(TYPES[page.search.type].label)}" if page.search.type in TYPES \
+        type_label = (
+            f"✔ {t.gettext(TYPES[page.search.type].label)}"
+            if page.search.type in TYPES
             else type_label
+        )
     service_label = _("Service")
     if page.search.service:
         term = SERVICES.get(page.search.service)
         service_label = f"✔ {t.gettext(term.label)}" if term else service_label
-    rows.append([
-        InlineKeyboardButton(f"🔎 {type_label}", callback_data=f"ft:{sid}"),
-        InlineKeyboardButton(f"🏷 {service_label}", callback_data=f"fs:{sid}"),
-    ])
+    rows.append(
+        [
+            InlineKeyboardButton(f"🔎 {type_label}", callback_data=f"ft:{sid}"),
+            InlineKeyboardButton(f"🏷 {service_label}", callback_data=f"fs:{sid}"),
+        ]
+    )
     return InlineKeyboardMarkup(rows)
 
 
-def filter_keyboard(sid: str, kind: str, current: str | None, t: Translator,
-                    back_page: int = 0) -> InlineKeyboardMarkup:
+def filter_keyboard(
+    sid: str, kind: str, current: str | None, t: Translator, back_page: int = 0
+) -> InlineKeyboardMarkup:
     """Buttons to choose a type (``kind == "type"``) or a service filter."""
     _ = t.gettext
     terms = TYPES if kind == "type" else SERVICES
@@ -88,15 +101,22 @@ def filter_keyboard(sid: str, kind: str, current: str | None, t: Translator,
     buttons = []
     for code, term in terms.items():
         mark = "✔ " if code == current else ""
-        buttons.append(InlineKeyboardButton(f"{mark}{term.emoji} {t.gettext(term.label)}",
-                                            callback_data=f"{prefix}:{sid}:{code}"))
+        buttons.append(
+            InlineKeyboardButton(
+                f"{mark}{term.emoji} {t.gettext(term.label)}",
+                callback_data=f"{prefix}:{sid}:{code}",
+            )
+        )
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     all_label = _("All types") if kind == "type" else _("All services")
-    rows.append([
-        InlineKeyboardButton(("✔ " if current is None else "") + all_label,
-                             callback_data=f"{prefix}:{sid}:-"),
-        InlineKeyboardButton(_("◀ Back"), callback_data=f"pg:{sid}:{back_page}"),
-    ])
+    rows.append(
+        [
+            InlineKeyboardButton(
+                ("✔ " if current is None else "") + all_label, callback_data=f"{prefix}:{sid}:-"
+            ),
+            InlineKeyboardButton(_("◀ Back"), callback_data=f"pg:{sid}:{back_page}"),
+        ]
+    )
     return InlineKeyboardMarkup(rows)
 
 
@@ -104,8 +124,9 @@ def place_label(region: Region, gazetteer_label: str) -> str:
     return gazetteer_label or display_name(region)
 
 
-def place_choice_keyboard(choice: PlaceChoice, labels: list[str], t: Translator
-                          ) -> InlineKeyboardMarkup:
+def place_choice_keyboard(
+    choice: PlaceChoice, labels: list[str], t: Translator
+) -> InlineKeyboardMarkup:
     rows = []
     for i, ((_region, count), label) in enumerate(zip(choice.options, labels, strict=True)):
         text = f"{_short(label, 52)} ({t.number(count)})"
@@ -113,32 +134,51 @@ def place_choice_keyboard(choice: PlaceChoice, labels: list[str], t: Translator
     return InlineKeyboardMarkup(rows)
 
 
-def detail_keyboard(coop_id: str, name: str, bot_username: str | None, t: Translator,
-                    back: tuple[str, int] | None, *, operator: bool = False,
-                    verified: bool = False) -> InlineKeyboardMarkup:
+def detail_keyboard(
+    coop_id: str,
+    name: str,
+    bot_username: str | None,
+    t: Translator,
+    back: tuple[str, int] | None,
+    *,
+    operator: bool = False,
+    verified: bool = False,
+) -> InlineKeyboardMarkup:
     _ = t.gettext
     rows = [[InlineKeyboardButton(_("📝 Join this cooperative"), callback_data=f"jn:{coop_id}")]]
     row = [InlineKeyboardButton(_("🗺 Show on map"), callback_data=f"mp:{coop_id}")]
     if bot_username:
-        row.append(InlineKeyboardButton(
-            _("📤 Share"), url=share_url(bot_username, f"c_{coop_id}", name)))
+        row.append(
+            InlineKeyboardButton(_("📤 Share"), url=share_url(bot_username, f"c_{coop_id}", name))
+        )
     rows.append(row)
     if operator:  # shown to platform operators; the server checks the role again on tap
-        rows.append([
-            InlineKeyboardButton(_("✖ Remove verification") if verified else _("✅ Verify"),
-                                 callback_data=f"ov:{coop_id}:{0 if verified else 1}"),
-            InlineKeyboardButton(_("👤 Invite admin"), callback_data=f"oi:{coop_id}")])
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("✖ Remove verification") if verified else _("✅ Verify"),
+                    callback_data=f"ov:{coop_id}:{0 if verified else 1}",
+                ),
+                InlineKeyboardButton(_("👤 Invite admin"), callback_data=f"oi:{coop_id}"),
+            ]
+        )
     if back is not None:
-        rows.append([InlineKeyboardButton(_("◀ Back to results"),
-                                          callback_data=f"pg:{back[0]}:{back[1]}")])
+        rows.append(
+            [InlineKeyboardButton(_("◀ Back to results"), callback_data=f"pg:{back[0]}:{back[1]}")]
+        )
     return InlineKeyboardMarkup(rows)
 
 
 def language_keyboard(current: str) -> InlineKeyboardMarkup:
     # Language names are written in their own language, so they are not translated.
     options = (("id", "🇮🇩 Bahasa Indonesia"), ("en", "🇬🇧 English"))
-    return InlineKeyboardMarkup([
-        [InlineKeyboardButton(("✔ " if code == current else "") + label,
-                              callback_data=f"lg:{code}")]
-        for code, label in options
-    ])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    ("✔ " if code == current else "") + label, callback_data=f"lg:{code}"
+                )
+            ]
+            for code, label in options
+        ]
+    )

@@ -32,7 +32,8 @@ async def choose_language(update: Update, context: BotContext) -> None:
     await query.answer()
     name = "English" if context.locale == "en" else "Bahasa Indonesia"
     await query.edit_message_text(
-        _("✅ From now on I will speak {language} with you.").format(language=name))
+        _("✅ From now on I will speak {language} with you.").format(language=name)
+    )
     if query.message is not None:
         await context.bot.send_message(
             query.message.chat.id,

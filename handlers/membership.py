@@ -68,13 +68,28 @@ class Step(IntEnum):
 
 
 # The question steps in order; DOMICILE and OCCUPATION_OTHER are asked only when needed.
-ORDER = (Step.NAME, Step.NIK, Step.NIK_CONFIRM, Step.BIRTH_PLACE, Step.ADDRESS, Step.PHONE,
-         Step.OCCUPATION, Step.REVIEW)
-EDITABLE = {"name": Step.NAME, "nik": Step.NIK, "birth_place": Step.BIRTH_PLACE,
-            "address": Step.ADDRESS, "phone": Step.PHONE, "occupation": Step.OCCUPATION}
+ORDER = (
+    Step.NAME,
+    Step.NIK,
+    Step.NIK_CONFIRM,
+    Step.BIRTH_PLACE,
+    Step.ADDRESS,
+    Step.PHONE,
+    Step.OCCUPATION,
+    Step.REVIEW,
+)
+EDITABLE = {
+    "name": Step.NAME,
+    "nik": Step.NIK,
+    "birth_place": Step.BIRTH_PLACE,
+    "address": Step.ADDRESS,
+    "phone": Step.PHONE,
+    "occupation": Step.OCCUPATION,
+}
 
 
 # --- the draft in user_data ------------------------------------------------------------
+
 
 def _forms(context: BotContext) -> dict[str, dict[str, Any]]:
     assert context.user_data is not None
@@ -106,6 +121,7 @@ def _drop(context: BotContext, coop_id: str) -> None:
 
 # --- texts ------------------------------------------------------------------------------
 
+
 def _step_label(t: Translator, n: int) -> str:
     return t.gettext("Question {n} of {total}").format(n=n, total=6)
 
@@ -124,45 +140,75 @@ def _occupation_text(t: Translator, value: str | None) -> str:
 
 def terms_text(t: Translator, coop: Cooperative, village: str) -> str:
     _ = t.gettext
-    lines = [_("<b>Join {coop}</b>").format(coop=escape(coop.name)), "",
-             _("<b>Membership terms</b>")]
+    lines = [
+        _("<b>Join {coop}</b>").format(coop=escape(coop.name)),
+        "",
+        _("<b>Membership terms</b>"),
+    ]
     if coop.simpanan_pokok is not None:
-        lines.append("• " + _("Simpanan pokok (one-time deposit): {amount}").format(
-            amount=t.money(coop.simpanan_pokok)))
+        lines.append(
+            "• "
+            + _("Simpanan pokok (one-time deposit): {amount}").format(
+                amount=t.money(coop.simpanan_pokok)
+            )
+        )
     if coop.simpanan_wajib is not None:
-        lines.append("• " + _("Simpanan wajib (monthly deposit): {amount}").format(
-            amount=t.money(coop.simpanan_wajib)))
+        lines.append(
+            "• "
+            + _("Simpanan wajib (monthly deposit): {amount}").format(
+                amount=t.money(coop.simpanan_wajib)
+            )
+        )
     lines.append("• " + _("Indonesian citizen with an e-KTP, at least 17 years old"))
     if coop.village_restricted:
-        lines.append("• " + _("Living in {village} (the domicile on your e-KTP)").format(
-            village=escape(village)))
+        lines.append(
+            "• "
+            + _("Living in {village} (the domicile on your e-KTP)").format(village=escape(village))
+        )
     if coop.closed_loop:
         lines.append("• " + _("Savings products are for members only (closed-loop)"))
-    lines += ["", _("Membership starts when the board approves your application. The form "
-                    "takes about two minutes: name, NIK, place of birth, address, phone "
-                    "and occupation.")]
+    lines += [
+        "",
+        _(
+            "Membership starts when the board approves your application. The form "
+            "takes about two minutes: name, NIK, place of birth, address, phone "
+            "and occupation."
+        ),
+    ]
     return "\n".join(lines)
 
 
 def consent_text(t: Translator, coop: Cooperative, retention_days: int) -> str:
     _ = t.gettext
-    return "\n".join([
-        _("<b>Your personal data (UU 27/2022 on Personal Data Protection)</b>"),
-        "",
-        _("<b>What we collect:</b> your full name, NIK, sex and date of birth (read from the "
-          "NIK), place of birth, address, phone number and occupation."),
-        _("<b>Why:</b> to process your membership application at {coop} and, once approved, "
-          "to keep your membership.").format(coop=escape(coop.name)),
-        _("<b>Who sees it:</b> the board of {coop} and the operators of the Gerbang Koperasi "
-          "platform. Nobody else.").format(coop=escape(coop.name)),
-        _("<b>How long:</b> while you are a member. If the application is rejected or "
-          "withdrawn, your data is deleted after {days} days.").format(days=retention_days),
-        _("Your NIK is stored encrypted and shown only masked."),
-        _("<b>Your rights:</b> see and download your data (/mydata), have it corrected, "
-          "delete it (/deletedata) and withdraw your consent at any time. More in /privacy."),
-        "",
-        _("Do you agree that we process your data for this application?"),
-    ])
+    return "\n".join(
+        [
+            _("<b>Your personal data (UU 27/2022 on Personal Data Protection)</b>"),
+            "",
+            _(
+                "<b>What we collect:</b> your full name, NIK, sex and date of birth (read from the "
+                "NIK), place of birth, address, phone number and occupation."
+            ),
+            _(
+                "<b>Why:</b> to process your membership application at {coop} and, once approved, "
+                "to keep your membership."
+            ).format(coop=escape(coop.name)),
+            _(
+                "<b>Who sees it:</b> the board of {coop} and the operators of the Gerbang Koperasi "
+                "platform. Nobody else."
+            ).format(coop=escape(coop.name)),
+            _(
+                "<b>How long:</b> while you are a member. If the application is rejected or "
+                "withdrawn, your data is deleted after {days} days."
+            ).format(days=retention_days),
+            _("Your NIK is stored encrypted and shown only masked."),
+            _(
+                "<b>Your rights:</b> see and download your data (/mydata), have it corrected, "
+                "delete it (/deletedata) and withdraw your consent at any time. More in /privacy."
+            ),
+            "",
+            _("Do you agree that we process your data for this application?"),
+        ]
+    )
 
 
 def review_text(t: Translator, coop: Cooperative, draft: dict[str, Any], village: str) -> str:
@@ -170,20 +216,27 @@ def review_text(t: Translator, coop: Cooperative, draft: dict[str, Any], village
     born = draft.get("birth_date")
     born_text = t.date(date.fromisoformat(born)) if born else "–"
     lines = [
-        _("<b>Check your application to {coop}</b>").format(coop=escape(coop.name)), "",
+        _("<b>Check your application to {coop}</b>").format(coop=escape(coop.name)),
+        "",
         _("Name: {value}").format(value=escape(draft.get("full_name", "–"))),
         _("NIK: {value}").format(value=f"<code>{escape(draft.get('nik_masked', '–'))}</code>"),
         _("Sex: {sex} · born {date} in {place}").format(
-            sex=_sex(t, draft.get("sex")), date=born_text,
-            place=escape(draft.get("birth_place", "–"))),
+            sex=_sex(t, draft.get("sex")),
+            date=born_text,
+            place=escape(draft.get("birth_place", "–")),
+        ),
         _("Address: {value}").format(value=escape(draft.get("address", "–"))),
         _("Phone: {value}").format(value=escape(draft.get("phone", "–"))),
-        _("Occupation: {value}").format(value=escape(_occupation_text(t, draft.get(
-            "occupation")))),
+        _("Occupation: {value}").format(
+            value=escape(_occupation_text(t, draft.get("occupation")))
+        ),
     ]
     if draft.get("domicile_declared"):
-        lines.append(_("🏠 You declared that you live in {village} now; the board will check "
-                       "it.").format(village=escape(village)))
+        lines.append(
+            _("🏠 You declared that you live in {village} now; the board will check it.").format(
+                village=escape(village)
+            )
+        )
     lines += ["", _("Tap a field to change it, or submit.")]
     return "\n".join(lines)
 
@@ -192,39 +245,46 @@ def error_text(t: Translator, error: FormError) -> str:
     _ = t.gettext
     messages = {
         "name_empty": _("Please type your full name."),
-        "name_too_long": _("That name is longer than {max} characters. Type it as on your "
-                           "KTP."),
+        "name_too_long": _("That name is longer than {max} characters. Type it as on your KTP."),
         "name_digits": _("A name cannot contain digits. Type your full name as on your KTP."),
-        "name_chars": _("A name can only contain letters, spaces and ' . , -  (no emoji or "
-                        "symbols)."),
+        "name_chars": _(
+            "A name can only contain letters, spaces and ' . , -  (no emoji or symbols)."
+        ),
         "name_short": _("That is too short for a full name."),
         "nik_empty": _("Please type your NIK: the 16 digits on your KTP."),
         "nik_separators": _("Type the 16 digits of your NIK without spaces, dots or dashes."),
         "nik_not_digits": _("A NIK has only digits: type the 16 digits on your KTP."),
         "nik_length": _("A NIK has 16 digits; you typed {count}."),
-        "nik_province": _("The NIK starts with {digits}, which is not an Indonesian province "
-                          "code."),
+        "nik_province": _(
+            "The NIK starts with {digits}, which is not an Indonesian province code."
+        ),
         "nik_regency": _("Digits 1–4 of the NIK ({digits}) are not a regency or city code."),
         "nik_district": _("Digits 1–6 of the NIK ({digits}) are not a district code."),
-        "nik_day": _("Digits 7–8 of the NIK ({day}) are not a day of birth (01–31, or 41–71 "
-                     "for women)."),
+        "nik_day": _(
+            "Digits 7–8 of the NIK ({day}) are not a day of birth (01–31, or 41–71 for women)."
+        ),
         "nik_month": _("Digits 9–10 of the NIK ({month}) are not a month (01–12)."),
         "nik_date": _("The birth date in the NIK ({day}-{month}) does not exist."),
         "nik_future": _("The birth date in the NIK is in the future."),
         "nik_too_young": _("Members must be at least {min} years old; the NIK says {age}."),
         "nik_serial": _("The last four digits of a NIK cannot be 0000."),
-        "nik_taken": _("This NIK is already used for an application to this cooperative from "
-                       "another Telegram account. If that is a mistake, contact the "
-                       "cooperative."),
+        "nik_taken": _(
+            "This NIK is already used for an application to this cooperative from "
+            "another Telegram account. If that is a mistake, contact the "
+            "cooperative."
+        ),
         "place_short": _("Please type your place of birth (a town or regency)."),
         "place_too_long": _("That is longer than {max} characters."),
         "place_chars": _("A place of birth can only contain letters, spaces and ' . -"),
-        "address_short": _("Please type your address: street, RT/RW, village — or share your "
-                           "location."),
+        "address_short": _(
+            "Please type your address: street, RT/RW, village — or share your location."
+        ),
         "address_too_long": _("That address is longer than {max} characters."),
         "address_outside": _("That location is not in Indonesia. Type your address instead."),
-        "phone_invalid": _("That is not an Indonesian phone number. Type it like 0812 3456 "
-                           "7890 or +62 812 3456 7890."),
+        "phone_invalid": _(
+            "That is not an Indonesian phone number. Type it like 0812 3456 "
+            "7890 or +62 812 3456 7890."
+        ),
         "phone_not_own": _("Please share your own phone number with the button, or type it."),
         "occupation_short": _("Please type your occupation."),
         "occupation_too_long": _("That is longer than {max} characters."),
@@ -233,87 +293,166 @@ def error_text(t: Translator, error: FormError) -> str:
     return messages.get(error.code, error.code).format(**error.params)
 
 
-def prompt(t: Translator, step: Step, coop: Cooperative, draft: dict[str, Any],
-           village: str, retention_days: int) -> tuple[str, Any]:
+def prompt(
+    t: Translator,
+    step: Step,
+    coop: Cooperative,
+    draft: dict[str, Any],
+    village: str,
+    retention_days: int,
+) -> tuple[str, Any]:
     """The question for ``step`` and its keyboard."""
     _ = t.gettext
     remove = ReplyKeyboardRemove()
     if step == Step.TERMS:
-        return terms_text(t, coop, village), InlineKeyboardMarkup([[
-            InlineKeyboardButton(_("✅ Continue"), callback_data="mf:go"),
-            InlineKeyboardButton(_("✖ Cancel"), callback_data="mf:quit")]])
+        return terms_text(t, coop, village), InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(_("✅ Continue"), callback_data="mf:go"),
+                    InlineKeyboardButton(_("✖ Cancel"), callback_data="mf:quit"),
+                ]
+            ]
+        )
     if step == Step.CONSENT:
-        return consent_text(t, coop, retention_days), InlineKeyboardMarkup([[
-            InlineKeyboardButton(_("✅ I agree"), callback_data="mf:agree"),
-            InlineKeyboardButton(_("✖ I do not agree"), callback_data="mf:decline")]])
+        return consent_text(t, coop, retention_days), InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(_("✅ I agree"), callback_data="mf:agree"),
+                    InlineKeyboardButton(_("✖ I do not agree"), callback_data="mf:decline"),
+                ]
+            ]
+        )
     if step == Step.NAME:
         return (_step_label(t, 1) + "\n" + _("Your <b>full name</b> as on your KTP:"), remove)
     if step == Step.NIK:
-        return (_step_label(t, 2) + "\n" + _("Your <b>NIK</b>: the 16 digits on your KTP."),
-                remove)
+        return (
+            _step_label(t, 2) + "\n" + _("Your <b>NIK</b>: the 16 digits on your KTP."),
+            remove,
+        )
     if step == Step.NIK_CONFIRM:
         born = date.fromisoformat(draft["birth_date"])
-        return (_("From your NIK: <b>{sex}</b>, born <b>{date}</b>. Is that right?").format(
-            sex=_sex(t, draft.get("sex")), date=t.date(born)), InlineKeyboardMarkup([[
-                InlineKeyboardButton(_("✅ Yes"), callback_data="mf:nik_ok"),
-                InlineKeyboardButton(_("✏️ No, retype the NIK"), callback_data="mf:nik_redo")]]))
+        return (
+            _("From your NIK: <b>{sex}</b>, born <b>{date}</b>. Is that right?").format(
+                sex=_sex(t, draft.get("sex")), date=t.date(born)
+            ),
+            InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(_("✅ Yes"), callback_data="mf:nik_ok"),
+                        InlineKeyboardButton(
+                            _("✏️ No, retype the NIK"), callback_data="mf:nik_redo"
+                        ),
+                    ]
+                ]
+            ),
+        )
     if step == Step.BIRTH_PLACE:
-        return (_step_label(t, 3) + "\n" + _("Your <b>place of birth</b> (town or regency):"),
-                remove)
+        return (
+            _step_label(t, 3) + "\n" + _("Your <b>place of birth</b> (town or regency):"),
+            remove,
+        )
     if step == Step.ADDRESS:
-        return (_step_label(t, 4) + "\n" + _("Your <b>home address</b> (street, RT/RW, "
-                                             "village), or share your location:"),
-                ReplyKeyboardMarkup([[KeyboardButton(_("📍 Share my location"),
-                                                     request_location=True)]],
-                                    resize_keyboard=True, one_time_keyboard=True,
-                                    input_field_placeholder=_("Street, RT/RW, village")))
+        return (
+            _step_label(t, 4)
+            + "\n"
+            + _("Your <b>home address</b> (street, RT/RW, village), or share your location:"),
+            ReplyKeyboardMarkup(
+                [[KeyboardButton(_("📍 Share my location"), request_location=True)]],
+                resize_keyboard=True,
+                one_time_keyboard=True,
+                input_field_placeholder=_("Street, RT/RW, village"),
+            ),
+        )
     if step == Step.DOMICILE:
-        return (_("{coop} is for people who live in {village}. Neither your NIK nor the "
-                  "address you gave is in {village}.\n\nIf you live there now, declare it: "
-                  "the board will check your domicile.").format(
-                      coop=escape(coop.name), village=escape(village)),
-                InlineKeyboardMarkup([
-                    [InlineKeyboardButton(_("🏠 I live in {village} now").format(
-                        village=village), callback_data="mf:declare")],
-                    [InlineKeyboardButton(_("✏️ Change my address"),
-                                          callback_data="mf:edit:address")],
-                    [InlineKeyboardButton(_("✖ Cancel"), callback_data="mf:cancel")]]))
+        return (
+            _(
+                "{coop} is for people who live in {village}. Neither your NIK nor the "
+                "address you gave is in {village}.\n\nIf you live there now, declare it: "
+                "the board will check your domicile."
+            ).format(coop=escape(coop.name), village=escape(village)),
+            InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            _("🏠 I live in {village} now").format(village=village),
+                            callback_data="mf:declare",
+                        )
+                    ],
+                    [
+                        InlineKeyboardButton(
+                            _("✏️ Change my address"), callback_data="mf:edit:address"
+                        )
+                    ],
+                    [InlineKeyboardButton(_("✖ Cancel"), callback_data="mf:cancel")],
+                ]
+            ),
+        )
     if step == Step.PHONE:
-        return (_step_label(t, 5) + "\n" + _("Your <b>phone number</b>: tap the button to "
-                                             "share it, or type it (08…, +62…)."),
-                ReplyKeyboardMarkup([[KeyboardButton(_("📱 Share my phone number"),
-                                                     request_contact=True)]],
-                                    resize_keyboard=True, one_time_keyboard=True,
-                                    input_field_placeholder="08…"))
+        return (
+            _step_label(t, 5)
+            + "\n"
+            + _("Your <b>phone number</b>: tap the button to share it, or type it (08…, +62…)."),
+            ReplyKeyboardMarkup(
+                [[KeyboardButton(_("📱 Share my phone number"), request_contact=True)]],
+                resize_keyboard=True,
+                one_time_keyboard=True,
+                input_field_placeholder="08…",
+            ),
+        )
     if step == Step.OCCUPATION:
-        buttons = [InlineKeyboardButton(t.gettext(label), callback_data=f"mf:occ:{code}")
-                   for code, label in OCCUPATIONS.items()]
+        buttons = [
+            InlineKeyboardButton(t.gettext(label), callback_data=f"mf:occ:{code}")
+            for code, label in OCCUPATIONS.items()
+        ]
         rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
         rows.append([InlineKeyboardButton(_("Other…"), callback_data="mf:occ:other")])
-        return _step_label(t, 6) + "\n" + _("Your <b>occupation</b>:"), InlineKeyboardMarkup(
-            rows)
+        return _step_label(t, 6) + "\n" + _("Your <b>occupation</b>:"), InlineKeyboardMarkup(rows)
     if step == Step.OCCUPATION_OTHER:
         return _("Type your occupation:"), remove
     if step == Step.REVIEW:
-        return review_text(t, coop, draft, village), InlineKeyboardMarkup([
-            [InlineKeyboardButton(_("✏️ Name"), callback_data="mf:edit:name"),
-             InlineKeyboardButton(_("✏️ NIK"), callback_data="mf:edit:nik")],
-            [InlineKeyboardButton(_("✏️ Place of birth"), callback_data="mf:edit:birth_place"),
-             InlineKeyboardButton(_("✏️ Address"), callback_data="mf:edit:address")],
-            [InlineKeyboardButton(_("✏️ Phone"), callback_data="mf:edit:phone"),
-             InlineKeyboardButton(_("✏️ Occupation"), callback_data="mf:edit:occupation")],
-            [InlineKeyboardButton(_("◀ Back"), callback_data="mf:back"),
-             InlineKeyboardButton(_("✖ Cancel"), callback_data="mf:cancel")],
-            [InlineKeyboardButton(_("✅ Submit application"), callback_data="mf:submit")],
-        ])
+        return review_text(t, coop, draft, village), InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(_("✏️ Name"), callback_data="mf:edit:name"),
+                    InlineKeyboardButton(_("✏️ NIK"), callback_data="mf:edit:nik"),
+                ],
+                [
+                    InlineKeyboardButton(
+                        _("✏️ Place of birth"), callback_data="mf:edit:birth_place"
+                    ),
+                    InlineKeyboardButton(_("✏️ Address"), callback_data="mf:edit:address"),
+                ],
+                [
+                    InlineKeyboardButton(_("✏️ Phone"), callback_data="mf:edit:phone"),
+                    InlineKeyboardButton(_("✏️ Occupation"), callback_data="mf:edit:occupation"),
+                ],
+                [
+                    InlineKeyboardButton(_("◀ Back"), callback_data="mf:back"),
+                    InlineKeyboardButton(_("✖ Cancel"), callback_data="mf:cancel"),
+                ],
+                [InlineKeyboardButton(_("✅ Submit application"), callback_data="mf:submit")],
+            ]
+        )
     # CANCEL_CONFIRM
-    return (_("Stop the form for {coop}? The answers you gave so far will be deleted.").format(
-        coop=escape(coop.name)), InlineKeyboardMarkup([[
-            InlineKeyboardButton(_("🗑 Yes, delete my answers"), callback_data="mf:discard"),
-            InlineKeyboardButton(_("↩ No, continue"), callback_data="mf:keep")]]))
+    return (
+        _("Stop the form for {coop}? The answers you gave so far will be deleted.").format(
+            coop=escape(coop.name)
+        ),
+        InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        _("🗑 Yes, delete my answers"), callback_data="mf:discard"
+                    ),
+                    InlineKeyboardButton(_("↩ No, continue"), callback_data="mf:keep"),
+                ]
+            ]
+        ),
+    )
 
 
 # --- plumbing ---------------------------------------------------------------------------
+
 
 async def _coop_and_draft(context: BotContext) -> tuple[Cooperative, dict[str, Any]] | None:
     active = _active(context)
@@ -326,8 +465,9 @@ async def _coop_and_draft(context: BotContext) -> tuple[Cooperative, dict[str, A
     return coop, active[1]
 
 
-async def _ask(update: Update, context: BotContext, step: Step, *, prefix: str = "",
-               edit: bool = False) -> Step | int:
+async def _ask(
+    update: Update, context: BotContext, step: Step, *, prefix: str = "", edit: bool = False
+) -> Step | int:
     """Send (or, for button answers, edit in) the question of ``step``; return the step."""
     found = await _coop_and_draft(context)
     chat = update.effective_chat
@@ -338,17 +478,23 @@ async def _ask(update: Update, context: BotContext, step: Step, *, prefix: str =
         _touch(draft, step)
     services = context.services
     village = services.membership.village_name(coop)
-    text, markup = prompt(context.t, step, coop, draft, village,
-                          services.membership.retention_days)
+    text, markup = prompt(
+        context.t, step, coop, draft, village, services.membership.retention_days
+    )
     if prefix:
         text = prefix + "\n\n" + text
     query = update.callback_query
-    if edit and query is not None and query.message is not None and (
-            markup is None or isinstance(markup, InlineKeyboardMarkup)):
+    if (
+        edit
+        and query is not None
+        and query.message is not None
+        and (markup is None or isinstance(markup, InlineKeyboardMarkup))
+    ):
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
     else:
-        await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML,
-                                       reply_markup=markup)
+        await context.bot.send_message(
+            chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
     return step
 
 
@@ -359,9 +505,12 @@ async def _lost(update: Update, context: BotContext) -> int:
         await update.callback_query.answer()
     if chat is not None:
         await context.bot.send_message(
-            chat.id, context.gettext("This form is no longer available. Open the cooperative "
-                                     "again to join."),
-            reply_markup=main_keyboard(context.t))
+            chat.id,
+            context.gettext(
+                "This form is no longer available. Open the cooperative again to join."
+            ),
+            reply_markup=main_keyboard(context.t),
+        )
     return ConversationHandler.END
 
 
@@ -385,12 +534,14 @@ async def _answered(update: Update, context: BotContext, step: Step) -> Step | i
     if step == Step.ADDRESS:
         editing = draft.pop("editing", False)
         if not context.services.membership.domicile_ok(coop, draft) and not draft.get(
-                "domicile_declared"):
+            "domicile_declared"
+        ):
             draft["editing"] = editing
             return await _ask(update, context, Step.DOMICILE)
         return await _ask(update, context, Step.REVIEW if editing else Step.PHONE)
-    return await _ask(update, context, _next_after(step, draft), edit=update.callback_query
-                      is not None)
+    return await _ask(
+        update, context, _next_after(step, draft), edit=update.callback_query is not None
+    )
 
 
 async def _reprompt(update: Update, context: BotContext, error: str) -> Step | int:
@@ -403,6 +554,7 @@ async def _reprompt(update: Update, context: BotContext, error: str) -> Step | i
 
 # --- entry ------------------------------------------------------------------------------
 
+
 async def start_form(update: Update, context: BotContext, coop_id: str) -> Step | int:
     user = update.effective_user
     chat = update.effective_chat
@@ -414,22 +566,31 @@ async def start_form(update: Update, context: BotContext, coop_id: str) -> Step 
     eligibility = await services.membership.eligibility(user.id, coop_id)
     coop = eligibility.coop
     if eligibility.status == "unknown" or coop is None:
-        await context.bot.send_message(chat.id, _("I can't find that cooperative. It may have "
-                                                  "been removed from the directory."))
+        await context.bot.send_message(
+            chat.id,
+            _("I can't find that cooperative. It may have been removed from the directory."),
+        )
         return ConversationHandler.END
     if eligibility.status != "ok" and eligibility.application is not None:
         application = eligibility.application
         if application.status == "pending":
-            text = _("You already applied to {coop} on {date} (application {number}). The "
-                     "board is reviewing it; you will get a message here.")
+            text = _(
+                "You already applied to {coop} on {date} (application {number}). The "
+                "board is reviewing it; you will get a message here."
+            )
         elif application.status == "active":
             text = _("You are already a member of {coop}. Your card is in /cards.")
         else:
-            text = _("Your membership of {coop} is suspended. Please contact the "
-                     "cooperative.")
-        await context.bot.send_message(chat.id, text.format(
-            coop=escape(coop.name), date=context.t.date(application.created_at),
-            number=application.number), parse_mode=ParseMode.HTML)
+            text = _("Your membership of {coop} is suspended. Please contact the cooperative.")
+        await context.bot.send_message(
+            chat.id,
+            text.format(
+                coop=escape(coop.name),
+                date=context.t.date(application.created_at),
+                number=application.number,
+            ),
+            parse_mode=ParseMode.HTML,
+        )
         return ConversationHandler.END
     previous = context.user_data.get("form")
     forms = _forms(context)
@@ -439,13 +600,16 @@ async def start_form(update: Update, context: BotContext, coop_id: str) -> Step 
         step = Step(draft["step"])
         if step == Step.CANCEL_CONFIRM:
             step = Step(draft.get("resume", Step.NAME))
-        return await _ask(update, context, step, prefix=_(
-            "Welcome back! Your answers are kept; let's continue."))
+        return await _ask(
+            update, context, step, prefix=_("Welcome back! Your answers are kept; let's continue.")
+        )
     forms[coop_id] = {"started_at": datetime.now(UTC).isoformat()}
     prefix = ""
     if previous and previous != coop_id and previous in forms:
-        prefix = _("Your answers for the other form are kept; you can finish it later from "
-                   "that cooperative's page.")
+        prefix = _(
+            "Your answers for the other form are kept; you can finish it later from "
+            "that cooperative's page."
+        )
     return await _ask(update, context, Step.TERMS, prefix=prefix)
 
 
@@ -462,6 +626,7 @@ async def join_link(update: Update, context: BotContext) -> Step | int:
 
 
 # --- buttons ----------------------------------------------------------------------------
+
 
 async def on_button(update: Update, context: BotContext) -> Step | int | None:
     """Every form button: ``mf:<action>[:<value>]``."""
@@ -481,8 +646,7 @@ async def on_button(update: Update, context: BotContext) -> Step | int | None:
     if action in ("quit", "decline") and step in (Step.TERMS, Step.CONSENT):
         await query.answer()
         _drop(context, coop.id)
-        text = _("No problem. Nothing was stored. You can join later from the cooperative's "
-                 "page.")
+        text = _("No problem. Nothing was stored. You can join later from the cooperative's page.")
         await query.edit_message_text(text)
         return ConversationHandler.END
     if action == "agree" and step == Step.CONSENT:
@@ -513,8 +677,12 @@ async def on_button(update: Update, context: BotContext) -> Step | int | None:
         draft["occupation"] = parts[2]
         draft.pop("editing", None)
         return await _ask(update, context, Step.REVIEW, edit=True)
-    if action == "edit" and step in (Step.REVIEW, Step.DOMICILE) and len(parts) == 3 \
-            and parts[2] in EDITABLE:
+    if (
+        action == "edit"
+        and step in (Step.REVIEW, Step.DOMICILE)
+        and len(parts) == 3
+        and parts[2] in EDITABLE
+    ):
         await query.answer()
         target = EDITABLE[parts[2]]
         draft["editing"] = True
@@ -536,31 +704,36 @@ async def on_button(update: Update, context: BotContext) -> Step | int | None:
     return None
 
 
-async def submit(update: Update, context: BotContext, coop: Cooperative,
-                 draft: dict[str, Any]) -> Step | int | None:
+async def submit(
+    update: Update, context: BotContext, coop: Cooperative, draft: dict[str, Any]
+) -> Step | int | None:
     query = update.callback_query
     user = update.effective_user
     assert query is not None and user is not None
     _ = context.gettext
     try:
         application = await context.services.membership.submit(
-            user.id, coop.id, draft, context.locale or "id")
+            user.id, coop.id, draft, context.locale or "id"
+        )
     except FormError as error:
         await query.answer()
         if error.code == "nik_taken":
-            return await _ask(update, context, Step.NIK, prefix="❗ " + error_text(context.t,
-                                                                                   error))
+            return await _ask(
+                update, context, Step.NIK, prefix="❗ " + error_text(context.t, error)
+            )
         if error.code.startswith("already_"):
             _drop(context, coop.id)
-            await query.edit_message_text(_("Your application to {coop} was already sent.")
-                                          .format(coop=escape(coop.name)),
-                                          parse_mode=ParseMode.HTML)
+            await query.edit_message_text(
+                _("Your application to {coop} was already sent.").format(coop=escape(coop.name)),
+                parse_mode=ParseMode.HTML,
+            )
             return ConversationHandler.END
         if error.code == "domicile":
             return await _ask(update, context, Step.DOMICILE)
         log.warning("submit refused code=%s", error.code)
-        await context.bot.send_message(user.id, _("The application could not be sent. "
-                                                  "Please check your answers."))
+        await context.bot.send_message(
+            user.id, _("The application could not be sent. Please check your answers.")
+        )
         return await _ask(update, context, Step.REVIEW)
     await query.answer()
     _drop(context, coop.id)
@@ -574,18 +747,24 @@ async def submit(update: Update, context: BotContext, coop: Cooperative,
         _("Application number: <code>{number}</code>").format(number=application.number),
         "",
         _("<b>What happens next</b>"),
-        _("1. The board of {coop} reviews your application; you will get a message here.")
-        .format(coop=escape(coop.name)),
+        _("1. The board of {coop} reviews your application; you will get a message here.").format(
+            coop=escape(coop.name)
+        ),
     ]
     if coop.simpanan_pokok is not None or coop.simpanan_wajib is not None:
-        lines.append(_("2. Once approved, you pay the deposits to the cooperative: "
-                       "simpanan pokok {pokok} once and simpanan wajib {wajib} a month.")
-                     .format(pokok=t.money(coop.simpanan_pokok or 0),
-                             wajib=t.money(coop.simpanan_wajib or 0)))
+        lines.append(
+            _(
+                "2. Once approved, you pay the deposits to the cooperative: "
+                "simpanan pokok {pokok} once and simpanan wajib {wajib} a month."
+            ).format(
+                pokok=t.money(coop.simpanan_pokok or 0), wajib=t.money(coop.simpanan_wajib or 0)
+            )
+        )
     lines.append(_("Your applications and cards are in /cards."))
     await query.edit_message_text("\n".join(lines), parse_mode=ParseMode.HTML)
-    await context.bot.send_message(user.id, _("You can search for more cooperatives any time."),
-                                   reply_markup=main_keyboard(t))
+    await context.bot.send_message(
+        user.id, _("You can search for more cooperatives any time."), reply_markup=main_keyboard(t)
+    )
     return ConversationHandler.END
 
 
@@ -602,9 +781,11 @@ async def on_cancel_choice(update: Update, context: BotContext) -> Step | int | 
         _drop(context, coop.id)
         await query.edit_message_text(context.gettext("Cancelled. Your answers were deleted."))
         if update.effective_chat is not None:
-            await context.bot.send_message(update.effective_chat.id, context.gettext(
-                "You can search for cooperatives any time."), reply_markup=main_keyboard(
-                    context.t))
+            await context.bot.send_message(
+                update.effective_chat.id,
+                context.gettext("You can search for cooperatives any time."),
+                reply_markup=main_keyboard(context.t),
+            )
         return ConversationHandler.END
     step = Step(draft.pop("resume", Step.NAME))
     await query.edit_message_text(context.gettext("OK, let's continue."))
@@ -612,6 +793,7 @@ async def on_cancel_choice(update: Update, context: BotContext) -> Step | int | 
 
 
 # --- typed answers ----------------------------------------------------------------------
+
 
 async def on_text(update: Update, context: BotContext) -> Step | int | None:
     """A typed answer to the current question."""
@@ -638,8 +820,9 @@ async def on_text(update: Update, context: BotContext) -> Step | int | None:
             draft.pop("domicile_point", None)
         elif step == Step.PHONE:
             draft["phone"] = _check_phone(text)
-            await message.reply_text(context.gettext("✅ Phone number saved."),
-                                     reply_markup=ReplyKeyboardRemove())
+            await message.reply_text(
+                context.gettext("✅ Phone number saved."), reply_markup=ReplyKeyboardRemove()
+            )
         elif step == Step.OCCUPATION_OTHER:
             draft["occupation"] = "other:" + _check_occupation(text)
             draft.pop("editing", None)
@@ -665,11 +848,15 @@ async def on_location(update: Update, context: BotContext) -> Step | int | None:
     _coop, draft = found
     step = Step(draft.get("step", Step.NAME))
     if step != Step.ADDRESS:
-        return await _reprompt(update, context, context.gettext(
-            "A location is not an answer to this question."))
+        return await _reprompt(
+            update, context, context.gettext("A location is not an answer to this question.")
+        )
     try:
-        draft.update(context.services.membership.address_from_point(
-            Point(message.location.latitude, message.location.longitude)))
+        draft.update(
+            context.services.membership.address_from_point(
+                Point(message.location.latitude, message.location.longitude)
+            )
+        )
     except FormError as error:
         return await _reprompt(update, context, error_text(context.t, error))
     return await _answered(update, context, Step.ADDRESS)
@@ -686,17 +873,18 @@ async def on_contact(update: Update, context: BotContext) -> Step | int | None:
     _coop, draft = found
     step = Step(draft.get("step", Step.NAME))
     if step != Step.PHONE:
-        return await _reprompt(update, context, context.gettext(
-            "A contact is not an answer to this question."))
+        return await _reprompt(
+            update, context, context.gettext("A contact is not an answer to this question.")
+        )
     if message.contact.user_id != user.id:
-        return await _reprompt(update, context, error_text(context.t, FormError(
-            "phone_not_own")))
+        return await _reprompt(update, context, error_text(context.t, FormError("phone_not_own")))
     try:
         draft["phone"] = _check_phone(message.contact.phone_number)
     except FormError as error:
         return await _reprompt(update, context, error_text(context.t, error))
-    await message.reply_text(context.gettext("✅ Phone number saved."),
-                             reply_markup=ReplyKeyboardRemove())
+    await message.reply_text(
+        context.gettext("✅ Phone number saved."), reply_markup=ReplyKeyboardRemove()
+    )
     return await _answered(update, context, Step.PHONE)
 
 
@@ -711,8 +899,15 @@ async def on_other(update: Update, context: BotContext) -> Step | int | None:
         error = _("Please type your address, or share your location.")
     elif step == Step.PHONE:
         error = _("Please share your phone number with the button, or type it.")
-    elif step in (Step.TERMS, Step.CONSENT, Step.NIK_CONFIRM, Step.DOMICILE, Step.OCCUPATION,
-                  Step.REVIEW, Step.CANCEL_CONFIRM):
+    elif step in (
+        Step.TERMS,
+        Step.CONSENT,
+        Step.NIK_CONFIRM,
+        Step.DOMICILE,
+        Step.OCCUPATION,
+        Step.REVIEW,
+        Step.CANCEL_CONFIRM,
+    ):
         error = _expect_button(context)
     else:
         error = _("Please answer with text.")
@@ -731,7 +926,8 @@ async def on_cancel_command(update: Update, context: BotContext) -> Step | int |
         assert update.effective_message is not None
         await update.effective_message.reply_text(
             context.gettext("Cancelled. Nothing was stored."),
-            reply_markup=main_keyboard(context.t))
+            reply_markup=main_keyboard(context.t),
+        )
         return ConversationHandler.END
     if step != Step.CANCEL_CONFIRM:
         draft["resume"] = int(step)
@@ -753,9 +949,14 @@ async def on_other_command(update: Update, context: BotContext) -> Step | int | 
     found = await _coop_and_draft(context)
     if found is None:
         return await _lost(update, context)
-    return await _reprompt(update, context, context.gettext(
-        "You are filling in the form to join {coop}. Answer the question below, or send "
-        "/batal to stop.").format(coop=escape(found[0].name)))
+    return await _reprompt(
+        update,
+        context,
+        context.gettext(
+            "You are filling in the form to join {coop}. Answer the question below, or send "
+            "/batal to stop."
+        ).format(coop=escape(found[0].name)),
+    )
 
 
 async def on_timeout(update: Update, context: BotContext) -> None:
@@ -768,10 +969,14 @@ async def on_timeout(update: Update, context: BotContext) -> None:
     _ = context.gettext
     await context.bot.send_message(
         chat.id,
-        _("⏸ The form is paused after 30 minutes without an answer. Your answers are kept: "
-          "continue whenever you are ready."),
-        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
-            _("▶ Continue the form"), callback_data=f"jn:{coop_id}")]]))
+        _(
+            "⏸ The form is paused after 30 minutes without an answer. Your answers are kept: "
+            "continue whenever you are ready."
+        ),
+        reply_markup=InlineKeyboardMarkup(
+            [[InlineKeyboardButton(_("▶ Continue the form"), callback_data=f"jn:{coop_id}")]]
+        ),
+    )
 
 
 # --- the conversation -------------------------------------------------------------------
@@ -779,12 +984,29 @@ async def on_timeout(update: Update, context: BotContext) -> None:
 TEXT = filters.TEXT & ~filters.COMMAND
 # Commands that keep working in the middle of a form (rights, help, wallet, admin work);
 # the form waits for them. Any other command gets a reminder and the question again.
-PASS_THROUGH = ("help", "bantuan", "privacy", "privasi", "mydata", "dataku", "deletedata",
-                "hapusdata", "cards", "kartu", "language", "bahasa", "admin", "stats",
-                "import", "invite")
-OTHER_COMMAND = (filters.COMMAND
-                 & ~filters.Regex(rf"^/({'|'.join(PASS_THROUGH)})(@\w+)?(\s|$)")
-                 & ~filters.Regex(r"^/start(@\w+)? (v_|adm_)"))
+PASS_THROUGH = (
+    "help",
+    "bantuan",
+    "privacy",
+    "privasi",
+    "mydata",
+    "dataku",
+    "deletedata",
+    "hapusdata",
+    "cards",
+    "kartu",
+    "language",
+    "bahasa",
+    "admin",
+    "stats",
+    "import",
+    "invite",
+)
+OTHER_COMMAND = (
+    filters.COMMAND
+    & ~filters.Regex(rf"^/({'|'.join(PASS_THROUGH)})(@\w+)?(\s|$)")
+    & ~filters.Regex(r"^/start(@\w+)? (v_|adm_)")
+)
 OTHER = ~filters.COMMAND & ~filters.TEXT & ~filters.LOCATION & ~filters.CONTACT
 MESSAGE = filters.UpdateType.MESSAGE
 
@@ -803,24 +1025,27 @@ def _state_handlers() -> list[BaseHandler]:
 def build_conversation(timeout_s: float | None = FORM_TIMEOUT_S) -> ConversationHandler:
     """The persistent membership conversation."""
     states: dict[object, list[BaseHandler]] = {step: _state_handlers() for step in Step}
-    states[ConversationHandler.TIMEOUT] = [MessageHandler(filters.ALL, on_timeout),
-                                           CallbackQueryHandler(on_timeout)]
+    states[ConversationHandler.TIMEOUT] = [
+        MessageHandler(filters.ALL, on_timeout),
+        CallbackQueryHandler(on_timeout),
+    ]
     with warnings.catch_warnings():
         # Form buttons are tracked per user, not per message, on purpose.
-        warnings.filterwarnings("ignore", category=PTBUserWarning,
-                                message=".*per_message=False.*")
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message=False.*")
         return ConversationHandler(
             entry_points=[
                 CallbackQueryHandler(join_button, pattern=r"^jn:[0-9a-f]{24}$"),
-                CommandHandler("start", join_link,
-                               filters=filters.Regex(r"^/start join_[0-9a-f]{24}$")),
+                CommandHandler(
+                    "start", join_link, filters=filters.Regex(r"^/start join_[0-9a-f]{24}$")
+                ),
             ],
             states=states,
             fallbacks=[
                 CommandHandler(["cancel", "batal"], on_cancel_command),
                 # A card check or an invitation opened mid-form is handled as usual.
-                CommandHandler("start", on_start_in_form,
-                               filters=~filters.Regex(r"^/start(@\w+)? (v_|adm_)")),
+                CommandHandler(
+                    "start", on_start_in_form, filters=~filters.Regex(r"^/start(@\w+)? (v_|adm_)")
+                ),
                 MessageHandler(OTHER_COMMAND & MESSAGE, on_other_command),
             ],
             name="membership",
@@ -828,5 +1053,3 @@ def build_conversation(timeout_s: float | None = FORM_TIMEOUT_S) -> Conversation
             allow_reentry=True,
             conversation_timeout=timeout_s,
         )
-
-

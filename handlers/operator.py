@@ -28,8 +28,9 @@ def _actor(update: Update) -> int:
     return update.effective_user.id
 
 
-async def _reply(update: Update, context: BotContext, text: str,
-                 markup: InlineKeyboardMarkup | None = None) -> None:
+async def _reply(
+    update: Update, context: BotContext, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer()
     chat = update.effective_chat
@@ -43,13 +44,23 @@ async def on_menu(update: Update, context: BotContext) -> None:
         await refuse(update, context)
         return
     _ = context.gettext
-    await _reply(update, context, _("🛠 <b>Platform operations</b>\nVerify cooperatives and "
-                                    "invite their admins from a cooperative's page (search it "
-                                    "first)."), InlineKeyboardMarkup([
-        [InlineKeyboardButton(_("📊 Platform statistics"), callback_data="os")],
-        [InlineKeyboardButton(_("📥 Import the directory"), callback_data="oim")],
-        [InlineKeyboardButton(_("📣 Announcement"), callback_data="bcp")],
-        [InlineKeyboardButton(_("🧾 Audit log"), callback_data="oa")]]))
+    await _reply(
+        update,
+        context,
+        _(
+            "🛠 <b>Platform operations</b>\nVerify cooperatives and "
+            "invite their admins from a cooperative's page (search it "
+            "first)."
+        ),
+        InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(_("📊 Platform statistics"), callback_data="os")],
+                [InlineKeyboardButton(_("📥 Import the directory"), callback_data="oim")],
+                [InlineKeyboardButton(_("📣 Announcement"), callback_data="bcp")],
+                [InlineKeyboardButton(_("🧾 Audit log"), callback_data="oa")],
+            ]
+        ),
+    )
 
 
 async def on_stats(update: Update, context: BotContext) -> None:
@@ -62,22 +73,31 @@ async def on_stats(update: Update, context: BotContext) -> None:
     t = context.t
     _ = t.gettext
     gazetteer = context.services.gazetteer
-    lines = [_("📊 <b>Gerbang Koperasi in numbers</b>"), "",
-             _("Users: {n}").format(n=t.number(stats.users)),
-             _("Cooperatives: {n}").format(n=t.number(stats.cooperatives)),
-             _("Active memberships: {n}").format(n=t.number(stats.memberships)),
-             _("Applications: {list}").format(list=", ".join(
-                 f"{k} {t.number(v)}" for k, v in sorted(stats.applications.items())) or "–"),
-             "", _("<b>By province</b> (cooperatives · members · waiting)")]
+    lines = [
+        _("📊 <b>Gerbang Koperasi in numbers</b>"),
+        "",
+        _("Users: {n}").format(n=t.number(stats.users)),
+        _("Cooperatives: {n}").format(n=t.number(stats.cooperatives)),
+        _("Active memberships: {n}").format(n=t.number(stats.memberships)),
+        _("Applications: {list}").format(
+            list=", ".join(f"{k} {t.number(v)}" for k, v in sorted(stats.applications.items()))
+            or "–"
+        ),
+        "",
+        _("<b>By province</b> (cooperatives · members · waiting)"),
+    ]
     for code, coops, members, pending in stats.by_province[:38]:
         region = gazetteer.get(code)
         name = region.name if region else code
-        lines.append(f"• {escape(name)}: {t.number(coops)} · {t.number(members)} · "
-                     f"{t.number(pending)}")
+        lines.append(
+            f"• {escape(name)}: {t.number(coops)} · {t.number(members)} · {t.number(pending)}"
+        )
     lines += ["", _("<b>By type</b> (cooperatives · members)")]
     for coop_type, coops, members in stats.by_type:
-        lines.append(f"• {escape(t.gettext(type_label(coop_type)))}: {t.number(coops)} · "
-                     f"{t.number(members)}")
+        lines.append(
+            f"• {escape(t.gettext(type_label(coop_type)))}: {t.number(coops)} · "
+            f"{t.number(members)}"
+        )
     await _reply(update, context, "\n".join(lines)[:4000])
 
 
@@ -91,11 +111,16 @@ async def on_audit(update: Update, context: BotContext) -> None:
     t = context.t
     lines = [t.gettext("🧾 <b>Audit log</b> (newest first)"), ""]
     for entry in entries:
-        lines.append("{time} · {actor} · {action} · {outcome}{coop}{target}".format(
-            time=t.datetime(entry["at"], "short"), actor=entry.get("actor"),
-            action=escape(str(entry.get("action"))), outcome=escape(str(entry.get("outcome"))),
-            coop=f" · coop {entry['coop_id'][-6:]}" if entry.get("coop_id") else "",
-            target=f" · {str(entry['target'])[-6:]}" if entry.get("target") else ""))
+        lines.append(
+            "{time} · {actor} · {action} · {outcome}{coop}{target}".format(
+                time=t.datetime(entry["at"], "short"),
+                actor=entry.get("actor"),
+                action=escape(str(entry.get("action"))),
+                outcome=escape(str(entry.get("outcome"))),
+                coop=f" · coop {entry['coop_id'][-6:]}" if entry.get("coop_id") else "",
+                target=f" · {str(entry['target'])[-6:]}" if entry.get("target") else "",
+            )
+        )
     if not entries:
         lines.append("–")
     await _reply(update, context, "\n".join(lines))
@@ -124,10 +149,14 @@ async def invite(update: Update, context: BotContext, coop_id: str) -> None:
         return
     _ = context.gettext
     link = deep_link(context.bot.username or "bot", f"adm_{token}")
-    await _reply(update, context, _(
-        "👤 Admin invitation for <b>{coop}</b>:\n{link}\n\nGive it to the cooperative's board. "
-        "It works once and expires in 7 days; whoever opens it becomes an admin.").format(
-        coop=escape(coop.name), link=escape(link)))
+    await _reply(
+        update,
+        context,
+        _(
+            "👤 Admin invitation for <b>{coop}</b>:\n{link}\n\nGive it to the cooperative's board. "
+            "It works once and expires in 7 days; whoever opens it becomes an admin."
+        ).format(coop=escape(coop.name), link=escape(link)),
+    )
 
 
 async def on_invite_button(update: Update, context: BotContext) -> None:
@@ -147,9 +176,12 @@ async def invite_command(update: Update, context: BotContext) -> None:
     ref = " ".join(context.args or []).strip()
     coop = await admin.resolve_coop(ref) if ref else None
     if coop is None:
-        await message.reply_text(context.gettext(
-            "Usage: /invite followed by the cooperative's registration number or id — or open "
-            "the cooperative and tap “Invite admin”."))
+        await message.reply_text(
+            context.gettext(
+                "Usage: /invite followed by the cooperative's registration number or id — or open "
+                "the cooperative and tap “Invite admin”."
+            )
+        )
         return
     await invite(update, context, coop.id)
 
@@ -161,13 +193,19 @@ async def accept_invite(update: Update, context: BotContext, token: str) -> None
     try:
         coop = await context.services.admin.accept_invite(_actor(update), token)
     except InputError:
-        await message.reply_text(context.gettext(
-            "This invitation is not valid: it was used already, has expired or does not "
-            "exist. Ask the platform for a new one."))
+        await message.reply_text(
+            context.gettext(
+                "This invitation is not valid: it was used already, has expired or does not "
+                "exist. Ask the platform for a new one."
+            )
+        )
         return
-    await message.reply_text(context.gettext(
-        "✅ You are now an admin of <b>{coop}</b>. Open the panel with /admin.").format(
-        coop=escape(coop.name)), parse_mode=ParseMode.HTML)
+    await message.reply_text(
+        context.gettext(
+            "✅ You are now an admin of <b>{coop}</b>. Open the panel with /admin."
+        ).format(coop=escape(coop.name)),
+        parse_mode=ParseMode.HTML,
+    )
 
 
 HANDLERS: list[BaseHandler] = [

@@ -26,9 +26,13 @@ async def flood_control(update: Update, context: BotContext) -> None:
         services = context.services
         t = services.i18n.get(services.i18n.negotiate(None, user.language_code))
         if update.effective_chat is not None and update.effective_chat.type == "private":
-            await context.bot.send_message(update.effective_chat.id, t.gettext(
-                "🐢 That was a lot of messages at once. I'll pause for a moment; please try "
-                "again in half a minute."))
+            await context.bot.send_message(
+                update.effective_chat.id,
+                t.gettext(
+                    "🐢 That was a lot of messages at once. I'll pause for a moment; please try "
+                    "again in half a minute."
+                ),
+            )
     raise ApplicationHandlerStop
 
 

@@ -22,28 +22,43 @@ async def privacy(update: Update, context: BotContext) -> None:
     assert message is not None
     _ = context.gettext
     settings = context.settings
-    text = "\n".join([
-        _("<b>Privacy at Gerbang Koperasi</b> (UU 27/2022 on Personal Data Protection)"),
-        "",
-        _("<b>Searching</b> needs no personal data. A location you share is used for that "
-          "search only; typed searches are kept for a week so their buttons keep working."),
-        _("<b>Joining a cooperative</b> asks, after your explicit consent: full name, NIK, "
-          "sex and date of birth (from the NIK), place of birth, address, phone number and "
-          "occupation. The purpose is your membership application and, once approved, your "
-          "membership."),
-        _("<b>Who sees it:</b> each cooperative's board sees only its own applicants and "
-          "members; the platform's operators see what they need to run it. Nobody else, and "
-          "nothing is sold or shared."),
-        _("<b>Security:</b> your NIK is stored encrypted and shown masked "
-          "(3171********0001); it never appears in logs or announcements."),
-        _("<b>How long:</b> while you are a member. Rejected or withdrawn applications are "
-          "deleted after {days} days.").format(days=settings.retention_days),
-        _("<b>Your rights:</b> see and download your data with /mydata, have it corrected, "
-          "delete it with /deletedata, and withdraw consent at any time."),
-        "",
-        _("Data controller: Gerbang Koperasi — {contact}").format(
-            contact=escape(settings.privacy_contact)),
-    ])
+    text = "\n".join(
+        [
+            _("<b>Privacy at Gerbang Koperasi</b> (UU 27/2022 on Personal Data Protection)"),
+            "",
+            _(
+                "<b>Searching</b> needs no personal data. A location you share is used for that "
+                "search only; typed searches are kept for a week so their buttons keep working."
+            ),
+            _(
+                "<b>Joining a cooperative</b> asks, after your explicit consent: full name, NIK, "
+                "sex and date of birth (from the NIK), place of birth, address, phone number and "
+                "occupation. The purpose is your membership application and, once approved, your "
+                "membership."
+            ),
+            _(
+                "<b>Who sees it:</b> each cooperative's board sees only its own applicants and "
+                "members; the platform's operators see what they need to run it. Nobody else, and "
+                "nothing is sold or shared."
+            ),
+            _(
+                "<b>Security:</b> your NIK is stored encrypted and shown masked "
+                "(3171********0001); it never appears in logs or announcements."
+            ),
+            _(
+                "<b>How long:</b> while you are a member. Rejected or withdrawn applications are "
+                "deleted after {days} days."
+            ).format(days=settings.retention_days),
+            _(
+                "<b>Your rights:</b> see and download your data with /mydata, have it corrected, "
+                "delete it with /deletedata, and withdraw consent at any time."
+            ),
+            "",
+            _("Data controller: Gerbang Koperasi — {contact}").format(
+                contact=escape(settings.privacy_contact)
+            ),
+        ]
+    )
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
@@ -56,9 +71,13 @@ async def my_data(update: Update, context: BotContext) -> None:
     body = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
     log.info("data export sent")
     await context.bot.send_document(
-        chat.id, InputFile(body, filename="data-saya.json"),
-        caption=context.gettext("🔐 Everything Gerbang Koperasi stores about you, including "
-                                "your NIK. Keep this file private."))
+        chat.id,
+        InputFile(body, filename="data-saya.json"),
+        caption=context.gettext(
+            "🔐 Everything Gerbang Koperasi stores about you, including "
+            "your NIK. Keep this file private."
+        ),
+    )
 
 
 async def delete_data(update: Update, context: BotContext) -> None:
@@ -66,18 +85,35 @@ async def delete_data(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     _ = context.gettext
-    await message.reply_text("\n".join([
-        _("<b>Delete all your data?</b>"), "",
-        _("• Pending applications are withdrawn."),
-        _("• Memberships end, and the cooperatives are told that you left."),
-        _("• Your name, NIK, phone number, address, birth data and unfinished forms are "
-          "erased everywhere; your cards stop being valid."),
-        _("• Only anonymous counts remain (for example, that a cooperative had one more "
-          "application)."),
-        "", _("This cannot be undone. Ask the cooperatives about deposits you paid.")]),
-        parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup([[
-            InlineKeyboardButton(_("🗑 Yes, delete everything"), callback_data="dd:yes"),
-            InlineKeyboardButton(_("↩ No, keep it"), callback_data="dd:no")]]))
+    await message.reply_text(
+        "\n".join(
+            [
+                _("<b>Delete all your data?</b>"),
+                "",
+                _("• Pending applications are withdrawn."),
+                _("• Memberships end, and the cooperatives are told that you left."),
+                _(
+                    "• Your name, NIK, phone number, address, birth data and unfinished forms are "
+                    "erased everywhere; your cards stop being valid."
+                ),
+                _(
+                    "• Only anonymous counts remain (for example, that a cooperative had one more "
+                    "application)."
+                ),
+                "",
+                _("This cannot be undone. Ask the cooperatives about deposits you paid."),
+            ]
+        ),
+        parse_mode=ParseMode.HTML,
+        reply_markup=InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(_("🗑 Yes, delete everything"), callback_data="dd:yes"),
+                    InlineKeyboardButton(_("↩ No, keep it"), callback_data="dd:no"),
+                ]
+            ]
+        ),
+    )
 
 
 async def on_delete_choice(update: Update, context: BotContext) -> None:
@@ -100,8 +136,8 @@ async def on_delete_choice(update: Update, context: BotContext) -> None:
     application.drop_user_data(user.id)
     for handler in application.handlers.get(0, []):
         if isinstance(handler, ConversationHandler) and handler.name:
-            for key in [k for k in handler._conversations if user.id in k]:  # noqa: SLF001
-                handler._conversations.pop(key, None)  # noqa: SLF001
+            for key in [k for k in handler._conversations if user.id in k]:
+                handler._conversations.pop(key, None)
     for coop_id in erasure.coops_notified:
         from handlers.admin import notify_admins_left
 
@@ -109,13 +145,21 @@ async def on_delete_choice(update: Update, context: BotContext) -> None:
         if left is not None:
             await notify_admins_left(context, left, await services.directory.get(coop_id))
     log.info("personal data erased applications=%s", erasure.applications)
-    await query.edit_message_text(_("✅ Your data was deleted: {withdrawn} applications "
-                                    "withdrawn, {ended} memberships ended.").format(
-        withdrawn=erasure.withdrawn, ended=erasure.ended))
+    await query.edit_message_text(
+        _(
+            "✅ Your data was deleted: {withdrawn} applications "
+            "withdrawn, {ended} memberships ended."
+        ).format(withdrawn=erasure.withdrawn, ended=erasure.ended)
+    )
     if update.effective_chat is not None:
-        await context.bot.send_message(update.effective_chat.id, _(
-            "You can keep searching for cooperatives; nothing about you is stored until you "
-            "join one again."), reply_markup=main_keyboard(context.t))
+        await context.bot.send_message(
+            update.effective_chat.id,
+            _(
+                "You can keep searching for cooperatives; nothing about you is stored until you "
+                "join one again."
+            ),
+            reply_markup=main_keyboard(context.t),
+        )
 
 
 HANDLERS: list[BaseHandler] = [

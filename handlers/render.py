@@ -24,8 +24,11 @@ def services_text(codes: list[str], t: Translator, limit: int | None = MAX_SERVI
     parts = []
     for code in shown:
         term = SERVICES.get(code)
-        parts.append(f"{term.emoji} {escape(t.gettext(term.label))}" if term
-                     else escape(service_label(code)))
+        parts.append(
+            f"{term.emoji} {escape(t.gettext(term.label))}"
+            if term
+            else escape(service_label(code))
+        )
     text = ", ".join(parts)
     if limit is not None and len(codes) > limit:
         text += " " + t.gettext("+{count} more").format(count=len(codes) - limit)
@@ -36,8 +39,9 @@ def verified_badge(coop: Cooperative, t: Translator) -> str:
     return " ✅" if coop.verified else ""
 
 
-def result_line(n: int, coop: Cooperative, t: Translator, directory: DirectoryService,
-                *, show_distance: bool) -> str:
+def result_line(
+    n: int, coop: Cooperative, t: Translator, directory: DirectoryService, *, show_distance: bool
+) -> str:
     lines = [f"<b>{n}. {escape(coop.name)}</b>{verified_badge(coop, t)}"]
     meta = [type_text(coop.type, t)]
     if show_distance and coop.distance_m is not None:
@@ -63,8 +67,9 @@ def filters_text(page_type: str | None, service: str | None, t: Translator) -> s
     return t.gettext("Filter: {filters}").format(filters=", ".join(parts))
 
 
-def results_text(page: ResultPage, t: Translator, directory: DirectoryService,
-                 where: str | None = None) -> str:
+def results_text(
+    page: ResultPage, t: Translator, directory: DirectoryService, where: str | None = None
+) -> str:
     _ = t.gettext
     search = page.search
     count = t.number(page.total)
@@ -79,7 +84,8 @@ def results_text(page: ResultPage, t: Translator, directory: DirectoryService,
             header += "\n" + _("You are near {place}.").format(place=escape(where))
         if page.widened:
             header += "\n" + _("Fewer than {n} were closer, so I searched up to {radius}.").format(
-                n=PAGE_SIZE, radius=radius)
+                n=PAGE_SIZE, radius=radius
+            )
     elif search.kind == "area" and page.area is not None:
         header = t.ngettext(
             "📍 {count} cooperative in {area}",
@@ -95,7 +101,8 @@ def results_text(page: ResultPage, t: Translator, directory: DirectoryService,
         ).format(count=count, query=query)
         if page.area is not None:
             header += "\n" + _("In {area}.").format(
-                area=escape(directory.gazetteer.label(page.area.code, depth=1)))
+                area=escape(directory.gazetteer.label(page.area.code, depth=1))
+            )
         if page.partial:
             header += "\n" + _("No name has all the words; these come closest.")
     filters = filters_text(search.type, search.service, t)
@@ -113,28 +120,41 @@ def results_text(page: ResultPage, t: Translator, directory: DirectoryService,
 
 def no_results_text(outcome: NoResults, t: Translator, directory: DirectoryService) -> str:
     _ = t.gettext
-    tips = _("Try a town, district or village (“Sleman”, “Medan Baru”), a service (“apotek”, "
-             "“sembako”), a cooperative's name, or share your location.")
+    tips = _(
+        "Try a town, district or village (“Sleman”, “Medan Baru”), a service (“apotek”, "
+        "“sembako”), a cooperative's name, or share your location."
+    )
     reason = outcome.reason
     if reason == "outside":
-        return _("🌏 That location is outside Indonesia. Gerbang Koperasi lists cooperatives in "
-                 "Indonesia: share a location there, or type a place name.")
+        return _(
+            "🌏 That location is outside Indonesia. Gerbang Koperasi lists cooperatives in "
+            "Indonesia: share a location there, or type a place name."
+        )
     if reason == "too_long":
-        return _("That is too long for a search. Type a place or a cooperative name in a few "
-                 "words (at most {n} characters).").format(n=100)
+        return _(
+            "That is too long for a search. Type a place or a cooperative name in a few "
+            "words (at most {n} characters)."
+        ).format(n=100)
     if reason == "empty":
         return _("Type a place or a cooperative name, or share your location.") + "\n\n" + tips
     if reason == "personal":
-        return _("🔒 That looks like a NIK or a phone number. Never type personal numbers in "
-                 "a search: to join a cooperative, open it and tap “Join”. Nothing was "
-                 "stored.")
+        return _(
+            "🔒 That looks like a NIK or a phone number. Never type personal numbers in "
+            "a search: to join a cooperative, open it and tap “Join”. Nothing was "
+            "stored."
+        )
     if reason == "expired":
         return _("This list has expired. Please search again.")
     if reason == "need_location":
-        filters = filters_text(outcome.parsed.type if outcome.parsed else None,
-                               outcome.parsed.service if outcome.parsed else None, t)
-        text = _("Where should I look? Share your location with the button below, or add a "
-                 "place, for example “apotek di Sleman”.")
+        filters = filters_text(
+            outcome.parsed.type if outcome.parsed else None,
+            outcome.parsed.service if outcome.parsed else None,
+            t,
+        )
+        text = _(
+            "Where should I look? Share your location with the button below, or add a "
+            "place, for example “apotek di Sleman”."
+        )
         return f"{filters}\n{text}" if filters else text
     if reason == "none_near":
         radius = t.distance((outcome.radius_km or 100) * 1000)
@@ -144,10 +164,12 @@ def no_results_text(outcome: NoResults, t: Translator, directory: DirectoryServi
         return text + "\n\n" + tips
     if outcome.place_name:
         text = _("No cooperatives found in any place called “{name}” for this search.").format(
-            name=escape(outcome.place_name.title()))
+            name=escape(outcome.place_name.title())
+        )
     elif outcome.area is not None:
         text = _("No cooperatives found in {area} for this search.").format(
-            area=escape(directory.gazetteer.label(outcome.area.code, depth=1)))
+            area=escape(directory.gazetteer.label(outcome.area.code, depth=1))
+        )
     else:
         query = outcome.query or (outcome.search.query if outcome.search else "")
         text = _("Nothing found for “{query}”.").format(query=escape(query))
@@ -164,8 +186,9 @@ def detail_text(coop: Cooperative, t: Translator, directory: DirectoryService) -
     lines.append("")
     lines.append(_("Type: {type}").format(type=type_text(coop.type, t)))
     if coop.services:
-        lines.append(_("Services: {services}").format(
-            services=services_text(coop.services, t, limit=None)))
+        lines.append(
+            _("Services: {services}").format(services=services_text(coop.services, t, limit=None))
+        )
     place = directory.place(coop, depth=3)
     address = ", ".join(p for p in (coop.address, place) if p)
     if address:
@@ -177,16 +200,25 @@ def detail_text(coop: Cooperative, t: Translator, directory: DirectoryService) -
     if coop.opening_hours:
         lines.append("🕘 " + escape(coop.opening_hours))
     if coop.registration_number:
-        lines.append(_("🪪 Registration number (Nomor Induk Koperasi): {number}").format(
-            number=f"<code>{escape(coop.registration_number)}</code>"))
+        lines.append(
+            _("🪪 Registration number (Nomor Induk Koperasi): {number}").format(
+                number=f"<code>{escape(coop.registration_number)}</code>"
+            )
+        )
     if coop.simpanan_pokok is not None:
-        lines.append(_("💵 Simpanan pokok (one-time): {amount}").format(
-            amount=t.money(coop.simpanan_pokok)))
+        lines.append(
+            _("💵 Simpanan pokok (one-time): {amount}").format(amount=t.money(coop.simpanan_pokok))
+        )
     if coop.simpanan_wajib is not None:
-        lines.append(_("💵 Simpanan wajib (monthly): {amount}").format(
-            amount=t.money(coop.simpanan_wajib)))
-    lines.append("👥 " + t.ngettext("{count} member", "{count} members", coop.member_count).format(
-        count=t.number(coop.member_count)))
+        lines.append(
+            _("💵 Simpanan wajib (monthly): {amount}").format(amount=t.money(coop.simpanan_wajib))
+        )
+    lines.append(
+        "👥 "
+        + t.ngettext("{count} member", "{count} members", coop.member_count).format(
+            count=t.number(coop.member_count)
+        )
+    )
     if coop.rat_year:
         lines.append(_("📅 Last annual members' meeting (RAT): {year}").format(year=coop.rat_year))
     if coop.closed_loop is True:
@@ -196,8 +228,11 @@ def detail_text(coop: Cooperative, t: Translator, directory: DirectoryService) -
     if coop.village_restricted:
         village = directory.gazetteer.get(coop.village_code)
         name = display_name(village) if village else _("this village")
-        lines.append(_("🏘 Membership requires living in {village} (e-KTP domicile)").format(
-            village=escape(name)))
+        lines.append(
+            _("🏘 Membership requires living in {village} (e-KTP domicile)").format(
+                village=escape(name)
+            )
+        )
     if coop.description:
         lines.append("")
         lines.append(escape(coop.description))

@@ -13,8 +13,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.context import BotContext
 from bot.services.catalog import SERVICES, TYPES
 from bot.services.search import NoResults, Outcome, PlaceChoice, ResultPage
-from handlers.keyboards import NOOP, filter_keyboard, main_keyboard, place_choice_keyboard, \
-    results_keyboard
+from handlers.keyboards import (
+    NOOP,
+    filter_keyboard,
+    main_keyboard,
+    place_choice_keyboard,
+    results_keyboard,
+)
 from handlers.render import no_results_text, results_text
 from storage.models import Point
 
@@ -24,8 +29,11 @@ def _render(outcome: Outcome, context: BotContext) -> tuple[str, InlineKeyboardM
     directory = context.services.directory
     if isinstance(outcome, ResultPage):
         where = None
-        if outcome.search.kind == "near" and outcome.search.point is not None \
-                and outcome.page == 0:
+        if (
+            outcome.search.kind == "near"
+            and outcome.search.point is not None
+            and outcome.page == 0
+        ):
             where = directory.where(outcome.search.point)
         return results_text(outcome, t, directory, where), results_keyboard(outcome, t)
     if isinstance(outcome, PlaceChoice):
@@ -34,7 +42,8 @@ def _render(outcome: Outcome, context: BotContext) -> tuple[str, InlineKeyboardM
             text = context.gettext("I found no “{name}”. Did you mean one of these places?")
         else:
             text = context.gettext(
-                "There are several places called “{name}”. Which one do you mean?")
+                "There are several places called “{name}”. Which one do you mean?"
+            )
         text = text.format(name=escape(outcome.name.title()))
         return text, place_choice_keyboard(outcome, labels, t)
     return no_results_text(outcome, t, directory), None
@@ -42,10 +51,15 @@ def _render(outcome: Outcome, context: BotContext) -> tuple[str, InlineKeyboardM
 
 async def _send(message: Message, outcome: Outcome, context: BotContext) -> None:
     text, markup = _render(outcome, context)
-    if isinstance(outcome, NoResults) and outcome.reason in ("need_location", "none_near",
-                                                             "outside", "empty"):
-        await message.reply_text(text, parse_mode=ParseMode.HTML,
-                                 reply_markup=main_keyboard(context.t))
+    if isinstance(outcome, NoResults) and outcome.reason in (
+        "need_location",
+        "none_near",
+        "outside",
+        "empty",
+    ):
+        await message.reply_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=main_keyboard(context.t)
+        )
         return
     await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
@@ -54,8 +68,9 @@ async def _edit(update: Update, context: BotContext, outcome: Outcome) -> None:
     query = update.callback_query
     assert query is not None
     if isinstance(outcome, NoResults) and outcome.reason == "expired":
-        await query.answer(no_results_text(outcome, context.t, context.services.directory),
-                           show_alert=True)
+        await query.answer(
+            no_results_text(outcome, context.t, context.services.directory), show_alert=True
+        )
         return
     await query.answer()
     text, markup = _render(outcome, context)
@@ -98,9 +113,11 @@ async def search_command(update: Update, context: BotContext) -> None:
         await _send(message, outcome, context)
         return
     await message.reply_text(
-        context.gettext("📍 Share your location, or type a place, a service or a cooperative "
-                        "name, for example “Sleman”, “apotek di Medan” or “Koperasi "
-                        "Sejahtera”."),
+        context.gettext(
+            "📍 Share your location, or type a place, a service or a cooperative "
+            "name, for example “Sleman”, “apotek di Medan” or “Koperasi "
+            "Sejahtera”."
+        ),
         reply_markup=main_keyboard(context.t),
     )
 
@@ -125,10 +142,14 @@ async def on_filter_menu(update: Update, context: BotContext) -> None:
     kind = "type" if kind_code == "ft" else "service"
     current = search.type if kind == "type" else search.service
     await query.answer()
-    prompt = context.gettext("Show only cooperatives of this type:") if kind == "type" \
+    prompt = (
+        context.gettext("Show only cooperatives of this type:")
+        if kind == "type"
         else context.gettext("Show only cooperatives offering:")
-    await query.edit_message_text(prompt, reply_markup=filter_keyboard(sid, kind, current,
-                                                                       context.t))
+    )
+    await query.edit_message_text(
+        prompt, reply_markup=filter_keyboard(sid, kind, current, context.t)
+    )
 
 
 async def on_filter_set(update: Update, context: BotContext) -> None:

@@ -32,19 +32,24 @@ async def start(update: Update, context: BotContext) -> None:
         await accept_invite(update, context, payload[4:])
         return
     _ = context.gettext
-    text = "\n".join([
-        _("👋 Welcome to <b>Gerbang Koperasi</b>, the gateway to Indonesia's cooperatives."),
-        _("Find cooperatives near you or by what they offer, and keep your memberships here."),
-        "",
-        _("📍 Share your location with the button below, or type a place or a cooperative "
-          "name, for example <i>Sleman</i>, <i>ksp di Medan Baru</i> or <i>apotek desa "
-          "Sukamaju</i>."),
-        _("/help lists everything I can do."),
-    ])
+    text = "\n".join(
+        [
+            _("👋 Welcome to <b>Gerbang Koperasi</b>, the gateway to Indonesia's cooperatives."),
+            _("Find cooperatives near you or by what they offer, and keep your memberships here."),
+            "",
+            _(
+                "📍 Share your location with the button below, or type a place or a cooperative "
+                "name, for example <i>Sleman</i>, <i>ksp di Medan Baru</i> or <i>apotek desa "
+                "Sukamaju</i>."
+            ),
+            _("/help lists everything I can do."),
+        ]
+    )
     if payload:
         text = _("That link is not valid (any more). Here is the start instead.") + "\n\n" + text
-    await message.reply_text(text, parse_mode=ParseMode.HTML,
-                             reply_markup=main_keyboard(context.t))
+    await message.reply_text(
+        text, parse_mode=ParseMode.HTML, reply_markup=main_keyboard(context.t)
+    )
 
 
 async def help_command(update: Update, context: BotContext) -> None:
@@ -52,29 +57,35 @@ async def help_command(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     _ = context.gettext
-    text = "\n".join([
-        _("<b>How to use Gerbang Koperasi</b>"),
-        "",
-        _("📍 <b>Share your location</b> to see the nearest cooperatives, nearest first."),
-        _("⌨️ <b>Type</b> a place (“Sleman”, “Kec. Depok”), a type or service (“ksp”, "
-          "“apotek”, “sembako”) or a cooperative's name (“Koperasi Sejahtera”) — or all "
-          "together: “ksp di Medan Baru”."),
-        _("🔗 In any chat, type <code>@{bot} Sleman</code> to share a cooperative.").format(
-            bot=context.bot.username or "bot"),
-        "",
-        _("<b>Commands</b>"),
-        _("/start — start over"),
-        _("/search (/cari) — search by place, type, service or name"),
-        _("/cards (/kartu) — your member cards"),
-        _("/language (/bahasa) — Bahasa Indonesia or English"),
-        _("/privacy (/privasi) — how your data is used"),
-        _("/mydata (/dataku) — download your data"),
-        _("/deletedata (/hapusdata) — delete your data"),
-        _("/cancel (/batal) — stop what you are doing"),
-        _("/help (/bantuan) — this help"),
-    ])
-    await message.reply_text(text, parse_mode=ParseMode.HTML,
-                             reply_markup=main_keyboard(context.t))
+    text = "\n".join(
+        [
+            _("<b>How to use Gerbang Koperasi</b>"),
+            "",
+            _("📍 <b>Share your location</b> to see the nearest cooperatives, nearest first."),
+            _(
+                "⌨️ <b>Type</b> a place (“Sleman”, “Kec. Depok”), a type or service (“ksp”, "
+                "“apotek”, “sembako”) or a cooperative's name (“Koperasi Sejahtera”) — or all "
+                "together: “ksp di Medan Baru”."
+            ),
+            _("🔗 In any chat, type <code>@{bot} Sleman</code> to share a cooperative.").format(
+                bot=context.bot.username or "bot"
+            ),
+            "",
+            _("<b>Commands</b>"),
+            _("/start — start over"),
+            _("/search (/cari) — search by place, type, service or name"),
+            _("/cards (/kartu) — your member cards"),
+            _("/language (/bahasa) — Bahasa Indonesia or English"),
+            _("/privacy (/privasi) — how your data is used"),
+            _("/mydata (/dataku) — download your data"),
+            _("/deletedata (/hapusdata) — delete your data"),
+            _("/cancel (/batal) — stop what you are doing"),
+            _("/help (/bantuan) — this help"),
+        ]
+    )
+    await message.reply_text(
+        text, parse_mode=ParseMode.HTML, reply_markup=main_keyboard(context.t)
+    )
 
 
 HANDLERS: list[BaseHandler] = [

@@ -21,9 +21,16 @@ class AdminRepository:
         """Make ``user_id`` an admin of ``coop_id``; False if they already were."""
         result = await self._col.update_one(
             {"_id": self._id(coop_id, user_id)},
-            {"$setOnInsert": {"coop_id": coop_id, "user_id": user_id,
-                              "added_by": added_by, "added_at": datetime.now(UTC)}},
-            upsert=True)
+            {
+                "$setOnInsert": {
+                    "coop_id": coop_id,
+                    "user_id": user_id,
+                    "added_by": added_by,
+                    "added_at": datetime.now(UTC),
+                }
+            },
+            upsert=True,
+        )
         return result.upserted_id is not None
 
     async def remove(self, coop_id: str, user_id: int) -> bool:

@@ -32,11 +32,34 @@ class DuplicateApplication(Exception):
         self.field = field
 
 
-_FIELDS = ("number", "coop_id", "user_id", "status", "created_at", "updated_at", "full_name",
-           "nik_enc", "nik_hash", "nik_masked", "sex", "birth_date", "birth_place", "address",
-           "domicile_village", "domicile_point", "phone", "occupation", "domicile_declared",
-           "language", "consent", "member_number", "decided_at", "reason", "card_version",
-           "status_reason")
+_FIELDS = (
+    "number",
+    "coop_id",
+    "user_id",
+    "status",
+    "created_at",
+    "updated_at",
+    "full_name",
+    "nik_enc",
+    "nik_hash",
+    "nik_masked",
+    "sex",
+    "birth_date",
+    "birth_place",
+    "address",
+    "domicile_village",
+    "domicile_point",
+    "phone",
+    "occupation",
+    "domicile_declared",
+    "language",
+    "consent",
+    "member_number",
+    "decided_at",
+    "reason",
+    "card_version",
+    "status_reason",
+)
 
 
 def _oid(value: str) -> ObjectId | None:
@@ -85,13 +108,15 @@ class ApplicationRepository:
         """
         if name not in self._known_counters:
             try:
-                await self._counters.update_one({"_id": name}, {"$setOnInsert": {"seq": 0}},
-                                                upsert=True)
+                await self._counters.update_one(
+                    {"_id": name}, {"$setOnInsert": {"seq": 0}}, upsert=True
+                )
             except DuplicateKeyError:
                 pass  # created by a concurrent call: exactly what was wanted
             self._known_counters.add(name)
         doc = await self._counters.find_one_and_update(
-            {"_id": name}, {"$inc": {"seq": 1}}, return_document=ReturnDocument.AFTER)
+            {"_id": name}, {"$inc": {"seq": 1}}, return_document=ReturnDocument.AFTER
+        )
         if doc is None:  # the counter vanished (a wiped database): start it again
             self._known_counters.discard(name)
             return await self.next_number(name)
@@ -100,9 +125,14 @@ class ApplicationRepository:
     async def create(self, values: dict[str, Any]) -> Application:
         """Insert a pending application; raises :class:`DuplicateApplication`."""
         now = datetime.now(UTC)
-        doc = {**values, "status": "pending", "created_at": now, "updated_at": now,
-               "open_user": f"{values['coop_id']}:{values['user_id']}",
-               "open_nik": f"{values['coop_id']}:{values['nik_hash']}"}
+        doc = {
+            **values,
+            "status": "pending",
+            "created_at": now,
+            "updated_at": now,
+            "open_user": f"{values['coop_id']}:{values['user_id']}",
+            "open_nik": f"{values['coop_id']}:{values['nik_hash']}",
+        }
         try:
             result = await self._col.insert_one(doc)
         except DuplicateKeyError as exc:
@@ -130,16 +160,24 @@ class ApplicationRepository:
         cursor = self._col.find({"user_id": user_id}).sort("created_at", -1)
         return [to_record(doc) async for doc in cursor]
 
-    async def for_coop(self, coop_id: str, status: str | None = None, *, skip: int = 0,
-                       limit: int = 50) -> list[Application]:
+    async def for_coop(
+        self, coop_id: str, status: str | None = None, *, skip: int = 0, limit: int = 50
+    ) -> list[Application]:
         query: Document = {"coop_id": coop_id}
         if status:
             query["status"] = status
         cursor = self._col.find(query).sort("created_at", 1).skip(skip).limit(limit)
         return [to_record(doc) async for doc in cursor]
 
-    async def members(self, coop_id: str, statuses: tuple[str, ...], *, query: str | None = None,
-                      skip: int = 0, limit: int = 10) -> tuple[list[Application], int]:
+    async def members(
+        self,
+        coop_id: str,
+        statuses: tuple[str, ...],
+        *,
+        query: str | None = None,
+        skip: int = 0,
+        limit: int = 10,
+    ) -> tuple[list[Application], int]:
         """Members by name (case-insensitive, literal) or member number, sorted by number."""
         filt: Document = {"coop_id": coop_id, "status": {"$in": list(statuses)}}
         if query:
@@ -156,27 +194,36 @@ class ApplicationRepository:
         return {doc["_id"]: int(doc["n"]) async for doc in cursor}
 
     async def count_by_coop_and_status(self) -> dict[tuple[str, str], int]:
-        cursor = await self._col.aggregate([{"$group": {
-            "_id": {"coop": "$coop_id", "status": "$status"}, "n": {"$sum": 1}}}])
+        cursor = await self._col.aggregate(
+            [{"$group": {"_id": {"coop": "$coop_id", "status": "$status"}, "n": {"$sum": 1}}}]
+        )
         return {(doc["_id"]["coop"], doc["_id"]["status"]): int(doc["n"]) async for doc in cursor}
 
     async def count(self, query: Document | None = None) -> int:
         return await self._col.count_documents(query or {})
 
-    async def transition(self, application_id: str, from_statuses: tuple[str, ...], status: str,
-                         fields: dict[str, Any] | None = None) -> Application | None:
+    async def transition(
+        self,
+        application_id: str,
+        from_statuses: tuple[str, ...],
+        status: str,
+        fields: dict[str, Any] | None = None,
+    ) -> Application | None:
         """Move an application between statuses atomically; None if it was not in
         ``from_statuses`` (someone else decided first, or a redelivered update)."""
         oid = _oid(application_id)
         if oid is None:
             return None
-        update: Document = {"$set": {"status": status, "updated_at": datetime.now(UTC),
-                                     **(fields or {})}}
+        update: Document = {
+            "$set": {"status": status, "updated_at": datetime.now(UTC), **(fields or {})}
+        }
         if status not in OPEN_STATUSES:
             update["$unset"] = {"open_user": "", "open_nik": ""}
         doc = await self._col.find_one_and_update(
-            {"_id": oid, "status": {"$in": list(from_statuses)}}, update,
-            return_document=ReturnDocument.AFTER)
+            {"_id": oid, "status": {"$in": list(from_statuses)}},
+            update,
+            return_document=ReturnDocument.AFTER,
+        )
         return to_record(doc) if doc else None
 
     async def set_fields(self, application_id: str, fields: dict[str, Any]) -> None:
@@ -186,26 +233,38 @@ class ApplicationRepository:
 
     async def claim_approval(self, application_id: str) -> Application | None:
         """pending → active, once: concurrent or repeated approvals get None."""
-        return await self.transition(application_id, ("pending",), "active",
-                                     {"decided_at": datetime.now(UTC), "card_version": 1})
+        return await self.transition(
+            application_id,
+            ("pending",),
+            "active",
+            {"decided_at": datetime.now(UTC), "card_version": 1},
+        )
 
     async def card_file(self, key: str) -> str | None:
         doc = await self._card_files.find_one({"_id": key})
         return doc["file_id"] if doc else None
 
     async def remember_card_file(self, key: str, file_id: str) -> None:
-        await self._card_files.replace_one({"_id": key}, {"_id": key, "file_id": file_id},
-                                           upsert=True)
+        await self._card_files.replace_one(
+            {"_id": key}, {"_id": key, "file_id": file_id}, upsert=True
+        )
 
     async def with_stale_nik(self, current_key_id: str, limit: int = 200) -> list[Application]:
         """Applications whose NIK was encrypted under another key than the current one."""
-        cursor = self._col.find({"nik_enc": {"$exists": True, "$ne": None,
-                                             "$not": {"$regex": f"^{re.escape(current_key_id)}:"}}
-                                 }).limit(limit)
+        cursor = self._col.find(
+            {
+                "nik_enc": {
+                    "$exists": True,
+                    "$ne": None,
+                    "$not": {"$regex": f"^{re.escape(current_key_id)}:"},
+                }
+            }
+        ).limit(limit)
         return [to_record(doc) async for doc in cursor]
 
-    async def replace_nik(self, application_id: str, old_enc: str, new_enc: str,
-                          new_hash: str) -> bool:
+    async def replace_nik(
+        self, application_id: str, old_enc: str, new_enc: str, new_hash: str
+    ) -> bool:
         """Swap in the re-encrypted NIK unless it changed meanwhile (compare-and-set)."""
         oid = _oid(application_id)
         doc = await self._col.find_one({"_id": oid, "nik_enc": old_enc})
@@ -219,12 +278,14 @@ class ApplicationRepository:
 
     async def notify(self, kind: str, payload: dict[str, Any]) -> None:
         """Queue a notification (delivered by the admin features)."""
-        await self._outbox.insert_one({"kind": kind, **payload, "created_at": datetime.now(UTC),
-                                       "delivered": False})
+        await self._outbox.insert_one(
+            {"kind": kind, **payload, "created_at": datetime.now(UTC), "delivered": False}
+        )
 
     async def mark_delivered(self, kind: str, application_id: str) -> None:
-        await self._outbox.update_many({"kind": kind, "application_id": application_id},
-                                       {"$set": {"delivered": True}})
+        await self._outbox.update_many(
+            {"kind": kind, "application_id": application_id}, {"$set": {"delivered": True}}
+        )
 
     async def notifications(self, kind: str | None = None) -> list[Document]:
         query: Document = {"kind": kind} if kind else {}

@@ -6,7 +6,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from storage.cooperatives import UpsertResult
-from storage.models import Cooperative, CooperativeFilter, CoopWrite, Point, SavedSearch, UserProfile
+from storage.models import (
+    Cooperative,
+    CooperativeFilter,
+    CoopWrite,
+    Point,
+    SavedSearch,
+    UserProfile,
+)
 
 
 class Cooperatives(Protocol):
@@ -26,15 +33,23 @@ class Cooperatives(Protocol):
         self, point: Point, *, max_distance_m: float, filt: CooperativeFilter | None = None
     ) -> int: ...
     async def near_page(
-        self, point: Point, *, max_distance_m: float, filt: CooperativeFilter | None = None,
-        skip: int = 0, limit: int = 5,
+        self,
+        point: Point,
+        *,
+        max_distance_m: float,
+        filt: CooperativeFilter | None = None,
+        skip: int = 0,
+        limit: int = 5,
     ) -> tuple[int, list[Cooperative]]: ...
     async def count(self, filt: CooperativeFilter | None = None) -> int: ...
     async def by_tokens(
         self, tokens: Iterable[str], *, filt: CooperativeFilter | None = None, limit: int = 500
     ) -> list[Cooperative]: ...
     async def by_all_tokens(
-        self, groups: Sequence[Iterable[str]], *, filt: CooperativeFilter | None = None,
+        self,
+        groups: Sequence[Iterable[str]],
+        *,
+        filt: CooperativeFilter | None = None,
         limit: int = 500,
     ) -> list[Cooperative]: ...
     async def add_vocabulary(self, tokens: Iterable[str]) -> None: ...

@@ -30,13 +30,24 @@ def _oid(value: str) -> ObjectId | None:
 
 def _record(doc: Document) -> Broadcast:
     return Broadcast(
-        id=str(doc["_id"]), kind=doc["kind"], coop_id=doc.get("coop_id"), text=doc["text"],
-        photo=doc.get("photo"), created_by=int(doc["created_by"]), status=doc["status"],
-        paid=bool(doc.get("paid")), scheduled_at=doc.get("scheduled_at"),
-        created_at=doc.get("created_at"), started_at=doc.get("started_at"),
-        finished_at=doc.get("finished_at"), total=int(doc.get("total", 0)),
-        progress_chat=doc.get("progress_chat"), progress_message=doc.get("progress_message"),
-        language=doc.get("language", "id"), audience=doc.get("audience") or {})
+        id=str(doc["_id"]),
+        kind=doc["kind"],
+        coop_id=doc.get("coop_id"),
+        text=doc["text"],
+        photo=doc.get("photo"),
+        created_by=int(doc["created_by"]),
+        status=doc["status"],
+        paid=bool(doc.get("paid")),
+        scheduled_at=doc.get("scheduled_at"),
+        created_at=doc.get("created_at"),
+        started_at=doc.get("started_at"),
+        finished_at=doc.get("finished_at"),
+        total=int(doc.get("total", 0)),
+        progress_chat=doc.get("progress_chat"),
+        progress_message=doc.get("progress_message"),
+        language=doc.get("language", "id"),
+        audience=doc.get("audience") or {},
+    )
 
 
 class BroadcastRepository:
@@ -50,23 +61,50 @@ class BroadcastRepository:
 
     # --- jobs ---------------------------------------------------------------------------
 
-    async def create(self, *, kind: str, coop_id: str | None, text: str, photo: str | None,
-                     created_by: int, recipients: Sequence[int], paid: bool,
-                     scheduled_at: datetime | None, language: str,
-                     audience: dict[str, Any]) -> Broadcast:
+    async def create(
+        self,
+        *,
+        kind: str,
+        coop_id: str | None,
+        text: str,
+        photo: str | None,
+        created_by: int,
+        recipients: Sequence[int],
+        paid: bool,
+        scheduled_at: datetime | None,
+        language: str,
+        audience: dict[str, Any],
+    ) -> Broadcast:
         now = datetime.now(UTC)
         status = "scheduled" if scheduled_at and scheduled_at > now else "running"
-        doc: Document = {"kind": kind, "coop_id": coop_id, "text": text, "photo": photo,
-                         "created_by": created_by, "status": status, "paid": paid,
-                         "scheduled_at": scheduled_at, "created_at": now,
-                         "total": len(recipients), "language": language, "audience": audience}
+        doc: Document = {
+            "kind": kind,
+            "coop_id": coop_id,
+            "text": text,
+            "photo": photo,
+            "created_by": created_by,
+            "status": status,
+            "paid": paid,
+            "scheduled_at": scheduled_at,
+            "created_at": now,
+            "total": len(recipients),
+            "language": language,
+            "audience": audience,
+        }
         result = await self._jobs.insert_one(doc)
         job_id = str(result.inserted_id)
         batch = []
         for chat_id in recipients:
-            batch.append({"_id": f"{job_id}:{chat_id}", "broadcast_id": job_id,
-                          "chat_id": chat_id, "status": "pending", "attempts": 0,
-                          "next_at": now})
+            batch.append(
+                {
+                    "_id": f"{job_id}:{chat_id}",
+                    "broadcast_id": job_id,
+                    "chat_id": chat_id,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_at": now,
+                }
+            )
             if len(batch) >= 1000:
                 await self._recipients.insert_many(batch, ordered=False)
                 batch = []
@@ -80,22 +118,25 @@ class BroadcastRepository:
         doc = await self._jobs.find_one({"_id": oid}) if oid else None
         return _record(doc) if doc else None
 
-    async def set(self, job_id: str, fields: dict[str, Any],
-                  only_if: tuple[str, ...] | None = None) -> Broadcast | None:
+    async def set(
+        self, job_id: str, fields: dict[str, Any], only_if: tuple[str, ...] | None = None
+    ) -> Broadcast | None:
         oid = _oid(job_id)
         if oid is None:
             return None
         query: Document = {"_id": oid}
         if only_if:
             query["status"] = {"$in": list(only_if)}
-        doc = await self._jobs.find_one_and_update(query, {"$set": fields},
-                                                   return_document=ReturnDocument.AFTER)
+        doc = await self._jobs.find_one_and_update(
+            query, {"$set": fields}, return_document=ReturnDocument.AFTER
+        )
         return _record(doc) if doc else None
 
     async def runnable(self, now: datetime) -> list[Broadcast]:
         """Running jobs, and scheduled ones that are due (which start now)."""
-        await self._jobs.update_many({"status": "scheduled", "scheduled_at": {"$lte": now}},
-                                     {"$set": {"status": "running"}})
+        await self._jobs.update_many(
+            {"status": "scheduled", "scheduled_at": {"$lte": now}}, {"$set": {"status": "running"}}
+        )
         cursor = self._jobs.find({"status": "running"}).sort("created_at", ASCENDING)
         return [_record(doc) async for doc in cursor]
 
@@ -109,9 +150,9 @@ class BroadcastRepository:
     async def reset_inflight(self) -> int:
         """After a crash: what was being sent goes back to the queue (sent once more at
         most — the bound stated in the README)."""
-        result = await self._recipients.update_many({"status": "sending"},
-                                                    {"$set": {"status": "pending"},
-                                                     "$unset": {"owner": ""}})
+        result = await self._recipients.update_many(
+            {"status": "sending"}, {"$set": {"status": "pending"}, "$unset": {"owner": ""}}
+        )
         return result.modified_count
 
     async def claim(self, job_id: str, limit: int, now: datetime) -> list[Document]:
@@ -127,8 +168,9 @@ class BroadcastRepository:
             return []
         owner = secrets.token_hex(6)
         in_range = {"$gte": ids[0], "$lte": ids[-1]}
-        await self._recipients.update_many({**due, "_id": in_range},
-                                           {"$set": {"status": "sending", "owner": owner}})
+        await self._recipients.update_many(
+            {**due, "_id": in_range}, {"$set": {"status": "sending", "owner": owner}}
+        )
         cursor = self._recipients.find({"_id": in_range, "owner": owner})
         return [doc async for doc in cursor]
 
@@ -142,19 +184,22 @@ class BroadcastRepository:
             await self._recipients.bulk_write(ops, ordered=False)
 
     async def counts(self, job_id: str) -> dict[str, int]:
-        cursor = await self._recipients.aggregate([
-            {"$match": {"broadcast_id": job_id}},
-            {"$group": {"_id": "$status", "n": {"$sum": 1}}}])
+        cursor = await self._recipients.aggregate(
+            [
+                {"$match": {"broadcast_id": job_id}},
+                {"$group": {"_id": "$status", "n": {"$sum": 1}}},
+            ]
+        )
         return {doc["_id"]: int(doc["n"]) async for doc in cursor}
 
     async def cancel_pending(self, job_id: str) -> int:
         result = await self._recipients.update_many(
-            {"broadcast_id": job_id, "status": "pending"}, {"$set": {"status": "cancelled"}})
+            {"broadcast_id": job_id, "status": "pending"}, {"$set": {"status": "cancelled"}}
+        )
         return result.modified_count
 
     async def sent_to(self, job_id: str) -> list[int]:
-        cursor = self._recipients.find({"broadcast_id": job_id, "status": "sent"},
-                                       {"chat_id": 1})
+        cursor = self._recipients.find({"broadcast_id": job_id, "status": "sent"}, {"chat_id": 1})
         return [int(doc["chat_id"]) async for doc in cursor]
 
     # --- audiences, mutes, reachability -------------------------------------------------
@@ -163,9 +208,11 @@ class BroadcastRepository:
         return {int(doc["user_id"]) async for doc in self._mutes.find({"coop_id": coop_key})}
 
     async def mute(self, user_id: int, coop_key: str) -> None:
-        await self._mutes.update_one({"_id": f"{user_id}:{coop_key}"},
-                                     {"$set": {"user_id": user_id, "coop_id": coop_key}},
-                                     upsert=True)
+        await self._mutes.update_one(
+            {"_id": f"{user_id}:{coop_key}"},
+            {"$set": {"user_id": user_id, "coop_id": coop_key}},
+            upsert=True,
+        )
 
     async def unmute(self, user_id: int, coop_key: str) -> None:
         await self._mutes.delete_one({"_id": f"{user_id}:{coop_key}"})
@@ -173,12 +220,15 @@ class BroadcastRepository:
     async def mark_unreachable(self, chat_ids: Iterable[int]) -> None:
         ids = list(chat_ids)
         if ids:
-            await self._users.update_many({"_id": {"$in": ids}},
-                                          {"$set": {"unreachable_at": datetime.now(UTC)}})
+            await self._users.update_many(
+                {"_id": {"$in": ids}}, {"$set": {"unreachable_at": datetime.now(UTC)}}
+            )
 
     async def members(self, coop_id: str, statuses: tuple[str, ...]) -> list[int]:
-        cursor = self._apps.find({"coop_id": coop_id, "status": {"$in": list(statuses)},
-                                  "user_id": {"$ne": None}}, {"user_id": 1})
+        cursor = self._apps.find(
+            {"coop_id": coop_id, "status": {"$in": list(statuses)}, "user_id": {"$ne": None}},
+            {"user_id": 1},
+        )
         return sorted({int(doc["user_id"]) async for doc in cursor})
 
     async def all_users(self) -> list[int]:
@@ -190,9 +240,16 @@ class BroadcastRepository:
         coop_ids = [str(doc["_id"]) async for doc in self._coops.find(coop_filter, {"_id": 1})]
         if not coop_ids:
             return []
-        cursor = self._apps.find({"coop_id": {"$in": coop_ids},
-                                  "status": {"$in": ["active", "pending", "suspended"]},
-                                  "user_id": {"$ne": None}}, {"user_id": 1})
-        unreachable = {int(doc["_id"]) async for doc in self._users.find(
-            {"unreachable_at": {"$exists": True}}, {"_id": 1})}
+        cursor = self._apps.find(
+            {
+                "coop_id": {"$in": coop_ids},
+                "status": {"$in": ["active", "pending", "suspended"]},
+                "user_id": {"$ne": None},
+            },
+            {"user_id": 1},
+        )
+        unreachable = {
+            int(doc["_id"])
+            async for doc in self._users.find({"unreachable_at": {"$exists": True}}, {"_id": 1})
+        }
         return sorted({int(doc["user_id"]) async for doc in cursor} - unreachable)

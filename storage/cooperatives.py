@@ -151,8 +151,7 @@ class CooperativeRepository:
         """Give every cooperative the fields derived from others (grid cells, kinds), once
         per version of them (directories imported before they existed); returns how many
         documents were updated."""
-        marker = {"_id": "derived_fields", "version": DERIVED_VERSION,
-                  "levels": list(LEVELS_DEG)}
+        marker = {"_id": "derived_fields", "version": DERIVED_VERSION, "levels": list(LEVELS_DEG)}
         if await self._meta.find_one(marker):
             return 0
         updated = 0
@@ -161,10 +160,11 @@ class CooperativeRepository:
             if not isinstance(doc.get("loc"), dict):
                 continue
             # Only if the fields are still the ones read: a concurrent edit wins.
-            current = {"loc": doc["loc"], "type": doc.get("type"),
-                       "services": doc.get("services")}
-            derived = {"geo_cells": _cells_of(doc["loc"]),
-                       "kinds": _kinds(doc.get("type"), doc.get("services"))}
+            current = {"loc": doc["loc"], "type": doc.get("type"), "services": doc.get("services")}
+            derived = {
+                "geo_cells": _cells_of(doc["loc"]),
+                "kinds": _kinds(doc.get("type"), doc.get("services")),
+            }
             ops.append(UpdateOne({"_id": doc["_id"], **current}, {"$set": derived}))
             if len(ops) == 1000:
                 updated += (await self._col.bulk_write(ops, ordered=False)).modified_count
@@ -268,31 +268,39 @@ class CooperativeRepository:
                 return len(ranked)
         query = filter_query(filt)
         query["loc"] = {
-            "$geoWithin": {"$centerSphere": [[point.lon, point.lat],
-                                             max_distance_m / MONGO_EARTH_RADIUS_M]}
+            "$geoWithin": {
+                "$centerSphere": [[point.lon, point.lat], max_distance_m / MONGO_EARTH_RADIUS_M]
+            }
         }
         return await self._col.count_documents(query)
 
     async def near_page(
-        self, point: Point, *, max_distance_m: float, filt: CooperativeFilter | None = None,
-        skip: int = 0, limit: int = 5,
+        self,
+        point: Point,
+        *,
+        max_distance_m: float,
+        filt: CooperativeFilter | None = None,
+        skip: int = 0,
+        limit: int = 5,
     ) -> tuple[int, list[Cooperative]]:
         """How many lie within ``max_distance_m``, and one page of them, nearest first
         (with grid cells, both from one read of the candidates)."""
         if await self._store.resolve_geo_mode() == "cells":
             ranked = await self._ranked_by_cells(point, max_distance_m, filt)
             if ranked is not None:
-                return len(ranked), await self._fetch_ranked(ranked[skip : skip + limit],
-                                                             LIST_PROJECTION)
+                return len(ranked), await self._fetch_ranked(
+                    ranked[skip : skip + limit], LIST_PROJECTION
+                )
         total = await self.count_near(point, max_distance_m=max_distance_m, filt=filt)
         if total <= skip:
             return total, []
-        return total, await self.nearest(point, max_distance_m=max_distance_m, filt=filt,
-                                         skip=skip, limit=limit)
+        return total, await self.nearest(
+            point, max_distance_m=max_distance_m, filt=filt, skip=skip, limit=limit
+        )
 
-    async def _ranked_by_cells(self, point: Point, max_distance_m: float | None,
-                               filt: CooperativeFilter | None
-                               ) -> list[tuple[float, ObjectId]] | None:
+    async def _ranked_by_cells(
+        self, point: Point, max_distance_m: float | None, filt: CooperativeFilter | None
+    ) -> list[tuple[float, ObjectId]] | None:
         """(distance, id) of every match within ``max_distance_m``, nearest first, read
         through the grid cells around ``point`` (or, without a distance, through the area
         filter); None when neither narrows the search enough to be worth it."""
@@ -314,12 +322,17 @@ class CooperativeRepository:
         ranked.sort()
         return ranked
 
-    async def _fetch_ranked(self, ranked: list[tuple[float, ObjectId]],
-                            projection: Document | None) -> list[Cooperative]:
+    async def _fetch_ranked(
+        self, ranked: list[tuple[float, ObjectId]], projection: Document | None
+    ) -> list[Cooperative]:
         if not ranked:
             return []
-        found = {doc["_id"]: doc async for doc in
-                 self._col.find({"_id": {"$in": [oid for _, oid in ranked]}}, projection)}
+        found = {
+            doc["_id"]: doc
+            async for doc in self._col.find(
+                {"_id": {"$in": [oid for _, oid in ranked]}}, projection
+            )
+        }
         out = []
         for dist, oid in ranked:
             doc = found.get(oid)
@@ -341,7 +354,10 @@ class CooperativeRepository:
         return [to_record(doc) async for doc in cursor]
 
     async def by_all_tokens(
-        self, groups: Sequence[Iterable[str]], *, filt: CooperativeFilter | None = None,
+        self,
+        groups: Sequence[Iterable[str]],
+        *,
+        filt: CooperativeFilter | None = None,
         limit: int = 500,
     ) -> list[Cooperative]:
         """Cooperatives whose name has, for every group, one of that group's words (each
@@ -387,11 +403,14 @@ class CooperativeRepository:
             if current is None:
                 return False
             merged = {**current, **fields}
-            update["$set"] = {**fields, "kinds": _kinds(merged.get("type"),
-                                                        merged.get("services"))}
+            update["$set"] = {
+                **fields,
+                "kinds": _kinds(merged.get("type"), merged.get("services")),
+            }
             result = await self._col.update_one(
                 {"_id": oid, "type": current.get("type"), "services": current.get("services")},
-                update)
+                update,
+            )
             if result.matched_count == 1:
                 return True
         return False
@@ -402,8 +421,10 @@ class CooperativeRepository:
         derived_from = {"loc", "type", "services"}
         if any(derived_from & set(fields) for fields in fields_by_key.values()):
             raise ValueError("set_by_keys cannot set loc, type or services")
-        ops = [UpdateOne({"import_key": key}, {"$set": fields})
-               for key, fields in fields_by_key.items()]
+        ops = [
+            UpdateOne({"import_key": key}, {"$set": fields})
+            for key, fields in fields_by_key.items()
+        ]
         if not ops:
             return 0
         result = await self._col.bulk_write(ops, ordered=False)
@@ -415,8 +436,17 @@ class CooperativeRepository:
             await self._col.update_one({"_id": oid}, {"$inc": {"member_count": delta}})
 
     async def count_by_province_and_type(self) -> dict[tuple[str, str], int]:
-        cursor = await self._col.aggregate([{"$group": {
-            "_id": {"province": {"$arrayElemAt": ["$areas", 0]}, "type": "$type"},
-            "n": {"$sum": 1}}}])
-        return {(doc["_id"].get("province") or "?", doc["_id"]["type"]): int(doc["n"])
-                async for doc in cursor}
+        cursor = await self._col.aggregate(
+            [
+                {
+                    "$group": {
+                        "_id": {"province": {"$arrayElemAt": ["$areas", 0]}, "type": "$type"},
+                        "n": {"$sum": 1},
+                    }
+                }
+            ]
+        )
+        return {
+            (doc["_id"].get("province") or "?", doc["_id"]["type"]): int(doc["n"])
+            async for doc in cursor
+        }

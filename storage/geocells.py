@@ -24,12 +24,15 @@ _M_PER_DEG_LAT = math.pi * MONGO_EARTH_RADIUS_M / 180
 MAX_CELLS = 400
 
 
-def great_circle_m(lat1: float, lon1: float, lat2: float, lon2: float,
-                   radius_m: float = MONGO_EARTH_RADIUS_M) -> float:
+def great_circle_m(
+    lat1: float, lon1: float, lat2: float, lon2: float, radius_m: float = MONGO_EARTH_RADIUS_M
+) -> float:
     """The haversine distance in metres on a sphere of ``radius_m``."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
-    h = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    h = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
     return 2 * radius_m * math.asin(min(1.0, math.sqrt(h)))
 
 

@@ -13,12 +13,20 @@ class InviteRepository:
     def __init__(self, store: Store) -> None:
         self._col = store["invites"]
 
-    async def create(self, token_hash: str, coop_id: str, created_by: int,
-                     valid_for: timedelta) -> None:
+    async def create(
+        self, token_hash: str, coop_id: str, created_by: int, valid_for: timedelta
+    ) -> None:
         now = datetime.now(UTC)
-        await self._col.insert_one({"_id": token_hash, "coop_id": coop_id,
-                                    "created_by": created_by, "created_at": now,
-                                    "expires_at": now + valid_for, "used_by": None})
+        await self._col.insert_one(
+            {
+                "_id": token_hash,
+                "coop_id": coop_id,
+                "created_by": created_by,
+                "created_at": now,
+                "expires_at": now + valid_for,
+                "used_by": None,
+            }
+        )
 
     async def get(self, token_hash: str) -> Document | None:
         return await self._col.find_one({"_id": token_hash})
@@ -29,4 +37,5 @@ class InviteRepository:
         return await self._col.find_one_and_update(
             {"_id": token_hash, "used_by": None, "expires_at": {"$gt": now}},
             {"$set": {"used_by": user_id, "used_at": now}},
-            return_document=ReturnDocument.AFTER)
+            return_document=ReturnDocument.AFTER,
+        )

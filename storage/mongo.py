@@ -39,37 +39,50 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("open_user", ASCENDING)], name="open_user", unique=True, sparse=True),
         IndexModel([("open_nik", ASCENDING)], name="open_nik", unique=True, sparse=True),
         IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING)], name="user"),
-        IndexModel([("coop_id", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)],
-                   name="coop_status"),
+        IndexModel(
+            [("coop_id", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)],
+            name="coop_status",
+        ),
     ],
-    "notifications": [IndexModel([("delivered", ASCENDING), ("created_at", ASCENDING)],
-                                 name="pending")],
+    "notifications": [
+        IndexModel([("delivered", ASCENDING), ("created_at", ASCENDING)], name="pending")
+    ],
     "conversations": [],
     "user_data": [],
-    "coop_admins": [IndexModel([("user_id", ASCENDING)], name="user"),
-                    IndexModel([("coop_id", ASCENDING)], name="coop")],
+    "coop_admins": [
+        IndexModel([("user_id", ASCENDING)], name="user"),
+        IndexModel([("coop_id", ASCENDING)], name="coop"),
+    ],
     "card_files": [],
-    "audit": [IndexModel([("at", DESCENDING)], name="at"),
-              IndexModel([("coop_id", ASCENDING), ("at", DESCENDING)], name="coop_at")],
+    "audit": [
+        IndexModel([("at", DESCENDING)], name="at"),
+        IndexModel([("coop_id", ASCENDING), ("at", DESCENDING)], name="coop_at"),
+    ],
     "invites": [],
-    "broadcasts": [IndexModel([("status", ASCENDING), ("scheduled_at", ASCENDING)],
-                              name="status")],
+    "broadcasts": [
+        IndexModel([("status", ASCENDING), ("scheduled_at", ASCENDING)], name="status")
+    ],
     "broadcast_recipients": [
-        IndexModel([("broadcast_id", ASCENDING), ("status", ASCENDING), ("_id", ASCENDING)],
-                   name="queue"),
+        IndexModel(
+            [("broadcast_id", ASCENDING), ("status", ASCENDING), ("_id", ASCENDING)], name="queue"
+        ),
         IndexModel([("chat_id", ASCENDING)], name="chat"),
     ],
-    "mutes": [IndexModel([("coop_id", ASCENDING)], name="coop"),
-              IndexModel([("user_id", ASCENDING)], name="user")],
-    "processed_updates": [IndexModel([("at", ASCENDING)], name="ttl",
-                                     expireAfterSeconds=24 * 3600)],
+    "mutes": [
+        IndexModel([("coop_id", ASCENDING)], name="coop"),
+        IndexModel([("user_id", ASCENDING)], name="user"),
+    ],
+    "processed_updates": [
+        IndexModel([("at", ASCENDING)], name="ttl", expireAfterSeconds=24 * 3600)
+    ],
 }
 
 
 def is_unavailable(error: BaseException) -> bool:
     """Whether ``error`` means "the database cannot be reached right now"."""
-    return isinstance(error, (ConnectionFailure, ServerSelectionTimeoutError, NetworkTimeout,
-                              AutoReconnect))
+    return isinstance(
+        error, (ConnectionFailure, ServerSelectionTimeoutError, NetworkTimeout, AutoReconnect)
+    )
 
 
 class Store:

@@ -31,12 +31,14 @@ class PrivacyRepository:
         if not ids:
             return 0
         unset = dict.fromkeys([*fields, "open_user", "open_nik"], "")
-        await apps.update_many({"_id": {"$in": ids}}, {
-            "$unset": unset,
-            "$set": {"user_id": None, "erased_at": datetime.now(UTC)}})
+        await apps.update_many(
+            {"_id": {"$in": ids}},
+            {"$unset": unset, "$set": {"user_id": None, "erased_at": datetime.now(UTC)}},
+        )
         # Card images showed the name: forget Telegram's copies of them too.
         await self._store["card_files"].delete_many(
-            {"_id": {"$regex": "^(" + "|".join(str(i) for i in ids) + "):"}})
+            {"_id": {"$regex": "^(" + "|".join(str(i) for i in ids) + "):"}}
+        )
         return len(ids)
 
     async def erase_user(self, user_id: int) -> None:
@@ -50,20 +52,27 @@ class PrivacyRepository:
         await store["broadcast_recipients"].delete_many({"chat_id": user_id})
         await store["coop_admins"].delete_many({"user_id": user_id})
         await store["invites"].update_many({"used_by": user_id}, {"$set": {"used_by": -1}})
-        await store["invites"].update_many({"created_by": user_id},
-                                           {"$set": {"created_by": None}})
+        await store["invites"].update_many({"created_by": user_id}, {"$set": {"created_by": None}})
         # The audit log keeps what happened, not who it was.
-        await store["audit"].update_many({"actor": user_id},
-                                         {"$set": {"actor": None, "actor_erased": True}})
+        await store["audit"].update_many(
+            {"actor": user_id}, {"$set": {"actor": None, "actor_erased": True}}
+        )
         await store["audit"].update_many({"target": str(user_id)}, {"$set": {"target": None}})
 
-    async def purge_decided(self, statuses: tuple[str, ...], before: datetime,
-                            fields: Iterable[str]) -> int:
+    async def purge_decided(
+        self, statuses: tuple[str, ...], before: datetime, fields: Iterable[str]
+    ) -> int:
         """Strip personal fields of applications decided (rejected, withdrawn) before
         ``before``; returns how many were purged."""
         result = await self._store["applications"].update_many(
-            {"status": {"$in": list(statuses)}, "decided_at": {"$lt": before},
-             "purged_at": {"$exists": False}},
-            {"$unset": dict.fromkeys([*fields, "open_user", "open_nik"], ""),
-             "$set": {"purged_at": datetime.now(UTC)}})
+            {
+                "status": {"$in": list(statuses)},
+                "decided_at": {"$lt": before},
+                "purged_at": {"$exists": False},
+            },
+            {
+                "$unset": dict.fromkeys([*fields, "open_user", "open_nik"], ""),
+                "$set": {"purged_at": datetime.now(UTC)},
+            },
+        )
         return result.modified_count

@@ -28,15 +28,18 @@ class StateRepository:
             found[tuple(doc["key"])] = doc["state"]
         return found
 
-    async def set_conversation(self, name: str, key: tuple[int | str, ...],
-                               state: object | None) -> None:
+    async def set_conversation(
+        self, name: str, key: tuple[int | str, ...], state: object | None
+    ) -> None:
         doc_id = _conversation_id(name, key)
         if state is None:
             await self._conversations.delete_one({"_id": doc_id})
         else:
             await self._conversations.replace_one(
-                {"_id": doc_id}, {"_id": doc_id, "name": name, "key": list(key), "state": state},
-                upsert=True)
+                {"_id": doc_id},
+                {"_id": doc_id, "name": name, "key": list(key), "state": state},
+                upsert=True,
+            )
 
     async def all_user_data(self) -> dict[int, dict[Any, Any]]:
         return {int(doc["_id"]): doc.get("data") or {} async for doc in self._user_data.find()}
@@ -47,8 +50,9 @@ class StateRepository:
 
     async def set_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
         if data:
-            await self._user_data.replace_one({"_id": user_id}, {"_id": user_id, "data": data},
-                                              upsert=True)
+            await self._user_data.replace_one(
+                {"_id": user_id}, {"_id": user_id, "data": data}, upsert=True
+            )
         else:
             await self._user_data.delete_one({"_id": user_id})
 

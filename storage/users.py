@@ -43,7 +43,10 @@ class UserRepository:
         now = datetime.now(UTC)
         await self._col.update_one(
             {"_id": user_id},
-            {"$set": {"language": language, "last_seen": now}, "$setOnInsert": {"created_at": now}},
+            {
+                "$set": {"language": language, "last_seen": now},
+                "$setOnInsert": {"created_at": now},
+            },
             upsert=True,
         )
 

@@ -45,8 +45,12 @@ def gazetteer() -> Gazetteer:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return replace(Settings(), data_dir=tmp_path / "var", admin_ids=frozenset({900}),
-                   data_key="test-data-key-0123456789abcdef")
+    return replace(
+        Settings(),
+        data_dir=tmp_path / "var",
+        admin_ids=frozenset({900}),
+        data_key="test-data-key-0123456789abcdef",
+    )
 
 
 @pytest.fixture
@@ -84,21 +88,37 @@ class Chat:
         await self.app.process_update(Update.de_json(update, self.app.bot))
         return self.api.calls[start:]
 
-    async def send(self, text: str, *, user_id: int = 1001, language: str | None = "id",
-                   chat_id: int | None = None) -> list[Call]:
-        return await self.feed(self.api.message_update(self.user(user_id, language), text=text,
-                                                       chat_id=chat_id))
+    async def send(
+        self,
+        text: str,
+        *,
+        user_id: int = 1001,
+        language: str | None = "id",
+        chat_id: int | None = None,
+    ) -> list[Call]:
+        return await self.feed(
+            self.api.message_update(self.user(user_id, language), text=text, chat_id=chat_id)
+        )
 
-    async def location(self, lat: float, lon: float, *, user_id: int = 1001,
-                       language: str | None = "id", live: bool = False) -> list[Call]:
+    async def location(
+        self,
+        lat: float,
+        lon: float,
+        *,
+        user_id: int = 1001,
+        language: str | None = "id",
+        live: bool = False,
+    ) -> list[Call]:
         location: dict[str, Any] = {"latitude": lat, "longitude": lon}
         if live:
             location["live_period"] = 900
-        return await self.feed(self.api.message_update(self.user(user_id, language),
-                                                       location=location))
+        return await self.feed(
+            self.api.message_update(self.user(user_id, language), location=location)
+        )
 
-    async def message(self, *, user_id: int = 1001, language: str | None = "id",
-                      **content: Any) -> list[Call]:
+    async def message(
+        self, *, user_id: int = 1001, language: str | None = "id", **content: Any
+    ) -> list[Call]:
         return await self.feed(self.api.message_update(self.user(user_id, language), **content))
 
     def last_buttons(self, user_id: int = 1001) -> StoredMessage:
@@ -111,28 +131,42 @@ class Chat:
         rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
         return [b for row in rows for b in row]
 
-    async def tap(self, which: int | str, *, user_id: int = 1001, language: str | None = "id"
-                  ) -> list[Call]:
+    async def tap(
+        self, which: int | str, *, user_id: int = 1001, language: str | None = "id"
+    ) -> list[Call]:
         message = self.last_buttons(user_id)
         buttons = self.buttons(user_id)
         if isinstance(which, int):
             button = buttons[which - 1]
         else:
-            button = next(b for b in buttons if which in b["text"] or
-                          which == b.get("callback_data"))
-        return await self.feed(self.api.callback_update(self.user(user_id, language), message,
-                                                        button["callback_data"]))
+            button = next(
+                b for b in buttons if which in b["text"] or which == b.get("callback_data")
+            )
+        return await self.feed(
+            self.api.callback_update(
+                self.user(user_id, language), message, button["callback_data"]
+            )
+        )
 
-    async def callback(self, data: str, *, user_id: int = 1001, language: str | None = "id"
-                       ) -> list[Call]:
+    async def callback(
+        self, data: str, *, user_id: int = 1001, language: str | None = "id"
+    ) -> list[Call]:
         message = self.last_buttons(user_id)
-        return await self.feed(self.api.callback_update(self.user(user_id, language), message,
-                                                        data))
+        return await self.feed(
+            self.api.callback_update(self.user(user_id, language), message, data)
+        )
 
-    async def inline(self, query: str, location: tuple[float, float] | None = None, *,
-                     user_id: int = 1001, language: str | None = "id") -> list[Call]:
-        return await self.feed(self.api.inline_update(self.user(user_id, language), query,
-                                                      location))
+    async def inline(
+        self,
+        query: str,
+        location: tuple[float, float] | None = None,
+        *,
+        user_id: int = 1001,
+        language: str | None = "id",
+    ) -> list[Call]:
+        return await self.feed(
+            self.api.inline_update(self.user(user_id, language), query, location)
+        )
 
 
 @pytest.fixture
@@ -147,10 +181,13 @@ async def chat(services: Services, settings: Settings) -> AsyncIterator[Chat]:
             yield Chat(app, api)
         finally:
             await app.stop()
-    assert not api.errors, f"calls Telegram would refuse: {[(c.method, c.error) for c in api.errors]}"
+    assert not api.errors, (
+        f"calls Telegram would refuse: {[(c.method, c.error) for c in api.errors]}"
+    )
 
 
 def texts(calls: list[Call]) -> list[str]:
     """The texts of messages sent or edited."""
-    return [c.params.get("text", "") for c in calls
-            if c.method in ("sendMessage", "editMessageText")]
+    return [
+        c.params.get("text", "") for c in calls if c.method in ("sendMessage", "editMessageText")
+    ]

@@ -30,15 +30,16 @@ async def world(services: Services) -> dict[str, str]:
         ids[row["registration_number"]] = (await services.directory.coops.get_by_key(key)).id
     await services.admins.add(ids["KK-2"], ADMIN)
     await services.admins.add(ids["KSP-3"], OTHER_ADMIN)
-    ids["app"] = await apply(services, PLAIN, ids["KK-2"], "1271055708900001",
-                             name="Siti Aminah", language="en")
-    ids["app2"] = await apply(services, 1002, ids["KK-2"], "1271055708900002",
-                              name="Budi Santoso", language="id")
+    ids["app"] = await apply(
+        services, PLAIN, ids["KK-2"], "1271055708900001", name="Siti Aminah", language="en"
+    )
+    ids["app2"] = await apply(
+        services, 1002, ids["KK-2"], "1271055708900002", name="Budi Santoso", language="id"
+    )
     member = await apply(services, 1003, ids["KK-2"], "1271055708900003", name="Rina Marlina")
     await services.membership.approve(member)
     ids["member"] = member
-    ids["other_app"] = await apply(services, 1004, ids["KSP-3"], "1271055708900004",
-                                   name="Tono")
+    ids["other_app"] = await apply(services, 1004, ids["KSP-3"], "1271055708900004", name="Tono")
     return ids
 
 
@@ -46,21 +47,54 @@ def actions(w: dict[str, str]) -> dict[str, list[str]]:
     """Every admin action as the callback data (or command) that triggers it."""
     kk, app, member = w["KK-2"], w["app"], w["member"]
     return {
-        "panel": [f"ad:{kk}"], "queue": [f"aq:{kk}:0"], "approve": [f"aa:{app}"],
-        "reject_menu": [f"ar:{app}"], "reject": [f"rr:{app}:quota"], "reveal": [f"av:{app}"],
-        "members": [f"am:{kk}:0"], "member": [f"mo:{member}"], "export": [f"ax:{kk}"],
-        "profile": [f"ap:{kk}"], "loop": [f"pl:{kk}:c"], "stats": [f"as:{kk}"],
-        "suspend": [f"su:{member}"], "search": [f"ams:{kk}"], "edit": [f"pe:{kk}:desc"],
-        "verify": [f"ov:{kk}:1"], "invite": [f"oi:{kk}"], "audit": ["oa"],
-        "platform_stats": ["os"], "import": ["oim"],
+        "panel": [f"ad:{kk}"],
+        "queue": [f"aq:{kk}:0"],
+        "approve": [f"aa:{app}"],
+        "reject_menu": [f"ar:{app}"],
+        "reject": [f"rr:{app}:quota"],
+        "reveal": [f"av:{app}"],
+        "members": [f"am:{kk}:0"],
+        "member": [f"mo:{member}"],
+        "export": [f"ax:{kk}"],
+        "profile": [f"ap:{kk}"],
+        "loop": [f"pl:{kk}:c"],
+        "stats": [f"as:{kk}"],
+        "suspend": [f"su:{member}"],
+        "search": [f"ams:{kk}"],
+        "edit": [f"pe:{kk}:desc"],
+        "verify": [f"ov:{kk}:1"],
+        "invite": [f"oi:{kk}"],
+        "audit": ["oa"],
+        "platform_stats": ["os"],
+        "import": ["oim"],
     }
 
 
-COOP_ACTIONS = {"panel", "queue", "approve", "reject_menu", "reject", "reveal", "members",
-                "member", "export", "profile", "loop", "stats", "suspend", "search", "edit"}
+COOP_ACTIONS = {
+    "panel",
+    "queue",
+    "approve",
+    "reject_menu",
+    "reject",
+    "reveal",
+    "members",
+    "member",
+    "export",
+    "profile",
+    "loop",
+    "stats",
+    "suspend",
+    "search",
+    "edit",
+}
 OPERATOR_ACTIONS = {"verify", "invite", "audit", "platform_stats", "import"}
-ROLES = {"operator": OPERATOR, "admin": ADMIN, "other_admin": OTHER_ADMIN, "plain": PLAIN,
-         "unknown": UNKNOWN}
+ROLES = {
+    "operator": OPERATOR,
+    "admin": ADMIN,
+    "other_admin": OTHER_ADMIN,
+    "plain": PLAIN,
+    "unknown": UNKNOWN,
+}
 REFUSAL = ("not allowed", "tidak diizinkan")
 
 
@@ -72,8 +106,9 @@ def allowed(role: str, action: str) -> bool:
 
 @pytest.mark.parametrize("role", list(ROLES))
 @pytest.mark.parametrize("action", sorted(COOP_ACTIONS | OPERATOR_ACTIONS))
-async def test_authorization_matrix(chat: Chat, services: Services, world, role: str,
-                                    action: str) -> None:
+async def test_authorization_matrix(
+    chat: Chat, services: Services, world, role: str, action: str
+) -> None:
     user = ROLES[role]
     await chat.send("/start", user_id=user, language="en")
     await chat.send("/help", user_id=user, language="en")
@@ -83,8 +118,9 @@ async def test_authorization_matrix(chat: Chat, services: Services, world, role:
 
     before = await services.membership.apps.get(world["app"])
     for data in actions(world)[action]:
-        calls = await chat.feed(chat.api.callback_update(LocalBotApi.user(user, "en"),
-                                                         message, data))
+        calls = await chat.feed(
+            chat.api.callback_update(LocalBotApi.user(user, "en"), message, data)
+        )
         alerts = [c.params.get("text", "") for c in calls if c.method == "answerCallbackQuery"]
         refused = any(r in a for a in alerts for r in REFUSAL)
         assert refused is not allowed(role, action), (role, action, alerts)
@@ -101,16 +137,25 @@ async def test_authorization_matrix(chat: Chat, services: Services, world, role:
         assert any(e["outcome"] == "refused" and e["actor"] == user for e in audit)
 
 
-async def test_forged_callbacks_across_cooperatives(chat: Chat, services: Services, world
-                                                    ) -> None:
+async def test_forged_callbacks_across_cooperatives(chat: Chat, services: Services, world) -> None:
     """The admin of KSP-3 points its buttons at KK-2's application and member."""
     await chat.send("/admin", user_id=OTHER_ADMIN, language="en")
-    for data in (f"aa:{world['app']}", f"rr:{world['app']}:quota", f"av:{world['app']}",
-                 f"mo:{world['member']}", f"su:{world['member']}", f"ax:{world['KK-2']}",
-                 f"aq:{world['KK-2']}:0", f"pl:{world['KK-2']}:o"):
+    for data in (
+        f"aa:{world['app']}",
+        f"rr:{world['app']}:quota",
+        f"av:{world['app']}",
+        f"mo:{world['member']}",
+        f"su:{world['member']}",
+        f"ax:{world['KK-2']}",
+        f"aq:{world['KK-2']}:0",
+        f"pl:{world['KK-2']}:o",
+    ):
         calls = await chat.callback(data, user_id=OTHER_ADMIN, language="en")
-        assert any("not allowed" in c.params.get("text", "") for c in calls
-                   if c.method == "answerCallbackQuery")
+        assert any(
+            "not allowed" in c.params.get("text", "")
+            for c in calls
+            if c.method == "answerCallbackQuery"
+        )
     assert (await services.membership.apps.get(world["app"])).status == "pending"
     # Its own application works.
     calls = await chat.callback(f"aa:{world['other_app']}", user_id=OTHER_ADMIN, language="en")
@@ -118,8 +163,9 @@ async def test_forged_callbacks_across_cooperatives(chat: Chat, services: Servic
 
 
 class TestInvites:
-    async def test_invite_is_single_use_and_expires(self, chat: Chat, services: Services,
-                                                    world) -> None:
+    async def test_invite_is_single_use_and_expires(
+        self, chat: Chat, services: Services, world
+    ) -> None:
         await chat.send(f"/start c_{world['KJ-4']}", user_id=OPERATOR, language="en")
         calls = await chat.tap("Invite admin", user_id=OPERATOR, language="en")
         text = texts(calls)[-1]
@@ -135,7 +181,8 @@ class TestInvites:
         # An expired one.
         token, _ = await services.admin.create_invite(OPERATOR, world["KJ-4"])
         await services.store["invites"].update_many(
-            {"used_by": None}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(hours=1)}})
+            {"used_by": None}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(hours=1)}}
+        )
         calls = await chat.send(f"/start adm_{token}", user_id=8003, language="en")
         assert "not valid" in texts(calls)[0]
         calls = await chat.send("/start adm_" + "A" * 32, user_id=8004, language="en")
@@ -149,8 +196,9 @@ class TestInvites:
 
 
 class TestDecisions:
-    async def test_new_application_notifies_admins(self, chat: Chat, services: Services,
-                                                   world) -> None:
+    async def test_new_application_notifies_admins(
+        self, chat: Chat, services: Services, world
+    ) -> None:
         from tests.test_membership import fill
 
         calls = await fill(chat, world["KJ-4"], user_id=5555, nik="1271055708900009")
@@ -158,13 +206,19 @@ class TestDecisions:
         calls = await fill(chat, world["KJ-4"], user_id=5556, nik="1271055708900010")
         to_admin = [c for c in calls if c.method == "sendMessage" and c.params["chat_id"] == 8100]
         assert to_admin and "🔔" in to_admin[0].params["text"]
-        buttons = [b["callback_data"] for row in to_admin[0].params["reply_markup"][
-            "inline_keyboard"] for b in row if "callback_data" in b]
-        assert any(b.startswith("aa:") for b in buttons) and any(b.startswith("ar:")
-                                                                 for b in buttons)
+        buttons = [
+            b["callback_data"]
+            for row in to_admin[0].params["reply_markup"]["inline_keyboard"]
+            for b in row
+            if "callback_data" in b
+        ]
+        assert any(b.startswith("aa:") for b in buttons) and any(
+            b.startswith("ar:") for b in buttons
+        )
 
-    async def test_approve_and_reject_round_trip(self, chat: Chat, services: Services, world
-                                                 ) -> None:
+    async def test_approve_and_reject_round_trip(
+        self, chat: Chat, services: Services, world
+    ) -> None:
         await chat.send("/admin", user_id=ADMIN, language="en")
         calls = await chat.tap("Applications", user_id=ADMIN, language="en")
         assert "Siti Aminah" in texts(calls)[-1] and "1271********0001" in texts(calls)[-1]
@@ -188,16 +242,18 @@ class TestDecisions:
         audit = await services.admin.audit.recent(50)
         assert {e["action"] for e in audit if e["actor"] == ADMIN} >= {"approve", "reject"}
 
-    async def test_preset_reason_in_each_language(self, chat: Chat, services: Services, world
-                                                  ) -> None:
+    async def test_preset_reason_in_each_language(
+        self, chat: Chat, services: Services, world
+    ) -> None:
         await chat.send("/admin", user_id=ADMIN, language="en")
         calls = await chat.callback(f"rr:{world['app2']}:quota", user_id=ADMIN, language="en")
         told = [c for c in calls if c.method == "sendMessage" and c.params["chat_id"] == 1002]
         assert "sedang tidak menerima anggota baru" in told[0].params["text"]
         assert "not accepting new members" in texts(calls)[-1]
 
-    async def test_reveal_is_audited_and_not_in_history(self, chat: Chat, services: Services,
-                                                        world) -> None:
+    async def test_reveal_is_audited_and_not_in_history(
+        self, chat: Chat, services: Services, world
+    ) -> None:
         await chat.send("/admin", user_id=ADMIN, language="en")
         calls = await chat.callback(f"av:{world['app']}", user_id=ADMIN, language="en")
         alert = [c for c in calls if c.method == "answerCallbackQuery"][0]
@@ -208,8 +264,9 @@ class TestDecisions:
 
 
 class TestMembers:
-    async def test_search_suspend_reinstate_export(self, chat: Chat, services: Services, world
-                                                   ) -> None:
+    async def test_search_suspend_reinstate_export(
+        self, chat: Chat, services: Services, world
+    ) -> None:
         await chat.send("/admin", user_id=ADMIN, language="en")
         calls = await chat.tap("Members", user_id=ADMIN, language="en")
         assert "1 members" in texts(calls)[-1] and "Rina Marlina" in texts(calls)[-1]
@@ -223,12 +280,15 @@ class TestMembers:
         await chat.tap("Suspend", user_id=ADMIN, language="en")
         calls = await chat.send("x", user_id=ADMIN, language="en")
         assert "reason of a few words" in texts(calls)[-1]
-        calls = await chat.send("Simpanan wajib belum dibayar 6 bulan", user_id=ADMIN,
-                                language="en")
+        calls = await chat.send(
+            "Simpanan wajib belum dibayar 6 bulan", user_id=ADMIN, language="en"
+        )
         member = await services.membership.apps.get(world["member"])
         assert member.status == "suspended"
-        assert any(c.params.get("chat_id") == 1003 and "dibekukan" in c.params.get("text", "")
-                   for c in calls)
+        assert any(
+            c.params.get("chat_id") == 1003 and "dibekukan" in c.params.get("text", "")
+            for c in calls
+        )
         verify = await services.cards.verify(services.cards.token(member.id), 5)
         assert not verify.valid
         await chat.tap("Reinstate", user_id=ADMIN, language="en")
@@ -241,19 +301,30 @@ class TestMembers:
         document = [c for c in calls if c.method == "sendDocument"][0]
         content = document.files["document"][1].decode("utf-8-sig")
         rows = list(csv.DictReader(io.StringIO(content)))
-        assert rows == [{
-            "member_number": "KKS-000001", "full_name": "Rina Marlina",
-            "nik": "1271055708900003", "sex": "F", "birth_date": "1990-08-17",
-            "birth_place": "Medan", "address": "Jl. Mawar 1", "phone": "+6281234567890",
-            "occupation": "pedagang", "status": "active",
-            "member_since": rows[0]["member_since"], "domicile_declared": "yes"}]
+        assert rows == [
+            {
+                "member_number": "KKS-000001",
+                "full_name": "Rina Marlina",
+                "nik": "1271055708900003",
+                "sex": "F",
+                "birth_date": "1990-08-17",
+                "birth_place": "Medan",
+                "address": "Jl. Mawar 1",
+                "phone": "+6281234567890",
+                "occupation": "pedagang",
+                "status": "active",
+                "member_since": rows[0]["member_since"],
+                "domicile_declared": "yes",
+            }
+        ]
         audit = await services.admin.audit.recent(20)
         assert any(e["action"] == "export_members" and e["actor"] == ADMIN for e in audit)
 
 
 class TestProfileAndStats:
-    async def test_profile_edits_show_in_search(self, chat: Chat, services: Services, world
-                                                ) -> None:
+    async def test_profile_edits_show_in_search(
+        self, chat: Chat, services: Services, world
+    ) -> None:
         await chat.send("/admin", user_id=ADMIN, language="en")
         await chat.tap("Profile", user_id=ADMIN, language="en")
         await chat.tap("Simpanan pokok", user_id=ADMIN, language="en")
@@ -287,8 +358,9 @@ class TestProfileAndStats:
 
 
 class TestOperator:
-    async def test_verify_badge_and_platform_stats(self, chat: Chat, services: Services, world
-                                                   ) -> None:
+    async def test_verify_badge_and_platform_stats(
+        self, chat: Chat, services: Services, world
+    ) -> None:
         await chat.send(f"/start c_{world['KJ-4']}", user_id=OPERATOR, language="en")
         await chat.tap("Verify", user_id=OPERATOR, language="en")
         calls = await chat.send(f"/start c_{world['KJ-4']}", user_id=3, language="en")
@@ -309,20 +381,30 @@ def report_rows(call) -> list[dict]:
 
 class TestImportThroughChat:
     @pytest.mark.parametrize("variant", ["bom", "crlf", "semicolon", "latin1"])
-    async def test_import_variants_with_bad_rows(self, chat: Chat, services: Services,
-                                                 variant: str) -> None:
-        rows = [{"name": "Koperasi Café Sejahtera", "type": "konsumen", "latitude": "3.59",
-                 "longitude": "98.67"},
-                {"name": "Koperasi Salah", "type": "bank", "latitude": "3.59",
-                 "longitude": "98.67"},
-                {"name": "Koperasi Jauh", "type": "jasa", "latitude": "51.5",
-                 "longitude": "-0.1"}]
-        kwargs = {"bom": {"bom": True}, "crlf": {"newline": "\r\n"},
-                  "semicolon": {"delimiter": ";"}, "latin1": {"encoding": "latin-1"}}[variant]
+    async def test_import_variants_with_bad_rows(
+        self, chat: Chat, services: Services, variant: str
+    ) -> None:
+        rows = [
+            {
+                "name": "Koperasi Café Sejahtera",
+                "type": "konsumen",
+                "latitude": "3.59",
+                "longitude": "98.67",
+            },
+            {"name": "Koperasi Salah", "type": "bank", "latitude": "3.59", "longitude": "98.67"},
+            {"name": "Koperasi Jauh", "type": "jasa", "latitude": "51.5", "longitude": "-0.1"},
+        ]
+        kwargs = {
+            "bom": {"bom": True},
+            "crlf": {"newline": "\r\n"},
+            "semicolon": {"delimiter": ";"},
+            "latin1": {"encoding": "latin-1"},
+        }[variant]
         data = csv_bytes(rows, columns=COLUMNS[:4], **kwargs)
         await chat.send("/import", user_id=OPERATOR, language="en")
-        calls = await chat.feed(chat.api.document_update(chat.user(OPERATOR, "en"),
-                                                         "koperasi.csv", data))
+        calls = await chat.feed(
+            chat.api.document_update(chat.user(OPERATOR, "en"), "koperasi.csv", data)
+        )
         edits = [c.params["text"] for c in calls if c.method == "editMessageText"]
         assert any("Importing…" in e for e in edits)
         assert "3 rows, 1 created, 0 updated, 2 rejected" in edits[-1]
@@ -335,15 +417,20 @@ class TestImportThroughChat:
 
     async def test_not_csv_and_too_large(self, chat: Chat, services: Services) -> None:
         await chat.send("/import", user_id=OPERATOR, language="en")
-        calls = await chat.feed(chat.api.document_update(chat.user(OPERATOR, "en"), "ktp.pdf",
-                                                         b"%PDF-1.7", "application/pdf"))
+        calls = await chat.feed(
+            chat.api.document_update(
+                chat.user(OPERATOR, "en"), "ktp.pdf", b"%PDF-1.7", "application/pdf"
+            )
+        )
         assert "not a CSV or GeoJSON file" in texts(calls)[-1]
-        calls = await chat.feed(chat.api.document_update(chat.user(OPERATOR, "en"), "x.csv",
-                                                         b"\x00\x01\x02" * 10))
+        calls = await chat.feed(
+            chat.api.document_update(chat.user(OPERATOR, "en"), "x.csv", b"\x00\x01\x02" * 10)
+        )
         assert "not a CSV or GeoJSON text file" in texts(calls)[-1]
         big = b"name,type,latitude,longitude\n" + b"x" * (10 * 1024 * 1024 + 10)
-        calls = await chat.feed(chat.api.document_update(chat.user(OPERATOR, "en"), "big.csv",
-                                                         big))
+        calls = await chat.feed(
+            chat.api.document_update(chat.user(OPERATOR, "en"), "big.csv", big)
+        )
         assert "too large" in texts(calls)[-1]
         calls = await chat.send("/cancel", user_id=OPERATOR, language="en")
         assert "Cancelled" in texts(calls)[-1]

@@ -43,13 +43,19 @@ def test_services_know_no_telegram(path: Path) -> None:
 
 @pytest.mark.parametrize("path", files("handlers"), ids=lambda p: p.name)
 def test_handlers_never_touch_the_driver(path: Path) -> None:
-    bad = {i for i in imports(path) if top(i) in {"pymongo", "bson", "motor", "secantus"}
-           or i.startswith("storage.") and i != "storage.models"}
+    bad = {
+        i
+        for i in imports(path)
+        if top(i) in {"pymongo", "bson", "motor", "secantus"}
+        or (i.startswith("storage.")
+        and i != "storage.models")
+    }
     assert not bad, f"{path.name} imports {bad}"
 
 
-@pytest.mark.parametrize("path", files("bot") + files("handlers") + files("storage"),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", files("bot") + files("handlers") + files("storage"), ids=lambda p: p.name
+)
 def test_gpl_database_never_imported(path: Path) -> None:
     assert not {i for i in imports(path) if top(i) in {"secantus", "wiredtiger"}}
 
@@ -66,5 +72,4 @@ def test_environment_read_only_in_config() -> None:
         for path in files(folder):
             if path.name == "config.py":
                 continue
-            assert "os.environ" not in path.read_text() and "getenv" not in path.read_text(), \
-                path
+            assert "os.environ" not in path.read_text() and "getenv" not in path.read_text(), path

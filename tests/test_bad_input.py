@@ -34,8 +34,15 @@ async def some(services: Services, gazetteer: Gazetteer) -> None:
 class TestText:
     @pytest.mark.parametrize(("text", "kind"), CASES)
     @pytest.mark.parametrize("language", ["id", "en"])
-    async def test_answered(self, chat: Chat, some, text: str, kind: str, language: str,
-                            caplog: pytest.LogCaptureFixture) -> None:
+    async def test_answered(
+        self,
+        chat: Chat,
+        some,
+        text: str,
+        kind: str,
+        language: str,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
         if not text.strip():
             # Telegram never delivers an empty message; the console skips blank lines.
             return
@@ -58,15 +65,27 @@ class TestText:
 
 
 class TestOtherMessages:
-    @pytest.mark.parametrize("content", [
-        {"sticker": {"file_id": "s", "file_unique_id": "s", "type": "regular", "width": 1,
-                     "height": 1, "is_animated": False, "is_video": False}},
-        {"photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]},
-        {"voice": {"file_id": "v", "file_unique_id": "v", "duration": 1}},
-        {"document": {"file_id": "d", "file_unique_id": "d", "file_name": "x.pdf"}},
-        {"contact": {"phone_number": "+628123456789", "first_name": "X", "user_id": 5}},
-        {"dice": {"emoji": "🎲", "value": 3}},
-    ])
+    @pytest.mark.parametrize(
+        "content",
+        [
+            {
+                "sticker": {
+                    "file_id": "s",
+                    "file_unique_id": "s",
+                    "type": "regular",
+                    "width": 1,
+                    "height": 1,
+                    "is_animated": False,
+                    "is_video": False,
+                }
+            },
+            {"photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]},
+            {"voice": {"file_id": "v", "file_unique_id": "v", "duration": 1}},
+            {"document": {"file_id": "d", "file_unique_id": "d", "file_name": "x.pdf"}},
+            {"contact": {"phone_number": "+628123456789", "first_name": "X", "user_id": 5}},
+            {"dice": {"emoji": "🎲", "value": 3}},
+        ],
+    )
     @pytest.mark.parametrize("language", ["id", "en"])
     async def test_unsupported(self, chat: Chat, content: dict, language: str) -> None:
         calls = await chat.message(language=language, **content)
@@ -74,8 +93,9 @@ class TestOtherMessages:
         expected = "tidak bisa membaca" if language == "id" else "can't read"
         assert expected in calls[0].params["text"]
 
-    @pytest.mark.parametrize("command", ["/foo", "/cards", "/admin", "/start@OtherBot",
-                                         "/" + "x" * 30])
+    @pytest.mark.parametrize(
+        "command", ["/foo", "/cards", "/admin", "/start@OtherBot", "/" + "x" * 30]
+    )
     async def test_unknown_commands(self, chat: Chat, command: str) -> None:
         calls = await chat.send(command)
         assert len(calls) <= 1
@@ -86,17 +106,31 @@ class TestOtherMessages:
         calls = await chat.send("/batal", language="en")
         assert calls[0].params["text"] == "There is nothing to cancel."
 
-    @pytest.mark.parametrize(("lat", "lon"), [(51.5072, -0.1276), (90, 0), (-90, 180),
-                                              (0, -180), (-6.2, 106.8)])
+    @pytest.mark.parametrize(
+        ("lat", "lon"), [(51.5072, -0.1276), (90, 0), (-90, 180), (0, -180), (-6.2, 106.8)]
+    )
     async def test_locations_anywhere(self, chat: Chat, lat: float, lon: float) -> None:
         calls = await chat.location(lat, lon, language="en")
         assert [c.method for c in calls] == ["sendMessage"]
 
 
 class TestButtons:
-    @pytest.mark.parametrize("data", ["pg:nope1234:0", "co:" + "0" * 24, "pk:nope1234:0",
-                                      "ft:nope1234", "st:nope1234:konsumen", "zz", "x" * 64,
-                                      "co:zz", "pg:abc:-1", "lg:fr", "mp:" + "f" * 24])
+    @pytest.mark.parametrize(
+        "data",
+        [
+            "pg:nope1234:0",
+            "co:" + "0" * 24,
+            "pk:nope1234:0",
+            "ft:nope1234",
+            "st:nope1234:konsumen",
+            "zz",
+            "x" * 64,
+            "co:zz",
+            "pg:abc:-1",
+            "lg:fr",
+            "mp:" + "f" * 24,
+        ],
+    )
     @pytest.mark.parametrize("language", ["id", "en"])
     async def test_stale_or_forged(self, chat: Chat, some, data: str, language: str) -> None:
         await chat.send("/start", language=language)
@@ -106,29 +140,40 @@ class TestButtons:
         assert len(answers) == 1
         assert answers[0].params.get("show_alert") is True
         assert answers[0].params["text"]
-        assert not [c for c in calls if c.method in ("sendMessage", "editMessageText")
-                    and "⚠️" in c.params.get("text", "")]
+        assert not [
+            c
+            for c in calls
+            if c.method in ("sendMessage", "editMessageText") and "⚠️" in c.params.get("text", "")
+        ]
 
-    async def test_old_buttons_work_after_restart(self, services: Services, settings, some
-                                                  ) -> None:
+    async def test_old_buttons_work_after_restart(
+        self, services: Services, settings, some
+    ) -> None:
+        from telegram import Update
+
         from bot.app import build_application
         from bot.localapi import LocalBotApi
-        from telegram import Update
 
         api = LocalBotApi()
         user = LocalBotApi.user(7, "id")
         app = build_application(settings, services=services, request=api)
         async with app:
-            await app.process_update(Update.de_json(
-                api.message_update(user, text="Medan"), app.bot))
+            await app.process_update(
+                Update.de_json(api.message_update(user, text="Medan"), app.bot)
+            )
         message = api.last_with_buttons(7)
         assert message is not None
-        next_data = [b["callback_data"] for row in message.payload["reply_markup"][
-            "inline_keyboard"] for b in row if b["text"].startswith("Berikutnya")][0]
+        next_data = [
+            b["callback_data"]
+            for row in message.payload["reply_markup"]["inline_keyboard"]
+            for b in row
+            if b["text"].startswith("Berikutnya")
+        ][0]
         # A new Application (a restart) on the same database answers the old button.
         app2 = build_application(settings, services=services, request=api)
         async with app2:
-            await app2.process_update(Update.de_json(
-                api.callback_update(user, message, next_data), app2.bot))
+            await app2.process_update(
+                Update.de_json(api.callback_update(user, message, next_data), app2.bot)
+            )
         assert api.calls[-1].method == "editMessageText"
         assert "<b>6. " in api.calls[-1].params["text"]

@@ -61,10 +61,18 @@ class Harness:
         return BroadcastEngine(self.repo, make_sender(self.bot), self.record, **kwargs)
 
     async def job(self, recipients: list[int], *, paid: bool = False) -> Broadcast:
-        return await self.repo.create(kind="platform", coop_id=None, text="<b>Rapat</b> &amp; info",
-                                      photo=None, created_by=900, recipients=recipients,
-                                      paid=paid, scheduled_at=None, language="en",
-                                      audience={})
+        return await self.repo.create(
+            kind="platform",
+            coop_id=None,
+            text="<b>Rapat</b> &amp; info",
+            photo=None,
+            created_by=900,
+            recipients=recipients,
+            paid=paid,
+            scheduled_at=None,
+            language="en",
+            audience={},
+        )
 
     async def wait_done(self, job_id: str, timeout: float = 60) -> Broadcast:
         deadline = time.monotonic() + timeout
@@ -77,8 +85,11 @@ class Harness:
             await asyncio.sleep(0.1)
 
     def received(self) -> Counter[int]:
-        return Counter(int(c.params["chat_id"]) for c in self.server.api.calls
-                       if c.method in ("sendMessage", "sendPhoto") and not c.error)
+        return Counter(
+            int(c.params["chat_id"])
+            for c in self.server.api.calls
+            if c.method in ("sendMessage", "sendPhoto") and not c.error
+        )
 
 
 @pytest.fixture
@@ -96,8 +107,7 @@ async def harness(store: Store) -> Any:
 
 
 class TestEngine:
-    async def test_paced_exactly_once_blocked_marked(self, harness: Harness, store: Store
-                                                     ) -> None:
+    async def test_paced_exactly_once_blocked_marked(self, harness: Harness, store: Store) -> None:
         users = list(range(5000, 5060))
         await store["users"].insert_many([{"_id": u} for u in users])
         job = await harness.job(users)
@@ -118,16 +128,18 @@ class TestEngine:
         assert not any(received[u] for u in harness.server.blocked)
         counts = await harness.repo.counts(job.id)
         assert counts == {"sent": 57, "blocked": 3}
-        unreachable = {d["_id"] async for d in store["users"].find(
-            {"unreachable_at": {"$exists": True}})}
+        unreachable = {
+            d["_id"] async for d in store["users"].find({"unreachable_at": {"$exists": True}})
+        }
         assert unreachable == harness.server.blocked
         final = harness.progress[-1]
         assert final.final and (final.sent, final.blocked, final.failed) == (57, 3, 0)
         # The announcement carries the mute button and its formatting.
         call = next(c for c in harness.server.api.calls if c.method == "sendMessage")
         assert call.params["text"] == "<b>Rapat</b> &amp; info"
-        assert call.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == \
-            "mu:platform"
+        assert (
+            call.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "mu:platform"
+        )
 
     async def test_429_pauses_and_retries_without_duplicates(self, harness: Harness) -> None:
         harness.server.rate_per_s = 10  # the server allows less than the engine tries
@@ -209,9 +221,17 @@ class TestEngine:
     async def test_scheduled_job_waits(self, harness: Harness) -> None:
         harness.server.rate_per_s = None
         job = await harness.repo.create(
-            kind="platform", coop_id=None, text="nanti", photo=None, created_by=900,
-            recipients=[1, 2], paid=False, language="en", audience={},
-            scheduled_at=datetime.now(UTC) + timedelta(seconds=1.5))
+            kind="platform",
+            coop_id=None,
+            text="nanti",
+            photo=None,
+            created_by=900,
+            recipients=[1, 2],
+            paid=False,
+            language="en",
+            audience={},
+            scheduled_at=datetime.now(UTC) + timedelta(seconds=1.5),
+        )
         assert job.status == "scheduled"
         engine = harness.engine(rate=20)
         await engine.start()
@@ -234,8 +254,9 @@ def test_parse_when() -> None:
 
 
 class TestCrash:
-    async def test_killed_mid_broadcast_resumes_exactly_once(self, mongo_uri: str,
-                                                             tmp_path: Path) -> None:
+    async def test_killed_mid_broadcast_resumes_exactly_once(
+        self, mongo_uri: str, tmp_path: Path
+    ) -> None:
         fake = LocalBotApiServer()
         fake.api.latency = 0.05
         url = await fake.start()
@@ -244,21 +265,42 @@ class TestCrash:
         await store.ensure_indexes()
         repo = BroadcastRepository(store)
         users = list(range(20_000, 20_200))
-        job = await repo.create(kind="platform", coop_id=None, text="Pengumuman", photo=None,
-                                created_by=900, recipients=users, paid=False,
-                                scheduled_at=None, language="id", audience={})
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": "123456:ABC", "TELEGRAM_API_BASE_URL": url,
-               "MONGODB_URI": mongo_uri, "MONGODB_DB": db, "DATA_KEY": "crash-key-0123456789",
-               "BROADCAST_RATE": "40", "DATA_DIR": str(tmp_path / "var")}
+        job = await repo.create(
+            kind="platform",
+            coop_id=None,
+            text="Pengumuman",
+            photo=None,
+            created_by=900,
+            recipients=users,
+            paid=False,
+            scheduled_at=None,
+            language="id",
+            audience={},
+        )
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": "123456:ABC",
+            "TELEGRAM_API_BASE_URL": url,
+            "MONGODB_URI": mongo_uri,
+            "MONGODB_DB": db,
+            "DATA_KEY": "crash-key-0123456789",
+            "BROADCAST_RATE": "40",
+            "DATA_DIR": str(tmp_path / "var"),
+        }
 
         def start(port: int) -> subprocess.Popen[bytes]:
-            return subprocess.Popen([sys.executable, "-m", "bot", "webhook"],
-                                    env={**env, "PORT": str(port)}, cwd=ROOT,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return subprocess.Popen(
+                [sys.executable, "-m", "bot", "webhook"],
+                env={**env, "PORT": str(port)},
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
 
         def delivered() -> Counter[int]:
-            return Counter(int(c.params["chat_id"]) for c in fake.api.calls
-                           if c.method == "sendMessage")
+            return Counter(
+                int(c.params["chat_id"]) for c in fake.api.calls if c.method == "sendMessage"
+            )
 
         from tests.test_web import free_port
 
@@ -306,50 +348,70 @@ async def members(services: Services) -> dict[str, Any]:
     await services.admins.add(coop.id, 7001)
     ids = []
     for i, user in enumerate((3001, 3002, 3003)):
-        app_id = await apply(services, user, coop.id, f"127105170890{i + 1:04d}",
-                             language="en")
+        app_id = await apply(services, user, coop.id, f"127105170890{i + 1:04d}", language="en")
         await services.membership.approve(app_id)
         ids.append(app_id)
     pending = await apply(services, 3004, coop.id, "1271051708900009", language="en")
-    return {"coop": coop.id, "members": [3001, 3002, 3003], "pending": 3004,
-            "pending_app": pending}
+    return {
+        "coop": coop.id,
+        "members": [3001, 3002, 3003],
+        "pending": 3004,
+        "pending_app": pending,
+    }
 
 
 class TestCompose:
     async def test_admin_announces_with_photo_and_members_can_mute(
-            self, chat: Chat, services: Services, members: dict[str, Any]) -> None:
+        self, chat: Chat, services: Services, members: dict[str, Any]
+    ) -> None:
         await start_background(chat.app)
         try:
             await chat.send("/admin", user_id=7001, language="en")
             await chat.tap("Announcement", user_id=7001, language="en")
             file_id = chat.api.register_file("poster.png", b"\x89PNG fake")
-            await chat.message(user_id=7001, language="en", photo=[{
-                "file_id": file_id, "file_unique_id": "u", "width": 10, "height": 10}],
-                caption="Rapat Anggota Tahunan, Sabtu 09.00 <di balai desa>")
+            await chat.message(
+                user_id=7001,
+                language="en",
+                photo=[{"file_id": file_id, "file_unique_id": "u", "width": 10, "height": 10}],
+                caption="Rapat Anggota Tahunan, Sabtu 09.00 <di balai desa>",
+            )
             calls = await chat.tap("pending applicants", user_id=7001, language="en")
             preview = [c for c in calls if c.method == "sendPhoto"][0]
-            assert preview.params["caption"] == ("Rapat Anggota Tahunan, Sabtu 09.00 "
-                                                 "&lt;di balai desa&gt;")
+            assert preview.params["caption"] == (
+                "Rapat Anggota Tahunan, Sabtu 09.00 &lt;di balai desa&gt;"
+            )
             assert "Recipients: <b>4</b>" in texts(calls)[-1]
             calls = await chat.tap("Send now", user_id=7001, language="en")
             assert "Sending to 4 recipients" in texts(calls)[-1]
             engine = services.broadcast.engine
             assert engine is not None and await engine.idle(30)
             await asyncio.sleep(0.3)
-            photos = [c for c in chat.api.calls if c.method == "sendPhoto"
-                      and c.params["chat_id"] in (3001, 3002, 3003, 3004)]
+            photos = [
+                c
+                for c in chat.api.calls
+                if c.method == "sendPhoto" and c.params["chat_id"] in (3001, 3002, 3003, 3004)
+            ]
             assert sorted(c.params["chat_id"] for c in photos) == [3001, 3002, 3003, 3004]
-            finished = [c for c in chat.api.calls if c.method == "editMessageText"
-                        and "Announcement finished" in c.params.get("text", "")]
+            finished = [
+                c
+                for c in chat.api.calls
+                if c.method == "editMessageText"
+                and "Announcement finished" in c.params.get("text", "")
+            ]
             assert finished and "Delivered: 4" in finished[-1].params["text"]
             # A member mutes; the next announcement skips them.
             message = chat.api.last_with_buttons(3002)
             from bot.localapi import LocalBotApi
 
-            calls = await chat.feed(chat.api.callback_update(
-                LocalBotApi.user(3002, "en"), message, f"mu:{members['coop']}"))
-            assert "Muted" in [c for c in calls if c.method == "answerCallbackQuery"][0].params[
-                "text"]
+            calls = await chat.feed(
+                chat.api.callback_update(
+                    LocalBotApi.user(3002, "en"), message, f"mu:{members['coop']}"
+                )
+            )
+            assert (
+                "Muted"
+                in [c for c in calls if c.method == "answerCallbackQuery"][0].params["text"]
+            )
             await chat.send("/admin", user_id=7001, language="en")
             await chat.tap("Announcement", user_id=7001, language="en")
             await chat.send("Iuran bulan ini", user_id=7001, language="en")

@@ -14,8 +14,12 @@ from PIL import Image, ImageChops
 from bot.services import cardimage
 from bot.services.cardimage import CardData, glyphs, render_card
 
-LABELS = {"member": "Nama anggota", "number": "No. anggota", "since": "Anggota sejak",
-          "scan": "Pindai untuk verifikasi"}
+LABELS = {
+    "member": "Nama anggota",
+    "number": "No. anggota",
+    "since": "Anggota sejak",
+    "scan": "Pindai untuk verifikasi",
+}
 LINK = "https://t.me/GerbangKoperasiBot?start=v_AbCdEfGhIjKlMnOpQrStUvWxYz012345"
 LONG_LINK = "https://t.me/GerbangKoperasiBot?start=v_" + "Ab-_9z" * 10  # 100 characters
 CARD = CardData(
@@ -28,10 +32,14 @@ CARD = CardData(
     labels=LABELS,
     status="Aktif",
 )
-LONG_COOP = ("Koperasi Produsen Simpan Pinjam Serba Usaha Desa Sukamaju Makmur Sejahtera "
-             "Bersama Kecamatan Cibinong Kabupaten Bogor Provinsi Jawa Barat Indonesia Raya")[:150]
-LONG_NAME = ("Raden Mas Muhammad Abdurrahman Wiryawan Cakraningrat Hadiningrat "
-             "Kusumawardhana Putra Sejati Bin")[:100]
+LONG_COOP = (
+    "Koperasi Produsen Simpan Pinjam Serba Usaha Desa Sukamaju Makmur Sejahtera "
+    "Bersama Kecamatan Cibinong Kabupaten Bogor Provinsi Jawa Barat Indonesia Raya"
+)[:150]
+LONG_NAME = (
+    "Raden Mas Muhammad Abdurrahman Wiryawan Cakraningrat Hadiningrat "
+    "Kusumawardhana Putra Sejati Bin"
+)[:100]
 ODD_NAMES = [
     "Ni Made Ayu Çandra Dewi",
     "Şükrü Çağrı Ñúñez Kněžević Øyvind Ægir Łukasz Hậu ǅ ß",
@@ -72,13 +80,16 @@ def test_bad_scale(scale: int) -> None:
         render_card(CARD, scale=scale)
 
 
-@pytest.mark.parametrize("link", [
-    LINK,
-    LONG_LINK,
-    "https://t.me/GerbangKoperasiBot?start=v_" + "x" * 32,
-    "https://t.me/b?start=v_-",
-    "https://t.me/GerbangKoperasiBot?start=v_" + "-_" * 16,
-])
+@pytest.mark.parametrize(
+    "link",
+    [
+        LINK,
+        LONG_LINK,
+        "https://t.me/GerbangKoperasiBot?start=v_" + "x" * 32,
+        "https://t.me/b?start=v_-",
+        "https://t.me/GerbangKoperasiBot?start=v_" + "-_" * 16,
+    ],
+)
 @pytest.mark.parametrize("scale", [1, 2])
 def test_qr_scans_to_the_link(link: str, scale: int) -> None:
     assert len(LONG_LINK) == 100
@@ -102,17 +113,28 @@ def test_any_member_name(name: str) -> None:
         assert decoded(png) == [LINK]
 
 
-@pytest.mark.parametrize("card", [
-    replace(CARD, coop_name=LONG_COOP, member_name=LONG_NAME, demo=True),
-    replace(CARD, coop_name="X" * 150, member_name="M" * 100, member_number="Q" * 60),
-    replace(CARD, coop_name="", coop_type="", member_name="", member_number="", since="",
-            status="", labels={}),
-    replace(CARD, status=""),
-    replace(CARD, status="Menunggu persetujuan pengurus koperasi " * 4),
-    replace(CARD, coop_type="Simpan pinjam dan pembiayaan syariah " * 5, since="x" * 80),
-    replace(CARD, labels={k: v * 8 for k, v in LABELS.items()}),
-    replace(CARD, coop_name="😀 محمد علي 🇮🇩", coop_type="李小龙", since="١٧ أغسطس ٢٠٢٦"),
-])
+@pytest.mark.parametrize(
+    "card",
+    [
+        replace(CARD, coop_name=LONG_COOP, member_name=LONG_NAME, demo=True),
+        replace(CARD, coop_name="X" * 150, member_name="M" * 100, member_number="Q" * 60),
+        replace(
+            CARD,
+            coop_name="",
+            coop_type="",
+            member_name="",
+            member_number="",
+            since="",
+            status="",
+            labels={},
+        ),
+        replace(CARD, status=""),
+        replace(CARD, status="Menunggu persetujuan pengurus koperasi " * 4),
+        replace(CARD, coop_type="Simpan pinjam dan pembiayaan syariah " * 5, since="x" * 80),
+        replace(CARD, labels={k: v * 8 for k, v in LABELS.items()}),
+        replace(CARD, coop_name="😀 محمد علي 🇮🇩", coop_type="李小龙", since="١٧ أغسطس ٢٠٢٦"),
+    ],
+)
 def test_long_and_odd_text(card: CardData) -> None:
     for scale in (1, 2):
         assert decoded(render_card(card, scale=scale)) == [card.link]
@@ -123,15 +145,27 @@ def test_text_stays_inside_the_card_and_off_the_qr() -> None:
     blank = cardimage._background(1)
     x0, y0, x1, y1 = cardimage.CARD
     pad = cardimage.PAD - 12
-    outside = [(0, 0, 1000, y0 + 12), (0, y1 - 12, 1000, 630), (0, 0, x0 + pad, 630),
-               (x1 - pad, 0, 1000, 630)]
-    qr_box = (x1 - cardimage.PAD - cardimage.QR_BOX - 12, y0 + cardimage.QR_TOP - 12,
-              x1, y1)
+    outside = [
+        (0, 0, 1000, y0 + 12),
+        (0, y1 - 12, 1000, 630),
+        (0, 0, x0 + pad, 630),
+        (x1 - pad, 0, 1000, 630),
+    ]
+    qr_box = (x1 - cardimage.PAD - cardimage.QR_BOX - 12, y0 + cardimage.QR_TOP - 12, x1, y1)
     normal = image(render_card(CARD)).crop(qr_box)
-    for card in (replace(CARD, coop_name=LONG_COOP, member_name=LONG_NAME, demo=True),
-                 replace(CARD, coop_name="W" * 150, member_name="W" * 100, demo=True,
-                         member_number="W" * 60, status="W" * 80, since="W" * 80,
-                         labels={**{k: "W" * 80 for k in LABELS}, "scan": LABELS["scan"]})):
+    for card in (
+        replace(CARD, coop_name=LONG_COOP, member_name=LONG_NAME, demo=True),
+        replace(
+            CARD,
+            coop_name="W" * 150,
+            member_name="W" * 100,
+            demo=True,
+            member_number="W" * 60,
+            status="W" * 80,
+            since="W" * 80,
+            labels={**{k: "W" * 80 for k in LABELS}, "scan": LABELS["scan"]},
+        ),
+    ):
         img = image(render_card(card))
         for box in outside:
             assert ImageChops.difference(img.crop(box), blank.crop(box)).getbbox() is None, box
@@ -181,17 +215,20 @@ def test_fast_enough() -> None:
     assert (time.perf_counter() - start) / 5 < 0.5  # ~40 ms here; generous for slow CI
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Budi  Santoso ", "Budi Santoso"),
-    ("Çandra", "Candra"),
-    ("Straße Ærø", "Strasse AEro"),
-    ("Budi 😀 Santoso", "Budi Santoso"),
-    ("محمد علي", "? ?"),
-    ("李小龙 Siti", "? Siti"),
-    ("a\u200bb\x00c", "abc"),
-    ("\u2013 \u2014", "- -"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Budi  Santoso ", "Budi Santoso"),
+        ("Çandra", "Candra"),
+        ("Straße Ærø", "Strasse AEro"),
+        ("Budi 😀 Santoso", "Budi Santoso"),
+        ("محمد علي", "? ?"),
+        ("李小龙 Siti", "? Siti"),
+        ("a\u200bb\x00c", "abc"),
+        ("\u2013 \u2014", "- -"),
+        ("", ""),
+    ],
+)
 def test_glyphs(text: str, expected: str) -> None:
     assert "".join(g[0] for g in glyphs(text)) == expected
 

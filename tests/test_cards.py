@@ -17,11 +17,23 @@ from tests.factories import csv_bytes
 from tests.test_membership import ROWS
 
 
-async def apply(services: Services, user_id: int, coop_id: str, nik: str,
-                name: str = "Siti Aminah", language: str = "id") -> str:
-    draft = {"full_name": name, "birth_place": "Medan", "address": "Jl. Mawar 1",
-             "phone": "+6281234567890", "occupation": "pedagang", "consent_version": "t",
-             "domicile_declared": True}
+async def apply(
+    services: Services,
+    user_id: int,
+    coop_id: str,
+    nik: str,
+    name: str = "Siti Aminah",
+    language: str = "id",
+) -> str:
+    draft = {
+        "full_name": name,
+        "birth_place": "Medan",
+        "address": "Jl. Mawar 1",
+        "phone": "+6281234567890",
+        "occupation": "pedagang",
+        "consent_version": "t",
+        "domicile_declared": True,
+    }
     draft.update(await services.membership.nik_answer(user_id, coop_id, nik))
     application = await services.membership.submit(user_id, coop_id, draft, language)
     return application.id
@@ -42,10 +54,13 @@ async def coops(services: Services) -> dict[str, str]:
 
 
 class TestNumbers:
-    async def test_fifty_concurrent_approvals_are_consecutive(self, services: Services, coops
-                                                              ) -> None:
-        ids = [await apply(services, 10_000 + i, coops["KK-2"], f"127105170890{i + 1:04d}")
-               for i in range(50)]
+    async def test_fifty_concurrent_approvals_are_consecutive(
+        self, services: Services, coops
+    ) -> None:
+        ids = [
+            await apply(services, 10_000 + i, coops["KK-2"], f"127105170890{i + 1:04d}")
+            for i in range(50)
+        ]
         approved = await asyncio.gather(*[services.membership.approve(i) for i in ids])
         numbers = sorted(a.member_number for a in approved)
         assert numbers == [f"KKS-{n:06d}" for n in range(1, 51)]
@@ -71,8 +86,9 @@ def decode_qr(png: bytes) -> str:
 
 
 class TestVerification:
-    async def test_qr_decodes_to_the_link_and_verifies(self, chat: Chat, services: Services,
-                                                       coops) -> None:
+    async def test_qr_decodes_to_the_link_and_verifies(
+        self, chat: Chat, services: Services, coops
+    ) -> None:
         application_id = await apply(services, 1001, coops["KK-2"], "1271055708900001")
         await services.membership.approve(application_id)
         calls = await chat.send("/kartu")
@@ -94,9 +110,14 @@ class TestVerification:
         assert "Siti Aminah" not in text and "KKS-" not in text
         # One changed character: not valid, and nothing revealed.
         token = payload[2:]
-        for forged in (token[:-1] + ("A" if token[-1] != "A" else "B"),
-                       ("A" if token[0] != "A" else "B") + token[1:], token[:20], "x" * 32,
-                       "", "v" * 100):
+        for forged in (
+            token[:-1] + ("A" if token[-1] != "A" else "B"),
+            ("A" if token[0] != "A" else "B") + token[1:],
+            token[:20],
+            "x" * 32,
+            "",
+            "v" * 100,
+        ):
             calls = await chat.send(f"/start v_{forged}".strip(), user_id=5005)
             reply = texts(calls)[0]
             assert "Tidak sah" in reply or "tidak berlaku" in reply
@@ -118,22 +139,23 @@ class TestVerification:
             assert "Valid member card" in views[masked]
 
     @pytest.mark.parametrize("end", ["leave", "suspend"])
-    async def test_ended_membership_no_longer_verifies(self, chat: Chat, services: Services,
-                                                       coops, end: str) -> None:
+    async def test_ended_membership_no_longer_verifies(
+        self, chat: Chat, services: Services, coops, end: str
+    ) -> None:
         application_id = await apply(services, 1001, coops["KK-2"], "1271055708900001")
         await services.membership.approve(application_id)
         if end == "leave":
             await services.membership.leave(1001, application_id)
         else:
             await services.membership.apps.transition(application_id, ("active",), "suspended")
-        calls = await chat.send(f"/start v_{services.cards.token(application_id)}",
-                                language="en")
+        calls = await chat.send(f"/start v_{services.cards.token(application_id)}", language="en")
         assert "Not valid" in texts(calls)[0] and "Siti" not in texts(calls)[0]
 
 
 class TestWallet:
-    async def test_three_states_browse_list_copy_leave(self, chat: Chat, services: Services,
-                                                       coops) -> None:
+    async def test_three_states_browse_list_copy_leave(
+        self, chat: Chat, services: Services, coops
+    ) -> None:
         a = await apply(services, 1001, coops["KK-2"], "1271055708900001")
         b = await apply(services, 1001, coops["KSP-3"], "1271055708900001")
         c = await apply(services, 1001, coops["KJ-4"], "1271055708900001")
@@ -160,8 +182,10 @@ class TestWallet:
         # The compact list.
         calls = await chat.tap("List", language="en")
         listing = texts(calls)[0]
-        assert "1 active card, 1 waiting" in listing and listing.count("\n1. ") + \
-            listing.count("\n2. ") + listing.count("\n3. ") == 3
+        assert (
+            "1 active card, 1 waiting" in listing
+            and listing.count("\n1. ") + listing.count("\n2. ") + listing.count("\n3. ") == 3
+        )
         # Leave the active one, with confirmation.
         await chat.callback(f"wo:{a}", language="en")
         calls = await chat.tap("Leave", language="en")
@@ -182,17 +206,20 @@ class TestWallet:
         assert (await services.membership.apps.get(b)).status == "withdrawn"
         assert "Permohonan dibatalkan" in calls[-1].params["media"]["caption"]
 
-    async def test_other_peoples_cards_are_refused(self, chat: Chat, services: Services,
-                                                   coops) -> None:
+    async def test_other_peoples_cards_are_refused(
+        self, chat: Chat, services: Services, coops
+    ) -> None:
         a = await apply(services, 2002, coops["KK-2"], "1271055708900001")
         await services.membership.approve(a)
         await chat.send("/kartu")  # user 1001 has no cards
         for data in (f"wl:{a}", f"lq:{a}", f"ly:{a}", f"wq:{a}", f"wy:{a}", f"wo:{a}"):
             await chat.send("/start")
             message = chat.api.last_with_buttons(1001)
-            from bot.localapi import LocalBotApi  # noqa: PLC0415
-            calls = await chat.feed(chat.api.callback_update(LocalBotApi.user(1001, "en"),
-                                                             message, data))
+            from bot.localapi import LocalBotApi
+
+            calls = await chat.feed(
+                chat.api.callback_update(LocalBotApi.user(1001, "en"), message, data)
+            )
             assert not [x for x in calls if x.method in ("editMessageMedia", "sendPhoto")]
         assert (await services.membership.apps.get(a)).status == "active"
 
@@ -200,8 +227,9 @@ class TestWallet:
         calls = await chat.send("/kartu", language="en")
         assert "You have no memberships yet" in texts(calls)[0]
 
-    async def test_images_are_cached_per_version(self, chat: Chat, services: Services, coops
-                                                 ) -> None:
+    async def test_images_are_cached_per_version(
+        self, chat: Chat, services: Services, coops
+    ) -> None:
         a = await apply(services, 1001, coops["KK-2"], "1271055708900001")
         b = await apply(services, 1001, coops["KSP-3"], "1271055708900001")
         await services.membership.approve(a)
@@ -210,6 +238,7 @@ class TestWallet:
         for _ in range(4):
             await chat.tap("▶")
         assert services.cards.renders == 2
-        uploads = [c for c in chat.api.calls if c.method in ("sendPhoto", "editMessageMedia")
-                   and c.files]
+        uploads = [
+            c for c in chat.api.calls if c.method in ("sendPhoto", "editMessageMedia") and c.files
+        ]
         assert len(uploads) == 2  # afterwards Telegram's file id is reused

@@ -14,15 +14,32 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_console(mongo_uri: str, script: str, tmp_path: Path, *args: str,
-                db: str | None = None, extra_env: dict[str, str] | None = None
-                ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **(extra_env or {}), "MONGODB_URI": mongo_uri,
-           "MONGODB_DB": db or f"console_{uuid.uuid4().hex[:8]}", "DATA_DIR": str(tmp_path / "var"),
-           "DATA_KEY": "console-test-key-0123456789"}
+def run_console(
+    mongo_uri: str,
+    script: str,
+    tmp_path: Path,
+    *args: str,
+    db: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        **(extra_env or {}),
+        "MONGODB_URI": mongo_uri,
+        "MONGODB_DB": db or f"console_{uuid.uuid4().hex[:8]}",
+        "DATA_DIR": str(tmp_path / "var"),
+        "DATA_KEY": "console-test-key-0123456789",
+    }
     env.pop("TELEGRAM_BOT_TOKEN", None)
-    return subprocess.run([sys.executable, "-m", "bot", "console", *args], input=script,
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "console", *args],
+        input=script,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
 
 
 def calls(stdout: str) -> list[dict]:
@@ -31,20 +48,25 @@ def calls(stdout: str) -> list[dict]:
 
 class TestConsoleScript:
     def test_json_script_with_demo_data(self, mongo_uri: str, tmp_path: Path) -> None:
-        script = "\n".join([
-            "/start",
-            "#loc 3.5952 98.6722",
-            "#tap Berikutnya",
-            "#tap 2",
-            "#tap peta",
-            "#as 20002 en",
-            "/start",
-            "ksp di Medan Baru",
-            "#inline Medan",
-            "#tap 99",
-            "#bogus",
-            "",
-        ]) + "\n"
+        script = (
+            "\n".join(
+                [
+                    "/start",
+                    "#loc 3.5952 98.6722",
+                    "#tap Berikutnya",
+                    "#tap 2",
+                    "#tap peta",
+                    "#as 20002 en",
+                    "/start",
+                    "ksp di Medan Baru",
+                    "#inline Medan",
+                    "#tap 99",
+                    "#bogus",
+                    "",
+                ]
+            )
+            + "\n"
+        )
         result = run_console(mongo_uri, script, tmp_path, "--json")
         assert result.returncode == 0, result.stderr
         got = calls(result.stdout)
@@ -65,8 +87,10 @@ class TestConsoleScript:
         venue = next(c for c in got if c["method"] == "sendVenue")["params"]
         assert abs(venue["latitude"] - 3.5952) < 0.1 and "(Demo)" in venue["title"]
         assert sends[2]["params"]["text"].startswith("👋 Welcome")
-        assert "cooperatives in Kec. Medan Baru" in sends[3]["params"]["text"] or \
-            "cooperative in Kec. Medan Baru" in sends[3]["params"]["text"]
+        assert (
+            "cooperatives in Kec. Medan Baru" in sends[3]["params"]["text"]
+            or "cooperative in Kec. Medan Baru" in sends[3]["params"]["text"]
+        )
         assert any(c["method"] == "answerInlineQuery" for c in got)
         assert "there is no button 99" in result.stderr
         assert "unknown console command #bogus" in result.stderr
@@ -85,55 +109,97 @@ class TestConsoleScript:
 
     def test_run_without_token_and_tty_exits_2(self, tmp_path: Path) -> None:
         env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
-        result = subprocess.run([sys.executable, "-m", "bot", "run"], input="", env=env,
-                                capture_output=True, text=True, cwd=ROOT, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "run"],
+            input="",
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
         assert result.returncode == 2
         assert "TELEGRAM_BOT_TOKEN is not set" in result.stderr
 
     @pytest.mark.parametrize("command", ["run", "console", "import-coops", "seed-demo"])
     def test_help(self, command: str) -> None:
-        result = subprocess.run([sys.executable, "-m", "bot", command, "--help"],
-                                capture_output=True, text=True, cwd=ROOT, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", command, "--help"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
         assert result.returncode == 0 and "usage:" in result.stdout
 
 
 class TestImportCommand:
     def test_import_reports_bad_lines(self, mongo_uri: str, tmp_path: Path) -> None:
         csv = tmp_path / "coops.csv"
-        csv.write_bytes(b"\xef\xbb\xbfname,type,latitude,longitude\r\n"
-                        b"Koperasi A,jasa,3.6,98.67\r\nKoperasi B,bank,3.6,98.67\r\n"
-                        b"Koperasi C,jasa,51.5,-0.1\r\n")
-        env = {**os.environ, "MONGODB_URI": mongo_uri,
-               "MONGODB_DB": f"imp_{uuid.uuid4().hex[:8]}", "DATA_DIR": str(tmp_path / "v"),
-               "DATA_KEY": "console-test-key-0123456789"}
+        csv.write_bytes(
+            b"\xef\xbb\xbfname,type,latitude,longitude\r\n"
+            b"Koperasi A,jasa,3.6,98.67\r\nKoperasi B,bank,3.6,98.67\r\n"
+            b"Koperasi C,jasa,51.5,-0.1\r\n"
+        )
+        env = {
+            **os.environ,
+            "MONGODB_URI": mongo_uri,
+            "MONGODB_DB": f"imp_{uuid.uuid4().hex[:8]}",
+            "DATA_DIR": str(tmp_path / "v"),
+            "DATA_KEY": "console-test-key-0123456789",
+        }
         cmd = [sys.executable, "-m", "bot", "import-coops", str(csv)]
-        result = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT,
-                                timeout=120)
+        result = subprocess.run(
+            cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+        )
         assert result.returncode == 1
         assert "line 3: unknown type “bank”" in result.stderr
         assert "line 4: the coordinates 51.5, -0.1 are outside Indonesia" in result.stderr
         assert "3 rows: 1 created, 0 updated, 2 rejected" in result.stdout
-        again = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT,
-                               timeout=120)
+        again = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
         assert "3 rows: 0 created, 1 updated, 2 rejected" in again.stdout
 
 
 class TestConsoleMembership:
-    def test_join_two_cancel_one_resume_one_after_restart(self, mongo_uri: str,
-                                                          tmp_path: Path) -> None:
+    def test_join_two_cancel_one_resume_one_after_restart(
+        self, mongo_uri: str, tmp_path: Path
+    ) -> None:
         db = f"console_join_{uuid.uuid4().hex[:8]}"
         # Four cooperatives around central Medan from the demo data: results 1-4.
-        form = ["#tap Gabung", "#tap Lanjut", "#tap setuju", "Siti Aminah", "{nik}",
-                "#tap Ya", "Medan", "#loc 3.5928 98.6762", "#contact +6281234567890",
-                "#tap Pedagang"]
+        form = [
+            "#tap Gabung",
+            "#tap Lanjut",
+            "#tap setuju",
+            "Siti Aminah",
+            "{nik}",
+            "#tap Ya",
+            "Medan",
+            "#loc 3.5928 98.6762",
+            "#contact +6281234567890",
+            "#tap Pedagang",
+        ]
         script = ["#loc 3.5952 98.6722", "#tap 1"]
         script += [line.format(nik="1271055708900001") for line in form] + ["#tap Kirim"]
         script += ["#loc 3.5952 98.6722", "#tap 2"]
         script += [line.format(nik="1271055708900001") for line in form] + ["#tap Kirim"]
-        script += ["#loc 3.5952 98.6722", "#tap 3", "#tap Gabung", "#tap Lanjut",
-                   "#tap setuju", "Siti Aminah", "/batal", "#tap hapus"]
-        script += ["#loc 3.5952 98.6722", "#tap 4", "#tap Gabung", "#tap Lanjut",
-                   "#tap setuju", "Siti Aminah"]
+        script += [
+            "#loc 3.5952 98.6722",
+            "#tap 3",
+            "#tap Gabung",
+            "#tap Lanjut",
+            "#tap setuju",
+            "Siti Aminah",
+            "/batal",
+            "#tap hapus",
+        ]
+        script += [
+            "#loc 3.5952 98.6722",
+            "#tap 4",
+            "#tap Gabung",
+            "#tap Lanjut",
+            "#tap setuju",
+            "Siti Aminah",
+        ]
         first = run_console(mongo_uri, "\n".join(script) + "\n", tmp_path, "--json", db=db)
         assert first.returncode == 0, first.stderr
         sent = [c for c in calls(first.stdout) if c["method"] == "editMessageText"]
@@ -141,11 +207,13 @@ class TestConsoleMembership:
         assert len(done) == 2
         assert any("Jawaban Anda sudah dihapus" in c["params"]["text"] for c in sent)
         # A new process on the same database: the fourth form continues at the NIK.
-        second = run_console(mongo_uri, "1271055708900001\n#tap Ya\n", tmp_path, "--json",
-                             db=db)
+        second = run_console(mongo_uri, "1271055708900001\n#tap Ya\n", tmp_path, "--json", db=db)
         assert second.returncode == 0, second.stderr
-        texts_ = [c["params"].get("text", "") for c in calls(second.stdout)
-                  if c["method"] == "sendMessage"]
+        texts_ = [
+            c["params"].get("text", "")
+            for c in calls(second.stdout)
+            if c["method"] == "sendMessage"
+        ]
         assert texts_[0].startswith("Dari NIK Anda: <b>perempuan</b>")
         assert "Tempat lahir" in texts_[1]
 
@@ -153,16 +221,29 @@ class TestConsoleMembership:
 class TestAdminsCommand:
     def test_add_list_remove(self, mongo_uri: str, tmp_path: Path) -> None:
         db = f"admins_{uuid.uuid4().hex[:8]}"
-        env = {**os.environ, "MONGODB_URI": mongo_uri, "MONGODB_DB": db,
-               "DATA_DIR": str(tmp_path / "v"), "DATA_KEY": "console-test-key-0123456789"}
+        env = {
+            **os.environ,
+            "MONGODB_URI": mongo_uri,
+            "MONGODB_DB": db,
+            "DATA_DIR": str(tmp_path / "v"),
+            "DATA_KEY": "console-test-key-0123456789",
+        }
 
         def run(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True,
-                                  text=True, env=env, cwd=ROOT, timeout=120)
+            return subprocess.run(
+                [sys.executable, "-m", "bot", *args],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=ROOT,
+                timeout=120,
+            )
 
         csv = tmp_path / "c.csv"
-        csv.write_text("name,type,latitude,longitude,registration_number\n"
-                       "Koperasi Uji,jasa,3.6,98.67,518/BH/2020\n")
+        csv.write_text(
+            "name,type,latitude,longitude,registration_number\n"
+            "Koperasi Uji,jasa,3.6,98.67,518/BH/2020\n"
+        )
         assert run("import-coops", str(csv)).returncode == 0
         added = run("admins", "add", "--coop", "518/BH/2020", "--user", "777")
         assert added.returncode == 0 and "is now an admin of Koperasi Uji" in added.stdout
@@ -178,34 +259,87 @@ class TestAdminsCommand:
 class TestConsoleAdmin:
     def test_operator_invites_admin_who_decides(self, mongo_uri: str, tmp_path: Path) -> None:
         db = f"console_admin_{uuid.uuid4().hex[:8]}"
-        apply = ["#tap Gabung", "#tap Lanjut", "#tap setuju", "{name}", "{nik}", "#tap Ya",
-                 "Medan", "Jl. Mawar 1, Kesawan", "#contact +6281234567890", "#tap Pedagang",
-                 "#tap Kirim"]
+        apply = [
+            "#tap Gabung",
+            "#tap Lanjut",
+            "#tap setuju",
+            "{name}",
+            "{nik}",
+            "#tap Ya",
+            "Medan",
+            "Jl. Mawar 1, Kesawan",
+            "#contact +6281234567890",
+            "#tap Pedagang",
+            "#tap Kirim",
+        ]
         script = ["#as 900 id", "#loc 3.5952 98.6722", "#tap 1", "#tap Undang admin"]
-        first = run_console(mongo_uri, "\n".join(script) + "\n", tmp_path, "--json", db=db,
-                            extra_env={"ADMIN_IDS": "900"})
+        first = run_console(
+            mongo_uri,
+            "\n".join(script) + "\n",
+            tmp_path,
+            "--json",
+            db=db,
+            extra_env={"ADMIN_IDS": "900"},
+        )
         assert first.returncode == 0, first.stderr
-        invite = next(c for c in calls(first.stdout) if c["method"] == "sendMessage"
-                      and "adm_" in c["params"]["text"])["params"]["text"]
+        invite = next(
+            c
+            for c in calls(first.stdout)
+            if c["method"] == "sendMessage" and "adm_" in c["params"]["text"]
+        )["params"]["text"]
         link = next(w for w in invite.split() if "start=adm_" in w)
         payload = link.split("start=")[1]
-        script = ["#as 701 id", f"/start {payload}",
-                  "#as 1001 id", "#loc 3.5952 98.6722", "#tap 1"]
+        script = [
+            "#as 701 id",
+            f"/start {payload}",
+            "#as 1001 id",
+            "#loc 3.5952 98.6722",
+            "#tap 1",
+        ]
         script += [s.format(name="Siti Aminah", nik="1271055708900001") for s in apply]
-        english = {"#tap Gabung": "#tap Join", "#tap Lanjut": "#tap Continue",
-                   "#tap setuju": "#tap agree", "#tap Ya": "#tap Yes",
-                   "#tap Pedagang": "#tap Trader", "#tap Kirim": "#tap Submit"}
+        english = {
+            "#tap Gabung": "#tap Join",
+            "#tap Lanjut": "#tap Continue",
+            "#tap setuju": "#tap agree",
+            "#tap Ya": "#tap Yes",
+            "#tap Pedagang": "#tap Trader",
+            "#tap Kirim": "#tap Submit",
+        }
         script += ["#as 1002 en", "#loc 3.5952 98.6722", "#tap 1"]
-        script += [english.get(s, s).format(name="Budi Santoso", nik="1271051708900002")
-                   for s in apply]
-        script += ["#as 701 id", "/admin", "#tap Permohonan", "#tap Setujui",
-                   "#tap Permohonan berikutnya", "#tap Tolak", "#tap Ketik alasan",
-                   "Alamat tidak jelas", "/admin", "#tap Anggota", "#tap Ekspor",
-                   "/admin", "#tap Statistik",
-                   "#as 1001 id", "/kartu", "#as 1002 en", "/cards",
-                   "#as 1002 en", "/admin", "/stats", "/import"]
-        second = run_console(mongo_uri, "\n".join(script) + "\n", tmp_path, "--json", db=db,
-                             extra_env={"ADMIN_IDS": "900"})
+        script += [
+            english.get(s, s).format(name="Budi Santoso", nik="1271051708900002") for s in apply
+        ]
+        script += [
+            "#as 701 id",
+            "/admin",
+            "#tap Permohonan",
+            "#tap Setujui",
+            "#tap Permohonan berikutnya",
+            "#tap Tolak",
+            "#tap Ketik alasan",
+            "Alamat tidak jelas",
+            "/admin",
+            "#tap Anggota",
+            "#tap Ekspor",
+            "/admin",
+            "#tap Statistik",
+            "#as 1001 id",
+            "/kartu",
+            "#as 1002 en",
+            "/cards",
+            "#as 1002 en",
+            "/admin",
+            "/stats",
+            "/import",
+        ]
+        second = run_console(
+            mongo_uri,
+            "\n".join(script) + "\n",
+            tmp_path,
+            "--json",
+            db=db,
+            extra_env={"ADMIN_IDS": "900"},
+        )
         assert second.returncode == 0, second.stderr
         got = calls(second.stdout)
         text = "\n".join(str(c["params"]) for c in got)
@@ -219,9 +353,15 @@ class TestConsoleAdmin:
         captions = [p["params"].get("caption", "") for p in photos]
         assert any("Nomor anggota" in c for c in captions)  # Siti's card
         assert any("Rejected: Alamat tidak jelas" in c for c in captions)  # Budi's wallet
-        refusals = [c for c in got if c["method"] == "sendMessage"
-                    and ("not allowed" in c["params"]["text"]
-                         or "for cooperative admins" in c["params"]["text"])]
+        refusals = [
+            c
+            for c in got
+            if c["method"] == "sendMessage"
+            and (
+                "not allowed" in c["params"]["text"]
+                or "for cooperative admins" in c["params"]["text"]
+            )
+        ]
         assert len(refusals) == 3  # /admin, /stats and /import for a plain user
 
 
@@ -231,29 +371,52 @@ class TestConsoleBroadcast:
         poster = tmp_path / "poster.png"
         poster.write_bytes(b"\x89PNG\r\n\x1a\n fake poster")
         env = {"ADMIN_IDS": "900"}
-        apply = ["#tap Gabung", "#tap Lanjut", "#tap setuju", "{name}", "{nik}", "#tap Ya",
-                 "Medan", "Jl. Mawar 1, Kesawan", "#contact +6281234567890", "#tap Pedagang",
-                 "#tap Kirim"]
+        apply = [
+            "#tap Gabung",
+            "#tap Lanjut",
+            "#tap setuju",
+            "{name}",
+            "{nik}",
+            "#tap Ya",
+            "Medan",
+            "Jl. Mawar 1, Kesawan",
+            "#contact +6281234567890",
+            "#tap Pedagang",
+            "#tap Kirim",
+        ]
         script = ["#as 900 id", "#loc 3.5952 98.6722", "#tap 1", "#tap Undang admin"]
-        first = run_console(mongo_uri, "\n".join(script) + "\n", tmp_path, "--json", db=db,
-                            extra_env=env)
+        first = run_console(
+            mongo_uri, "\n".join(script) + "\n", tmp_path, "--json", db=db, extra_env=env
+        )
         invite = next(c for c in calls(first.stdout) if "adm_" in c["params"].get("text", ""))
-        payload = next(w for w in invite["params"]["text"].split() if "adm_" in w).split(
-            "start=")[1]
+        payload = next(w for w in invite["params"]["text"].split() if "adm_" in w).split("start=")[
+            1
+        ]
         script = ["#as 701 id", f"/start {payload}"]
         for user, nik in ((1001, "1271055708900001"), (1002, "1271051708900002")):
             script += [f"#as {user} id", "#loc 3.5952 98.6722", "#tap 1"]
             script += [s.format(name="Warga Kesawan", nik=nik) for s in apply]
-        script += ["#as 701 id", "/admin", "#tap Permohonan", "#tap Setujui",
-                   "#tap Permohonan berikutnya", "#tap Setujui", "/admin", "#tap Pengumuman",
-                   f"#photo {poster} <b>Rapat anggota</b> Sabtu pukul 09.00",
-                   "#tap Anggota aktif", "#tap Kirim sekarang"]
-        second = run_console(mongo_uri, "\n".join(script) + "\n", tmp_path, "--json", db=db,
-                             extra_env=env)
+        script += [
+            "#as 701 id",
+            "/admin",
+            "#tap Permohonan",
+            "#tap Setujui",
+            "#tap Permohonan berikutnya",
+            "#tap Setujui",
+            "/admin",
+            "#tap Pengumuman",
+            f"#photo {poster} <b>Rapat anggota</b> Sabtu pukul 09.00",
+            "#tap Anggota aktif",
+            "#tap Kirim sekarang",
+        ]
+        second = run_console(
+            mongo_uri, "\n".join(script) + "\n", tmp_path, "--json", db=db, extra_env=env
+        )
         assert second.returncode == 0, second.stderr
         got = calls(second.stdout)
-        photos = [c for c in got if c["method"] == "sendPhoto"
-                  and c["params"]["chat_id"] in (1001, 1002)]
+        photos = [
+            c for c in got if c["method"] == "sendPhoto" and c["params"]["chat_id"] in (1001, 1002)
+        ]
         assert sorted(p["params"]["chat_id"] for p in photos) == [1001, 1002]
         assert all("Rapat anggota" in p["params"]["caption"] for p in photos)
         edits = [c["params"]["text"] for c in got if c["method"] == "editMessageText"]

@@ -22,12 +22,26 @@ async def nominatim() -> AsyncIterator[tuple[TestServer, list[dict]]]:
     seen: list[dict] = []
 
     async def search(request: web.Request) -> web.Response:
-        seen.append({"q": request.query.get("q"), "ua": request.headers.get("User-Agent"),
-                     "countrycodes": request.query.get("countrycodes"), "at": time.monotonic()})
+        seen.append(
+            {
+                "q": request.query.get("q"),
+                "ua": request.headers.get("User-Agent"),
+                "countrycodes": request.query.get("countrycodes"),
+                "at": time.monotonic(),
+            }
+        )
         if "malioboro" in request.query.get("q", "").lower():
-            return web.json_response([{"lat": "-7.7926", "lon": "110.3658", "place_id": 1,
-                                       "display_name": "Jalan Malioboro, Yogyakarta",
-                                       "boundingbox": ["-7.8", "-7.7", "110.3", "110.4"]}])
+            return web.json_response(
+                [
+                    {
+                        "lat": "-7.7926",
+                        "lon": "110.3658",
+                        "place_id": 1,
+                        "display_name": "Jalan Malioboro, Yogyakarta",
+                        "boundingbox": ["-7.8", "-7.7", "110.3", "110.4"],
+                    }
+                ]
+            )
         return web.json_response([])
 
     app = web.Application()
@@ -42,9 +56,12 @@ async def nominatim() -> AsyncIterator[tuple[TestServer, list[dict]]]:
 
 async def test_geocode_paced_and_cached(nominatim) -> None:
     server, seen = nominatim
-    geocoder = NominatimGeocoder(user_agent="gerbang-koperasi-tests/1 (ops@example.org)",
-                                 domain=f"127.0.0.1:{server.port}", scheme="http",
-                                 min_delay_seconds=0.3)
+    geocoder = NominatimGeocoder(
+        user_agent="gerbang-koperasi-tests/1 (ops@example.org)",
+        domain=f"127.0.0.1:{server.port}",
+        scheme="http",
+        min_delay_seconds=0.3,
+    )
     try:
         point = await geocoder.geocode("Jalan Malioboro")
         assert point == Point(-7.7926, 110.3658)
@@ -60,12 +77,15 @@ async def test_geocode_paced_and_cached(nominatim) -> None:
 
 async def test_search_falls_back_to_nominatim(nominatim, store, settings, gazetteer) -> None:
     server, _ = nominatim
-    geocoder = NominatimGeocoder(user_agent="gk-tests/1", domain=f"127.0.0.1:{server.port}",
-                                 scheme="http", min_delay_seconds=0)
+    geocoder = NominatimGeocoder(
+        user_agent="gk-tests/1",
+        domain=f"127.0.0.1:{server.port}",
+        scheme="http",
+        min_delay_seconds=0,
+    )
     services = build_services(store, replace(settings, geocoder="nominatim"), geocoder=geocoder)
     try:
-        await services.importer.import_bytes(csv_bytes(directory(gazetteer, region="34.71",
-                                                                 n=30)))
+        await services.importer.import_bytes(csv_bytes(directory(gazetteer, region="34.71", n=30)))
         outcome = await services.search.text(1, "Jalan Malioboro")
         assert isinstance(outcome, ResultPage)
         assert outcome.search.kind == "near"

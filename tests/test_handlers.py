@@ -9,7 +9,7 @@ import pytest
 from bot.app import Services
 from bot.localapi import BOT_USER
 from bot.services.gazetteer import Gazetteer
-from tests.conftest import Chat, texts
+from tests.conftest import Chat
 from tests.factories import csv_bytes, directory
 
 MEDAN = (3.5952, 98.6722)
@@ -34,8 +34,9 @@ class TestStart:
         assert params["parse_mode"] == "HTML"
         assert params["text"].startswith("👋 Selamat datang di <b>Gerbang Koperasi</b>")
         keyboard = params["reply_markup"]
-        assert keyboard["keyboard"] == [[{"text": "📍 Bagikan lokasi saya",
-                                          "request_location": True}]]
+        assert keyboard["keyboard"] == [
+            [{"text": "📍 Bagikan lokasi saya", "request_location": True}]
+        ]
         assert keyboard["resize_keyboard"] is True and keyboard["is_persistent"] is True
         assert keyboard["input_field_placeholder"] == "Ketik tempat atau nama koperasi"
 
@@ -52,8 +53,15 @@ class TestStart:
         a = await chat.send("/help")
         b = await chat.send("/bantuan")
         assert a[0].params["text"] == b[0].params["text"]
-        for command in ("/cari", "/kartu", "/bahasa", "/privasi", "/dataku", "/hapusdata",
-                        "/batal"):
+        for command in (
+            "/cari",
+            "/kartu",
+            "/bahasa",
+            "/privasi",
+            "/dataku",
+            "/hapusdata",
+            "/batal",
+        ):
             assert command in a[0].params["text"]
 
     async def test_command_menus_per_language(self, chat: Chat) -> None:
@@ -74,8 +82,12 @@ class TestLanguage:
         ]
         calls = await chat.tap("English")
         methods = [c.method for c in calls]
-        assert methods == ["answerCallbackQuery", "editMessageText", "sendMessage",
-                           "setMyCommands"]
+        assert methods == [
+            "answerCallbackQuery",
+            "editMessageText",
+            "sendMessage",
+            "setMyCommands",
+        ]
         assert calls[1].params["text"] == "✅ From now on I will speak English with you."
         assert calls[3].params["scope"] == {"type": "chat", "chat_id": 1001}
         assert calls[3].params["commands"][1]["command"] == "search"
@@ -103,10 +115,14 @@ class TestLocationSearch:
         assert [len(r) for r in results] == [1] * 5
         assert all(r[0]["callback_data"].startswith("co:") for r in results)
         sid = results[0][0]["callback_data"].split(":")[2]
-        assert rows[5] == [{"text": "1/" + rows[5][0]["text"].split("/")[1], "callback_data": "noop"},
-                           {"text": "Berikutnya ▶", "callback_data": f"pg:{sid}:1"}]
-        assert rows[6] == [{"text": "🔎 Jenis", "callback_data": f"ft:{sid}"},
-                           {"text": "🏷 Layanan", "callback_data": f"fs:{sid}"}]
+        assert rows[5] == [
+            {"text": "1/" + rows[5][0]["text"].split("/")[1], "callback_data": "noop"},
+            {"text": "Berikutnya ▶", "callback_data": f"pg:{sid}:1"},
+        ]
+        assert rows[6] == [
+            {"text": "🔎 Jenis", "callback_data": f"ft:{sid}"},
+            {"text": "🏷 Layanan", "callback_data": f"fs:{sid}"},
+        ]
         # Distances in the Indonesian format ("850 m", "1,2 km"), nearest first.
         labels = [r[0]["text"].rsplit(" · ", 1)[1] for r in results]
         assert all(label.endswith((" m", " km")) and "." not in label for label in labels)
@@ -136,8 +152,9 @@ class TestLocationSearch:
         assert "dari Anda" in text  # distance from the shared location
         buttons = calls[1].params["reply_markup"]["inline_keyboard"]
         coop_id = buttons[0][0]["callback_data"][3:]
-        assert buttons[0] == [{"text": "📝 Gabung dengan koperasi ini",
-                               "callback_data": f"jn:{coop_id}"}]
+        assert buttons[0] == [
+            {"text": "📝 Gabung dengan koperasi ini", "callback_data": f"jn:{coop_id}"}
+        ]
         assert buttons[1][0]["callback_data"] == f"mp:{coop_id}"
         share = urlparse(buttons[1][1]["url"])
         assert share.netloc == "t.me" and share.path == "/share/url"
@@ -160,8 +177,7 @@ class TestLocationSearch:
         calls = await chat.tap("Syariah")
         text = calls[-1].params["text"]
         assert "Filter: 🌙 Syariah" in text
-        assert calls[-1].params["reply_markup"]["inline_keyboard"][-1][0]["text"] == \
-            "🔎 ✔ Syariah"
+        assert calls[-1].params["reply_markup"]["inline_keyboard"][-1][0]["text"] == "🔎 ✔ Syariah"
 
     async def test_london(self, chat: Chat, medan) -> None:
         calls = await chat.location(51.5072, -0.1276)
@@ -169,17 +185,23 @@ class TestLocationSearch:
 
 
 class TestDeepLinkAndInline:
-    async def test_deep_link_opens_cooperative(self, chat: Chat, services: Services, medan
-                                               ) -> None:
-        coop = (await services.directory.coops.nearest(
-            __import__("storage.models", fromlist=["Point"]).Point(*MEDAN),
-            max_distance_m=None, limit=1))[0]
+    async def test_deep_link_opens_cooperative(
+        self, chat: Chat, services: Services, medan
+    ) -> None:
+        coop = (
+            await services.directory.coops.nearest(
+                __import__("storage.models", fromlist=["Point"]).Point(*MEDAN),
+                max_distance_m=None,
+                limit=1,
+            )
+        )[0]
         calls = await chat.send(f"/start c_{coop.id}")
         assert [c.method for c in calls] == ["sendMessage"]
         assert calls[0].params["text"].startswith(f"<b>{coop.name}</b>")
 
-    @pytest.mark.parametrize("payload", ["c_000000000000000000000000", "c_nothex", "zzz",
-                                         "c_" + "a" * 62])
+    @pytest.mark.parametrize(
+        "payload", ["c_000000000000000000000000", "c_nothex", "zzz", "c_" + "a" * 62]
+    )
     async def test_bad_deep_links(self, chat: Chat, payload: str) -> None:
         calls = await chat.send(f"/start {payload}")
         assert len(calls) == 1 and calls[0].method == "sendMessage"
@@ -191,8 +213,10 @@ class TestDeepLinkAndInline:
         assert 0 < len(results) <= 50
         assert all(r["type"] == "venue" for r in results)
         first = results[0]
-        assert first["reply_markup"]["inline_keyboard"][0][0]["url"] == \
-            f"https://t.me/{BOT_USER['username']}?start=c_{first['id']}"
+        assert (
+            first["reply_markup"]["inline_keyboard"][0][0]["url"]
+            == f"https://t.me/{BOT_USER['username']}?start=c_{first['id']}"
+        )
 
     async def test_inline_near_location(self, chat: Chat, medan) -> None:
         calls = await chat.inline("", location=MEDAN)
@@ -206,10 +230,12 @@ class TestDeepLinkAndInline:
 
 
 class TestTypedSearch:
-    async def test_ambiguous_place_buttons(self, chat: Chat, services: Services,
-                                           gazetteer: Gazetteer) -> None:
-        rows = directory(gazetteer, region="53.71", n=4) + directory(gazetteer, region="53.01",
-                                                                     n=3, seed=9)
+    async def test_ambiguous_place_buttons(
+        self, chat: Chat, services: Services, gazetteer: Gazetteer
+    ) -> None:
+        rows = directory(gazetteer, region="53.71", n=4) + directory(
+            gazetteer, region="53.01", n=3, seed=9
+        )
         for i, row in enumerate(rows):
             row["registration_number"] = f"KPG-{i}"
         await services.importer.import_bytes(csv_bytes(rows))
@@ -217,8 +243,10 @@ class TestTypedSearch:
         params = calls[0].params
         assert "Kupang" in params["text"]
         buttons = [row[0] for row in params["reply_markup"]["inline_keyboard"]]
-        assert [b["text"] for b in buttons] == ["Kota Kupang, Nusa Tenggara Timur (4)",
-                                                "Kab. Kupang, Nusa Tenggara Timur (3)"]
+        assert [b["text"] for b in buttons] == [
+            "Kota Kupang, Nusa Tenggara Timur (4)",
+            "Kab. Kupang, Nusa Tenggara Timur (3)",
+        ]
         calls = await chat.tap(2)
         assert "3 koperasi di Kab. Kupang" in calls[1].params["text"]
 
@@ -230,9 +258,10 @@ class TestTypedSearch:
 
 
 class TestPrivacy:
-    @pytest.mark.parametrize(("command", "language", "fragment"), [
-        ("/privacy", "en", "Data controller"), ("/privasi", "id", "Pengendali data")])
-    async def test_privacy(self, chat: Chat, command: str, language: str, fragment: str
-                           ) -> None:
+    @pytest.mark.parametrize(
+        ("command", "language", "fragment"),
+        [("/privacy", "en", "Data controller"), ("/privasi", "id", "Pengendali data")],
+    )
+    async def test_privacy(self, chat: Chat, command: str, language: str, fragment: str) -> None:
         calls = await chat.send(command, language=language)
         assert fragment in calls[0].params["text"] and "90" in calls[0].params["text"]

@@ -22,16 +22,28 @@ def i18n() -> I18n:
 
 
 class TestFormatting:
-    @pytest.mark.parametrize(("locale", "meters", "text"), [
-        ("id", 850, "850 m"), ("en", 850, "850 m"), ("id", 1234, "1,2 km"),
-        ("en", 1234, "1.2 km"), ("id", 25_400, "25 km"), ("en", 4, "10 m"),
-    ])
+    @pytest.mark.parametrize(
+        ("locale", "meters", "text"),
+        [
+            ("id", 850, "850 m"),
+            ("en", 850, "850 m"),
+            ("id", 1234, "1,2 km"),
+            ("en", 1234, "1.2 km"),
+            ("id", 25_400, "25 km"),
+            ("en", 4, "10 m"),
+        ],
+    )
     def test_distance(self, i18n: I18n, locale: str, meters: float, text: str) -> None:
         assert i18n.get(locale).distance(meters) == text
 
-    @pytest.mark.parametrize(("locale", "amount", "text"), [
-        ("id", 50_000, "Rp50.000"), ("en", 50_000, "Rp50,000"), ("id", 1_000_000, "Rp1.000.000"),
-    ])
+    @pytest.mark.parametrize(
+        ("locale", "amount", "text"),
+        [
+            ("id", 50_000, "Rp50.000"),
+            ("en", 50_000, "Rp50,000"),
+            ("id", 1_000_000, "Rp1.000.000"),
+        ],
+    )
     def test_money(self, i18n: I18n, locale: str, amount: int, text: str) -> None:
         assert i18n.get(locale).money(amount) == text
 
@@ -44,16 +56,25 @@ class TestFormatting:
         t = i18n.get("en")
         assert t.ngettext("{count} member", "{count} members", 1) == "{count} member"
         assert t.ngettext("{count} member", "{count} members", 2) == "{count} members"
-        assert i18n.get("id").ngettext("{count} member", "{count} members", 2) == \
-            "{count} anggota"
+        assert i18n.get("id").ngettext("{count} member", "{count} members", 2) == "{count} anggota"
 
 
 class TestNegotiation:
-    @pytest.mark.parametrize(("chosen", "telegram", "expected"), [
-        (None, None, "id"), (None, "en", "en"), (None, "en-GB", "en"), (None, "id", "id"),
-        (None, "ms", "id"), ("en", "id", "en"), ("id", "en", "id"), (None, "!!", "id"),
-        ("xx", "en", "en"),
-    ])
-    def test_order(self, i18n: I18n, chosen: str | None, telegram: str | None,
-                   expected: str) -> None:
+    @pytest.mark.parametrize(
+        ("chosen", "telegram", "expected"),
+        [
+            (None, None, "id"),
+            (None, "en", "en"),
+            (None, "en-GB", "en"),
+            (None, "id", "id"),
+            (None, "ms", "id"),
+            ("en", "id", "en"),
+            ("id", "en", "id"),
+            (None, "!!", "id"),
+            ("xx", "en", "en"),
+        ],
+    )
+    def test_order(
+        self, i18n: I18n, chosen: str | None, telegram: str | None, expected: str
+    ) -> None:
         assert i18n.negotiate(chosen, telegram) == expected

@@ -11,11 +11,19 @@ from bot.services.importer import ImportFileError, describe_error, parse_amount
 from storage.models import CooperativeFilter
 from tests.factories import COLUMNS, csv_bytes
 
-GOOD = {"name": "Koperasi Maju Jaya", "type": "konsumen", "latitude": "3.5952",
-        "longitude": "98.6722", "registration_number": "518/BH/II/2019",
-        "village_code": "12.71.05.1001", "phone": "0812-3456-7890",
-        "services": "sembako; Apotek;simpan pinjam", "simpanan_pokok": "Rp 50.000",
-        "simpanan_wajib": "10000", "description": "Toko & simpan pinjam"}
+GOOD = {
+    "name": "Koperasi Maju Jaya",
+    "type": "konsumen",
+    "latitude": "3.5952",
+    "longitude": "98.6722",
+    "registration_number": "518/BH/II/2019",
+    "village_code": "12.71.05.1001",
+    "phone": "0812-3456-7890",
+    "services": "sembako; Apotek;simpan pinjam",
+    "simpanan_pokok": "Rp 50.000",
+    "simpanan_wajib": "10000",
+    "description": "Toko & simpan pinjam",
+}
 
 
 class TestValidation:
@@ -29,49 +37,69 @@ class TestValidation:
         assert full.phone == "+6281234567890"
         assert full.areas == ["12", "12.71", "12.71.05", "12.71.05.1001"]
 
-    @pytest.mark.parametrize(("change", "code"), [
-        ({"name": ""}, "name_missing"),
-        ({"name": "K" * 151}, "name_too_long"),
-        ({"type": ""}, "type_missing"),
-        ({"type": "bank"}, "type_unknown"),
-        ({"latitude": "abc"}, "coordinate_invalid"),
-        ({"longitude": ""}, "coordinate_missing"),
-        ({"latitude": "51.5", "longitude": "-0.12"}, "outside_indonesia"),
-        ({"latitude": "nan"}, "coordinate_invalid"),
-        ({"village_code": "99.99.99.9999"}, "village_unknown"),
-        ({"village_code": "12.71"}, "village_unknown"),
-        ({"phone": "12345"}, "phone_invalid"),
-        ({"simpanan_pokok": "-5"}, "amount_invalid"),
-        ({"simpanan_wajib": "sepuluh ribu"}, "amount_invalid"),
-        ({"simpanan_pokok": "1000000000"}, "amount_invalid"),
-        ({"description": "x" * 1001}, "text_too_long"),
-    ])
-    async def test_bad_rows_are_reported_with_line(self, services: Services, change: dict,
-                                                   code: str) -> None:
-        rows = [GOOD, {**GOOD, "registration_number": "B-2", **change},
-                {**GOOD, "registration_number": "B-3", "name": "Koperasi Tiga"}]
+    @pytest.mark.parametrize(
+        ("change", "code"),
+        [
+            ({"name": ""}, "name_missing"),
+            ({"name": "K" * 151}, "name_too_long"),
+            ({"type": ""}, "type_missing"),
+            ({"type": "bank"}, "type_unknown"),
+            ({"latitude": "abc"}, "coordinate_invalid"),
+            ({"longitude": ""}, "coordinate_missing"),
+            ({"latitude": "51.5", "longitude": "-0.12"}, "outside_indonesia"),
+            ({"latitude": "nan"}, "coordinate_invalid"),
+            ({"village_code": "99.99.99.9999"}, "village_unknown"),
+            ({"village_code": "12.71"}, "village_unknown"),
+            ({"phone": "12345"}, "phone_invalid"),
+            ({"simpanan_pokok": "-5"}, "amount_invalid"),
+            ({"simpanan_wajib": "sepuluh ribu"}, "amount_invalid"),
+            ({"simpanan_pokok": "1000000000"}, "amount_invalid"),
+            ({"description": "x" * 1001}, "text_too_long"),
+        ],
+    )
+    async def test_bad_rows_are_reported_with_line(
+        self, services: Services, change: dict, code: str
+    ) -> None:
+        rows = [
+            GOOD,
+            {**GOOD, "registration_number": "B-2", **change},
+            {**GOOD, "registration_number": "B-3", "name": "Koperasi Tiga"},
+        ]
         report = await services.importer.import_bytes(csv_bytes(rows))
         assert report.created == 2
         assert [(e.line, e.code) for e in report.errors] == [(3, code)]
         assert describe_error(report.errors[0], lambda s: s)
 
     async def test_type_labels_accepted(self, services: Services) -> None:
-        rows = [{**GOOD, "type": t, "registration_number": f"T{i}"}
-                for i, t in enumerate(["Simpan Pinjam", "SERBA USAHA", "ksp", "Syariah"])]
+        rows = [
+            {**GOOD, "type": t, "registration_number": f"T{i}"}
+            for i, t in enumerate(["Simpan Pinjam", "SERBA USAHA", "ksp", "Syariah"])
+        ]
         report = await services.importer.import_bytes(csv_bytes(rows))
         assert report.errors == [] and report.created == 4
 
-    @pytest.mark.parametrize(("raw", "value"), [("50000", 50000), ("50.000", 50000),
-                                                ("Rp50.000", 50000), ("50,000", 50000),
-                                                ("1.000.000", 1_000_000), ("50000.00", 50000)])
+    @pytest.mark.parametrize(
+        ("raw", "value"),
+        [
+            ("50000", 50000),
+            ("50.000", 50000),
+            ("Rp50.000", 50000),
+            ("50,000", 50000),
+            ("1.000.000", 1_000_000),
+            ("50000.00", 50000),
+        ],
+    )
     def test_amounts(self, raw: str, value: int) -> None:
         assert parse_amount(raw) == value
 
 
 class TestIdempotency:
     async def test_reimport_updates_never_duplicates(self, services: Services) -> None:
-        rows = [GOOD, {**GOOD, "registration_number": "", "name": "Koperasi Tanpa Nomor"},
-                {**GOOD, "registration_number": "", "village_code": "", "name": "Koperasi Titik"}]
+        rows = [
+            GOOD,
+            {**GOOD, "registration_number": "", "name": "Koperasi Tanpa Nomor"},
+            {**GOOD, "registration_number": "", "village_code": "", "name": "Koperasi Titik"},
+        ]
         first = await services.importer.import_bytes(csv_bytes(rows))
         assert first.created == 3
         rows[0] = {**GOOD, "description": "Baru"}
@@ -88,22 +116,28 @@ class TestIdempotency:
 
 
 class TestFormats:
-    @pytest.mark.parametrize(("kwargs"), [
-        {"bom": True},
-        {"newline": "\r\n"},
-        {"delimiter": ";"},
-        {"delimiter": "\t"},
-        {"encoding": "cp1252"},
-        {"encoding": "latin-1", "delimiter": ";", "newline": "\r\n", "bom": False},
-    ])
+    @pytest.mark.parametrize(
+        ("kwargs"),
+        [
+            {"bom": True},
+            {"newline": "\r\n"},
+            {"delimiter": ";"},
+            {"delimiter": "\t"},
+            {"encoding": "cp1252"},
+            {"encoding": "latin-1", "delimiter": ";", "newline": "\r\n", "bom": False},
+        ],
+    )
     async def test_variants(self, services: Services, kwargs: dict) -> None:
         row = {**GOOD, "name": "Koperasi Sejahtera Bersama", "address": "Jl. Kenanga, Pekanbaru"}
         if kwargs.get("encoding") in ("cp1252", "latin-1"):
             row["name"] = "Koperasi Café Müller"
         report = await services.importer.import_bytes(csv_bytes([row], **kwargs))
         assert report.errors == [] and report.created == 1
-        coop = (await services.directory.coops.by_tokens(
-            ["cafe"] if "Café" in row["name"] else ["sejahtera"]))[0]
+        coop = (
+            await services.directory.coops.by_tokens(
+                ["cafe"] if "Café" in row["name"] else ["sejahtera"]
+            )
+        )[0]
         assert coop.name == row["name"]
 
     async def test_only_required_columns(self, services: Services) -> None:
@@ -124,21 +158,35 @@ class TestFormats:
             await services.importer.import_bytes(data)
 
     async def test_geojson(self, services: Services) -> None:
-        data = {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [110.37, -7.80]},
-             "properties": {"name": "Koperasi Geo", "type": "jasa",
-                            "services": ["logistik", "gudang"]}},
-            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [0, 0]},
-             "properties": {"name": "Nowhere", "type": "jasa"}},
-        ]}
+        data = {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [110.37, -7.80]},
+                    "properties": {
+                        "name": "Koperasi Geo",
+                        "type": "jasa",
+                        "services": ["logistik", "gudang"],
+                    },
+                },
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [0, 0]},
+                    "properties": {"name": "Nowhere", "type": "jasa"},
+                },
+            ],
+        }
         report = await services.importer.import_bytes(json.dumps(data).encode())
         assert report.created == 1 and [e.code for e in report.errors] == ["outside_indonesia"]
         assert await services.directory.coops.count(CooperativeFilter(service="gudang")) == 1
 
     async def test_progress_is_reported(self, services: Services) -> None:
-        rows = [{**GOOD, "registration_number": f"P{i}", "name": f"Koperasi {i}"}
-                for i in range(25)]
+        rows = [
+            {**GOOD, "registration_number": f"P{i}", "name": f"Koperasi {i}"} for i in range(25)
+        ]
         seen: list[tuple[int, int]] = []
-        await services.importer.import_bytes(csv_bytes(rows), progress=lambda d, t: seen.append(
-            (d, t)), batch=10)
+        await services.importer.import_bytes(
+            csv_bytes(rows), progress=lambda d, t: seen.append((d, t)), batch=10
+        )
         assert seen == [(10, 25), (20, 25), (25, 25)]

@@ -8,14 +8,35 @@ from bot.localapi import TelegramLimitError, check_markup, check_text, html_to_t
 
 
 class TestHtml:
-    @pytest.mark.parametrize("markup", ["<b>x</b>", "a &amp; b &lt;c&gt;", "<i><b>x</b></i>",
-                                        '<a href="https://t.me/x">x</a>', "it&#x27;s",
-                                        "<code>1 &lt; 2</code>", "<tg-spoiler>s</tg-spoiler>"])
+    @pytest.mark.parametrize(
+        "markup",
+        [
+            "<b>x</b>",
+            "a &amp; b &lt;c&gt;",
+            "<i><b>x</b></i>",
+            '<a href="https://t.me/x">x</a>',
+            "it&#x27;s",
+            "<code>1 &lt; 2</code>",
+            "<tg-spoiler>s</tg-spoiler>",
+        ],
+    )
     def test_valid(self, markup: str) -> None:
         html_to_text(markup)
 
-    @pytest.mark.parametrize("markup", ["<b>x", "x</b>", "<b><i>x</b></i>", "a & b", "<script>",
-                                        "1 < 2", "<foo>x</foo>", "a > b", "&nbsp;"])
+    @pytest.mark.parametrize(
+        "markup",
+        [
+            "<b>x",
+            "x</b>",
+            "<b><i>x</b></i>",
+            "a & b",
+            "<script>",
+            "1 < 2",
+            "<foo>x</foo>",
+            "a > b",
+            "&nbsp;",
+        ],
+    )
     def test_invalid(self, markup: str) -> None:
         with pytest.raises(TelegramLimitError):
             html_to_text(markup)

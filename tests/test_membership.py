@@ -19,17 +19,41 @@ from tests.factories import csv_bytes
 NIK_F = "1271055708900001"  # Kel. Kesawan's district (12.71.05), female, 17-08-1990
 NIK_M = "3171011708850002"  # Jakarta Pusat, male, 17-08-1985
 ROWS = [
-    {"name": "Koperasi Kelurahan Merah Putih Kesawan", "type": "serba_usaha",
-     "latitude": "3.592794", "longitude": "98.676191", "registration_number": "KDMP-1",
-     "village_code": "12.71.05.1001", "simpanan_pokok": "100000", "simpanan_wajib": "10000",
-     "services": "sembako;apotek"},
-    {"name": "Koperasi Konsumen Sejahtera", "type": "konsumen", "latitude": "3.59",
-     "longitude": "98.67", "registration_number": "KK-2", "simpanan_pokok": "50000",
-     "simpanan_wajib": "15000"},
-    {"name": "KSP Maju Bersama", "type": "simpan_pinjam", "latitude": "3.58",
-     "longitude": "98.66", "registration_number": "KSP-3", "simpanan_pokok": "25000"},
-    {"name": "Koperasi Jasa Abadi", "type": "jasa", "latitude": "3.57",
-     "longitude": "98.65", "registration_number": "KJ-4"},
+    {
+        "name": "Koperasi Kelurahan Merah Putih Kesawan",
+        "type": "serba_usaha",
+        "latitude": "3.592794",
+        "longitude": "98.676191",
+        "registration_number": "KDMP-1",
+        "village_code": "12.71.05.1001",
+        "simpanan_pokok": "100000",
+        "simpanan_wajib": "10000",
+        "services": "sembako;apotek",
+    },
+    {
+        "name": "Koperasi Konsumen Sejahtera",
+        "type": "konsumen",
+        "latitude": "3.59",
+        "longitude": "98.67",
+        "registration_number": "KK-2",
+        "simpanan_pokok": "50000",
+        "simpanan_wajib": "15000",
+    },
+    {
+        "name": "KSP Maju Bersama",
+        "type": "simpan_pinjam",
+        "latitude": "3.58",
+        "longitude": "98.66",
+        "registration_number": "KSP-3",
+        "simpanan_pokok": "25000",
+    },
+    {
+        "name": "Koperasi Jasa Abadi",
+        "type": "jasa",
+        "latitude": "3.57",
+        "longitude": "98.65",
+        "registration_number": "KJ-4",
+    },
 ]
 
 
@@ -40,7 +64,8 @@ async def coops(services: Services) -> dict[str, str]:
     ids = {}
     for row in ROWS:
         coop = await services.directory.coops.get_by_key(
-            "reg:" + row["registration_number"].lower().replace("-", " ").replace(" ", ""))
+            "reg:" + row["registration_number"].lower().replace("-", " ").replace(" ", "")
+        )
         ids[row["registration_number"]] = coop.id
     return ids
 
@@ -50,10 +75,18 @@ def draft_of(chat: Chat, user_id: int) -> dict[str, Any]:
     return data["forms"][data["form"]]
 
 
-async def fill(chat: Chat, coop_id: str, *, user_id: int = 1001, language: str = "en",
-               nik: str = NIK_F, name: str = "Siti Aminah", phone: str = "0812-3456-7890",
-               address: str | tuple[float, float] = "Jl. Ahmad Yani No. 5, RT 01/RW 02",
-               submit: bool = True) -> list:
+async def fill(
+    chat: Chat,
+    coop_id: str,
+    *,
+    user_id: int = 1001,
+    language: str = "en",
+    nik: str = NIK_F,
+    name: str = "Siti Aminah",
+    phone: str = "0812-3456-7890",
+    address: str | tuple[float, float] = "Jl. Ahmad Yani No. 5, RT 01/RW 02",
+    submit: bool = True,
+) -> list:
     await chat.send(f"/start join_{coop_id}", user_id=user_id, language=language)
     await chat.callback("mf:go", user_id=user_id, language=language)
     await chat.callback("mf:agree", user_id=user_id, language=language)
@@ -101,12 +134,20 @@ class TestJoin:
         assert "Living in Kel. Kesawan" in terms
         calls = await chat.callback("mf:go", language="en")
         consent = calls[-1].params["text"]
-        for part in ("NIK", "Koperasi Kelurahan Merah Putih Kesawan", "/privacy", "/mydata",
-                     "/deletedata", "90 days", "encrypted"):
+        for part in (
+            "NIK",
+            "Koperasi Kelurahan Merah Putih Kesawan",
+            "/privacy",
+            "/mydata",
+            "/deletedata",
+            "90 days",
+            "encrypted",
+        ):
             assert part in consent
 
-    async def test_declining_stores_nothing(self, chat: Chat, services: Services, coops,
-                                            store) -> None:
+    async def test_declining_stores_nothing(
+        self, chat: Chat, services: Services, coops, store
+    ) -> None:
         await chat.send(f"/start join_{coops['KK-2']}", language="en")
         await chat.callback("mf:go", language="en")
         calls = await chat.callback("mf:decline", language="en")
@@ -120,8 +161,7 @@ class TestJoin:
         calls = await chat.tap("Join", language="en")
         assert "Join Koperasi Konsumen Sejahtera" in texts(calls)[0]
 
-    async def test_already_pending_or_member(self, chat: Chat, services: Services, coops
-                                             ) -> None:
+    async def test_already_pending_or_member(self, chat: Chat, services: Services, coops) -> None:
         await fill(chat, coops["KK-2"])
         calls = await chat.send(f"/start join_{coops['KK-2']}", language="en")
         assert "You already applied to Koperasi Konsumen Sejahtera" in texts(calls)[0]
@@ -130,8 +170,9 @@ class TestJoin:
         calls = await chat.send(f"/start join_{coops['KK-2']}", language="en")
         assert "You are already a member" in texts(calls)[0]
 
-    async def test_same_nik_other_account_refused(self, chat: Chat, services: Services,
-                                                  coops) -> None:
+    async def test_same_nik_other_account_refused(
+        self, chat: Chat, services: Services, coops
+    ) -> None:
         await fill(chat, coops["KK-2"], user_id=1001)
         await chat.send(f"/start join_{coops['KK-2']}", user_id=2002, language="en")
         await chat.callback("mf:go", user_id=2002, language="en")
@@ -142,13 +183,13 @@ class TestJoin:
         assert draft_of(chat, 2002)["full_name"] == "Budi Santoso"
         assert "nik_hash" not in draft_of(chat, 2002)
 
-    async def test_double_submit_creates_one(self, chat: Chat, services: Services, coops
-                                             ) -> None:
+    async def test_double_submit_creates_one(self, chat: Chat, services: Services, coops) -> None:
         await fill(chat, coops["KK-2"], submit=False)
         draft = dict(draft_of(chat, 1001))
         results = await asyncio.gather(
             *[services.membership.submit(1001, coops["KK-2"], draft, "en") for _ in range(5)],
-            return_exceptions=True)
+            return_exceptions=True,
+        )
         created = [r for r in results if not isinstance(r, Exception)]
         assert len(created) == 1
         assert await services.membership.apps.count({"coop_id": coops["KK-2"]}) == 1
@@ -158,22 +199,23 @@ class TestJoin:
 
 
 class TestVillageCooperative:
-    async def test_resident_by_nik_is_not_asked(self, chat: Chat, services: Services, coops
-                                                ) -> None:
+    async def test_resident_by_nik_is_not_asked(
+        self, chat: Chat, services: Services, coops
+    ) -> None:
         await fill(chat, coops["KDMP-1"], nik=NIK_F)
         application = (await services.membership.of_user(1001))[0]
         assert application.domicile_declared is False
 
-    async def test_resident_by_shared_location(self, chat: Chat, services: Services, coops
-                                               ) -> None:
+    async def test_resident_by_shared_location(
+        self, chat: Chat, services: Services, coops
+    ) -> None:
         await fill(chat, coops["KDMP-1"], nik=NIK_M, address=(3.5928, 98.6762))
         application = (await services.membership.of_user(1001))[0]
         assert application.domicile_declared is False
         assert application.domicile_village == "12.71.05.1001"
         assert "Kel. Kesawan" in application.address
 
-    async def test_other_region_must_declare(self, chat: Chat, services: Services, coops
-                                             ) -> None:
+    async def test_other_region_must_declare(self, chat: Chat, services: Services, coops) -> None:
         await chat.send(f"/start join_{coops['KDMP-1']}", language="en")
         await chat.callback("mf:go", language="en")
         await chat.callback("mf:agree", language="en")
@@ -195,8 +237,9 @@ class TestVillageCooperative:
 
 
 class TestReviewAndNavigation:
-    async def test_edit_back_and_nik_reconfirm(self, chat: Chat, services: Services, coops
-                                               ) -> None:
+    async def test_edit_back_and_nik_reconfirm(
+        self, chat: Chat, services: Services, coops
+    ) -> None:
         await fill(chat, coops["KK-2"], submit=False)
         await chat.callback("mf:edit:name", language="en")
         calls = await chat.send("Siti Aminah Lubis", language="en")
@@ -264,8 +307,9 @@ class TestReviewAndNavigation:
 
 
 class TestRestart:
-    async def test_crash_mid_form_loses_nothing(self, services: Services, settings: Settings,
-                                                coops) -> None:
+    async def test_crash_mid_form_loses_nothing(
+        self, services: Services, settings: Settings, coops
+    ) -> None:
         api = LocalBotApi()
         user = LocalBotApi.user(3003, "en")
 
@@ -301,11 +345,13 @@ class TestRestart:
 
 
 class TestTimeout:
-    async def test_idle_form_pauses_and_keeps_answers(self, services: Services,
-                                                      settings: Settings, coops) -> None:
+    async def test_idle_form_pauses_and_keeps_answers(
+        self, services: Services, settings: Settings, coops
+    ) -> None:
         api = LocalBotApi()
-        app = build_application(replace(settings, form_timeout_s=0.3), services=services,
-                                request=api)
+        app = build_application(
+            replace(settings, form_timeout_s=0.3), services=services, request=api
+        )
         chat = Chat(app, api)
         async with app:
             await start_services(app)
@@ -316,16 +362,20 @@ class TestTimeout:
             await chat.send("Siti Aminah", language="en")
             await asyncio.sleep(1.0)
             paused = [c for c in api.calls if "paused" in c.params.get("text", "")]
-            assert paused and paused[0].params["reply_markup"]["inline_keyboard"][0][0][
-                "callback_data"] == f"jn:{coops['KK-2']}"
+            assert (
+                paused
+                and paused[0].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+                == f"jn:{coops['KK-2']}"
+            )
             calls = await chat.tap("Continue", language="en")
             assert "Welcome back" in texts(calls)[-1] and "NIK" in texts(calls)[-1]
             await app.stop()
 
 
 class TestPrivacyOfLogs:
-    async def test_no_nik_or_phone_in_logs(self, chat: Chat, coops,
-                                           caplog: pytest.LogCaptureFixture) -> None:
+    async def test_no_nik_or_phone_in_logs(
+        self, chat: Chat, coops, caplog: pytest.LogCaptureFixture
+    ) -> None:
         from bot.logs import configure
 
         root = logging.getLogger()
@@ -346,4 +396,5 @@ class TestPrivacyOfLogs:
         for secret in (NIK_F, NIK_M, "81234567890", "85711112222"):
             assert secret not in logged
         assert not await chat.app.bot_data.services.store["searches"].count_documents(
-            {"query": {"$regex": "3171"}})
+            {"query": {"$regex": "3171"}}
+        )

@@ -11,8 +11,17 @@ from tests.conftest import Chat, texts
 from tests.factories import csv_bytes
 from tests.test_membership import NIK_F, ROWS, draft_of
 
-STICKER = {"sticker": {"file_id": "s", "file_unique_id": "s", "type": "regular", "width": 1,
-                       "height": 1, "is_animated": False, "is_video": False}}
+STICKER = {
+    "sticker": {
+        "file_id": "s",
+        "file_unique_id": "s",
+        "type": "regular",
+        "width": 1,
+        "height": 1,
+        "is_animated": False,
+        "is_video": False,
+    }
+}
 PHOTO = {"photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]}
 VOICE = {"voice": {"file_id": "v", "file_unique_id": "v", "duration": 1}}
 DOCUMENT = {"document": {"file_id": "d", "file_unique_id": "d", "file_name": "ktp.pdf"}}
@@ -24,8 +33,10 @@ STEPS: dict[str, tuple[list[Any], list[str]]] = {
     "nik": (["Siti Aminah"], ["full_name"]),
     "birth_place": (["Siti Aminah", NIK_F, "mf:nik_ok"], ["full_name", "nik_enc"]),
     "address": (["Siti Aminah", NIK_F, "mf:nik_ok", "Medan"], ["full_name", "birth_place"]),
-    "phone": (["Siti Aminah", NIK_F, "mf:nik_ok", "Medan", "Jl. Sisingamangaraja 12"],
-              ["full_name", "nik_enc", "address"]),
+    "phone": (
+        ["Siti Aminah", NIK_F, "mf:nik_ok", "Medan", "Jl. Sisingamangaraja 12"],
+        ["full_name", "nik_enc", "address"],
+    ),
 }
 
 CASES = [
@@ -54,15 +65,31 @@ CASES = [
     ("nik", STICKER, "answer with text", "jawab dengan teks"),
     ("birth_place", "Medan 2", "only contain letters", "hanya boleh berisi huruf"),
     ("address", "ab", "type your address", "ketik alamat"),
-    ("address", PHOTO, "type your address, or share your location",
-     "ketik alamat Anda, atau bagikan lokasi"),
+    (
+        "address",
+        PHOTO,
+        "type your address, or share your location",
+        "ketik alamat Anda, atau bagikan lokasi",
+    ),
     ("phone", "12345", "not an Indonesian phone number", "bukan nomor telepon Indonesia"),
-    ("phone", "+44 20 7946 0958", "not an Indonesian phone number",
-     "bukan nomor telepon Indonesia"),
-    ("phone", {"contact": {"phone_number": "+6281299998888", "first_name": "Teman",
-                           "user_id": 777}}, "your own phone number", "nomor telepon Anda sendiri"),
-    ("phone", STICKER, "share your phone number with the button",
-     "bagikan nomor telepon Anda dengan tombol"),
+    (
+        "phone",
+        "+44 20 7946 0958",
+        "not an Indonesian phone number",
+        "bukan nomor telepon Indonesia",
+    ),
+    (
+        "phone",
+        {"contact": {"phone_number": "+6281299998888", "first_name": "Teman", "user_id": 777}},
+        "your own phone number",
+        "nomor telepon Anda sendiri",
+    ),
+    (
+        "phone",
+        STICKER,
+        "share your phone number with the button",
+        "bagikan nomor telepon Anda dengan tombol",
+    ),
 ]
 
 
@@ -84,10 +111,14 @@ async def reach(chat: Chat, coop_id: str, step: str, language: str) -> None:
 
 
 @pytest.mark.parametrize("language", ["en", "id"])
-@pytest.mark.parametrize(("step", "answer", "english", "indonesian"), CASES,
-                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
-async def test_bad_answer(chat: Chat, coop_id: str, language: str, step: str, answer: Any,
-                          english: str, indonesian: str) -> None:
+@pytest.mark.parametrize(
+    ("step", "answer", "english", "indonesian"),
+    CASES,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)],
+)
+async def test_bad_answer(
+    chat: Chat, coop_id: str, language: str, step: str, answer: Any, english: str, indonesian: str
+) -> None:
     await reach(chat, coop_id, step, language)
     before = dict(draft_of(chat, 1001))
     if isinstance(answer, dict):
@@ -103,10 +134,15 @@ async def test_bad_answer(chat: Chat, coop_id: str, language: str, step: str, an
         assert after[field] == before[field]
 
 
-@pytest.mark.parametrize(("typed", "e164"), [("081234567890", "+6281234567890"),
-                                             ("+62 812-3456-7890", "+6281234567890"),
-                                             ("6281234567890", "+6281234567890"),
-                                             ("(0274) 512345", "+62274512345")])
+@pytest.mark.parametrize(
+    ("typed", "e164"),
+    [
+        ("081234567890", "+6281234567890"),
+        ("+62 812-3456-7890", "+6281234567890"),
+        ("6281234567890", "+6281234567890"),
+        ("(0274) 512345", "+62274512345"),
+    ],
+)
 async def test_phone_formats(chat: Chat, coop_id: str, typed: str, e164: str) -> None:
     await reach(chat, coop_id, "phone", "en")
     await chat.send(typed, language="en")
@@ -115,7 +151,9 @@ async def test_phone_formats(chat: Chat, coop_id: str, typed: str, e164: str) ->
 
 async def test_own_contact_accepted(chat: Chat, coop_id: str) -> None:
     await reach(chat, coop_id, "phone", "en")
-    calls = await chat.message(language="en", contact={"phone_number": "6281234567890",
-                                                       "first_name": "Siti", "user_id": 1001})
+    calls = await chat.message(
+        language="en",
+        contact={"phone_number": "6281234567890", "first_name": "Siti", "user_id": 1001},
+    )
     assert "Phone number saved" in texts(calls)[0]
     assert draft_of(chat, 1001)["phone"] == "+6281234567890"

@@ -74,8 +74,16 @@ async def fill_everything(chat: Chat, services: Services, coops: dict[str, str])
 def secrets_in(value: object) -> list[str]:
     text = json.dumps(value, default=str)
     found = []
-    for secret in (NAME, "Kartika", "Wulandari", NIK, NIK[:12], PHONE[1:], "1398765432",
-                   str(USER)):
+    for secret in (
+        NAME,
+        "Kartika",
+        "Wulandari",
+        NIK,
+        NIK[:12],
+        PHONE[1:],
+        "1398765432",
+        str(USER),
+    ):
         if secret in text:
             found.append(secret)
     return found
@@ -101,8 +109,9 @@ class TestExport:
 
 
 class TestErasure:
-    async def test_nothing_remains_anywhere(self, chat: Chat, services: Services, coops,
-                                            store) -> None:
+    async def test_nothing_remains_anywhere(
+        self, chat: Chat, services: Services, coops, store
+    ) -> None:
         await fill_everything(chat, services, coops)
 
         async def scan() -> dict[str, list[str]]:
@@ -115,16 +124,25 @@ class TestErasure:
             return found
 
         before = await scan()  # the scan does find the user's data before the deletion
-        assert {"applications", "users", "user_data", "conversations", "searches",
-                "coop_admins", "audit", "mutes"} <= set(before)
+        assert {
+            "applications",
+            "users",
+            "user_data",
+            "conversations",
+            "searches",
+            "coop_admins",
+            "audit",
+            "mutes",
+        } <= set(before)
         calls = await chat.send("/hapusdata", user_id=USER, language="en")
         assert "Pending applications are withdrawn" in texts(calls)[0]
         calls = await chat.tap("Yes, delete everything", user_id=USER, language="en")
         assert "1 applications withdrawn, 1 memberships ended" in texts(calls)[-2]
         await chat.app.update_persistence()
         # The cooperative of the ended membership heard about it.
-        assert any(n["kind"] == "member_left" for n in
-                   await services.membership.apps.notifications())
+        assert any(
+            n["kind"] == "member_left" for n in await services.membership.apps.notifications()
+        )
         assert await scan() == {}
         # Only anonymous counts remain.
         assert await services.membership.apps.count({"coop_id": coops["KK-2"]}) == 1
@@ -151,7 +169,8 @@ class TestRetention:
         await services.membership.approve(kept)
         await store["applications"].update_one(
             {"full_name": "Lama Sekali"},
-            {"$set": {"decided_at": datetime.now(UTC) - timedelta(days=91)}})
+            {"$set": {"decided_at": datetime.now(UTC) - timedelta(days=91)}},
+        )
         assert await services.privacy.purge_expired() == 1
         purged = await services.membership.apps.get(old)
         assert purged.full_name is None and purged.nik_enc is None and purged.phone is None
@@ -170,8 +189,14 @@ class TestKeys:
             Settings.from_env({"MONGODB_URI": "mongodb://db"}).resolve_data_key()
         env = {k: v for k, v in os.environ.items() if k not in ("DATA_KEY",)}
         env.update({"MONGODB_URI": "mongodb://127.0.0.1:1", "TELEGRAM_BOT_TOKEN": "1:a"})
-        result = subprocess.run([sys.executable, "-m", "bot", "run"], env=env, cwd=ROOT,
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "run"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 2 and "DATA_KEY is required" in result.stderr
 
     def test_embedded_key_file_is_private(self, tmp_path: Path) -> None:
@@ -180,45 +205,81 @@ class TestKeys:
         mode = stat.S_IMODE((tmp_path / "data.key").stat().st_mode)
         assert mode == 0o600
 
-    async def test_rotation_resumable_and_readable(self, services: Services, settings,
-                                                   coops, store) -> None:
+    async def test_rotation_resumable_and_readable(
+        self, services: Services, settings, coops, store
+    ) -> None:
         old = services.vault
         first = await apply(services, 21, coops["KK-2"], "1271056203910021")
         await apply(services, 22, coops["KSP-3"], "1271056203910022")
         await services.membership.approve(first)
         token = services.cards.token(first)
-        await store["user_data"].insert_one({"_id": 23, "data": {"forms": {"x": {
-            "nik_enc": old.encrypt("1271056203910023"), "full_name": "Draf"}}}})
+        await store["user_data"].insert_one(
+            {
+                "_id": 23,
+                "data": {
+                    "forms": {
+                        "x": {"nik_enc": old.encrypt("1271056203910023"), "full_name": "Draf"}
+                    }
+                },
+            }
+        )
         new_vault = Vault("a-brand-new-data-key-0123456789", ["test-data-key-0123456789abcdef"])
         apps = ApplicationRepository(store)
         report = await rotate(new_vault, apps, StateRepository(store))
         assert (report.applications, report.drafts) == (2, 1)
         assert (await rotate(new_vault, apps, StateRepository(store))).applications == 0
         # A bot on the new key (old one kept for reading) sees everything.
-        rotated = build_services(store, replace(
-            settings, data_key="a-brand-new-data-key-0123456789",
-            data_key_previous=("test-data-key-0123456789abcdef",)))
+        rotated = build_services(
+            store,
+            replace(
+                settings,
+                data_key="a-brand-new-data-key-0123456789",
+                data_key_previous=("test-data-key-0123456789abcdef",),
+            ),
+        )
         app = await rotated.membership.apps.get(first)
         assert app.nik_enc.startswith(new_vault.key_id + ":")
         assert rotated.membership.reveal_nik(app) == "1271056203910021"
         assert (await rotated.cards.verify(token, 1)).valid  # printed before the rotation
         # Duplicate checks use the new hash.
-        draft = {"full_name": "X Y", "birth_place": "Medan", "address": "Jl. A 1",
-                 "phone": "+6281234567890", "occupation": "petani"}
+        draft = {
+            "full_name": "X Y",
+            "birth_place": "Medan",
+            "address": "Jl. A 1",
+            "phone": "+6281234567890",
+            "occupation": "petani",
+        }
         with pytest.raises(Exception, match="nik_taken"):
-            draft.update(await rotated.membership.nik_answer(99, coops["KSP-3"],
-                                                             "1271056203910022"))
+            draft.update(
+                await rotated.membership.nik_answer(99, coops["KSP-3"], "1271056203910022")
+            )
         state = await store["user_data"].find_one({"_id": 23})
         assert state["data"]["forms"]["x"]["nik_enc"].startswith(new_vault.key_id + ":")
 
     def test_cli_with_mongodb(self, mongo_uri: str, tmp_path: Path) -> None:
-        env = {**os.environ, "MONGODB_URI": mongo_uri, "MONGODB_DB": f"rot_{uuid.uuid4().hex[:6]}",
-               "DATA_KEY": "new-key-0123456789abcdef", "DATA_DIR": str(tmp_path)}
-        result = subprocess.run([sys.executable, "-m", "bot", "rotate-key"], env=env, cwd=ROOT,
-                                capture_output=True, text=True, timeout=60)
+        env = {
+            **os.environ,
+            "MONGODB_URI": mongo_uri,
+            "MONGODB_DB": f"rot_{uuid.uuid4().hex[:6]}",
+            "DATA_KEY": "new-key-0123456789abcdef",
+            "DATA_DIR": str(tmp_path),
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "rotate-key"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 2 and "DATA_KEY_PREVIOUS" in result.stderr
         env["DATA_KEY_PREVIOUS"] = "old-key-0123456789abcdef"
-        result = subprocess.run([sys.executable, "-m", "bot", "rotate-key"], env=env, cwd=ROOT,
-                                capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0 and re.search(r"Re-encrypted 0 applications",
-                                                    result.stdout)
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "rotate-key"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0 and re.search(r"Re-encrypted 0 applications", result.stdout)

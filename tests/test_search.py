@@ -39,8 +39,10 @@ class TestNearest:
         assert isinstance(outcome, ResultPage)
         radius_m = outcome.search.radius_km * 1000
         expected = sorted(
-            ((haversine_m(SOLO, Point(float(r["latitude"]), float(r["longitude"]))), r["name"])
-             for r in solo),
+            (
+                (haversine_m(SOLO, Point(float(r["latitude"]), float(r["longitude"]))), r["name"])
+                for r in solo
+            ),
         )
         expected_names = [name for dist, name in expected if dist <= radius_m - 50]
         coops = await services.directory.coops.nearest(SOLO, max_distance_m=radius_m, limit=1000)
@@ -59,8 +61,11 @@ class TestNearest:
         ids = await all_pages(services, outcome)
         assert len(ids) == outcome.total == len(set(ids))
         coops = await services.directory.coops.nearest(
-            SOLO, max_distance_m=outcome.search.radius_km * 1000,
-            filt=CooperativeFilter(type="konsumen"), limit=1000)
+            SOLO,
+            max_distance_m=outcome.search.radius_km * 1000,
+            filt=CooperativeFilter(type="konsumen"),
+            limit=1000,
+        )
         assert ids == [c.id for c in coops]
 
     async def test_radius_widens_when_too_few(self, services: Services, solo) -> None:
@@ -84,8 +89,16 @@ class TestNearest:
         assert isinstance(outcome, NoResults) and outcome.reason == "none_near"
         assert outcome.radius_km == 100.0
 
-    @pytest.mark.parametrize("point", [Point(51.5, -0.12), Point(90, 0), Point(-90, 180),
-                                       Point(0, -180), Point(float("nan"), 110)])
+    @pytest.mark.parametrize(
+        "point",
+        [
+            Point(51.5, -0.12),
+            Point(90, 0),
+            Point(-90, 180),
+            Point(0, -180),
+            Point(float("nan"), 110),
+        ],
+    )
     async def test_outside_indonesia(self, services: Services, point: Point) -> None:
         outcome = await services.search.near(1, point)
         assert isinstance(outcome, NoResults) and outcome.reason == "outside"
@@ -135,8 +148,7 @@ class TestPagination:
         assert outcome.total == 5 and len(outcome.items) == 5
         assert not outcome.has_next and not outcome.has_prev and outcome.pages == 1
 
-    async def test_page_past_the_end_is_empty_not_an_error(self, services: Services, solo
-                                                           ) -> None:
+    async def test_page_past_the_end_is_empty_not_an_error(self, services: Services, solo) -> None:
         first = await services.search.near(1, SOLO)
         assert isinstance(first, ResultPage)
         beyond = await services.search.page(first.search.id, 999)
@@ -169,12 +181,15 @@ class TestPlaces:
         assert parsed.place is not None
         assert [r.code for r in parsed.place.candidates] == [code]
 
-    @pytest.mark.parametrize(("query", "codes"), [
-        ("Bandung", {"32.04", "32.73", "35.04.17", "36.04.34"}),
-        ("Depok", {"32.76", "32.09.31", "34.04.07"}),
-        ("kec. depok", {"32.09.31", "34.04.07"}),
-        ("Kupang", {"53.01", "53.71"}),
-    ])
+    @pytest.mark.parametrize(
+        ("query", "codes"),
+        [
+            ("Bandung", {"32.04", "32.73", "35.04.17", "36.04.34"}),
+            ("Depok", {"32.76", "32.09.31", "34.04.07"}),
+            ("kec. depok", {"32.09.31", "34.04.07"}),
+            ("Kupang", {"53.01", "53.71"}),
+        ],
+    )
     def test_ambiguous(self, gazetteer: Gazetteer, query: str, codes: set[str]) -> None:
         parsed = QueryParser(gazetteer).parse(query)
         assert parsed.place is not None
@@ -184,13 +199,16 @@ class TestPlaces:
         parsed = QueryParser(gazetteer).parse("sembako desa sukamaju bogor")
         assert parsed.service == "sembako"
         assert parsed.place is not None
-        assert all(r.code.startswith("32.01.") and r.level == "village"
-                   for r in parsed.place.candidates)
+        assert all(
+            r.code.startswith("32.01.") and r.level == "village" for r in parsed.place.candidates
+        )
 
-    async def test_ambiguous_asks_with_counts(self, services: Services, gazetteer: Gazetteer
-                                              ) -> None:
-        rows = (directory(gazetteer, region="32.73", n=6, seed=1)
-                + directory(gazetteer, region="32.04", n=3, seed=2))
+    async def test_ambiguous_asks_with_counts(
+        self, services: Services, gazetteer: Gazetteer
+    ) -> None:
+        rows = directory(gazetteer, region="32.73", n=6, seed=1) + directory(
+            gazetteer, region="32.04", n=3, seed=2
+        )
         for i, row in enumerate(rows):
             row["registration_number"] = f"BDG-{i}"
         await services.importer.import_bytes(csv_bytes(rows))
@@ -214,12 +232,24 @@ class TestPlaces:
 class TestNames:
     async def test_metacharacters_are_literal(self, services: Services) -> None:
         rows = [
-            {"name": "Koperasi (Baru)+", "type": "konsumen", "latitude": "-7.56",
-             "longitude": "110.82"},
-            {"name": "Koperasi Baru Lagi", "type": "jasa", "latitude": "-7.57",
-             "longitude": "110.83"},
-            {"name": "KSP [a-z]* .* Sejahtera", "type": "simpan_pinjam", "latitude": "-7.58",
-             "longitude": "110.84"},
+            {
+                "name": "Koperasi (Baru)+",
+                "type": "konsumen",
+                "latitude": "-7.56",
+                "longitude": "110.82",
+            },
+            {
+                "name": "Koperasi Baru Lagi",
+                "type": "jasa",
+                "latitude": "-7.57",
+                "longitude": "110.83",
+            },
+            {
+                "name": "KSP [a-z]* .* Sejahtera",
+                "type": "simpan_pinjam",
+                "latitude": "-7.58",
+                "longitude": "110.84",
+            },
         ]
         report = await services.importer.import_bytes(csv_bytes(rows))
         assert report.created == 3
@@ -233,15 +263,28 @@ class TestNames:
         assert isinstance(outcome, NoResults)
 
     async def test_full_matches_are_not_crowded_out_by_a_common_word(
-            self, services: Services) -> None:
+        self, services: Services
+    ) -> None:
         # More "bersama" names than the candidates read at once, and the three that also
         # have "sejahtera" stored last: they must still be found, and only they.
-        rows = [{"name": f"Koperasi Bersama {n}", "type": "konsumen",
-                 "latitude": f"{-7.50 - n * 0.0005:.6f}", "longitude": "110.80"}
-                for n in range(NAME_CANDIDATES + 20)]
-        rows += [{"name": f"Koperasi Bersama Sejahtera {tail}", "type": "jasa",
-                  "latitude": "-7.40", "longitude": f"{110.70 + i * 0.01:.2f}"}
-                 for i, tail in enumerate(("Jaya", "Makmur", "Sentosa"))]
+        rows = [
+            {
+                "name": f"Koperasi Bersama {n}",
+                "type": "konsumen",
+                "latitude": f"{-7.50 - n * 0.0005:.6f}",
+                "longitude": "110.80",
+            }
+            for n in range(NAME_CANDIDATES + 20)
+        ]
+        rows += [
+            {
+                "name": f"Koperasi Bersama Sejahtera {tail}",
+                "type": "jasa",
+                "latitude": "-7.40",
+                "longitude": f"{110.70 + i * 0.01:.2f}",
+            }
+            for i, tail in enumerate(("Jaya", "Makmur", "Sentosa"))
+        ]
         report = await services.importer.import_bytes(csv_bytes(rows))
         assert report.errors == [] and report.created == len(rows)
         for query in ("Bersama Sejahtera", "sejahtera bersama", "Bersama Sejahtra"):
@@ -253,8 +296,13 @@ class TestNames:
     @pytest.mark.parametrize("variant", ["plain", "reversed", "upper", "swap", "drop", "prefix"])
     async def test_case_order_and_typos(self, services: Services, solo, variant: str) -> None:
         # "Koperasi <Word> <Village> <n>" with a one-word village name of 6+ letters.
-        row = next(r for r in solo if len(r["name"].split()) == 4
-                   and len(r["name"].split()[2]) >= 6 and r["name"].split()[2].isalpha())
+        row = next(
+            r
+            for r in solo
+            if len(r["name"].split()) == 4
+            and len(r["name"].split()[2]) >= 6
+            and r["name"].split()[2].isalpha()
+        )
         word, village = row["name"].split()[1:3]
         query = {
             "plain": f"{word} {village}",
@@ -279,33 +327,36 @@ class TestNames:
 
 
 class TestSynonyms:
-    @pytest.mark.parametrize(("query", "type_", "service"), [
-        ("ksp", "simpan_pinjam", None),
-        ("koperasi simpan pinjam", "simpan_pinjam", None),
-        ("savings and loan", "simpan_pinjam", None),
-        ("credit union", "simpan_pinjam", None),
-        ("syariah", "syariah", None),
-        ("sharia", "syariah", None),
-        ("BMT", "syariah", None),
-        ("apotek", None, "apotek"),
-        ("pharmacy", None, "apotek"),
-        ("obat", None, "apotek"),
-        ("groceries", None, "sembako"),
-        ("sembako", None, "sembako"),
-        ("fertilizer", None, "pupuk"),
-        ("klinik", None, "klinik"),
-        ("clinic", None, "klinik"),
-        ("consumer", "konsumen", None),
-        ("multipurpose", "serba_usaha", None),
-    ])
-    def test_words(self, gazetteer: Gazetteer, query: str, type_: str | None,
-                   service: str | None) -> None:
+    @pytest.mark.parametrize(
+        ("query", "type_", "service"),
+        [
+            ("ksp", "simpan_pinjam", None),
+            ("koperasi simpan pinjam", "simpan_pinjam", None),
+            ("savings and loan", "simpan_pinjam", None),
+            ("credit union", "simpan_pinjam", None),
+            ("syariah", "syariah", None),
+            ("sharia", "syariah", None),
+            ("BMT", "syariah", None),
+            ("apotek", None, "apotek"),
+            ("pharmacy", None, "apotek"),
+            ("obat", None, "apotek"),
+            ("groceries", None, "sembako"),
+            ("sembako", None, "sembako"),
+            ("fertilizer", None, "pupuk"),
+            ("klinik", None, "klinik"),
+            ("clinic", None, "klinik"),
+            ("consumer", "konsumen", None),
+            ("multipurpose", "serba_usaha", None),
+        ],
+    )
+    def test_words(
+        self, gazetteer: Gazetteer, query: str, type_: str | None, service: str | None
+    ) -> None:
         parsed = QueryParser(gazetteer).parse(query)
         assert (parsed.type, parsed.service) == (type_, service)
         assert parsed.terms == []
 
-    async def test_english_and_indonesian_find_the_same(self, services: Services, solo
-                                                        ) -> None:
+    async def test_english_and_indonesian_find_the_same(self, services: Services, solo) -> None:
         a = await services.search.text(1, "apotek di Surakarta")
         b = await services.search.text(1, "pharmacy in Surakarta")
         assert isinstance(a, ResultPage) and isinstance(b, ResultPage)
@@ -333,8 +384,9 @@ class TestInline:
 
 class TestDidYouMean:
     @pytest.mark.parametrize("query", ["Surakrta", "koperasi di Surakata", "apotek di Surakarat"])
-    async def test_typo_in_place_offers_the_place(self, services: Services, solo, query: str
-                                                  ) -> None:
+    async def test_typo_in_place_offers_the_place(
+        self, services: Services, solo, query: str
+    ) -> None:
         outcome = await services.search.text(1, query)
         assert isinstance(outcome, PlaceChoice) and outcome.corrected
         assert outcome.options[0][0].code == "33.72"

@@ -4,7 +4,6 @@ flood control, a database outage, and the real ``python -m bot webhook`` with SI
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import socket
@@ -15,7 +14,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -36,23 +34,27 @@ def update(api: LocalBotApi, user_id: int, text: str, language: str = "en") -> d
     return api.message_update(LocalBotApi.user(user_id, language), text=text)
 
 
-async def replies(api: LocalBotApi, chat_id: int, count: int, timeout: float = 10.0
-                  ) -> list[str]:
+async def replies(api: LocalBotApi, chat_id: int, count: int, timeout: float = 10.0) -> list[str]:
     """Wait until ``count`` messages went to ``chat_id``; return their texts in order."""
     deadline = time.monotonic() + timeout
     while True:
-        sent = [c.params.get("text", "") for c in api.calls
-                if c.method == "sendMessage" and c.params.get("chat_id") == chat_id]
+        sent = [
+            c.params.get("text", "")
+            for c in api.calls
+            if c.method == "sendMessage" and c.params.get("chat_id") == chat_id
+        ]
         if len(sent) >= count or time.monotonic() > deadline:
             return sent
         await asyncio.sleep(0.02)
 
 
 @pytest.fixture
-async def web(services: Services, settings: Settings) -> AsyncIterator[tuple[TestClient,
-                                                                            LocalBotApi]]:
-    settings = replace(settings, telegram_bot_token="123:abc",
-                       webhook_url="https://bot.example.org/telegram")
+async def web(
+    services: Services, settings: Settings
+) -> AsyncIterator[tuple[TestClient, LocalBotApi]]:
+    settings = replace(
+        settings, telegram_bot_token="123:abc", webhook_url="https://bot.example.org/telegram"
+    )
     api = LocalBotApi()
     application = build_application(settings, services=services, request=api, live=True)
     client = TestClient(TestServer(build_web_app(settings, application, secret=SECRET)))
@@ -71,22 +73,37 @@ class TestSecurity:
         assert call.params["secret_token"] == SECRET
         assert "callback_query" in call.params["allowed_updates"]
 
-    @pytest.mark.parametrize("headers", [{}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"},
-                                         {"X-Telegram-Bot-Api-Secret-Token": SECRET + "x"},
-                                         {"X-Telegram-Bot-Api-Secret-Token": ""}])
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            {},
+            {"X-Telegram-Bot-Api-Secret-Token": "wrong"},
+            {"X-Telegram-Bot-Api-Secret-Token": SECRET + "x"},
+            {"X-Telegram-Bot-Api-Secret-Token": ""},
+        ],
+    )
     async def test_wrong_secret_403_before_parsing(self, web, headers: dict) -> None:
         client, api = web
         # Invalid JSON with a wrong secret: 403, not 400, so the body was never parsed.
         response = await client.post("/telegram", data=b"{not json", headers=headers)
         assert response.status == 403
-        response = await client.post("/telegram", json=update(api, 1, "/start"),
-                                     headers=headers)
+        response = await client.post("/telegram", json=update(api, 1, "/start"), headers=headers)
         assert response.status == 403
         await asyncio.sleep(0.1)
         assert not api.calls_of("sendMessage")
 
-    @pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[]", b'{"foo": 1}',
-                                      b'{"update_id": "7"}', b'{"update_id": true}', b"null"])
+    @pytest.mark.parametrize(
+        "body",
+        [
+            b"{not json",
+            b"\xff\xfe",
+            b"[]",
+            b'{"foo": 1}',
+            b'{"update_id": "7"}',
+            b'{"update_id": true}',
+            b"null",
+        ],
+    )
     async def test_bad_bodies_400(self, web, body: bytes) -> None:
         client, _ = web
         response = await client.post("/telegram", data=body, headers=HEADERS)
@@ -96,8 +113,9 @@ class TestSecurity:
         client, _ = web
         import io
 
-        response = await client.post("/telegram", data=io.BytesIO(b"x" * (1024 * 1024 + 1)),
-                                     headers=HEADERS)
+        response = await client.post(
+            "/telegram", data=io.BytesIO(b"x" * (1024 * 1024 + 1)), headers=HEADERS
+        )
         assert response.status == 413
 
     async def test_health_and_readiness(self, web) -> None:
@@ -110,8 +128,7 @@ class TestSecurity:
 class TestDelivery:
     async def test_update_answered(self, web) -> None:
         client, api = web
-        response = await client.post("/telegram", json=update(api, 11, "/start"),
-                                     headers=HEADERS)
+        response = await client.post("/telegram", json=update(api, 11, "/start"), headers=HEADERS)
         assert response.status == 200
         assert (await replies(api, 11, 1))[0].startswith("👋 Welcome")
 
@@ -152,8 +169,7 @@ class TestDelivery:
 
 
 class TestOutage:
-    async def test_database_stops_and_returns(self, tmp_path: Path, settings: Settings
-                                              ) -> None:
+    async def test_database_stops_and_returns(self, tmp_path: Path, settings: Settings) -> None:
         server = EmbeddedMongo(tmp_path / "outage-db")
         server.start()
         port = server.port
@@ -171,8 +187,7 @@ class TestOutage:
             server.kill()  # the database process dies
             assert (await client.get("/readyz")).status == 503
             assert (await client.get("/healthz")).status == 200
-            await client.post("/telegram", json=update(api, 42, "Sleman", "id"),
-                              headers=HEADERS)
+            await client.post("/telegram", json=update(api, 42, "Sleman", "id"), headers=HEADERS)
             text = (await replies(api, 42, 1))[0]
             assert "sedang tidak tersedia" in text
             await client.post("/telegram", json=update(api, 43, "/start"), headers=HEADERS)
@@ -182,8 +197,7 @@ class TestOutage:
             while (await client.get("/readyz")).status != 200:
                 assert time.monotonic() < deadline
                 await asyncio.sleep(0.2)
-            await client.post("/telegram", json=update(api, 42, "Sleman", "id"),
-                              headers=HEADERS)
+            await client.post("/telegram", json=update(api, 42, "Sleman", "id"), headers=HEADERS)
             texts = await replies(api, 42, 2)
             assert len(texts) == 2 and "tidak tersedia" not in texts[1], [t[:60] for t in texts]
         finally:
@@ -199,20 +213,33 @@ def free_port() -> int:
 
 
 class TestRealServer:
-    async def test_webhook_process_end_to_end_and_sigterm(self, mongo_uri: str,
-                                                          tmp_path: Path) -> None:
+    async def test_webhook_process_end_to_end_and_sigterm(
+        self, mongo_uri: str, tmp_path: Path
+    ) -> None:
         fake = LocalBotApiServer()
         base_url = await fake.start()
         port = free_port()
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": "123456:ABC", "TELEGRAM_API_BASE_URL":
-               base_url, "MONGODB_URI": mongo_uri, "MONGODB_DB": f"web_{uuid.uuid4().hex[:8]}",
-               "DATA_KEY": "webhook-test-key-0123456789", "PORT": str(port),
-               "WEBHOOK_URL": "https://bot.example.org/telegram", "WEBHOOK_SECRET": SECRET,
-               "DATA_DIR": str(tmp_path / "var")}
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": "123456:ABC",
+            "TELEGRAM_API_BASE_URL": base_url,
+            "MONGODB_URI": mongo_uri,
+            "MONGODB_DB": f"web_{uuid.uuid4().hex[:8]}",
+            "DATA_KEY": "webhook-test-key-0123456789",
+            "PORT": str(port),
+            "WEBHOOK_URL": "https://bot.example.org/telegram",
+            "WEBHOOK_SECRET": SECRET,
+            "DATA_DIR": str(tmp_path / "var"),
+        }
         log_path = tmp_path / "webhook.log"
         log_file = open(log_path, "wb")  # noqa: SIM115 - closed in finally
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "webhook"], env=env, cwd=ROOT,
-                                stdout=log_file, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "webhook"],
+            env=env,
+            cwd=ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
         import aiohttp
 
         try:
@@ -230,18 +257,19 @@ class TestRealServer:
                 assert fake.api.calls_of("setWebhook")[0].params["secret_token"] == SECRET
                 # A signed update end to end.
                 url = f"http://127.0.0.1:{port}/telegram"
-                async with session.post(url, json=update(fake.api, 51, "/start"),
-                                        headers=HEADERS) as r:
+                async with session.post(
+                    url, json=update(fake.api, 51, "/start"), headers=HEADERS
+                ) as r:
                     assert r.status == 200
                 assert (await replies(fake.api, 51, 1))[0].startswith("👋 Welcome")
-                async with session.post(url, json=update(fake.api, 51, "/start"),
-                                        headers={}) as r:
+                async with session.post(url, json=update(fake.api, 51, "/start"), headers={}) as r:
                     assert r.status == 403
                 # SIGTERM while updates are in flight: each is still answered.
                 fake.api.latency = 0.5
                 for user in range(60, 66):
-                    async with session.post(url, json=update(fake.api, user, "/help"),
-                                            headers=HEADERS) as r:
+                    async with session.post(
+                        url, json=update(fake.api, user, "/help"), headers=HEADERS
+                    ) as r:
                         assert r.status == 200
                 started = time.monotonic()
                 proc.send_signal(signal.SIGTERM)

@@ -30,8 +30,13 @@ def po_path(lang: str) -> Path:
 
 def extract() -> Catalog:
     """A fresh template from the source code."""
-    catalog = Catalog(project="gerbang-koperasi", version="1", charset="utf-8",
-                      msgid_bugs_address="", copyright_holder="Gerbang Koperasi")
+    catalog = Catalog(
+        project="gerbang-koperasi",
+        version="1",
+        charset="utf-8",
+        msgid_bugs_address="",
+        copyright_holder="Gerbang Koperasi",
+    )
     for source in SOURCES:
         for filename, lineno, message, comments, context in extract_from_dir(
             ROOT / source,
@@ -40,8 +45,13 @@ def extract() -> Catalog:
             comment_tags=("TRANSLATORS:",),
             strip_comment_tags=True,
         ):
-            catalog.add(message, None, [(f"{source}/{filename}", lineno)],
-                        auto_comments=comments, context=context)
+            catalog.add(
+                message,
+                None,
+                [(f"{source}/{filename}", lineno)],
+                auto_comments=comments,
+                context=context,
+            )
     return catalog
 
 
@@ -77,8 +87,10 @@ def update() -> None:
             message.flags.discard("fuzzy")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(_dump(catalog))
-    print(f"updated {POT.relative_to(ROOT)} and {len(LANGS)} catalogs "
-          f"({len(_ids(template))} messages)")
+    print(
+        f"updated {POT.relative_to(ROOT)} and {len(LANGS)} catalogs "
+        f"({len(_ids(template))} messages)"
+    )
 
 
 def _translated(message: object) -> bool:
@@ -145,8 +157,10 @@ def _placeholder_problems(lang: str, message: object) -> list[str]:
             out.append(f"{lang}: malformed placeholder in translation of {sources[0]!r}")
             continue
         if got - expected:
-            out.append(f"{lang}: unknown placeholder {sorted(got - expected)} in translation of "
-                       f"{sources[0]!r}")
+            out.append(
+                f"{lang}: unknown placeholder {sorted(got - expected)} in translation of "
+                f"{sources[0]!r}"
+            )
     return out
 
 
@@ -190,8 +204,7 @@ def main(argv: list[str]) -> int:
         for issue in problems():
             print(issue)
         return 0
-    print("usage: python -m tools.i18n update|check|missing|apply LANG FILE.json",
-          file=sys.stderr)
+    print("usage: python -m tools.i18n update|check|missing|apply LANG FILE.json", file=sys.stderr)
     return 2
 
 

@@ -34,8 +34,16 @@ from storage.models import Cooperative, Point
 
 INVITE_DAYS = 7
 MEMBER_STATUSES = ("active", "suspended")
-PROFILE_FIELDS = ("description", "services", "phone", "opening_hours", "simpanan_pokok",
-                  "simpanan_wajib", "closed_loop", "rat_year")
+PROFILE_FIELDS = (
+    "description",
+    "services",
+    "phone",
+    "opening_hours",
+    "simpanan_pokok",
+    "simpanan_wajib",
+    "closed_loop",
+    "rat_year",
+)
 
 
 class Forbidden(Exception):
@@ -74,10 +82,21 @@ def _hash(token: str) -> str:
 
 
 class AdminService:
-    def __init__(self, *, operators: frozenset[int], admins: AdminRepository,
-                 apps: ApplicationRepository, coops: Cooperatives, audit: AuditRepository,
-                 invites: InviteRepository, membership: MembershipService, vault: Vault,
-                 importer: Importer, gazetteer: Gazetteer, users: Users) -> None:
+    def __init__(
+        self,
+        *,
+        operators: frozenset[int],
+        admins: AdminRepository,
+        apps: ApplicationRepository,
+        coops: Cooperatives,
+        audit: AuditRepository,
+        invites: InviteRepository,
+        membership: MembershipService,
+        vault: Vault,
+        importer: Importer,
+        gazetteer: Gazetteer,
+        users: Users,
+    ) -> None:
         self.operators = operators
         self.admins = admins
         self.apps = apps
@@ -99,10 +118,12 @@ class AdminService:
         coops = await self.coops.get_many(await self.admins.coops_of(user_id))
         return sorted(coops, key=lambda c: c.name.casefold())
 
-    async def _refuse(self, actor: int, action: str, coop_id: str | None,
-                      target: str | None) -> Forbidden:
-        await self.audit.record(actor=actor, action=action, outcome="refused",
-                                coop_id=coop_id, target=target)
+    async def _refuse(
+        self, actor: int, action: str, coop_id: str | None, target: str | None
+    ) -> Forbidden:
+        await self.audit.record(
+            actor=actor, action=action, outcome="refused", coop_id=coop_id, target=target
+        )
         return Forbidden(action)
 
     async def require_coop(self, actor: int, coop_id: str, action: str) -> Cooperative:
@@ -112,8 +133,9 @@ class AdminService:
             raise await self._refuse(actor, action, coop_id if coop else None, None)
         return coop
 
-    async def require_application(self, actor: int, application_id: str, action: str
-                                  ) -> tuple[Application, Cooperative]:
+    async def require_application(
+        self, actor: int, application_id: str, action: str
+    ) -> tuple[Application, Cooperative]:
         """An application of a cooperative ``actor`` administers."""
         application = await self.apps.get(application_id)
         if application is None or not await self.admins.is_admin(application.coop_id, actor):
@@ -127,11 +149,23 @@ class AdminService:
         if not self.is_operator(actor):
             raise await self._refuse(actor, action, None, None)
 
-    async def _done(self, actor: int, action: str, coop_id: str | None,
-                    target: str | None = None, outcome: str = "ok",
-                    **details: Any) -> None:
-        await self.audit.record(actor=actor, action=action, outcome=outcome, coop_id=coop_id,
-                                target=target, details=details)
+    async def _done(
+        self,
+        actor: int,
+        action: str,
+        coop_id: str | None,
+        target: str | None = None,
+        outcome: str = "ok",
+        **details: Any,
+    ) -> None:
+        await self.audit.record(
+            actor=actor,
+            action=action,
+            outcome=outcome,
+            coop_id=coop_id,
+            target=target,
+            details=details,
+        )
 
     # --- applications -------------------------------------------------------------------
 
@@ -139,16 +173,18 @@ class AdminService:
         await self.require_coop(actor, coop_id, "view_applications")
         return await self.apps.for_coop(coop_id, "pending", limit=500)
 
-    async def application(self, actor: int, application_id: str) -> tuple[Application,
-                                                                           Cooperative]:
+    async def application(
+        self, actor: int, application_id: str
+    ) -> tuple[Application, Cooperative]:
         return await self.require_application(actor, application_id, "view_application")
 
     async def approve(self, actor: int, application_id: str) -> Application | None:
         """Approve; None when it was decided already (another admin, a repeated tap)."""
         _, coop = await self.require_application(actor, application_id, "approve")
         decided = await self.membership.approve(application_id)
-        await self._done(actor, "approve", coop.id, application_id,
-                         "ok" if decided else "already_decided")
+        await self._done(
+            actor, "approve", coop.id, application_id, "ok" if decided else "already_decided"
+        )
         return decided
 
     async def reject(self, actor: int, application_id: str, reason: str) -> Application | None:
@@ -157,8 +193,9 @@ class AdminService:
         if len(reason) < 3:
             raise InputError("reason_short")
         decided = await self.membership.reject(application_id, reason)
-        await self._done(actor, "reject", coop.id, application_id,
-                         "ok" if decided else "already_decided")
+        await self._done(
+            actor, "reject", coop.id, application_id, "ok" if decided else "already_decided"
+        )
         return decided
 
     async def reveal_nik(self, actor: int, application_id: str) -> str:
@@ -168,60 +205,92 @@ class AdminService:
 
     # --- members ------------------------------------------------------------------------
 
-    async def members(self, actor: int, coop_id: str, *, query: str | None = None,
-                      skip: int = 0, limit: int = 10) -> tuple[list[Application], int]:
+    async def members(
+        self, actor: int, coop_id: str, *, query: str | None = None, skip: int = 0, limit: int = 10
+    ) -> tuple[list[Application], int]:
         await self.require_coop(actor, coop_id, "view_members")
-        return await self.apps.members(coop_id, MEMBER_STATUSES, query=query, skip=skip,
-                                       limit=limit)
+        return await self.apps.members(
+            coop_id, MEMBER_STATUSES, query=query, skip=skip, limit=limit
+        )
 
     async def member(self, actor: int, application_id: str) -> tuple[Application, Cooperative]:
-        application, coop = await self.require_application(actor, application_id,
-                                                           "view_member")
+        application, coop = await self.require_application(actor, application_id, "view_member")
         if application.status not in (*MEMBER_STATUSES, "left"):
             raise await self._refuse(actor, "view_member", coop.id, application_id)
         return application, coop
 
     async def suspend(self, actor: int, application_id: str, reason: str) -> Application | None:
-        return await self._member_status(actor, application_id, reason, "suspend",
-                                         ("active",), "suspended")
+        return await self._member_status(
+            actor, application_id, reason, "suspend", ("active",), "suspended"
+        )
 
-    async def reinstate(self, actor: int, application_id: str, reason: str
-                        ) -> Application | None:
-        return await self._member_status(actor, application_id, reason, "reinstate",
-                                         ("suspended",), "active")
+    async def reinstate(self, actor: int, application_id: str, reason: str) -> Application | None:
+        return await self._member_status(
+            actor, application_id, reason, "reinstate", ("suspended",), "active"
+        )
 
-    async def _member_status(self, actor: int, application_id: str, reason: str, action: str,
-                             before: tuple[str, ...], after: str) -> Application | None:
+    async def _member_status(
+        self,
+        actor: int,
+        application_id: str,
+        reason: str,
+        action: str,
+        before: tuple[str, ...],
+        after: str,
+    ) -> Application | None:
         _, coop = await self.require_application(actor, application_id, action)
         reason = clean_line(reason, 300)
         if len(reason) < 3:
             raise InputError("reason_short")
-        changed = await self.apps.transition(application_id, before, after,
-                                             {"status_reason": reason})
+        changed = await self.apps.transition(
+            application_id, before, after, {"status_reason": reason}
+        )
         if changed is not None:
-            await self.apps.set_fields(application_id, {"card_version": changed.card_version
-                                                        + 1})
-        await self._done(actor, action, coop.id, application_id,
-                         "ok" if changed else "not_applicable")
+            await self.apps.set_fields(application_id, {"card_version": changed.card_version + 1})
+        await self._done(
+            actor, action, coop.id, application_id, "ok" if changed else "not_applicable"
+        )
         return changed
 
     async def export_members(self, actor: int, coop_id: str) -> bytes:
         """The cooperative's own register as CSV (UTF-8 with BOM, for spreadsheets)."""
         coop = await self.require_coop(actor, coop_id, "export_members")
-        members, _ = await self.apps.members(coop_id, (*MEMBER_STATUSES, "left"),
-                                             limit=1_000_000)
+        members, _ = await self.apps.members(coop_id, (*MEMBER_STATUSES, "left"), limit=1_000_000)
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["member_number", "full_name", "nik", "sex", "birth_date",
-                         "birth_place", "address", "phone", "occupation", "status",
-                         "member_since", "domicile_declared"])
+        writer.writerow(
+            [
+                "member_number",
+                "full_name",
+                "nik",
+                "sex",
+                "birth_date",
+                "birth_place",
+                "address",
+                "phone",
+                "occupation",
+                "status",
+                "member_since",
+                "domicile_declared",
+            ]
+        )
         for m in members:
-            writer.writerow([m.member_number or "", m.full_name or "",
-                             self.membership.reveal_nik(m) or "", m.sex or "",
-                             m.birth_date or "", m.birth_place or "", m.address or "",
-                             m.phone or "", m.occupation or "", m.status,
-                             m.decided_at.date().isoformat() if m.decided_at else "",
-                             "yes" if m.domicile_declared else "no"])
+            writer.writerow(
+                [
+                    m.member_number or "",
+                    m.full_name or "",
+                    self.membership.reveal_nik(m) or "",
+                    m.sex or "",
+                    m.birth_date or "",
+                    m.birth_place or "",
+                    m.address or "",
+                    m.phone or "",
+                    m.occupation or "",
+                    m.status,
+                    m.decided_at.date().isoformat() if m.decided_at else "",
+                    "yes" if m.domicile_declared else "no",
+                ]
+            )
         await self._done(actor, "export_members", coop.id, None, rows=len(members))
         return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -268,8 +337,7 @@ class AdminService:
             return year
         raise InputError("unknown_field")
 
-    async def update_profile(self, actor: int, coop_id: str, name: str, value: Any
-                             ) -> Cooperative:
+    async def update_profile(self, actor: int, coop_id: str, name: str, value: Any) -> Cooperative:
         coop = await self.require_coop(actor, coop_id, "edit_profile")
         if name not in PROFILE_FIELDS:
             raise InputError("unknown_field")
@@ -282,8 +350,7 @@ class AdminService:
         if not in_indonesia_bounds(point):
             raise InputError("location_outside")
         nearest = self.gazetteer.nearest_village(point)
-        fields: dict[str, Any] = {"loc": {"type": "Point", "coordinates": [point.lon,
-                                                                            point.lat]}}
+        fields: dict[str, Any] = {"loc": {"type": "Point", "coordinates": [point.lon, point.lat]}}
         if nearest is not None and nearest[1] < 50_000:
             fields["village_code"] = nearest[0].code
             fields["areas"] = self.gazetteer.area_codes(nearest[0].code)
@@ -293,8 +360,7 @@ class AdminService:
 
     # --- statistics ---------------------------------------------------------------------
 
-    async def coop_stats(self, actor: int, coop_id: str, now: datetime | None = None
-                         ) -> CoopStats:
+    async def coop_stats(self, actor: int, coop_id: str, now: datetime | None = None) -> CoopStats:
         await self.require_coop(actor, coop_id, "view_stats")
         now = now or datetime.now(UTC)
         applications = await self.apps.for_coop(coop_id, None, limit=1_000_000)
@@ -305,19 +371,30 @@ class AdminService:
             months.append(f"{year:04d}-{month:02d}")
             year, month = (year - 1, 12) if month == 1 else (year, month - 1)
         months.reverse()
-        joined = Counter(a.decided_at.strftime("%Y-%m") for a in applications
-                         if a.decided_at and a.member_number)
-        left = Counter(a.decided_at.strftime("%Y-%m") for a in applications
-                       if a.status == "left" and a.decided_at)
+        joined = Counter(
+            a.decided_at.strftime("%Y-%m")
+            for a in applications
+            if a.decided_at and a.member_number
+        )
+        left = Counter(
+            a.decided_at.strftime("%Y-%m")
+            for a in applications
+            if a.status == "left" and a.decided_at
+        )
         before = sum(n for m, n in joined.items() if m < months[0]) - sum(
-            n for m, n in left.items() if m < months[0])
+            n for m, n in left.items() if m < months[0]
+        )
         totals, running = [], before
         for m in months:
             running += joined.get(m, 0) - left.get(m, 0)
             totals.append(running)
-        return CoopStats(members=by_status["active"] + by_status["suspended"],
-                         by_status=dict(by_status), months=months,
-                         joined=[joined.get(m, 0) for m in months], total=totals)
+        return CoopStats(
+            members=by_status["active"] + by_status["suspended"],
+            by_status=dict(by_status),
+            months=months,
+            joined=[joined.get(m, 0) for m in months],
+            total=totals,
+        )
 
     async def platform_stats(self, actor: int) -> PlatformStats:
         await self.require_operator(actor, "platform_stats")
@@ -344,18 +421,22 @@ class AdminService:
         for (province, coop_type), n in coop_counts.items():
             province_coops[province] += n
             type_coops[coop_type] += n
-        provinces = sorted(set(province_coops) | set(province_members),
-                           key=lambda p: -province_coops[p])
+        provinces = sorted(
+            set(province_coops) | set(province_members), key=lambda p: -province_coops[p]
+        )
         await self._done(actor, "platform_stats", None)
         return PlatformStats(
             users=await self.users.count(),
             cooperatives=sum(province_coops.values()),
             memberships=by_status.get("active", 0),
             applications=by_status,
-            by_province=[(p, province_coops[p], province_members[p], province_pending[p])
-                         for p in provinces],
-            by_type=[(t, type_coops[t], type_members[t])
-                     for t in sorted(type_coops, key=lambda t: -type_coops[t])],
+            by_province=[
+                (p, province_coops[p], province_members[p], province_pending[p]) for p in provinces
+            ],
+            by_type=[
+                (t, type_coops[t], type_members[t])
+                for t in sorted(type_coops, key=lambda t: -type_coops[t])
+            ],
         )
 
     async def recent_audit(self, actor: int, limit: int = 20) -> list[dict[str, Any]]:
@@ -387,8 +468,7 @@ class AdminService:
 
     async def accept_invite(self, user_id: int, token: str) -> Cooperative:
         """Make ``user_id`` an admin; raises :class:`InputError` (``invite_invalid``)."""
-        used = await self.invites.use(_hash(token), user_id) if 16 <= len(token) <= 64 \
-            else None
+        used = await self.invites.use(_hash(token), user_id) if 16 <= len(token) <= 64 else None
         if used is None:
             await self.audit.record(actor=user_id, action="accept_invite", outcome="refused")
             raise InputError("invite_invalid")
@@ -399,12 +479,21 @@ class AdminService:
         await self._done(user_id, "accept_invite", coop.id)
         return coop
 
-    async def import_directory(self, actor: int, data: bytes, progress: Progress | None = None
-                               ) -> ImportReport:
+    async def import_directory(
+        self, actor: int, data: bytes, progress: Progress | None = None
+    ) -> ImportReport:
         await self.require_operator(actor, "import")
         report = await self.importer.import_bytes(data, progress=progress)
-        await self._done(actor, "import", None, None, rows=report.rows, created=report.created,
-                         updated=report.updated, rejected=len(report.errors))
+        await self._done(
+            actor,
+            "import",
+            None,
+            None,
+            rows=report.rows,
+            created=report.created,
+            updated=report.updated,
+            rejected=len(report.errors),
+        )
         return report
 
     # --- CLI (trusted: the shell user is an operator) ----------------------------------

@@ -101,8 +101,9 @@ class RateWindow:
                     self._times.append(now)
                     # After a slow moment catch up by at most `burst` sends: a larger burst
                     # plus network jitter is what overflows a second.
-                    self._next = max(self._next + self.spacing,
-                                     now - (self.burst - 1) * self.spacing)
+                    self._next = max(
+                        self._next + self.spacing, now - (self.burst - 1) * self.spacing
+                    )
                     return
                 await asyncio.sleep(self._times[0] + self.window - now + 0.0005)
 
@@ -110,12 +111,22 @@ class RateWindow:
 class BroadcastEngine:
     """Sends every running announcement; one per process."""
 
-    def __init__(self, repo: BroadcastRepository, sender: Sender,
-                 progress: ProgressCallback | None = None, *, rate: float = 25.0,
-                 paid_rate: float = 1000.0, per_chat_interval: float = 1.0,
-                 max_in_flight: int | None = None, progress_every: float = 3.0,
-                 claim_size: int = 200, flush_every: float = 0.1, max_attempts: int = 5,
-                 window_margin: float = 1.02) -> None:
+    def __init__(
+        self,
+        repo: BroadcastRepository,
+        sender: Sender,
+        progress: ProgressCallback | None = None,
+        *,
+        rate: float = 25.0,
+        paid_rate: float = 1000.0,
+        per_chat_interval: float = 1.0,
+        max_in_flight: int | None = None,
+        progress_every: float = 3.0,
+        claim_size: int = 200,
+        flush_every: float = 0.1,
+        max_attempts: int = 5,
+        window_margin: float = 1.02,
+    ) -> None:
         self.repo = repo
         self.sender = sender
         self.progress = progress
@@ -181,8 +192,7 @@ class BroadcastEngine:
     async def _run(self) -> None:
         requeued = await self.repo.reset_inflight()
         if requeued:
-            log.warning("broadcast resumed after a stop; %s recipients were in flight",
-                        requeued)
+            log.warning("broadcast resumed after a stop; %s recipients were in flight", requeued)
         # The dispatcher only sends (paced); the feeder does the database work meanwhile,
         # so sending never stalls while queues are refilled or outcomes written.
         dispatcher = asyncio.create_task(self._dispatcher(), name="broadcast-dispatcher")
@@ -284,28 +294,39 @@ class BroadcastEngine:
             self._in_flight[job.id] = self._in_flight.get(job.id, 1) - 1
         now = datetime.now(UTC)
         if result.outcome is Outcome.SENT:
-            self._results.append((recipient_id, "sent", {"sent_at": now,
-                                                          "attempts": attempts}))
+            self._results.append((recipient_id, "sent", {"sent_at": now, "attempts": attempts}))
             self._sent_times.setdefault(job.id, deque(maxlen=5000)).append(time.monotonic())
         elif result.outcome is Outcome.BLOCKED:
             self._results.append((recipient_id, "blocked", {"attempts": attempts}))
             self._unreachable.append(chat_id)
         elif result.outcome is Outcome.FAILED:
-            self._results.append((recipient_id, "failed", {"error": result.error[:200],
-                                                            "attempts": attempts}))
+            self._results.append(
+                (recipient_id, "failed", {"error": result.error[:200], "attempts": attempts})
+            )
         elif result.outcome is Outcome.RETRY_AFTER:
             self.too_many += 1
             wait = max(result.retry_after, 0.5)
             (self.paid if job.paid else self.free).pause(wait)
-            self._results.append((recipient_id, "pending", {
-                "next_at": now + timedelta(seconds=wait), "attempts": attempts - 1}))
+            self._results.append(
+                (
+                    recipient_id,
+                    "pending",
+                    {"next_at": now + timedelta(seconds=wait), "attempts": attempts - 1},
+                )
+            )
         elif attempts >= self.max_attempts:
-            self._results.append((recipient_id, "failed", {"error": result.error[:200],
-                                                            "attempts": attempts}))
+            self._results.append(
+                (recipient_id, "failed", {"error": result.error[:200], "attempts": attempts})
+            )
         else:
-            backoff = min(30.0, 2.0 ** attempts)
-            self._results.append((recipient_id, "pending", {
-                "next_at": now + timedelta(seconds=backoff), "attempts": attempts}))
+            backoff = min(30.0, 2.0**attempts)
+            self._results.append(
+                (
+                    recipient_id,
+                    "pending",
+                    {"next_at": now + timedelta(seconds=backoff), "attempts": attempts},
+                )
+            )
 
     async def _flush(self) -> None:
         results, self._results = self._results, []
@@ -344,9 +365,9 @@ class BroadcastEngine:
         remaining = counts.get("pending", 0) + counts.get("sending", 0)
         final = job.status == "cancelled" or (remaining == 0 and idle)
         if final and job.status == "running":
-            updated = await self.repo.set(job.id, {"status": "done",
-                                                   "finished_at": datetime.now(UTC)},
-                                          only_if=("running",))
+            updated = await self.repo.set(
+                job.id, {"status": "done", "finished_at": datetime.now(UTC)}, only_if=("running",)
+            )
             if updated is None:
                 return  # already finished (another pass reported it)
             job = updated
@@ -357,11 +378,17 @@ class BroadcastEngine:
         times = self._sent_times.get(job.id, deque())
         recent = [t for t in times if t > now - 10]
         rate = len(recent) / min(10.0, max(1e-6, now - recent[0])) if len(recent) > 1 else 0.0
-        info = ProgressInfo(total=job.total, sent=counts.get("sent", 0),
-                            blocked=counts.get("blocked", 0), failed=counts.get("failed", 0),
-                            remaining=remaining, rate=rate,
-                            eta_s=remaining / rate if rate > 0 and remaining else None,
-                            final=final, status=job.status)
+        info = ProgressInfo(
+            total=job.total,
+            sent=counts.get("sent", 0),
+            blocked=counts.get("blocked", 0),
+            failed=counts.get("failed", 0),
+            remaining=remaining,
+            rate=rate,
+            eta_s=remaining / rate if rate > 0 and remaining else None,
+            final=final,
+            status=job.status,
+        )
         if self.progress is not None:
             try:
                 await self.progress(job, info)
@@ -381,10 +408,17 @@ class Audience:
     coop_type: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in {
-            "coop_id": self.coop_id, "include_pending": self.include_pending,
-            "province": self.province, "regency": self.regency,
-            "coop_type": self.coop_type}.items() if v}
+        return {
+            k: v
+            for k, v in {
+                "coop_id": self.coop_id,
+                "include_pending": self.include_pending,
+                "province": self.province,
+                "regency": self.regency,
+                "coop_type": self.coop_type,
+            }.items()
+            if v
+        }
 
 
 class BroadcastService:
@@ -413,13 +447,30 @@ class BroadcastService:
             users = await self.repo.users_of_coops(filt)
         return [u for u in users if u not in muted]
 
-    async def create(self, audience: Audience, *, text: str, photo: str | None, created_by: int,
-                     paid: bool, scheduled_at: datetime | None, language: str) -> Broadcast:
+    async def create(
+        self,
+        audience: Audience,
+        *,
+        text: str,
+        photo: str | None,
+        created_by: int,
+        paid: bool,
+        scheduled_at: datetime | None,
+        language: str,
+    ) -> Broadcast:
         recipients = await self.recipients(audience)
-        job = await self.repo.create(kind=audience.kind, coop_id=audience.coop_id, text=text,
-                                     photo=photo, created_by=created_by, recipients=recipients,
-                                     paid=paid, scheduled_at=scheduled_at, language=language,
-                                     audience=audience.as_dict())
+        job = await self.repo.create(
+            kind=audience.kind,
+            coop_id=audience.coop_id,
+            text=text,
+            photo=photo,
+            created_by=created_by,
+            recipients=recipients,
+            paid=paid,
+            scheduled_at=scheduled_at,
+            language=language,
+            audience=audience.as_dict(),
+        )
         if self.engine is not None:
             self.engine.wake()
         return job
@@ -434,9 +485,11 @@ class BroadcastService:
         elif action == "resume":
             job = await self.repo.set(job_id, {"status": "running"}, only_if=("paused",))
         else:
-            job = await self.repo.set(job_id, {"status": "cancelled",
-                                               "finished_at": datetime.now(UTC)},
-                                      only_if=("running", "paused", "scheduled"))
+            job = await self.repo.set(
+                job_id,
+                {"status": "cancelled", "finished_at": datetime.now(UTC)},
+                only_if=("running", "paused", "scheduled"),
+            )
             if job is not None:
                 await self.repo.cancel_pending(job_id)
         if self.engine is not None:

@@ -77,16 +77,63 @@ Glyph = tuple[str, tuple[str, ...]]
 
 # Letters without a decomposition, spelled with ones the font has.
 _SPELL = {
-    "ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O",
-    "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "ł": "l", "Ł": "L",
-    "ı": "i", "ħ": "h", "Ħ": "H", "ŧ": "t", "Ŧ": "T", "ŋ": "ng", "Ŋ": "NG", "ĸ": "k",
-    "ʻ": "'", "ʼ": "'", "ʹ": "'", "´": "'", "‚": ",", "„": '"', "‐": "-", "‑": "-",
-    "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-", "×": "x", "•": "·", "′": "'",
+    "ß": "ss",
+    "ẞ": "SS",
+    "æ": "ae",
+    "Æ": "AE",
+    "œ": "oe",
+    "Œ": "OE",
+    "ø": "o",
+    "Ø": "O",
+    "đ": "d",
+    "Đ": "D",
+    "ð": "d",
+    "Ð": "D",
+    "þ": "th",
+    "Þ": "Th",
+    "ł": "l",
+    "Ł": "L",
+    "ı": "i",
+    "ħ": "h",
+    "Ħ": "H",
+    "ŧ": "t",
+    "Ŧ": "T",
+    "ŋ": "ng",
+    "Ŋ": "NG",
+    "ĸ": "k",
+    "ʻ": "'",
+    "ʼ": "'",
+    "ʹ": "'",
+    "´": "'",
+    "‚": ",",
+    "„": '"',
+    "‐": "-",
+    "‑": "-",
+    "‒": "-",
+    "–": "-",
+    "—": "-",
+    "―": "-",
+    "−": "-",
+    "×": "x",
+    "•": "·",
+    "′": "'",
     "″": '"',
 }
 # Combining marks the card composes, drawn with glyphs the font has.
-_ABOVE = {"\u0300", "\u0301", "\u0302", "\u0303", "\u0304", "\u0305", "\u0306", "\u0307",
-          "\u0308", "\u030a", "\u030b", "\u030c"}
+_ABOVE = {
+    "\u0300",
+    "\u0301",
+    "\u0302",
+    "\u0303",
+    "\u0304",
+    "\u0305",
+    "\u0306",
+    "\u0307",
+    "\u0308",
+    "\u030a",
+    "\u030b",
+    "\u030c",
+}
 _BELOW = {"\u0323", "\u0326", "\u0327", "\u0328"}
 _MARKS = _ABOVE | _BELOW
 
@@ -213,8 +260,9 @@ def _fit(run: list[Glyph], style: Style, width: float) -> list[Glyph]:
     return [*head, *ellipsis] if style.width([*head, *ellipsis]) <= width else []
 
 
-def wrap(run: list[Glyph], style: Style, width: float,
-         lines: int) -> tuple[list[list[Glyph]], bool]:
+def wrap(
+    run: list[Glyph], style: Style, width: float, lines: int
+) -> tuple[list[list[Glyph]], bool]:
     """``run`` in at most ``lines`` lines of ``width``; True when it all fitted.
 
     Lines break at spaces; a word wider than a line is broken where it must. Text that does
@@ -236,7 +284,7 @@ def wrap(run: list[Glyph], style: Style, width: float,
         i += 1
         if style.width(line) > width:  # one word wider than the line: break it
             cut = 1
-            while cut < len(line) and style.width(line[:cut + 1]) <= width:
+            while cut < len(line) and style.width(line[: cut + 1]) <= width:
                 cut += 1
             words.insert(i, ([], line[cut:]))
             line = line[:cut]
@@ -251,8 +299,15 @@ def wrap(run: list[Glyph], style: Style, width: float,
     return out, False
 
 
-def best_wrap(run: list[Glyph], sizes: Sequence[int], *, fill: tuple[int, int, int],
-              bold: float, width: float, lines: int) -> tuple[Style, list[list[Glyph]]]:
+def best_wrap(
+    run: list[Glyph],
+    sizes: Sequence[int],
+    *,
+    fill: tuple[int, int, int],
+    bold: float,
+    width: float,
+    lines: int,
+) -> tuple[Style, list[list[Glyph]]]:
     """The largest size whose wrap fits; else the smallest, ellipsized."""
     result: tuple[Style, list[list[Glyph]]] | None = None
     for size in sizes:
@@ -265,8 +320,14 @@ def best_wrap(run: list[Glyph], sizes: Sequence[int], *, fill: tuple[int, int, i
     return result
 
 
-def _text(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str,
-          font: ImageFont.FreeTypeFont, fill: int | tuple[int, int, int], bold: float) -> None:
+def _text(
+    draw: ImageDraw.ImageDraw,
+    xy: tuple[float, float],
+    text: str,
+    font: ImageFont.FreeTypeFont,
+    fill: int | tuple[int, int, int],
+    bold: float,
+) -> None:
     """``text`` with its pen at ``xy`` (left, baseline); bold strikes it again to the right
     (widening stems only, so the dot of an i stays apart, unlike a stroke)."""
     draw.text(xy, text, font=font, fill=fill, anchor="ls")
@@ -275,8 +336,7 @@ def _text(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str,
         draw.text((xy[0] + bold * k / steps, xy[1]), text, font=font, fill=fill, anchor="ls")
 
 
-def _mask(font: ImageFont.FreeTypeFont, text: str, bold: float) -> tuple[Image.Image, int,
-                                                                             int]:
+def _mask(font: ImageFont.FreeTypeFont, text: str, bold: float) -> tuple[Image.Image, int, int]:
     """The ink of ``text`` and its offset from the pen position (left, baseline)."""
     return _mask_cached(font.size, text, bold)
 
@@ -293,8 +353,9 @@ def _mask_cached(size: int, text: str, bold: float) -> tuple[Image.Image, int, i
     return im.crop(box), box[0] - pad, box[1] - pad - ascent
 
 
-def draw_run(img: Image.Image, xy: tuple[float, float], run: Sequence[Glyph],
-             style: Style) -> None:
+def draw_run(
+    img: Image.Image, xy: tuple[float, float], run: Sequence[Glyph], style: Style
+) -> None:
     """Draw ``run`` with its pen at ``xy`` (left, baseline), composing the marks."""
     draw = ImageDraw.Draw(img)
     font, text = style.font, _base(run)
@@ -306,24 +367,42 @@ def draw_run(img: Image.Image, xy: tuple[float, float], run: Sequence[Glyph],
         start = 0
         for i in [*sorted(dotless), len(run)]:
             if i > start:
-                _text(draw, (x + font.getlength(text[:start]), y), text[start:i], font,
-                      style.fill, style.shift)
+                _text(
+                    draw,
+                    (x + font.getlength(text[:start]), y),
+                    text[start:i],
+                    font,
+                    style.fill,
+                    style.shift,
+                )
             if i < len(run):
                 mask, dx, dy = _mask(font, text[i], style.shift)
                 x_height = -_mask(font, "x", style.shift)[2]
                 cut = max(0, -dy - x_height)
                 stem = mask.crop((0, cut, mask.width, mask.height))
-                draw.bitmap((round(x + font.getlength(text[:i]) + dx), round(y + dy + cut)),
-                            stem, fill=style.fill)
+                draw.bitmap(
+                    (round(x + font.getlength(text[:i]) + dx), round(y + dy + cut)),
+                    stem,
+                    fill=style.fill,
+                )
             start = i + 1
     for i, (letter, marks) in enumerate(run):
         if marks:
-            _draw_marks(draw, font, style, x + font.getlength(text[:i]), y, letter, i in dotless,
-                        marks)
+            _draw_marks(
+                draw, font, style, x + font.getlength(text[:i]), y, letter, i in dotless, marks
+            )
 
 
-def _draw_marks(draw: ImageDraw.ImageDraw, font: ImageFont.FreeTypeFont, style: Style,
-                x: float, y: float, letter: str, dotless: bool, marks: tuple[str, ...]) -> None:
+def _draw_marks(
+    draw: ImageDraw.ImageDraw,
+    font: ImageFont.FreeTypeFont,
+    style: Style,
+    x: float,
+    y: float,
+    letter: str,
+    dotless: bool,
+    marks: tuple[str, ...],
+) -> None:
     bold = style.shift
     base, bx, by = _mask(font, letter, bold)
     centre = x + bx + base.width / 2
@@ -349,13 +428,17 @@ def _draw_marks(draw: ImageDraw.ImageDraw, font: ImageFont.FreeTypeFont, style: 
 
 
 @lru_cache(maxsize=256)
-def _mark_pieces(font: ImageFont.FreeTypeFont, mark: str,
-                 bold: float) -> tuple[tuple[Image.Image, int], ...]:
+def _mark_pieces(
+    font: ImageFont.FreeTypeFont, mark: str, bold: float
+) -> tuple[tuple[Image.Image, int], ...]:
     """A combining mark as glyph masks (with their x offsets) of characters the font has."""
+
     def ink(ch: str, scale: float = 0.8) -> Image.Image:
         m = _mask(font, ch, bold)[0]
-        return m.resize((max(1, round(m.width * scale)), max(1, round(m.height * scale))),
-                        Image.Resampling.LANCZOS)
+        return m.resize(
+            (max(1, round(m.width * scale)), max(1, round(m.height * scale))),
+            Image.Resampling.LANCZOS,
+        )
 
     dot = ink(".", 0.9)
     match mark:
@@ -387,15 +470,22 @@ def _mark_pieces(font: ImageFont.FreeTypeFont, mark: str,
     return ()
 
 
-def draw_mono(img: Image.Image, xy: tuple[float, float], text: str, style: Style,
-              cell: float) -> None:
+def draw_mono(
+    img: Image.Image, xy: tuple[float, float], text: str, style: Style, cell: float
+) -> None:
     """``text`` in fixed-width cells (a monospace look from a proportional font)."""
     draw = ImageDraw.Draw(img)
     x, y = xy
     for i, ch in enumerate(text):
         w = style.font.getlength(ch)
-        _text(draw, (x + i * cell + (cell - w - style.shift) / 2, y), ch, style.font,
-              style.fill, style.shift)
+        _text(
+            draw,
+            (x + i * cell + (cell - w - style.shift) / 2, y),
+            ch,
+            style.font,
+            style.fill,
+            style.shift,
+        )
 
 
 # --- the static part: page, shadow, card, band ----------------------------------------------
@@ -405,23 +495,29 @@ def _rounded_mask(size: tuple[int, int], radius: int) -> Image.Image:
     """An anti-aliased rounded rectangle (drawn at 4x, then reduced)."""
     ss = 4
     big = Image.new("L", (size[0] * ss, size[1] * ss))
-    ImageDraw.Draw(big).rounded_rectangle((0, 0, big.width - 1, big.height - 1),
-                                          radius * ss, fill=255)
+    ImageDraw.Draw(big).rounded_rectangle(
+        (0, 0, big.width - 1, big.height - 1), radius * ss, fill=255
+    )
     return big.reduce(ss)
 
 
-def _gradient(size: tuple[int, int], left: tuple[int, int, int],
-              right: tuple[int, int, int]) -> Image.Image:
+def _gradient(
+    size: tuple[int, int], left: tuple[int, int, int], right: tuple[int, int, int]
+) -> Image.Image:
     strip = Image.new("RGB", (256, 1))
-    strip.putdata([tuple(round(a + (b - a) * t / 255) for a, b in zip(left, right,
-                                                                        strict=True))
-                   for t in range(256)])
+    strip.putdata(
+        [
+            tuple(round(a + (b - a) * t / 255) for a, b in zip(left, right, strict=True))
+            for t in range(256)
+        ]
+    )
     return strip.resize(size, Image.Resampling.BILINEAR)
 
 
 @lru_cache(maxsize=4)
 def _background(scale: int) -> Image.Image:
     """Everything that does not depend on the data, per scale."""
+
     def s(v: float) -> int:
         return round(v * scale)
 
@@ -443,8 +539,11 @@ def _background(scale: int) -> Image.Image:
     # Faint rings on the band, as on bank cards.
     rings = Image.new("L", band.size)
     rd = ImageDraw.Draw(rings)
-    for cx, cy, r, width in ((0.86, 1.25, 0.36, 26), (0.98, -0.2, 0.22, 18),
-                             (0.70, 1.9, 0.52, 14)):
+    for cx, cy, r, width in (
+        (0.86, 1.25, 0.36, 26),
+        (0.98, -0.2, 0.22, 18),
+        (0.70, 1.9, 0.52, 14),
+    ):
         c, m, rr = s(cx * CARD[2]), s(cy * BAND), s(r * CARD[2])
         rd.ellipse((c - rr, m - rr, c + rr, m + rr), outline=28, width=s(width))
     band.paste(Image.new("RGB", band.size, (255, 255, 255)), (0, 0), rings)
@@ -469,14 +568,19 @@ def _chip(img: Image.Image, box: tuple[int, int, int, int], scale: int) -> None:
     line = max(1, round(1.5 * scale))
     colour = (160, 122, 44)
     d.line((x0 + w // 3, y0 + 2 * line, x0 + w // 3, y1 - 2 * line), fill=colour, width=line)
-    d.line((x0 + 2 * w // 3, y0 + 2 * line, x0 + 2 * w // 3, y1 - 2 * line), fill=colour,
-           width=line)
+    d.line(
+        (x0 + 2 * w // 3, y0 + 2 * line, x0 + 2 * w // 3, y1 - 2 * line), fill=colour, width=line
+    )
     for fy in (1 / 3, 2 / 3):
         yy = y0 + round(h * fy)
         d.line((x0 + 2 * line, yy, x0 + w // 3, yy), fill=colour, width=line)
         d.line((x0 + 2 * w // 3, yy, x1 - 2 * line, yy), fill=colour, width=line)
-    d.rounded_rectangle((x0 + w // 3, y0 + h // 4, x0 + 2 * w // 3, y1 - h // 4),
-                        round(4 * scale), outline=colour, width=line)
+    d.rounded_rectangle(
+        (x0 + w // 3, y0 + h // 4, x0 + 2 * w // 3, y1 - h // 4),
+        round(4 * scale),
+        outline=colour,
+        width=line,
+    )
 
 
 def _qr(link: str, box: int) -> Image.Image:
@@ -520,8 +624,9 @@ def _render(data: CardData, scale: int) -> Image.Image:
     if data.demo:
         right = _demo_badge(img, right, cy0 + s(30), scale) - s(22)
     name_run = glyphs(data.coop_name) or glyphs("-")
-    style, lines = best_wrap(name_run, [s(34), s(30), s(27)], fill=ON_RED, bold=0.055,
-                             width=right - left, lines=2)
+    style, lines = best_wrap(
+        name_run, [s(34), s(30), s(27)], fill=ON_RED, bold=0.055, width=right - left, lines=2
+    )
     type_style = Style(s(21), ON_RED_MUTED)
     type_line = _fit(glyphs(data.coop_type), type_style, right - left)
     line_h = round(style.size * 1.22)
@@ -540,22 +645,35 @@ def _render(data: CardData, scale: int) -> Image.Image:
     qr_x0 = cx1 - s(PAD) - s(QR_BOX)
     qr_y0 = cy0 + s(QR_TOP)
     d = ImageDraw.Draw(img)
-    d.rounded_rectangle((qr_x0, qr_y0, qr_x0 + s(QR_BOX), qr_y0 + s(QR_BOX)), s(14),
-                        fill=(255, 255, 255), outline=BORDER, width=max(1, s(1.5)))
+    d.rounded_rectangle(
+        (qr_x0, qr_y0, qr_x0 + s(QR_BOX), qr_y0 + s(QR_BOX)),
+        s(14),
+        fill=(255, 255, 255),
+        outline=BORDER,
+        width=max(1, s(1.5)),
+    )
     caption_style = Style(s(18), MUTED)
     if data.link:
         qr = _qr(data.link, s(QR_BOX) - s(6))
-        img.paste(qr.convert("RGB"), (qr_x0 + (s(QR_BOX) - qr.width) // 2,
-                                      qr_y0 + (s(QR_BOX) - qr.height) // 2))
+        img.paste(
+            qr.convert("RGB"),
+            (qr_x0 + (s(QR_BOX) - qr.width) // 2, qr_y0 + (s(QR_BOX) - qr.height) // 2),
+        )
         caption, _ = wrap(glyphs(label("scan", "")), caption_style, s(QR_BOX), 2)
         y = qr_y0 + s(QR_BOX) + s(30)
         for line in caption:
-            draw_run(img, (qr_x0 + (s(QR_BOX) - caption_style.width(line)) / 2, y), line,
-                     caption_style)
+            draw_run(
+                img, (qr_x0 + (s(QR_BOX) - caption_style.width(line)) / 2, y), line, caption_style
+            )
             y += s(23)
     else:  # nothing to verify (the card is not active): a blank square with faint finders
-        d.rounded_rectangle((qr_x0, qr_y0, qr_x0 + s(QR_BOX), qr_y0 + s(QR_BOX)), s(14),
-                            fill=(246, 247, 249), outline=BORDER, width=max(1, s(1.5)))
+        d.rounded_rectangle(
+            (qr_x0, qr_y0, qr_x0 + s(QR_BOX), qr_y0 + s(QR_BOX)),
+            s(14),
+            fill=(246, 247, 249),
+            outline=BORDER,
+            width=max(1, s(1.5)),
+        )
         f, inset = s(56), s(40)
         for fx, fy in ((0, 0), (1, 0), (0, 1)):
             x = qr_x0 + inset + fx * (s(QR_BOX) - 2 * inset - f)
@@ -570,8 +688,9 @@ def _render(data: CardData, scale: int) -> Image.Image:
         _demo_watermark(img, (left, chip_y, qr_x0 - s(20), cy1 - s(12)), scale)
     _chip(img, (left, chip_y, left + s(76), chip_y + s(56)), scale)
     if data.status:
-        _status_pill(img, (left + s(76) + s(22), chip_y + s(28)), data.status, scale,
-                     col_w - s(76) - s(22))
+        _status_pill(
+            img, (left + s(76) + s(22), chip_y + s(28)), data.status, scale, col_w - s(76) - s(22)
+        )
 
     label_style = Style(s(15), MUTED, 0.02)
     y = chip_y + s(56) + s(42)
@@ -581,9 +700,14 @@ def _render(data: CardData, scale: int) -> Image.Image:
 
     y += s(44) + s(46)
     _draw_label(img, (left, y), label("member", ""), label_style, col_w)
-    name_style, name_lines = best_wrap(glyphs(data.member_name) or glyphs("-"),
-                                       [s(32), s(28), s(25)], fill=INK, bold=0.055,
-                                       width=col_w, lines=2)
+    name_style, name_lines = best_wrap(
+        glyphs(data.member_name) or glyphs("-"),
+        [s(32), s(28), s(25)],
+        fill=INK,
+        bold=0.055,
+        width=col_w,
+        lines=2,
+    )
     y += s(6) + name_style.ascent() * 0.78
     for line in name_lines:
         draw_run(img, (left, y + s(4)), line, name_style)
@@ -596,13 +720,15 @@ def _render(data: CardData, scale: int) -> Image.Image:
     return img
 
 
-def _draw_label(img: Image.Image, xy: tuple[int, float], text: str, style: Style,
-                width: int) -> None:
+def _draw_label(
+    img: Image.Image, xy: tuple[int, float], text: str, style: Style, width: int
+) -> None:
     draw_run(img, xy, _fit(glyphs(text.upper()), style, width), style)
 
 
-def _draw_number(img: Image.Image, xy: tuple[int, float], number: str, scale: int,
-                 width: int) -> None:
+def _draw_number(
+    img: Image.Image, xy: tuple[int, float], number: str, scale: int, width: int
+) -> None:
     """The member number, large, in fixed-width cells, slightly embossed."""
     for size in (42, 38, 34, 30, 26, 22):
         style = Style(round(size * scale), INK, 0.03)
@@ -611,14 +737,15 @@ def _draw_number(img: Image.Image, xy: tuple[int, float], number: str, scale: in
         if cell * len(number) <= width:
             break
     if cell * len(number) > width:
-        number = number[:max(0, int(width // cell) - 1)] + ELLIPSIS
+        number = number[: max(0, int(width // cell) - 1)] + ELLIPSIS
     shadow = Style(style.size, (205, 208, 214), style.bold)
     draw_mono(img, (xy[0] + max(1, scale), xy[1] + max(1, scale)), number, shadow, cell)
     draw_mono(img, xy, number, style, cell)
 
 
-def _status_pill(img: Image.Image, centre_left: tuple[int, int], text: str, scale: int,
-                 width: int) -> None:
+def _status_pill(
+    img: Image.Image, centre_left: tuple[int, int], text: str, scale: int, width: int
+) -> None:
     style = Style(round(17 * scale), RED_DARK, 0.03)
     pad, dot = round(14 * scale), round(8 * scale)
     run = _fit(glyphs(text), style, width - 2 * pad - dot - round(8 * scale))
@@ -656,7 +783,9 @@ def _demo_watermark(img: Image.Image, box: tuple[int, int, int, int], scale: int
     area = (x1 - x0, y1 - y0)
     if text.width > area[0] or text.height > area[1]:
         ratio = min(area[0] / text.width, area[1] / text.height)
-        text = text.resize((max(1, int(text.width * ratio)), max(1, int(text.height * ratio))),
-                           Image.Resampling.LANCZOS)
+        text = text.resize(
+            (max(1, int(text.width * ratio)), max(1, int(text.height * ratio))),
+            Image.Resampling.LANCZOS,
+        )
     pos = (x0 + (area[0] - text.width) // 2, y0 + (area[1] - text.height) // 2)
     img.paste(RED, (*pos, pos[0] + text.width, pos[1] + text.height), text)

@@ -23,8 +23,14 @@ from storage.base import Cooperatives
 from storage.models import Cooperative
 
 # Wallet order: usable cards first, then what is waiting, then the past.
-STATUS_ORDER = {"active": 0, "suspended": 1, "pending": 2, "rejected": 3, "withdrawn": 4,
-                "left": 5}
+STATUS_ORDER = {
+    "active": 0,
+    "suspended": 1,
+    "pending": 2,
+    "rejected": 3,
+    "withdrawn": 4,
+    "left": 5,
+}
 SIGNATURE_BYTES = 12
 IMAGE_CACHE = 256
 
@@ -44,13 +50,18 @@ class Verification:
 
 
 def mask_name(name: str) -> str:
-    """"Siti Aminah" → "S*** A*****": enough to match a face, not to learn a name."""
+    """ "Siti Aminah" → "S*** A*****": enough to match a face, not to learn a name."""
     return " ".join(word[0] + "*" * min(len(word) - 1, 6) for word in name.split() if word)
 
 
 class CardService:
-    def __init__(self, apps: ApplicationRepository, coops: Cooperatives,
-                 admins: AdminRepository, vault: Vault) -> None:
+    def __init__(
+        self,
+        apps: ApplicationRepository,
+        coops: Cooperatives,
+        admins: AdminRepository,
+        vault: Vault,
+    ) -> None:
         self.apps = apps
         self.coops = coops
         self.admins = admins
@@ -60,8 +71,12 @@ class CardService:
 
     async def wallet(self, user_id: int) -> list[WalletEntry]:
         applications = await self.apps.for_user(user_id)
-        applications.sort(key=lambda a: (STATUS_ORDER.get(a.status, 9),
-                                         -(a.decided_at or a.created_at).timestamp()))
+        applications.sort(
+            key=lambda a: (
+                STATUS_ORDER.get(a.status, 9),
+                -(a.decided_at or a.created_at).timestamp(),
+            )
+        )
         coops = {c.id: c for c in await self.coops.get_many({a.coop_id for a in applications})}
         return [WalletEntry(a, coops.get(a.coop_id)) for a in applications]
 
@@ -90,8 +105,10 @@ class CardService:
             return None
         body, signature = raw[:12], raw[12:]
         # Cards printed before a key rotation stay valid while the old key is kept.
-        if not any(hmac.compare_digest(signature, vault.sign(body, SIGNATURE_BYTES))
-                   for vault in self.vault.all_vaults):
+        if not any(
+            hmac.compare_digest(signature, vault.sign(body, SIGNATURE_BYTES))
+            for vault in self.vault.all_vaults
+        ):
             return None
         return id_from_bytes(body)
 
@@ -106,8 +123,7 @@ class CardService:
         coop = await self.coops.get(application.coop_id)
         if coop is None:
             return Verification(False)
-        full = viewer_id == application.user_id or await self.admins.is_admin(coop.id,
-                                                                               viewer_id)
+        full = viewer_id == application.user_id or await self.admins.is_admin(coop.id, viewer_id)
         return Verification(True, application, coop, full)
 
     # --- images -------------------------------------------------------------------------

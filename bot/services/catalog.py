@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from bot.services.text import fold
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
+def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it here."""
     return message
 
@@ -32,8 +32,21 @@ TYPES: dict[str, Term] = {
             "simpan_pinjam",
             N_("Savings & loan"),
             "💰",
-            ("simpan pinjam", "koperasi simpan pinjam", "ksp", "usp", "kredit", "credit union",
-             "savings and loan", "savings loan", "savings", "loan", "loans", "credit", "cu"),
+            (
+                "simpan pinjam",
+                "koperasi simpan pinjam",
+                "ksp",
+                "usp",
+                "kredit",
+                "credit union",
+                "savings and loan",
+                "savings loan",
+                "savings",
+                "loan",
+                "loans",
+                "credit",
+                "cu",
+            ),
         ),
         Term(
             "konsumen",
@@ -69,7 +82,16 @@ TYPES: dict[str, Term] = {
             "syariah",
             N_("Sharia"),
             "🌙",
-            ("syariah", "koperasi syariah", "kspps", "ksps", "bmt", "sharia", "shariah", "islamic"),
+            (
+                "syariah",
+                "koperasi syariah",
+                "kspps",
+                "ksps",
+                "bmt",
+                "sharia",
+                "shariah",
+                "islamic",
+            ),
         ),
     )
 }
@@ -77,22 +99,55 @@ TYPES: dict[str, Term] = {
 SERVICES: dict[str, Term] = {
     t.code: t
     for t in (
-        Term("sembako", N_("Basic goods shop"), "🍚",
-             ("sembako", "toko sembako", "toko", "warung", "groceries", "grocery", "basic goods",
-              "shop", "beras", "minyak goreng")),
-        Term("apotek", N_("Pharmacy"), "💊",
-             ("apotek", "apotik", "obat", "pharmacy", "drugstore", "medicine", "medicines")),
-        Term("klinik", N_("Clinic"), "🏥",
-             ("klinik", "klinik desa", "clinic", "dokter", "doctor", "kesehatan", "health")),
+        Term(
+            "sembako",
+            N_("Basic goods shop"),
+            "🍚",
+            (
+                "sembako",
+                "toko sembako",
+                "toko",
+                "warung",
+                "groceries",
+                "grocery",
+                "basic goods",
+                "shop",
+                "beras",
+                "minyak goreng",
+            ),
+        ),
+        Term(
+            "apotek",
+            N_("Pharmacy"),
+            "💊",
+            ("apotek", "apotik", "obat", "pharmacy", "drugstore", "medicine", "medicines"),
+        ),
+        Term(
+            "klinik",
+            N_("Clinic"),
+            "🏥",
+            ("klinik", "klinik desa", "clinic", "dokter", "doctor", "kesehatan", "health"),
+        ),
         Term("simpan_pinjam", N_("Savings & loan"), "💰", ()),
-        Term("pupuk", N_("Fertiliser"), "🌱",
-             ("pupuk", "fertilizer", "fertiliser", "fertilizers", "saprotan")),
-        Term("logistik", N_("Logistics"), "🚚",
-             ("logistik", "logistics", "pengiriman", "ekspedisi", "delivery", "transport")),
-        Term("gudang", N_("Warehouse"), "🏬",
-             ("gudang", "warehouse", "storage", "pergudangan")),
-        Term("cold_storage", N_("Cold storage"), "❄️",
-             ("cold storage", "gudang pendingin", "pendingin", "cold", "freezer")),
+        Term(
+            "pupuk",
+            N_("Fertiliser"),
+            "🌱",
+            ("pupuk", "fertilizer", "fertiliser", "fertilizers", "saprotan"),
+        ),
+        Term(
+            "logistik",
+            N_("Logistics"),
+            "🚚",
+            ("logistik", "logistics", "pengiriman", "ekspedisi", "delivery", "transport"),
+        ),
+        Term("gudang", N_("Warehouse"), "🏬", ("gudang", "warehouse", "storage", "pergudangan")),
+        Term(
+            "cold_storage",
+            N_("Cold storage"),
+            "❄️",
+            ("cold storage", "gudang pendingin", "pendingin", "cold", "freezer"),
+        ),
         Term("kantor", N_("Cooperative office"), "🏢", ("kantor koperasi", "office")),
     )
 }

@@ -5,12 +5,19 @@ from __future__ import annotations
 import io
 import threading
 
-
 _LOCK = threading.Lock()  # pyplot keeps global state
 
 
-def members_chart(months: list[str], total: list[int], joined: list[int], *, title: str,
-                  total_label: str, joined_label: str, status_counts: dict[str, int]) -> bytes:
+def members_chart(
+    months: list[str],
+    total: list[int],
+    joined: list[int],
+    *,
+    title: str,
+    total_label: str,
+    joined_label: str,
+    status_counts: dict[str, int],
+) -> bytes:
     """A PNG: members over the last months (line) with new members (bars), and the
     applications by status (horizontal bars)."""
     # Imported here: matplotlib costs ~40 MiB and half a second, and few processes chart.
@@ -20,8 +27,9 @@ def members_chart(months: list[str], total: list[int], joined: list[int], *, tit
     import matplotlib.pyplot as plt
 
     with _LOCK:
-        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=100,
-                                          gridspec_kw={"width_ratios": [2.2, 1]})
+        fig, (left, right) = plt.subplots(
+            1, 2, figsize=(10, 4.2), dpi=100, gridspec_kw={"width_ratios": [2.2, 1]}
+        )
         try:
             x = range(len(months))
             left.bar(x, joined, color="#f4a6a6", label=joined_label)

@@ -27,8 +27,12 @@ class DataKeyError(Exception):
 
 
 def _derive(master: bytes, purpose: str, length: int = 32) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None,
-                info=f"gerbang-koperasi/{purpose}".encode()).derive(master)
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=length,
+        salt=None,
+        info=f"gerbang-koperasi/{purpose}".encode(),
+    ).derive(master)
 
 
 def generate_key() -> str:
@@ -61,7 +65,9 @@ class Vault:
 
     def __init__(self, data_key: str, previous: list[str] | None = None) -> None:
         if not data_key or len(data_key) < 16:
-            raise DataKeyError("DATA_KEY must be at least 16 characters (use a random 32-byte key)")
+            raise DataKeyError(
+                "DATA_KEY must be at least 16 characters (use a random 32-byte key)"
+            )
         master = data_key.encode()
         self.key_id = hashlib.sha256(_derive(master, "key-id")).hexdigest()[:8]
         self._fernet = Fernet(base64.urlsafe_b64encode(_derive(master, "encryption")))

@@ -31,9 +31,24 @@ _PREFIX = {
     "serba_usaha": ("KSU", "Koperasi Serba Usaha", "KUD"),
     "syariah": ("KSPPS", "BMT", "Koperasi Syariah"),
 }
-_WORDS = ("Sejahtera", "Maju Bersama", "Mandiri", "Makmur", "Berkah", "Sentosa", "Harapan Baru",
-          "Karya Usaha", "Sumber Rezeki", "Bina Usaha", "Mitra Sehati", "Amanah", "Sinar Jaya",
-          "Tunas Harapan", "Gotong Royong", "Setia Kawan")
+_WORDS = (
+    "Sejahtera",
+    "Maju Bersama",
+    "Mandiri",
+    "Makmur",
+    "Berkah",
+    "Sentosa",
+    "Harapan Baru",
+    "Karya Usaha",
+    "Sumber Rezeki",
+    "Bina Usaha",
+    "Mitra Sehati",
+    "Amanah",
+    "Sinar Jaya",
+    "Tunas Harapan",
+    "Gotong Royong",
+    "Setia Kawan",
+)
 _SERVICES = {
     "simpan_pinjam": ("simpan_pinjam",),
     "konsumen": ("sembako", "apotek", "simpan_pinjam"),
@@ -58,8 +73,15 @@ def jitter(rng: random.Random, lat: float, lon: float, metres: float) -> tuple[f
     return round(lat + dlat, 6), round(lon + dlon, 6)
 
 
-def kdmp_row(rng: random.Random, village: Region, *, registration: str, description: str,
-             suffix: str = "", units: Sequence[str] = KDMP_UNITS) -> dict[str, str]:
+def kdmp_row(
+    rng: random.Random,
+    village: Region,
+    *,
+    registration: str,
+    description: str,
+    suffix: str = "",
+    units: Sequence[str] = KDMP_UNITS,
+) -> dict[str, str]:
     """The Koperasi Desa/Kelurahan Merah Putih of ``village``, as a CSV row."""
     kind = "Kelurahan" if village.kind == "kelurahan" else "Desa"
     return {
@@ -78,8 +100,9 @@ def kdmp_row(rng: random.Random, village: Region, *, registration: str, descript
     }
 
 
-def other_row(rng: random.Random, village: Region, *, registration: str, description: str,
-              suffix: str = "") -> dict[str, str]:
+def other_row(
+    rng: random.Random, village: Region, *, registration: str, description: str, suffix: str = ""
+) -> dict[str, str]:
     """A cooperative of a random type near ``village``, as a CSV row."""
     coop_type = rng.choice(tuple(_PREFIX))
     name = f"{rng.choice(_PREFIX[coop_type])} {rng.choice(_WORDS)} {village.name}{suffix}"
@@ -101,24 +124,44 @@ def other_row(rng: random.Random, village: Region, *, registration: str, descrip
     }
 
 
-DEMO_DESCRIPTION = ("Data contoh untuk demo, bukan koperasi nyata. "
-                    "Demo data, not a real cooperative.")
+DEMO_DESCRIPTION = (
+    "Data contoh untuk demo, bukan koperasi nyata. Demo data, not a real cooperative."
+)
 
 
-def demo_rows(gazetteer: Gazetteer, regions: tuple[str, ...] = DEMO_REGIONS,
-              *, others_per_region: int = 30, seed: int = 2025) -> list[dict[str, str]]:
+def demo_rows(
+    gazetteer: Gazetteer,
+    regions: tuple[str, ...] = DEMO_REGIONS,
+    *,
+    others_per_region: int = 30,
+    seed: int = 2025,
+) -> list[dict[str, str]]:
     """The demo directory as CSV rows (deterministic for a given seed)."""
     rng = random.Random(seed)
     rows: list[dict[str, str]] = []
     for code in regions:
         villages = sorted(gazetteer.villages_of(code), key=lambda r: r.code)
         for village in villages:
-            rows.append(kdmp_row(rng, village, registration=f"DEMO-KDMP-{village.code}",
-                                 description=DEMO_DESCRIPTION, suffix=" (Demo)"))
+            rows.append(
+                kdmp_row(
+                    rng,
+                    village,
+                    registration=f"DEMO-KDMP-{village.code}",
+                    description=DEMO_DESCRIPTION,
+                    suffix=" (Demo)",
+                )
+            )
         for n in range(1, others_per_region + 1):
             village = rng.choice(villages)
-            rows.append(other_row(rng, village, registration=f"DEMO-{code}-{n:04d}",
-                                  description=DEMO_DESCRIPTION, suffix=" (Demo)"))
+            rows.append(
+                other_row(
+                    rng,
+                    village,
+                    registration=f"DEMO-{code}-{n:04d}",
+                    description=DEMO_DESCRIPTION,
+                    suffix=" (Demo)",
+                )
+            )
     return rows
 
 
@@ -130,9 +173,15 @@ def to_csv(rows: Sequence[dict[str, str]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-async def seed_demo(importer: Importer, coops: Cooperatives, gazetteer: Gazetteer,
-                    regions: tuple[str, ...] = DEMO_REGIONS, *, seed: int = 2025,
-                    progress: object = None) -> DemoResult:
+async def seed_demo(
+    importer: Importer,
+    coops: Cooperatives,
+    gazetteer: Gazetteer,
+    regions: tuple[str, ...] = DEMO_REGIONS,
+    *,
+    seed: int = 2025,
+    progress: object = None,
+) -> DemoResult:
     """Import the demo directory (idempotent) and give it member counts and badges."""
     rows = demo_rows(gazetteer, regions, seed=seed)
     report = await importer.import_bytes(to_csv(rows), progress=progress)  # type: ignore[arg-type]
@@ -141,7 +190,6 @@ async def seed_demo(importer: Importer, coops: Cooperatives, gazetteer: Gazettee
     for row in rows:
         point = Point(float(row["latitude"]), float(row["longitude"]))
         key = import_key(row["name"], row["registration_number"], row["village_code"], point)
-        updates[key] = {"verified": rng.random() < 0.35,
-                        "member_count": rng.randint(25, 1800)}
+        updates[key] = {"verified": rng.random() < 0.35, "member_count": rng.randint(25, 1800)}
     await coops.set_by_keys(updates)
     return DemoResult(report, regions)

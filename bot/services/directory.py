@@ -22,7 +22,7 @@ class DirectoryService:
         return coop
 
     def place(self, coop: Cooperative, depth: int = 2) -> str:
-        """"Kel. Kesawan, Kec. Medan Barat, Kota Medan" for the cooperative's village."""
+        """ "Kel. Kesawan, Kec. Medan Barat, Kota Medan" for the cooperative's village."""
         code = coop.village_code or (coop.areas[-1] if coop.areas else None)
         return self.gazetteer.label(code, depth=depth) if code else ""
 

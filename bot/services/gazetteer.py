@@ -128,7 +128,8 @@ class Gazetteer:
         self.max_name_words = max(len(name.split()) for name in self._by_name)
         # Names of provinces, regencies and districts: the ones worth correcting typos in.
         self._major_names = sorted(
-            name for name, codes in self._by_name.items()
+            name
+            for name, codes in self._by_name.items()
             if any(self._by_code[c].level != "village" for c in codes)
         )
 
@@ -186,8 +187,9 @@ class Gazetteer:
             return []
         max_edits = 1 if len(folded_name) <= 8 else 2
         found: list[Region] = []
-        for name, _, _ in process.extract(folded_name, self._major_names, scorer=OSA.distance,
-                                          score_cutoff=max_edits, limit=5):
+        for name, _, _ in process.extract(
+            folded_name, self._major_names, scorer=OSA.distance, score_cutoff=max_edits, limit=5
+        ):
             found.extend(r for r in self.lookup(name) if r.level != "village")
         return found
 
@@ -210,7 +212,9 @@ class Gazetteer:
     def children(self, code: str) -> list[Region]:
         prefix = code + "."
         depth = code.count(".") + 1
-        return [r for c, r in self._by_code.items() if c.startswith(prefix) and c.count(".") == depth]
+        return [
+            r for c, r in self._by_code.items() if c.startswith(prefix) and c.count(".") == depth
+        ]
 
     def villages_of(self, code: str) -> list[Region]:
         prefix = code + "."
@@ -247,7 +251,7 @@ class Gazetteer:
         if not chain:
             return code
         parts = []
-        for region in reversed(chain[-(depth + 1):]):
+        for region in reversed(chain[-(depth + 1) :]):
             parts.append(display_name(region))
         return ", ".join(parts)
 

@@ -72,8 +72,9 @@ class NominatimGeocoder:
             if not self._entered:
                 await self._geolocator.__aenter__()
                 self._entered = True
-            location = await self._limited(text, exactly_one=True, country_codes="id",
-                                           language="id")
+            location = await self._limited(
+                text, exactly_one=True, country_codes="id", language="id"
+            )
         point = Point(location.latitude, location.longitude) if location else None
         self._cache[key] = point
         if len(self._cache) > self._cache_size:

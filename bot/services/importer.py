@@ -31,8 +31,18 @@ from storage.base import Cooperatives
 from storage.models import Cooperative, CoopWrite, Point
 
 COLUMNS = (
-    "name", "type", "latitude", "longitude", "registration_number", "address", "village_code",
-    "phone", "services", "simpanan_pokok", "simpanan_wajib", "description",
+    "name",
+    "type",
+    "latitude",
+    "longitude",
+    "registration_number",
+    "address",
+    "village_code",
+    "phone",
+    "services",
+    "simpanan_pokok",
+    "simpanan_wajib",
+    "description",
 )
 REQUIRED = COLUMNS[:4]
 MAX_NAME = 150
@@ -79,8 +89,10 @@ def describe_error(error: RowError, _: Callable[[str], str]) -> str:
         "name_missing": _("the name is empty"),
         "name_too_long": _("the name is longer than {max} characters"),
         "type_missing": _("the type is empty"),
-        "type_unknown": _("unknown type “{value}” (use simpan_pinjam, konsumen, produsen, "
-                          "pemasaran, jasa, serba_usaha or syariah)"),
+        "type_unknown": _(
+            "unknown type “{value}” (use simpan_pinjam, konsumen, produsen, "
+            "pemasaran, jasa, serba_usaha or syariah)"
+        ),
         "coordinate_invalid": _("{column} “{value}” is not a number"),
         "coordinate_missing": _("{column} is empty"),
         "outside_indonesia": _("the coordinates {value} are outside Indonesia"),
@@ -99,8 +111,10 @@ def describe_file_error(error: ImportFileError, _: Callable[[str], str]) -> str:
     messages = {
         "empty": _("The file is empty."),
         "not_text": _("The file is not a CSV or GeoJSON text file."),
-        "missing_columns": _("The header lacks the required columns: {detail}. The first "
-                             "row must name the columns: name,type,latitude,longitude,…"),
+        "missing_columns": _(
+            "The header lacks the required columns: {detail}. The first "
+            "row must name the columns: name,type,latitude,longitude,…"
+        ),
         "geojson": _("The GeoJSON file is not a FeatureCollection of points."),
     }
     return messages.get(error.code, error.code).format(detail=error.detail)
@@ -129,8 +143,15 @@ def _rows_csv(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     if header is None:
         raise ImportFileError("empty")
     columns = [fold(h).replace(" ", "_") for h in header]
-    aliases = {"lat": "latitude", "lng": "longitude", "lon": "longitude", "nama": "name",
-               "jenis": "type", "alamat": "address", "telepon": "phone"}
+    aliases = {
+        "lat": "latitude",
+        "lng": "longitude",
+        "lon": "longitude",
+        "nama": "name",
+        "jenis": "type",
+        "alamat": "address",
+        "telepon": "phone",
+    }
     columns = [aliases.get(c, c) for c in columns]
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
@@ -194,8 +215,9 @@ def _coordinate(raw: str) -> float:
     return value
 
 
-def import_key(name: str, registration_number: str | None, village_code: str | None,
-               point: Point) -> str:
+def import_key(
+    name: str, registration_number: str | None, village_code: str | None, point: Point
+) -> str:
     if registration_number:
         return "reg:" + fold(registration_number).replace(" ", "")
     if village_code:
@@ -249,8 +271,9 @@ class Importer:
         if len(coords) == 2:
             point = Point(coords["latitude"], coords["longitude"])
             if not in_indonesia_bounds(point):
-                errors.append(RowError(line, "outside_indonesia", "latitude",
-                                       f"{point.lat}, {point.lon}"))
+                errors.append(
+                    RowError(line, "outside_indonesia", "latitude", f"{point.lat}, {point.lon}")
+                )
         village_code = get("village_code") or None
         if village_code:
             region = self.gazetteer.get(village_code)

@@ -21,8 +21,12 @@ class RotationReport:
     drafts: int = 0
 
 
-async def rotate(vault: Vault, apps: ApplicationRepository, states: StateRepository,
-                 progress: Callable[[int], None] | None = None) -> RotationReport:
+async def rotate(
+    vault: Vault,
+    apps: ApplicationRepository,
+    states: StateRepository,
+    progress: Callable[[int], None] | None = None,
+) -> RotationReport:
     """Re-encrypt what ``vault`` (the new key, with the old ones as previous) can read."""
     report = RotationReport()
     while True:
@@ -33,8 +37,9 @@ async def rotate(vault: Vault, apps: ApplicationRepository, states: StateReposit
         for application in batch:
             assert application.nik_enc is not None
             nik = vault.decrypt(application.nik_enc)
-            if await apps.replace_nik(application.id, application.nik_enc, vault.encrypt(nik),
-                                      vault.lookup_hash(nik)):
+            if await apps.replace_nik(
+                application.id, application.nik_enc, vault.encrypt(nik), vault.lookup_hash(nik)
+            ):
                 moved += 1
         report.applications += moved
         if progress is not None:

@@ -93,8 +93,9 @@ def check_place_name(raw: str) -> str:
         raise FormError("place_short")
     if len(text) > 60:
         raise FormError("place_too_long", max=60)
-    if any(ch.isdigit() for ch in text) or not _NAME_CHARS.match(text.replace("(", "").replace(
-            ")", "")):
+    if any(ch.isdigit() for ch in text) or not _NAME_CHARS.match(
+        text.replace("(", "").replace(")", "")
+    ):
         raise FormError("place_chars")
     return text
 
@@ -127,7 +128,7 @@ def check_phone(raw: str) -> str:
 
 
 def member_prefix(name: str) -> str:
-    """"Koperasi Desa Merah Putih Sukamaju" → "KDMPS": the start of its member numbers."""
+    """ "Koperasi Desa Merah Putih Sukamaju" → "KDMPS": the start of its member numbers."""
     words = [w for w in re.findall(r"[A-Za-z]+", name) if w.lower() != "demo"]
     return ("".join(w[0] for w in words).upper() or "KOP")[:5]
 
@@ -135,8 +136,15 @@ def member_prefix(name: str) -> str:
 class MembershipService:
     """Applications and memberships."""
 
-    def __init__(self, apps: ApplicationRepository, coops: Cooperatives, gazetteer: Gazetteer,
-                 vault: Vault, *, retention_days: int = RETENTION_DAYS) -> None:
+    def __init__(
+        self,
+        apps: ApplicationRepository,
+        coops: Cooperatives,
+        gazetteer: Gazetteer,
+        vault: Vault,
+        *,
+        retention_days: int = RETENTION_DAYS,
+    ) -> None:
         self.apps = apps
         self.coops = coops
         self.gazetteer = gazetteer
@@ -158,8 +166,9 @@ class MembershipService:
 
     # --- answers ------------------------------------------------------------------------
 
-    async def nik_answer(self, user_id: int, coop_id: str, raw: str,
-                         today: date | None = None) -> dict[str, Any]:
+    async def nik_answer(
+        self, user_id: int, coop_id: str, raw: str, today: date | None = None
+    ) -> dict[str, Any]:
         """Check a NIK and return the draft fields for it: encrypted, never in clear."""
         try:
             info = parse_nik(raw, self.gazetteer, today)
@@ -184,9 +193,11 @@ class MembershipService:
         if nearest is None or nearest[1] > 30_000:
             raise FormError("address_outside")
         village = nearest[0]
-        return {"address": self.gazetteer.label(village.code, depth=3),
-                "domicile_village": village.code,
-                "domicile_point": [round(point.lat, 6), round(point.lon, 6)]}
+        return {
+            "address": self.gazetteer.label(village.code, depth=3),
+            "domicile_village": village.code,
+            "domicile_point": [round(point.lat, 6), round(point.lon, 6)],
+        }
 
     def domicile_ok(self, coop: Cooperative, draft: dict[str, Any]) -> bool:
         """A village cooperative takes residents: NIK district or shared location match."""
@@ -203,11 +214,19 @@ class MembershipService:
 
     # --- submission and decisions -------------------------------------------------------
 
-    REQUIRED = ("full_name", "nik_enc", "nik_hash", "birth_place", "address", "phone",
-                "occupation")
+    REQUIRED = (
+        "full_name",
+        "nik_enc",
+        "nik_hash",
+        "birth_place",
+        "address",
+        "phone",
+        "occupation",
+    )
 
-    async def submit(self, user_id: int, coop_id: str, draft: dict[str, Any],
-                     language: str) -> Application:
+    async def submit(
+        self, user_id: int, coop_id: str, draft: dict[str, Any], language: str
+    ) -> Application:
         """Store a pending application; raises :class:`FormError` when it cannot be."""
         missing = [f for f in self.REQUIRED if not draft.get(f)]
         if missing:
@@ -239,9 +258,12 @@ class MembershipService:
             "occupation": draft["occupation"],
             "domicile_declared": bool(draft.get("domicile_declared")),
             "language": language,
-            "consent": {"version": draft.get("consent_version", CONSENT_VERSION),
-                        "accepted_at": draft.get("consent_at") or now.isoformat(),
-                        "purpose": "membership", "coop_id": coop_id},
+            "consent": {
+                "version": draft.get("consent_version", CONSENT_VERSION),
+                "accepted_at": draft.get("consent_at") or now.isoformat(),
+                "purpose": "membership",
+                "coop_id": coop_id,
+            },
         }
         try:
             application = await self.apps.create(values)
@@ -249,8 +271,9 @@ class MembershipService:
             if exc.field == "nik":
                 raise FormError("nik_taken") from exc
             raise FormError("already_pending") from exc
-        await self.apps.notify("application_submitted", {
-            "coop_id": coop_id, "application_id": application.id})
+        await self.apps.notify(
+            "application_submitted", {"coop_id": coop_id, "application_id": application.id}
+        )
         return application
 
     async def approve(self, application_id: str) -> Application | None:
@@ -267,11 +290,9 @@ class MembershipService:
         await self.coops.change_member_count(decided.coop_id, 1)
         return await self.ensure_member_number(decided, coop.name if coop else "")
 
-    async def ensure_member_number(self, application: Application, coop_name: str
-                                   ) -> Application:
+    async def ensure_member_number(self, application: Application, coop_name: str) -> Application:
         """Give an approved member their number (also repairs one lost to a crash)."""
-        if application.member_number or application.status not in ("active", "suspended",
-                                                                    "left"):
+        if application.member_number or application.status not in ("active", "suspended", "left"):
             return application
         sequence = await self.apps.next_number(f"member:{application.coop_id}")
         application.member_number = f"{member_prefix(coop_name)}-{sequence:06d}"
@@ -279,27 +300,34 @@ class MembershipService:
         return application
 
     async def reject(self, application_id: str, reason: str) -> Application | None:
-        return await self.apps.transition(application_id, ("pending",), "rejected", {
-            "reason": reason[:300], "decided_at": datetime.now(UTC)})
+        return await self.apps.transition(
+            application_id,
+            ("pending",),
+            "rejected",
+            {"reason": reason[:300], "decided_at": datetime.now(UTC)},
+        )
 
     async def withdraw(self, user_id: int, application_id: str) -> Application | None:
         application = await self.apps.get(application_id)
         if application is None or application.user_id != user_id:
             return None
-        return await self.apps.transition(application_id, ("pending",), "withdrawn",
-                                          {"decided_at": datetime.now(UTC)})
+        return await self.apps.transition(
+            application_id, ("pending",), "withdrawn", {"decided_at": datetime.now(UTC)}
+        )
 
     async def leave(self, user_id: int, application_id: str) -> Application | None:
         """End an active membership at the member's request."""
         application = await self.apps.get(application_id)
         if application is None or application.user_id != user_id:
             return None
-        left = await self.apps.transition(application_id, ("active", "suspended"), "left", {
-            "left_at": datetime.now(UTC)})
+        left = await self.apps.transition(
+            application_id, ("active", "suspended"), "left", {"left_at": datetime.now(UTC)}
+        )
         if left is not None:
             await self.coops.change_member_count(left.coop_id, -1)
-            await self.apps.notify("member_left", {"coop_id": left.coop_id,
-                                                   "application_id": left.id})
+            await self.apps.notify(
+                "member_left", {"coop_id": left.coop_id, "application_id": left.id}
+            )
         return left
 
     async def of_user(self, user_id: int) -> list[Application]:

@@ -85,8 +85,9 @@ class NameIndex:
         scored = []
         for coop in coops:
             tokens = set(coop.name_tokens)
-            weights = [max((w for word, w in v.items() if word in tokens), default=0.0)
-                       for v in variants]
+            weights = [
+                max((w for word, w in v.items() if word in tokens), default=0.0) for v in variants
+            ]
             matched = sum(1 for w in weights if w > 0)
             scored.append(Scored(coop, sum(weights) / len(variants), matched))
         return scored
@@ -107,8 +108,12 @@ class NameIndex:
         if len(variants) > 1 and all(variants):
             # Full matches first, by index: among "any word" candidates capped at
             # ``limit``, a common word ("sejahtera") could crowd them out.
-            full = self._score(await self._repo.by_all_tokens(
-                [list(v) for v in variants], filt=filt, limit=limit), variants)
+            full = self._score(
+                await self._repo.by_all_tokens(
+                    [list(v) for v in variants], filt=filt, limit=limit
+                ),
+                variants,
+            )
             if full:
                 return full
         scored = self._score(await self._repo.by_tokens(keys, filt=filt, limit=limit), variants)

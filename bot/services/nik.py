@@ -39,7 +39,7 @@ class NikInfo:
 
 
 def mask_nik(nik: str) -> str:
-    """"3171********0001": the region and the serial, never the birth date."""
+    """ "3171********0001": the region and the serial, never the birth date."""
     return nik[:4] + "*" * (len(nik) - 8) + nik[-4:] if len(nik) > 8 else "*" * len(nik)
 
 

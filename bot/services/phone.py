@@ -30,7 +30,7 @@ def normalize_phone(raw: str) -> str | None:
 
 
 def mask_phone(e164: str) -> str:
-    """"+6281234567890" → "+62812•••••890"."""
+    """ "+6281234567890" → "+62812•••••890"."""
     if len(e164) < 8:
         return "•" * len(e164)
     return e164[:6] + "•" * (len(e164) - 9) + e164[-3:]

@@ -18,9 +18,22 @@ from storage.admins import AdminRepository
 from storage.base import Cooperatives, Users
 from storage.privacy import PrivacyRepository
 
-PERSONAL_FIELDS = ("full_name", "nik_enc", "nik_hash", "nik_masked", "sex", "birth_date",
-                   "birth_place", "address", "domicile_village", "domicile_point", "phone",
-                   "occupation", "consent", "status_reason")
+PERSONAL_FIELDS = (
+    "full_name",
+    "nik_enc",
+    "nik_hash",
+    "nik_masked",
+    "sex",
+    "birth_date",
+    "birth_place",
+    "address",
+    "domicile_village",
+    "domicile_point",
+    "phone",
+    "occupation",
+    "consent",
+    "status_reason",
+)
 
 
 @dataclass(slots=True)
@@ -32,9 +45,15 @@ class Erasure:
 
 
 class PrivacyService:
-    def __init__(self, repo: PrivacyRepository, membership: MembershipService,
-                 admins: AdminRepository, coops: Cooperatives, users: Users,
-                 retention_days: int) -> None:
+    def __init__(
+        self,
+        repo: PrivacyRepository,
+        membership: MembershipService,
+        admins: AdminRepository,
+        coops: Cooperatives,
+        users: Users,
+        retention_days: int,
+    ) -> None:
         self.repo = repo
         self.membership = membership
         self.admins = admins
@@ -53,29 +72,31 @@ class PrivacyService:
         items = []
         for a in applications:
             coop = coops.get(a.coop_id)
-            items.append({
-                "application_number": a.number,
-                "cooperative": coop.name if coop else None,
-                "cooperative_id": a.coop_id,
-                "status": a.status,
-                "member_number": a.member_number,
-                "submitted_at": a.created_at.isoformat() if a.created_at else None,
-                "decided_at": a.decided_at.isoformat() if a.decided_at else None,
-                "reason": a.reason,
-                "full_name": a.full_name,
-                "nik": self.membership.reveal_nik(a),
-                "sex": a.sex,
-                "birth_date": a.birth_date,
-                "birth_place": a.birth_place,
-                "address": a.address,
-                "domicile_village": a.domicile_village,
-                "domicile_point": a.domicile_point,
-                "domicile_declared": a.domicile_declared,
-                "phone": a.phone,
-                "occupation": a.occupation,
-                "language": a.language,
-                "consent": a.consent,
-            })
+            items.append(
+                {
+                    "application_number": a.number,
+                    "cooperative": coop.name if coop else None,
+                    "cooperative_id": a.coop_id,
+                    "status": a.status,
+                    "member_number": a.member_number,
+                    "submitted_at": a.created_at.isoformat() if a.created_at else None,
+                    "decided_at": a.decided_at.isoformat() if a.decided_at else None,
+                    "reason": a.reason,
+                    "full_name": a.full_name,
+                    "nik": self.membership.reveal_nik(a),
+                    "sex": a.sex,
+                    "birth_date": a.birth_date,
+                    "birth_place": a.birth_place,
+                    "address": a.address,
+                    "domicile_village": a.domicile_village,
+                    "domicile_point": a.domicile_point,
+                    "domicile_declared": a.domicile_declared,
+                    "phone": a.phone,
+                    "occupation": a.occupation,
+                    "language": a.language,
+                    "consent": a.consent,
+                }
+            )
         drafts = []
         for coop_id, draft in (state.get("forms") or {}).items():
             draft = {k: v for k, v in draft.items() if k not in ("nik_enc", "nik_hash")}
@@ -87,15 +108,22 @@ class PrivacyService:
             "profile": {
                 "language_chosen": profile.language if profile else None,
                 "telegram_language": profile.telegram_language if profile else None,
-                "first_seen": profile.created_at.isoformat() if profile and profile.created_at
+                "first_seen": profile.created_at.isoformat()
+                if profile and profile.created_at
                 else None,
-                "last_seen": profile.last_seen.isoformat() if profile and profile.last_seen
+                "last_seen": profile.last_seen.isoformat()
+                if profile and profile.last_seen
                 else None,
             },
             "applications_and_memberships": items,
             "unfinished_forms": drafts,
-            "admin_of": [{"cooperative_id": c, "cooperative": admin_coops[c].name
-                          if c in admin_coops else None} for c in admin_of],
+            "admin_of": [
+                {
+                    "cooperative_id": c,
+                    "cooperative": admin_coops[c].name if c in admin_coops else None,
+                }
+                for c in admin_of
+            ],
             "announcement_mutes": await self.repo.mutes(user_id),
             "saved_searches": await self.repo.search_count(user_id),
         }
@@ -123,6 +151,6 @@ class PrivacyService:
     async def purge_expired(self, now: datetime | None = None) -> int:
         """Remove personal data of rejected or withdrawn applications past retention."""
         now = now or datetime.now(UTC)
-        return await self.repo.purge_decided(("rejected", "withdrawn"),
-                                             now - timedelta(days=self.retention_days),
-                                             PERSONAL_FIELDS)
+        return await self.repo.purge_decided(
+            ("rejected", "withdrawn"), now - timedelta(days=self.retention_days), PERSONAL_FIELDS
+        )

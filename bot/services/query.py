@@ -14,7 +14,9 @@ from bot.services.gazetteer import Gazetteer, Region
 from bot.services.text import words
 
 # Words that say "a place follows".
-PLACE_MARKERS = frozenset({"di", "dekat", "sekitar", "near", "in", "at", "around", "daerah", "wilayah"})
+PLACE_MARKERS = frozenset(
+    {"di", "dekat", "sekitar", "near", "in", "at", "around", "daerah", "wilayah"}
+)
 
 # Words that also say which level the place is: "kec. Depok", "desa Sukamaju", "kota Bandung".
 LEVEL_MARKERS: dict[str, tuple[str, ...]] = {
@@ -37,11 +39,54 @@ LEVEL_MARKERS: dict[str, tuple[str, ...]] = {
 
 STOPWORDS = frozenset(
     {
-        "koperasi", "kop", "cooperative", "cooperatives", "coop", "coops", "co", "op",
-        "yang", "dan", "and", "the", "a", "an", "of", "for", "untuk", "ke", "dari", "from",
-        "cari", "carikan", "mencari", "search", "find", "show", "list", "ada", "apa",
-        "saya", "aku", "my", "me", "i", "terdekat", "nearest", "closest", "nearby", "please",
-        "tolong", "mau", "ingin", "want", "with", "dengan", "punya", "rumah", "home",
+        "koperasi",
+        "kop",
+        "cooperative",
+        "cooperatives",
+        "coop",
+        "coops",
+        "co",
+        "op",
+        "yang",
+        "dan",
+        "and",
+        "the",
+        "a",
+        "an",
+        "of",
+        "for",
+        "untuk",
+        "ke",
+        "dari",
+        "from",
+        "cari",
+        "carikan",
+        "mencari",
+        "search",
+        "find",
+        "show",
+        "list",
+        "ada",
+        "apa",
+        "saya",
+        "aku",
+        "my",
+        "me",
+        "i",
+        "terdekat",
+        "nearest",
+        "closest",
+        "nearby",
+        "please",
+        "tolong",
+        "mau",
+        "ingin",
+        "want",
+        "with",
+        "dengan",
+        "punya",
+        "rumah",
+        "home",
     }
 )
 
@@ -103,7 +148,8 @@ def prune(candidates: list[Region], *, keep_villages: bool) -> list[Region]:
     villages when a larger area has the name (unless the query said "desa")."""
     codes = {c.code for c in candidates}
     kept = [
-        c for c in candidates
+        c
+        for c in candidates
         if not any(c.code.startswith(other + ".") for other in codes if other != c.code)
     ]
     if not keep_villages and any(c.level != "village" for c in kept):
@@ -126,7 +172,9 @@ class QueryParser:
 
     def _place_at(self, ws: list[str], i: int, level: str | None) -> tuple[int, list[Region]]:
         for n in range(min(self.gazetteer.max_name_words, len(ws) - i), 0, -1):
-            found = [r for r in self.gazetteer.lookup(" ".join(ws[i : i + n])) if _level_ok(r, level)]
+            found = [
+                r for r in self.gazetteer.lookup(" ".join(ws[i : i + n])) if _level_ok(r, level)
+            ]
             if found:
                 return n, found
         return 0, []
@@ -153,7 +201,9 @@ class QueryParser:
             n_place, found = self._place_at(ws, i, level)
             n_syn, syn = self._synonym_at(ws, i)
             if n_place and n_place > n_syn:
-                mentions.append(PlaceMention(ws[i : i + n_place], found, marked or level is not None))
+                mentions.append(
+                    PlaceMention(ws[i : i + n_place], found, marked or level is not None)
+                )
                 marked, level = False, None
                 i += n_place
                 continue
@@ -193,9 +243,13 @@ class QueryParser:
                 if outer is inner:
                     continue
                 inside = [
-                    c for c in inner.candidates
-                    if any(self.gazetteer.is_within(c.code, o.code) for o in outer.candidates
-                           if o.depth < c.depth)
+                    c
+                    for c in inner.candidates
+                    if any(
+                        self.gazetteer.is_within(c.code, o.code)
+                        for o in outer.candidates
+                        if o.depth < c.depth
+                    )
                 ]
                 if inside:
                     chosen = PlaceMention(inner.words, inside, True)

@@ -108,8 +108,9 @@ class SearchService:
             point
         ):
             return NoResults("outside")
-        search = SavedSearch(id="", user_id=user_id, kind="near", point=point, type=type,
-                             service=service)
+        search = SavedSearch(
+            id="", user_id=user_id, kind="near", point=point, type=type, service=service
+        )
         return await self._start_near(search)
 
     async def text(self, user_id: int, raw: str) -> Outcome:
@@ -123,13 +124,20 @@ class SearchService:
         parsed = self.parser.parse(text)
         if parsed.empty:
             return NoResults("empty")
-        base = SavedSearch(id="", user_id=user_id, kind="name", type=parsed.type,
-                           service=parsed.service, query=text)
+        base = SavedSearch(
+            id="",
+            user_id=user_id,
+            kind="name",
+            type=parsed.type,
+            service=parsed.service,
+            query=text,
+        )
         place = parsed.place
         if place is not None and place.weak:
             # "Koperasi Sejahtera": the words name a village, but more likely a cooperative.
-            outcome = await self._start(replace(base, kind="name",
-                                                terms=parsed.terms + place.words))
+            outcome = await self._start(
+                replace(base, kind="name", terms=parsed.terms + place.words)
+            )
             if isinstance(outcome, ResultPage) and not outcome.partial:
                 return outcome
         if place is not None:
@@ -145,14 +153,16 @@ class SearchService:
                 return outcome
             if parsed.filter_words:
                 # "Koperasi Konsumen Sejahtera" where "konsumen" is part of the name.
-                outcome = await self._start(replace(base, terms=parsed.filter_words + parsed.terms,
-                                                    type=None, service=None))
+                outcome = await self._start(
+                    replace(
+                        base, terms=parsed.filter_words + parsed.terms, type=None, service=None
+                    )
+                )
                 if not isinstance(outcome, NoResults):
                     return outcome
             geocoded = await self._geocode(text)
             if geocoded is not None:
-                return await self._start_near(replace(base, kind="near", point=geocoded,
-                                                      terms=[]))
+                return await self._start_near(replace(base, kind="near", point=geocoded, terms=[]))
             suggestion = await self._did_you_mean(base, parsed.terms)
             if suggestion is not None:
                 return suggestion
@@ -167,7 +177,11 @@ class SearchService:
         return await self._run(search, max(0, page))
 
     async def refine(
-        self, search_id: str, *, type: str | None | bool = False, service: str | None | bool = False
+        self,
+        search_id: str,
+        *,
+        type: str | bool | None = False,
+        service: str | bool | None = False,
     ) -> Outcome:
         """The same search with another type or service filter (``False`` = keep as is)."""
         search = await self.searches.get(search_id)
@@ -188,8 +202,9 @@ class SearchService:
         if search is None or search.kind != "pick" or not 0 <= index < len(search.candidates):
             return NoResults("expired")
         kind = "name" if search.terms else "area"
-        return await self._start(replace(search, kind=kind, area_code=search.candidates[index],
-                                         candidates=[]))
+        return await self._start(
+            replace(search, kind=kind, area_code=search.candidates[index], candidates=[])
+        )
 
     async def get_saved(self, search_id: str) -> SavedSearch | None:
         return await self.searches.get(search_id)
@@ -211,8 +226,12 @@ class SearchService:
             return ranked[:INLINE_LIMIT]
         if near is None:
             return []
-        return await self.coops.nearest(near, max_distance_m=None if filt.area_code else
-                                        RADII_KM[-1] * 1000, filt=filt, limit=INLINE_LIMIT)
+        return await self.coops.nearest(
+            near,
+            max_distance_m=None if filt.area_code else RADII_KM[-1] * 1000,
+            filt=filt,
+            limit=INLINE_LIMIT,
+        )
 
     # --- internals ----------------------------------------------------------------------
 
@@ -228,8 +247,9 @@ class SearchService:
         filt = CooperativeFilter(type=search.type, service=search.service)
         total, items, radius = 0, [], RADII_KM[-1]
         for radius in RADII_KM:
-            total, items = await self.coops.near_page(search.point, max_distance_m=radius * 1000,
-                                                      filt=filt, limit=PAGE_SIZE)
+            total, items = await self.coops.near_page(
+                search.point, max_distance_m=radius * 1000, filt=filt, limit=PAGE_SIZE
+            )
             if total >= PAGE_SIZE:
                 break
         saved = await self.searches.save(replace(search, kind="near", radius_km=radius))
@@ -254,27 +274,32 @@ class SearchService:
             counts = await self._counts_per_area(smaller, search, filt)
             options = [(r, counts[r.code]) for r in smaller if counts[r.code] > 0]
             if not options:
-                alt = await self._start(replace(search, kind="name",
-                                                terms=place.words + parsed.terms))
+                alt = await self._start(
+                    replace(search, kind="name", terms=place.words + parsed.terms)
+                )
                 if not isinstance(alt, NoResults):
                     return alt
-                suggestion = await self._did_you_mean(search, place.words + parsed.terms,
-                                                      exclude=set(place.everything))
+                suggestion = await self._did_you_mean(
+                    search, place.words + parsed.terms, exclude=set(place.everything)
+                )
                 if suggestion is not None:
                     return suggestion
                 if len(place.everything) == 1:
-                    return NoResults("nothing", search=search, area=place.candidates[0],
-                                     parsed=parsed)
-                return NoResults("nothing", search=search, parsed=parsed,
-                                 place_name=" ".join(place.words))
+                    return NoResults(
+                        "nothing", search=search, area=place.candidates[0], parsed=parsed
+                    )
+                return NoResults(
+                    "nothing", search=search, parsed=parsed, place_name=" ".join(place.words)
+                )
         options.sort(key=lambda o: (-o[1], o[0].depth, o[0].code))
         options = options[:MAX_PLACE_OPTIONS]
         if len(options) == 1:
             outcome = await self._start(replace(search, area_code=options[0][0].code))
             if isinstance(outcome, NoResults):
                 # "Koperasi Sleman Sejahtera" may be a name rather than a place.
-                alt = await self._start(replace(search, kind="name",
-                                                terms=place.words + parsed.terms))
+                alt = await self._start(
+                    replace(search, kind="name", terms=place.words + parsed.terms)
+                )
                 if not isinstance(alt, NoResults):
                     return alt
             return outcome
@@ -283,13 +308,17 @@ class SearchService:
         )
         return PlaceChoice(saved, " ".join(place.words), options)
 
-    async def _did_you_mean(self, base: SavedSearch, terms: list[str],
-                            exclude: set[Region] | None = None) -> PlaceChoice | None:
+    async def _did_you_mean(
+        self, base: SavedSearch, terms: list[str], exclude: set[Region] | None = None
+    ) -> PlaceChoice | None:
         """Places one typo away from the words ("Slemn" → Sleman) that have matches."""
         for n in range(min(3, len(terms)), 0, -1):
             for i in range(len(terms) - n + 1):
-                candidates = [r for r in self.gazetteer.similar(" ".join(terms[i : i + n]))
-                              if not exclude or r not in exclude]
+                candidates = [
+                    r
+                    for r in self.gazetteer.similar(" ".join(terms[i : i + n]))
+                    if not exclude or r not in exclude
+                ]
                 if not candidates:
                     continue
                 rest = terms[:i] + terms[i + n :]
@@ -299,10 +328,15 @@ class SearchService:
                 options = [(r, counts[r.code]) for r in candidates if counts[r.code] > 0]
                 if options:
                     options.sort(key=lambda o: (-o[1], o[0].depth, o[0].code))
-                    saved = await self.searches.save(replace(
-                        search, kind="pick", candidates=[r.code for r, _ in options]))
-                    return PlaceChoice(saved, " ".join(terms[i : i + n]),
-                                       options[:MAX_PLACE_OPTIONS], corrected=True)
+                    saved = await self.searches.save(
+                        replace(search, kind="pick", candidates=[r.code for r, _ in options])
+                    )
+                    return PlaceChoice(
+                        saved,
+                        " ".join(terms[i : i + n]),
+                        options[:MAX_PLACE_OPTIONS],
+                        corrected=True,
+                    )
         return None
 
     async def _counts_per_area(
@@ -324,14 +358,16 @@ class SearchService:
         return result
 
     async def _run(self, search: SavedSearch, page: int, *, save: bool = False) -> Outcome:
-        filt = CooperativeFilter(type=search.type, service=search.service,
-                                 area_code=search.area_code)
+        filt = CooperativeFilter(
+            type=search.type, service=search.service, area_code=search.area_code
+        )
         area = self.gazetteer.get(search.area_code)
         skip = page * PAGE_SIZE
         if search.kind == "near" and search.point is not None:
             radius_m = (search.radius_km or RADII_KM[-1]) * 1000
-            total, items = await self.coops.near_page(search.point, max_distance_m=radius_m,
-                                                      filt=filt, skip=skip, limit=PAGE_SIZE)
+            total, items = await self.coops.near_page(
+                search.point, max_distance_m=radius_m, filt=filt, skip=skip, limit=PAGE_SIZE
+            )
             if save:
                 search = await self.searches.save(search)
             if total == 0:
@@ -344,8 +380,9 @@ class SearchService:
                 return NoResults("nothing", search=search, area=area)
             if save:
                 search = await self.searches.save(search)
-            items = await self.coops.nearest(area.center, max_distance_m=None, filt=filt,
-                                             skip=skip, limit=PAGE_SIZE)
+            items = await self.coops.nearest(
+                area.center, max_distance_m=None, filt=filt, skip=skip, limit=PAGE_SIZE
+            )
             return ResultPage(search, items, page, total, area=area)
         # By name (optionally inside an area).
         scored = await self.names.match(search.terms, filt=filt, limit=NAME_CANDIDATES)
@@ -355,8 +392,9 @@ class SearchService:
             search = await self.searches.save(search)
         ranked = self._rank(scored, search.point or (area.center if area else None))
         partial = any(s.matched < len([t for t in search.terms if t]) for s in scored)
-        return ResultPage(search, ranked[skip : skip + PAGE_SIZE], page, len(ranked), area=area,
-                          partial=partial)
+        return ResultPage(
+            search, ranked[skip : skip + PAGE_SIZE], page, len(ranked), area=area, partial=partial
+        )
 
     @staticmethod
     def _rank(scored: list, reference: Point | None) -> list[Cooperative]:

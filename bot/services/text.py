@@ -8,8 +8,21 @@ import unicodedata
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 # Invisible or direction-changing characters users paste by accident.
 _INVISIBLE = dict.fromkeys(
-    [0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2060,
-     0xFEFF, 0x00AD]
+    [
+        0x200B,
+        0x200C,
+        0x200D,
+        0x200E,
+        0x200F,
+        0x202A,
+        0x202B,
+        0x202C,
+        0x202D,
+        0x202E,
+        0x2060,
+        0xFEFF,
+        0x00AD,
+    ]
 )
 
 

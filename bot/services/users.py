@@ -24,8 +24,10 @@ class UserService:
         """The user's profile, recording activity at most every few minutes."""
         now = time.monotonic()
         cached = self._cache.get(user_id)
-        if cached and now - cached[0] < PROFILE_TTL_S and (
-            cached[1].telegram_language == telegram_language or not telegram_language
+        if (
+            cached
+            and now - cached[0] < PROFILE_TTL_S
+            and (cached[1].telegram_language == telegram_language or not telegram_language)
         ):
             return cached[1]
         profile = await self.users.seen(user_id, telegram_language)

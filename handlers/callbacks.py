@@ -1,0 +1,180 @@
+"""Every callback-data prefix the bot uses, with its build and parse helpers.
+
+Telegram gives a button at most 64 bytes of ``callback_data``; the bot keeps it short and
+structured: a two- or three-letter prefix and ``:``-separated fields. Each kind of button
+is one :class:`Callback` here, which builds the data (``PANEL(coop_id)`` → ``"ad:…"``),
+gives the exact pattern its handler listens on (``PANEL.pattern``) and parses the data
+back into typed values (``PANEL.parse(query.data)``). Nothing else in the code base spells
+a prefix, so a button and its handler cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.services.broadcast import PLATFORM
+from bot.services.catalog import SERVICES, TYPES
+
+# Bot API limit for callback_data, in bytes.
+MAX_BYTES = 64
+
+
+@dataclass(frozen=True)
+class Field:
+    """One ``:``-separated part: the regex it must match and how to read it."""
+
+    regex: str
+    convert: Callable[[str], Any] = str
+
+
+def number(digits: int) -> Field:
+    """A non-negative integer of at most ``digits`` digits."""
+    return Field(rf"\d{{1,{digits}}}", int)
+
+
+def choice(*values: str) -> Field:
+    """One of the given words."""
+    return Field("|".join(re.escape(v) for v in values))
+
+
+def word(low: int = 1, high: int = 16) -> Field:
+    """A lower-case word (letters and ``_``)."""
+    return Field(rf"[a-z_]{{{low},{high}}}")
+
+
+ID = Field(r"[0-9a-f]{24}")  # a database id (cooperative, application, job)
+SID = Field(r"[A-Za-z0-9_-]{1,16}")  # a saved search's short id
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A kind of button: ``prefix`` and its fields."""
+
+    prefix: str
+    fields: tuple[Field, ...] = ()
+    _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_regex", re.compile(self.body))
+
+    @property
+    def body(self) -> str:
+        """The regex of this kind's data, without anchors."""
+        parts = [re.escape(self.prefix)] + [f"({f.regex})" for f in self.fields]
+        return ":".join(parts)
+
+    @property
+    def pattern(self) -> str:
+        """The anchored pattern a ``CallbackQueryHandler`` listens on."""
+        return f"^{self.body}$"
+
+    def __call__(self, *values: object) -> str:
+        """Build the data of one button."""
+        if len(values) != len(self.fields):
+            raise ValueError(f"{self.prefix}: {len(self.fields)} fields, got {len(values)}")
+        data = ":".join([self.prefix, *(str(v) for v in values)])
+        if not self.matches(data) or len(data.encode()) > MAX_BYTES:
+            raise ValueError(f"invalid callback data {data!r}")
+        return data
+
+    def matches(self, data: str | None) -> bool:
+        return data is not None and self._regex.fullmatch(data) is not None
+
+    def parse(self, data: str | None) -> tuple[Any, ...]:
+        """The typed fields of ``data`` (``ValueError`` when it is not this kind)."""
+        match = self._regex.fullmatch(data or "")
+        if match is None:
+            raise ValueError(f"not {self.prefix} data: {data!r}")
+        return tuple(f.convert(v) for f, v in zip(self.fields, match.groups(), strict=True))
+
+
+def any_of(*kinds: Callback) -> str:
+    """One anchored pattern for a handler that serves several kinds of button."""
+    return "^(?:" + "|".join(k.body for k in kinds) + ")$"
+
+
+def which(data: str | None, *kinds: Callback) -> Callback:
+    """The kind among ``kinds`` that ``data`` belongs to."""
+    for kind in kinds:
+        if kind.matches(data):
+            return kind
+    raise ValueError(f"unexpected callback data {data!r}")
+
+
+# -- everywhere -------------------------------------------------------------------------
+NOOP = Callback("noop")  # a label-only button (page counter)
+LANGUAGE = Callback("lg", (choice("id", "en"),))
+
+# -- search and a cooperative's page ----------------------------------------------------
+PAGE = Callback("pg", (SID, number(4)))
+OPEN = Callback("co", (ID,))  # a cooperative's page (from a link or elsewhere)
+OPEN_FROM = Callback("co", (ID, SID, number(4)))  # … from a result list (Back returns there)
+MAP = Callback("mp", (ID,))
+TYPE_MENU = Callback("ft", (SID,))
+SERVICE_MENU = Callback("fs", (SID,))
+SET_TYPE = Callback("st", (SID, choice(*TYPES, "-")))
+SET_SERVICE = Callback("ss", (SID, choice(*SERVICES, "-")))
+PICK_PLACE = Callback("pk", (SID, number(2)))
+
+# -- the membership form ----------------------------------------------------------------
+JOIN = Callback("jn", (ID,))
+FORM = Callback("mf", (word(),))  # go, quit, agree, decline, nik_ok, back, submit …
+FORM_ARG = Callback("mf", (word(), word()))  # edit:<field>, occ:<code>
+FORM_DISCARD = Callback("mf", (choice("discard", "keep"),))
+
+# -- member cards -----------------------------------------------------------------------
+CARD = Callback("wl", (ID,))  # browse the wallet to this card
+CARD_OPEN = Callback("wo", (ID,))  # open a card from the list view
+CARD_LIST = Callback("wlist")
+LEAVE_ASK = Callback("lq", (ID,))
+LEAVE = Callback("ly", (ID,))
+WITHDRAW_ASK = Callback("wq", (ID,))
+WITHDRAW = Callback("wy", (ID,))
+
+# -- a cooperative's admins -------------------------------------------------------------
+PANEL = Callback("ad", (ID,))
+QUEUE = Callback("aq", (ID, number(4)))  # applications waiting, at an index
+APPROVE = Callback("aa", (ID,))
+REJECT_MENU = Callback("ar", (ID,))
+REJECT_PRESET = Callback("rr", (ID, word(1, 12)))
+REJECT_TYPED = Callback("rt", (ID,))  # ask for a typed reason
+REVEAL = Callback("av", (ID,))  # show an applicant's full data
+MEMBERS = Callback("am", (ID, number(5)))
+MEMBER = Callback("mo", (ID,))
+MEMBER_SEARCH = Callback("ams", (ID,))
+EXPORT = Callback("ax", (ID,))
+SUSPEND = Callback("su", (ID,))
+REINSTATE = Callback("ri", (ID,))
+PROFILE = Callback("ap", (ID,))
+PROFILE_EDIT = Callback("pe", (ID, word(2, 6)))
+LOOP = Callback("pl", (ID, choice("c", "o", "x")))  # closed-loop, open-loop, not set
+STATS = Callback("as", (ID,))
+
+# -- platform operators -----------------------------------------------------------------
+OPERATOR_MENU = Callback("op")
+OPERATOR_STATS = Callback("os")
+OPERATOR_AUDIT = Callback("oa")
+OPERATOR_IMPORT = Callback("oim")
+VERIFY = Callback("ov", (ID, choice("0", "1")))  # 1 = mark verified, 0 = unmark
+INVITE = Callback("oi", (ID,))
+
+# -- announcements ----------------------------------------------------------------------
+COMPOSE = Callback("bc", (ID,))  # a cooperative's announcement
+COMPOSE_PLATFORM = Callback("bcp")
+AUDIENCE = Callback("ba", (choice("m", "p"),))  # members; members and pending applicants
+PLATFORM_AUDIENCE = Callback("bo", (choice("all", "place", "type"),))
+AUDIENCE_TYPE = Callback("bt", (choice(*TYPES),))
+SEND = Callback("bs", (choice("now", "later", "paid", "cancel"),))
+JOB_PAUSE = Callback("bp", (ID,))
+JOB_RESUME = Callback("br", (ID,))
+JOB_CANCEL = Callback("bx", (ID,))
+# The mute key: a cooperative's id or the platform's own announcements.
+MUTE_KEY = Field(f"{ID.regex}|{PLATFORM}")
+MUTE = Callback("mu", (MUTE_KEY,))
+UNMUTE = Callback("um", (MUTE_KEY,))
+
+# -- privacy ----------------------------------------------------------------------------
+DELETE_DATA = Callback("dd", (choice("yes", "no"),))

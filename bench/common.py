@@ -596,7 +596,7 @@ class InProcessBot:
 
     def __init__(self, services: Any, settings: Any) -> None:
         from bot.app import build_application
-        from bot.localapi import LocalBotApi
+        from bot.telegram.localapi import LocalBotApi
 
         self.api = LocalBotApi()
         self.app = build_application(settings, services=services, request=self.api)

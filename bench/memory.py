@@ -72,8 +72,8 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
     import bot.web  # noqa: F401
     from bot.app import build_application, build_services, start_services
     from bot.config import Settings
-    from bot.localapi import LocalBotApi
     from bot.services.gazetteer import Gazetteer
+    from bot.telegram.localapi import LocalBotApi
     from storage.mongo import Store
 
     stages.append(("imports (bot, telegram, pymongo, aiohttp)", rss_mib()))

@@ -78,7 +78,7 @@ async def _seed_if_empty(services: Any, out: Any) -> None:
 def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_application
     from bot.console import run_console
-    from bot.localapi import LocalBotApi
+    from bot.telegram.localapi import LocalBotApi
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     setup_logging(settings, quiet=True, log_file=settings.data_dir / "bot.log")

@@ -14,7 +14,6 @@ from bot.config import Settings
 from bot.context import BotContext, BotData
 from bot.i18n import I18n
 from bot.persistence import FLUSH_HANDLER, MongoPersistence
-from bot.processing import FloodGuard, PerUserProcessor
 from bot.services.admin import AdminService
 from bot.services.broadcast import BroadcastEngine, BroadcastService
 from bot.services.cards import CardService
@@ -28,6 +27,7 @@ from bot.services.names import NameIndex
 from bot.services.privacy import PrivacyService
 from bot.services.search import SearchService
 from bot.services.users import UserService
+from bot.telegram.processing import FloodGuard, PerUserProcessor
 from handlers.commands import set_default_commands
 from storage.admins import AdminRepository
 from storage.applications import ApplicationRepository
@@ -163,7 +163,7 @@ async def stop_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def start_background(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Start the broadcast engine (running announcements resume by themselves)."""
-    from bot.localapi import LocalBotApi
+    from bot.telegram.localapi import LocalBotApi
     from handlers.broadcast import HttpSender, make_progress, make_sender
 
     bot_data: BotData = app.bot_data

@@ -1,6 +1,6 @@
 """Chat with the real bot in a terminal: same Application, handlers and storage.
 
-Only the transport differs: :class:`~bot.localapi.LocalBotApi` answers the Bot API calls
+Only the transport differs: :class:`~bot.telegram.localapi.LocalBotApi` answers the Bot API calls
 and this module renders them. Script syntax (one line each):
 plain text → a message; ``/cmd args`` → a command; ``#loc LAT LON`` → a location;
 ``#contact PHONE`` → your own contact; ``#tap N`` / ``#tap TEXT`` → press a button of the
@@ -24,7 +24,8 @@ from urllib.parse import parse_qs, urlparse
 from telegram import Update
 from telegram.ext import Application
 
-from bot.localapi import Call, LocalBotApi, StoredMessage, html_to_text
+from bot.telegram.html import html_to_text
+from bot.telegram.localapi import Call, LocalBotApi, StoredMessage
 
 HELP = """\
 Console syntax:

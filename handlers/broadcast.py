@@ -33,10 +33,10 @@ from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.context import BotContext
 from bot.i18n import JAKARTA, I18n, Translator
-from bot.localapi import html_to_text
 from bot.services.admin import Forbidden as NotAllowed
 from bot.services.broadcast import PLATFORM, Audience, Outcome, ProgressInfo, SendResult
 from bot.services.catalog import TYPES
+from bot.telegram.html import html_to_text
 from handlers.admin import refuse
 from storage.models import Broadcast
 

@@ -17,8 +17,8 @@ from telegram import Update
 from bot.app import Services, build_application, build_services, start_services
 from bot.config import Settings
 from bot.dbserver import EmbeddedMongo
-from bot.localapi import Call, LocalBotApi, StoredMessage
 from bot.services.gazetteer import Gazetteer
+from bot.telegram.localapi import Call, LocalBotApi, StoredMessage
 from storage.mongo import Store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -114,7 +114,7 @@ async def test_authorization_matrix(
     await chat.send("/help", user_id=user, language="en")
     message = chat.api.last_with_buttons(user)
     assert message is not None
-    from bot.localapi import LocalBotApi
+    from bot.telegram.localapi import LocalBotApi
 
     before = await services.membership.apps.get(world["app"])
     for data in actions(world)[action]:

@@ -47,8 +47,7 @@ def test_handlers_never_touch_the_driver(path: Path) -> None:
         i
         for i in imports(path)
         if top(i) in {"pymongo", "bson", "motor", "secantus"}
-        or (i.startswith("storage.")
-        and i != "storage.models")
+        or (i.startswith("storage.") and i != "storage.models")
     }
     assert not bad, f"{path.name} imports {bad}"
 

@@ -152,7 +152,7 @@ class TestButtons:
         from telegram import Update
 
         from bot.app import build_application
-        from bot.localapi import LocalBotApi
+        from bot.telegram.localapi import LocalBotApi
 
         api = LocalBotApi()
         user = LocalBotApi.user(7, "id")

@@ -20,8 +20,8 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.app import Services, start_background, stop_background
-from bot.localapi import LocalBotApiServer
 from bot.services.broadcast import BroadcastEngine, ProgressInfo
+from bot.telegram.localapi import LocalBotApiServer
 from handlers.broadcast import make_sender, parse_when
 from storage.broadcasts import BroadcastRepository
 from storage.models import Broadcast
@@ -401,7 +401,7 @@ class TestCompose:
             assert finished and "Delivered: 4" in finished[-1].params["text"]
             # A member mutes; the next announcement skips them.
             message = chat.api.last_with_buttons(3002)
-            from bot.localapi import LocalBotApi
+            from bot.telegram.localapi import LocalBotApi
 
             calls = await chat.feed(
                 chat.api.callback_update(

@@ -11,7 +11,7 @@ import zxingcpp
 from PIL import Image
 
 from bot.app import Services
-from bot.localapi import BOT_USER
+from bot.telegram.localapi import BOT_USER
 from tests.conftest import Chat, texts
 from tests.factories import csv_bytes
 from tests.test_membership import ROWS
@@ -215,7 +215,7 @@ class TestWallet:
         for data in (f"wl:{a}", f"lq:{a}", f"ly:{a}", f"wq:{a}", f"wy:{a}", f"wo:{a}"):
             await chat.send("/start")
             message = chat.api.last_with_buttons(1001)
-            from bot.localapi import LocalBotApi
+            from bot.telegram.localapi import LocalBotApi
 
             calls = await chat.feed(
                 chat.api.callback_update(LocalBotApi.user(1001, "en"), message, data)

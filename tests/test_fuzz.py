@@ -23,7 +23,7 @@ from telegram import Update
 
 from bot.app import build_application, build_services, start_services
 from bot.config import Settings
-from bot.localapi import LocalBotApi
+from bot.telegram.localapi import LocalBotApi
 from storage.mongo import Store
 from tests.factories import csv_bytes
 from tests.test_membership import ROWS

@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from bot.app import Services
-from bot.localapi import BOT_USER
 from bot.services.gazetteer import Gazetteer
+from bot.telegram.localapi import BOT_USER
 from tests.conftest import Chat
 from tests.factories import csv_bytes, directory
 

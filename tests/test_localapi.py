@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.localapi import TelegramLimitError, check_markup, check_text, html_to_text
+from bot.telegram.html import TelegramLimitError, html_to_text
+from bot.telegram.localapi import check_markup, check_text
 
 
 class TestHtml:

@@ -12,7 +12,7 @@ from telegram import Update
 
 from bot.app import Services, build_application, start_services
 from bot.config import Settings
-from bot.localapi import LocalBotApi
+from bot.telegram.localapi import LocalBotApi
 from tests.conftest import Chat, texts
 from tests.factories import csv_bytes
 

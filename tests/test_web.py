@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import Services, build_application, build_services
 from bot.config import Settings
 from bot.dbserver import EmbeddedMongo
-from bot.localapi import LocalBotApi, LocalBotApiServer
+from bot.telegram.localapi import LocalBotApi, LocalBotApiServer
 from bot.web import build_web_app
 from storage.mongo import Store
 

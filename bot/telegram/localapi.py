@@ -11,7 +11,6 @@ the tests assert on them.
 from __future__ import annotations
 
 import asyncio
-import html
 import itertools
 import json
 import re
@@ -23,6 +22,8 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
+from bot.telegram.html import TelegramLimitError, utf16_len, visible_text
+
 BOT_USER = {
     "id": 7_000_000_001,
     "is_bot": True,
@@ -32,28 +33,6 @@ BOT_USER = {
     "can_read_all_group_messages": False,
     "supports_inline_queries": True,
 }
-
-# Tags Telegram accepts in HTML parse mode.
-_ALLOWED_TAGS = {
-    "b",
-    "strong",
-    "i",
-    "em",
-    "u",
-    "ins",
-    "s",
-    "strike",
-    "del",
-    "span",
-    "tg-spoiler",
-    "a",
-    "code",
-    "pre",
-    "blockquote",
-    "tg-emoji",
-}
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z-]+(?:=\"[^\"<>]*\")?)*)\s*>")
-_ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
 
 SEND_METHODS = {
     "sendMessage",
@@ -70,72 +49,6 @@ SEND_METHODS = {
     "copyMessage",
     "forwardMessage",
 }
-
-
-class TelegramLimitError(ValueError):
-    """A call Telegram would refuse; ``description`` mimics Telegram's own text."""
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def html_to_text(markup: str) -> str:
-    """The visible text of HTML parse-mode markup; raises like Telegram on bad markup."""
-    out: list[str] = []
-    stack: list[str] = []
-    i = 0
-    while i < len(markup):
-        ch = markup[i]
-        if ch == "<":
-            m = _TAG.match(markup, i)
-            if not m:
-                raise TelegramLimitError(
-                    f"Bad Request: can't parse entities: unsupported start tag at byte offset {i}"
-                )
-            closing, tag = m.group(1) == "/", m.group(2).lower()
-            if tag not in _ALLOWED_TAGS:
-                raise TelegramLimitError(
-                    f'Bad Request: can\'t parse entities: unsupported start tag "{tag}"'
-                )
-            if closing:
-                if not stack or stack[-1] != tag:
-                    raise TelegramLimitError(
-                        f'Bad Request: can\'t parse entities: unmatched end tag "{tag}"'
-                    )
-                stack.pop()
-            else:
-                stack.append(tag)
-            i = m.end()
-        elif ch == "&":
-            m = _ENTITY.match(markup, i)
-            if not m:
-                raise TelegramLimitError(
-                    "Bad Request: can't parse entities: unsupported HTML entity at byte offset "
-                    f"{i}"
-                )
-            out.append(html.unescape(m.group(0)))
-            i = m.end()
-        elif ch == ">":
-            # Telegram tolerates a bare ">", but the bot should escape it like the rest.
-            raise TelegramLimitError("Bad Request: can't parse entities: unescaped '>'")
-        else:
-            out.append(ch)
-            i += 1
-    if stack:
-        raise TelegramLimitError(
-            f"Bad Request: can't parse entities: can't find end tag corresponding to start "
-            f'tag "{stack[-1]}"'
-        )
-    return "".join(out)
-
-
-def visible_text(text: str, parse_mode: str | None) -> str:
-    if parse_mode and parse_mode.upper() == "HTML":
-        return html_to_text(text)
-    if parse_mode:
-        raise TelegramLimitError("the bot only uses HTML parse mode")
-    return text
 
 
 def check_text(

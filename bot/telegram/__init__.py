@@ -1,0 +1,7 @@
+"""Adapters to the Telegram Bot API: what the handlers and services need not know.
+
+- ``html``: Telegram's HTML parse mode (visible text, the rules it enforces).
+- ``processing``: per-user ordered concurrency and the flood guard for live delivery.
+- ``localapi``: a local stand-in for the Bot API (console chat and tests only;
+  production code never imports it).
+"""

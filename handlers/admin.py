@@ -754,7 +754,7 @@ async def on_stats(update: Update, context: BotContext) -> None:
 async def notify_admins(context: BotContext, application: Application, coop: Cooperative) -> None:
     """Tell the cooperative's admins about a new application at once, with decisions."""
     services = context.services
-    for admin_id in await services.admins.admins_of(coop.id):
+    for admin_id in await services.admin.admins_of(coop.id):
         t = services.i18n.get(await services.users.locale_for(admin_id, None))
         village = services.membership.village_name(coop)
         text = (
@@ -769,7 +769,7 @@ async def notify_admins(context: BotContext, application: Application, coop: Coo
             )
         except (TelegramForbidden, BadRequest):
             log.info("admin unreachable coop=%s", coop.id)
-    await services.membership.apps.mark_delivered("application_submitted", application.id)
+    await services.membership.mark_delivered("application_submitted", application.id)
 
 
 async def notify_admins_left(
@@ -779,7 +779,7 @@ async def notify_admins_left(
     if coop is None:
         return
     services = context.services
-    for admin_id in await services.admins.admins_of(coop.id):
+    for admin_id in await services.admin.admins_of(coop.id):
         t = services.i18n.get(await services.users.locale_for(admin_id, None))
         text = t.gettext("🚪 {name} ({number}) left {coop}.").format(
             name=escape(application.full_name or ""),
@@ -790,7 +790,7 @@ async def notify_admins_left(
             await context.bot.send_message(admin_id, text, parse_mode=ParseMode.HTML)
         except (TelegramForbidden, BadRequest):
             log.info("admin unreachable coop=%s", coop.id)
-    await services.membership.apps.mark_delivered("member_left", application.id)
+    await services.membership.mark_delivered("member_left", application.id)
 
 
 HANDLERS: list[BaseHandler] = [

@@ -620,7 +620,7 @@ async def on_control(update: Update, context: BotContext) -> None:
     allowed = job is not None and (
         actor == job.created_by
         or services.admin.is_operator(actor)
-        or (job.coop_id is not None and await services.admins.is_admin(job.coop_id, actor))
+        or (job.coop_id is not None and await services.admin.is_admin(job.coop_id, actor))
     )
     if not allowed:
         await refuse(update, context)

@@ -114,6 +114,13 @@ class AdminService:
     def is_operator(self, user_id: int) -> bool:
         return user_id in self.operators
 
+    async def admins_of(self, coop_id: str) -> list[int]:
+        """The user ids of a cooperative's admins (e.g. to notify them)."""
+        return await self.admins.admins_of(coop_id)
+
+    async def is_admin(self, coop_id: str, user_id: int) -> bool:
+        return await self.admins.is_admin(coop_id, user_id)
+
     async def coops_of(self, user_id: int) -> list[Cooperative]:
         coops = await self.coops.get_many(await self.admins.coops_of(user_id))
         return sorted(coops, key=lambda c: c.name.casefold())

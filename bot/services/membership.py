@@ -330,6 +330,10 @@ class MembershipService:
             )
         return left
 
+    async def mark_delivered(self, kind: str, application_id: str) -> None:
+        """A notification of ``kind`` about this application has reached its recipients."""
+        await self.apps.mark_delivered(kind, application_id)
+
     async def of_user(self, user_id: int) -> list[Application]:
         return await self.apps.for_user(user_id)
 

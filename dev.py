@@ -3,6 +3,7 @@
 
     python3 dev.py run     # the bot: console chat with demo data when there is no token
     python3 dev.py test    # the test suite (starts its own database)
+    python3 dev.py lint    # ruff, ruff format --check, mypy and the message-catalog check
 
 Both create ``.venv`` and install the project with its embedded database and test tools
 the first time (and again whenever pyproject.toml changes). Extra arguments are passed on:
@@ -46,12 +47,29 @@ def ensure_env() -> None:
     STAMP.write_text(wanted)
 
 
+def lint(fix: bool) -> int:
+    """Every static check CI runs; all of them run even when one fails."""
+    tools = VENV / ("Scripts" if os.name == "nt" else "bin")
+    checks = {
+        "ruff": [str(tools / "ruff"), "check", *(["--fix"] if fix else []), "."],
+        "ruff format": [str(tools / "ruff"), "format", *([] if fix else ["--check"]), "."],
+        "mypy": [str(tools / "mypy")],
+        "i18n": [str(python()), "-m", "tools.i18n", "check"],
+    }
+    failed = [name for name, command in checks.items() if subprocess.call(command, cwd=ROOT)]
+    if failed:
+        print(f"lint failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("run", "test"):
+    if not argv or argv[0] not in ("run", "test", "lint"):
         print(__doc__)
         return 2
     ensure_env()
     command, rest = argv[0], argv[1:]
+    if command == "lint":
+        return lint(fix="--fix" in rest)
     if command == "run":
         args = rest or ["run"]
         return subprocess.call([str(python()), "-m", "bot", *args], cwd=ROOT)

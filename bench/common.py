@@ -104,7 +104,7 @@ def machine_info() -> dict[str, Any]:
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
-        usable = os.cpu_count()
+        usable = os.cpu_count() or 1
     return {
         "cpu_model": _cpu_model(),
         "cores": os.cpu_count(),

@@ -211,7 +211,7 @@ def dry_run_full_file() -> dict[str, Any]:
     seen: dict[str, int] = {}
     rejected = 0
     for line, row in rows:
-        write, errors = importer.validate(line, row)
+        write, _errors = importer.validate(line, row)
         if write is None:
             rejected += 1
         else:

@@ -6,9 +6,10 @@
 
 A closed-loop load generator posts Telegram updates to the webhook server (``bench/_server.py``,
 a separate process: aiohttp → python-telegram-bot → handlers → storage → MongoDB) and waits
-for the matching ``sendMessage`` at a local Bot API server (``bot.telegram.localapi.LocalBotApiServer``)
-that the bot reaches over real HTTP (``TELEGRAM_API_BASE_URL``). Each simulated user sends its
-next update only after the previous reply arrived; latency is from the POST to the reply's
+for the matching ``sendMessage`` at a local Bot API server
+(``bot.telegram.localapi.LocalBotApiServer``) that the bot reaches over real HTTP
+(``TELEGRAM_API_BASE_URL``). Each simulated user sends its next update only after the
+previous reply arrived; latency is from the POST to the reply's
 arrival at the Bot API server.
 
 Flows: ``start`` (/start), ``location`` (a shared location in a populated area, directory of
@@ -455,18 +456,11 @@ async def run_levels(
                 if a is not None and b is not None and result.seconds
                 else None
             )
-        if None not in result.cpu.values():
+        used = [result.cpu[k] for k in ("machine", "bot", "db", "loadgen")]
+        if all(u is not None for u in result.cpu.values()):
+            machine, bot_cpu, db_cpu, loadgen = (u or 0.0 for u in used)
             # What other processes on the machine used meanwhile (e.g. a test run).
-            result.cpu["other"] = round(
-                max(
-                    0.0,
-                    result.cpu["machine"]
-                    - result.cpu["bot"]
-                    - result.cpu["db"]
-                    - result.cpu["loadgen"],
-                ),
-                1,
-            )
+            result.cpu["other"] = round(max(0.0, machine - bot_cpu - db_cpu - loadgen), 1)
         if stats:
             server = await _get_json(gen.session, worker.url + "/bench/stats")
             done = max(1, len(result.latencies))

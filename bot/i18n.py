@@ -10,7 +10,7 @@ from __future__ import annotations
 import gettext
 import io
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -75,7 +75,7 @@ class Translator:
             value = value.astimezone(JAKARTA)
         return format_date(value, format=fmt, locale=self.locale)
 
-    def datetime(self, value: datetime, fmt: str = "medium", tzinfo: object = None) -> str:
+    def datetime(self, value: datetime, fmt: str = "medium", tzinfo: tzinfo | None = None) -> str:
         """A moment in Indonesia's western time (WIB) unless ``tzinfo`` says otherwise."""
         return format_datetime(value, format=fmt, tzinfo=tzinfo or JAKARTA, locale=self.locale)
 
@@ -110,12 +110,12 @@ class I18n:
     def negotiate(self, chosen: str | None, telegram_code: str | None) -> str:
         """The user's stored choice, else Telegram's language if we have it, else default."""
         if chosen in self._translators:
-            return chosen  # type: ignore[return-value]
+            return chosen
         if telegram_code:
             try:
                 lang = Locale.parse(telegram_code, sep="-").language
             except (ValueError, UnknownLocaleError):
                 lang = None
             if lang in self._translators:
-                return lang  # type: ignore[return-value]
+                return lang
         return self.default

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import sys
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
@@ -55,7 +56,7 @@ def extract() -> Catalog:
     return catalog
 
 
-def _ids(catalog: Catalog) -> set[tuple[object, str | None]]:
+def _ids(catalog: Catalog) -> set[tuple[Any, str | None]]:
     return {(m.id, m.context) for m in catalog if m.id}
 
 
@@ -164,7 +165,7 @@ def _placeholder_problems(lang: str, message: object) -> list[str]:
     return out
 
 
-def apply(lang: str, translations: dict[str, object]) -> list[str]:
+def apply(lang: str, translations: dict[str, str | list[str]]) -> list[str]:
     """Set translations (msgid → text, or singular msgid → [forms]); returns unknown ids."""
     path = po_path(lang)
     with path.open("rb") as fh:

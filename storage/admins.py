@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from storage.models import AdminGrant
 from storage.mongo import Document, Store
+
+
+def _record(doc: Document) -> AdminGrant:
+    return AdminGrant(
+        coop_id=doc["coop_id"],
+        user_id=int(doc["user_id"]),
+        added_by=doc.get("added_by"),
+        added_at=doc.get("added_at"),
+    )
 
 
 class AdminRepository:
@@ -46,5 +56,6 @@ class AdminRepository:
     async def admins_of(self, coop_id: str) -> list[int]:
         return [int(doc["user_id"]) async for doc in self._col.find({"coop_id": coop_id})]
 
-    async def all(self) -> list[Document]:
-        return [doc async for doc in self._col.find().sort([("coop_id", 1), ("user_id", 1)])]
+    async def all(self) -> list[AdminGrant]:
+        cursor = self._col.find().sort([("coop_id", 1), ("user_id", 1)])
+        return [_record(doc) async for doc in cursor]

@@ -9,6 +9,7 @@ concurrent submits cannot both succeed.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -18,18 +19,11 @@ from bson.errors import InvalidId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from storage.models import Application
+from storage.base import DuplicateApplication
+from storage.models import Application, Notification
 from storage.mongo import Document, Store
 
 OPEN_STATUSES = ("pending", "active", "suspended")
-
-
-class DuplicateApplication(Exception):
-    """An open application exists already: ``field`` is ``user`` or ``nik``."""
-
-    def __init__(self, field: str) -> None:
-        super().__init__(field)
-        self.field = field
 
 
 _FIELDS = (
@@ -69,20 +63,19 @@ def _oid(value: str) -> ObjectId | None:
         return None
 
 
-def id_bytes(application_id: str) -> bytes:
-    """The 12 bytes of an application id (for compact signed tokens)."""
-    return ObjectId(application_id).binary
-
-
-def id_from_bytes(raw: bytes) -> str | None:
-    try:
-        return str(ObjectId(raw))
-    except (InvalidId, TypeError):
-        return None
+def _notification(doc: Document) -> Notification:
+    return Notification(
+        id=str(doc["_id"]),
+        kind=doc["kind"],
+        coop_id=doc.get("coop_id"),
+        application_id=doc.get("application_id"),
+        created_at=doc.get("created_at"),
+        delivered=bool(doc.get("delivered", False)),
+    )
 
 
 def to_record(doc: Document) -> Application:
-    values = {name: doc.get(name) for name in _FIELDS}
+    values: dict[str, Any] = {name: doc.get(name) for name in _FIELDS}
     values["domicile_declared"] = bool(values["domicile_declared"])
     values["language"] = values["language"] or "id"
     values["consent"] = values["consent"] or {}
@@ -100,6 +93,19 @@ class ApplicationRepository:
         self._card_files = store["card_files"]
         self._known_counters: set[str] = set()
 
+    @staticmethod
+    def id_bytes(application_id: str) -> bytes:
+        """The 12 bytes of an application id (card tokens carry it compactly)."""
+        return ObjectId(application_id).binary
+
+    @staticmethod
+    def id_from_bytes(raw: bytes) -> str | None:
+        """The application id those 12 bytes encode; None if they encode none."""
+        try:
+            return str(ObjectId(raw))
+        except (InvalidId, TypeError):
+            return None
+
     async def next_number(self, name: str) -> int:
         """An atomic counter: every call gets a new, consecutive number.
 
@@ -107,12 +113,11 @@ class ApplicationRepository:
         and only then incremented: concurrent first increments never race on an upsert.
         """
         if name not in self._known_counters:
-            try:
+            # A DuplicateKeyError means a concurrent call created it: exactly what was wanted.
+            with contextlib.suppress(DuplicateKeyError):
                 await self._counters.update_one(
                     {"_id": name}, {"$setOnInsert": {"seq": 0}}, upsert=True
                 )
-            except DuplicateKeyError:
-                pass  # created by a concurrent call: exactly what was wanted
             self._known_counters.add(name)
         doc = await self._counters.find_one_and_update(
             {"_id": name}, {"$inc": {"seq": 1}}, return_document=ReturnDocument.AFTER
@@ -287,6 +292,7 @@ class ApplicationRepository:
             {"kind": kind, "application_id": application_id}, {"$set": {"delivered": True}}
         )
 
-    async def notifications(self, kind: str | None = None) -> list[Document]:
+    async def notifications(self, kind: str | None = None) -> list[Notification]:
+        """Queued notifications (of one kind, or all), oldest first."""
         query: Document = {"kind": kind} if kind else {}
-        return [doc async for doc in self._outbox.find(query).sort("created_at", 1)]
+        return [_notification(doc) async for doc in self._outbox.find(query).sort("created_at", 1)]

@@ -5,10 +5,26 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from storage.models import AuditEntry
 from storage.mongo import Document, Store
 
 
+def _record(doc: Document) -> AuditEntry:
+    return AuditEntry(
+        at=doc["at"],
+        actor=doc.get("actor"),
+        action=doc["action"],
+        outcome=doc["outcome"],
+        coop_id=doc.get("coop_id"),
+        target=doc.get("target"),
+        details=doc.get("details") or {},
+        actor_erased=bool(doc.get("actor_erased", False)),
+    )
+
+
 class AuditRepository:
+    """Appends to and reads ``audit``."""
+
     def __init__(self, store: Store) -> None:
         self._col = store["audit"]
 
@@ -34,10 +50,11 @@ class AuditRepository:
             }
         )
 
-    async def recent(self, limit: int = 20, *, coop_id: str | None = None) -> list[Document]:
+    async def recent(self, limit: int = 20, *, coop_id: str | None = None) -> list[AuditEntry]:
+        """The newest entries first (of one cooperative, or of all)."""
         query: Document = {"coop_id": coop_id} if coop_id else {}
         cursor = self._col.find(query, {"_id": 0}).sort("at", -1).limit(limit)
-        return [doc async for doc in cursor]
+        return [_record(doc) async for doc in cursor]
 
     async def count(self, query: Document | None = None) -> int:
         return await self._col.count_documents(query or {})

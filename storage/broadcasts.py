@@ -6,6 +6,7 @@ Recipient status: ``pending`` → ``sending`` (claimed by a worker) → ``sent``
 
 from __future__ import annotations
 
+import builtins
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
 
-from storage.models import Broadcast
+from storage.models import Broadcast, Recipient
 from storage.mongo import Document, Store
 
 FINAL = ("sent", "blocked", "failed", "cancelled")
@@ -50,7 +51,21 @@ def _record(doc: Document) -> Broadcast:
     )
 
 
+def _recipient(doc: Document) -> Recipient:
+    return Recipient(
+        id=doc["_id"],
+        broadcast_id=doc["broadcast_id"],
+        chat_id=int(doc["chat_id"]),
+        status=doc["status"],
+        attempts=int(doc.get("attempts", 0)),
+        next_at=doc.get("next_at"),
+    )
+
+
 class BroadcastRepository:
+    """Reads and writes ``broadcasts`` and ``broadcast_recipients``; reads the audiences
+    (``mutes``, ``users``, ``applications``, ``cooperatives``)."""
+
     def __init__(self, store: Store) -> None:
         self._jobs = store["broadcasts"]
         self._recipients = store["broadcast_recipients"]
@@ -155,7 +170,7 @@ class BroadcastRepository:
         )
         return result.modified_count
 
-    async def claim(self, job_id: str, limit: int, now: datetime) -> list[Document]:
+    async def claim(self, job_id: str, limit: int, now: datetime) -> list[Recipient]:
         """Take up to ``limit`` due recipients of a job for this worker.
 
         The batch is claimed as an ``_id`` range (one index range scan) rather than a long
@@ -172,7 +187,7 @@ class BroadcastRepository:
             {**due, "_id": in_range}, {"$set": {"status": "sending", "owner": owner}}
         )
         cursor = self._recipients.find({"_id": in_range, "owner": owner})
-        return [doc async for doc in cursor]
+        return [_recipient(doc) async for doc in cursor]
 
     async def record(self, results: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
         """Write send outcomes in one round trip: (recipient id, status, extra fields)."""
@@ -204,7 +219,7 @@ class BroadcastRepository:
 
     # --- audiences, mutes, reachability -------------------------------------------------
 
-    async def muted(self, coop_key: str) -> set[int]:
+    async def muted(self, coop_key: str) -> builtins.set[int]:  # `set` is a method here
         return {int(doc["user_id"]) async for doc in self._mutes.find({"coop_id": coop_key})}
 
     async def mute(self, user_id: int, coop_key: str) -> None:

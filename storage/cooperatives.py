@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +23,7 @@ from storage.geocells import (
     covering,
     great_circle_m,
 )
-from storage.models import Cooperative, CooperativeFilter, CoopWrite, Point
+from storage.models import Cooperative, CooperativeFilter, CoopWrite, Point, UpsertResult
 from storage.mongo import Document, Store
 
 # What a result list shows; the detail view reads the whole document.
@@ -131,13 +130,6 @@ def filter_query(filt: CooperativeFilter | None) -> Document:
     return query
 
 
-@dataclass(frozen=True, slots=True)
-class UpsertResult:
-    created: int
-    updated: int
-    unchanged: int
-
-
 class CooperativeRepository:
     """Reads and writes the ``cooperatives`` collection."""
 
@@ -233,13 +225,13 @@ class CooperativeRepository:
         filt: CooperativeFilter | None = None,
         skip: int = 0,
         limit: int = 5,
-        projection: Document | None = LIST_PROJECTION,
     ) -> list[Cooperative]:
-        """Cooperatives nearest to ``point`` first, with their distance in metres."""
+        """Cooperatives nearest to ``point`` first, with their distance in metres (the
+        fields of a result list)."""
         if await self._store.resolve_geo_mode() == "cells":
             ranked = await self._ranked_by_cells(point, max_distance_m, filt)
             if ranked is not None:
-                return await self._fetch_ranked(ranked[skip : skip + limit], projection)
+                return await self._fetch_ranked(ranked[skip : skip + limit])
         geo: Document = {
             "near": _point_doc(point),
             "distanceField": "dist",
@@ -253,8 +245,7 @@ class CooperativeRepository:
         if skip:
             pipeline.append({"$skip": skip})
         pipeline.append({"$limit": limit})
-        if projection is not None:
-            pipeline.append({"$project": {**projection, "dist": 1}})
+        pipeline.append({"$project": {**LIST_PROJECTION, "dist": 1}})
         cursor = await self._col.aggregate(pipeline)
         return [to_record(doc) async for doc in cursor]
 
@@ -288,9 +279,7 @@ class CooperativeRepository:
         if await self._store.resolve_geo_mode() == "cells":
             ranked = await self._ranked_by_cells(point, max_distance_m, filt)
             if ranked is not None:
-                return len(ranked), await self._fetch_ranked(
-                    ranked[skip : skip + limit], LIST_PROJECTION
-                )
+                return len(ranked), await self._fetch_ranked(ranked[skip : skip + limit])
         total = await self.count_near(point, max_distance_m=max_distance_m, filt=filt)
         if total <= skip:
             return total, []
@@ -322,15 +311,13 @@ class CooperativeRepository:
         ranked.sort()
         return ranked
 
-    async def _fetch_ranked(
-        self, ranked: list[tuple[float, ObjectId]], projection: Document | None
-    ) -> list[Cooperative]:
+    async def _fetch_ranked(self, ranked: list[tuple[float, ObjectId]]) -> list[Cooperative]:
         if not ranked:
             return []
         found = {
             doc["_id"]: doc
             async for doc in self._col.find(
-                {"_id": {"$in": [oid for _, oid in ranked]}}, projection
+                {"_id": {"$in": [oid for _, oid in ranked]}}, LIST_PROJECTION
             )
         }
         out = []

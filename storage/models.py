@@ -51,6 +51,15 @@ class CoopWrite:
     coop: Cooperative
 
 
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    """What one batch of cooperative writes did."""
+
+    created: int
+    updated: int
+    unchanged: int
+
+
 @dataclass(slots=True)
 class CooperativeFilter:
     """What a directory query is narrowed to."""
@@ -91,6 +100,8 @@ class SavedSearch:
 
 @dataclass(slots=True)
 class Application:
+    """A membership application, and the membership it becomes once approved."""
+
     id: str
     number: str
     coop_id: str
@@ -122,6 +133,8 @@ class Application:
 
 @dataclass(slots=True)
 class Broadcast:
+    """An announcement job: who it goes to, what it says, how far it got."""
+
     id: str
     kind: str  # "coop" | "platform"
     coop_id: str | None
@@ -139,3 +152,72 @@ class Broadcast:
     progress_message: int | None = None
     language: str = "id"
     audience: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One recipient of an announcement, as claimed by a sending worker."""
+
+    id: str  # "<broadcast id>:<chat id>"
+    broadcast_id: str
+    chat_id: int
+    status: str  # pending | sending | sent | blocked | failed | cancelled
+    attempts: int = 0
+    next_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AdminGrant:
+    """That a user may run a cooperative."""
+
+    coop_id: str
+    user_id: int
+    added_by: int | None = None  # None: added from the command line
+    added_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    """A one-time admin invitation, known by the hash of its token."""
+
+    token_hash: str
+    coop_id: str
+    created_by: int | None  # None once the operator's data was erased
+    created_at: datetime
+    expires_at: datetime
+    used_by: int | None = None  # -1 once the user who accepted it was erased
+    used_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One admin action, allowed or refused."""
+
+    at: datetime
+    actor: int | None  # None once the actor's data was erased
+    action: str
+    outcome: str  # "ok", "refused", "already_decided", "not_applicable", …
+    coop_id: str | None = None
+    target: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    actor_erased: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A queued notice about an application, for the cooperative's admins."""
+
+    id: str
+    kind: str  # "application_submitted" | "member_left"
+    coop_id: str | None
+    application_id: str | None
+    created_at: datetime | None = None
+    delivered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UserState:
+    """What the Telegram layer keeps about one user between updates (``user_data``)."""
+
+    user_id: int
+    data: dict[str, Any] = field(default_factory=dict)  # the layer's own keys, opaque here

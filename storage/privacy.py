@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
+from storage.models import UserState
 from storage.mongo import Store
 
 
 class PrivacyRepository:
+    """Reads and erases one user's data across every collection that holds some."""
+
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def user_state(self, user_id: int) -> dict[str, Any]:
+    async def user_state(self, user_id: int) -> UserState:
         doc = await self._store["user_data"].find_one({"_id": user_id})
-        return (doc or {}).get("data") or {}
+        return UserState(user_id=user_id, data=(doc or {}).get("data") or {})
 
     async def mutes(self, user_id: int) -> list[str]:
         cursor = self._store["mutes"].find({"user_id": user_id}, {"coop_id": 1})

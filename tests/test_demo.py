@@ -18,6 +18,7 @@ def test_rows_are_clearly_synthetic(gazetteer: Gazetteer) -> None:
     assert len(kdmp) == villages  # one village cooperative per village
     for row in kdmp[:50]:
         village = gazetteer.get(row["village_code"])
+        assert village is not None
         assert (float(row["latitude"]), float(row["longitude"])) == (village.lat, village.lon)
     assert demo_rows(gazetteer) == rows  # deterministic
 
@@ -35,4 +36,4 @@ async def test_seed_twice_and_search_medan(services: Services, gazetteer: Gazett
     assert distances == sorted(distances)
     for coop in outcome.items:
         full = await services.directory.get(coop.id)
-        assert full.areas[1] == "12.71" and full.demo
+        assert full is not None and full.areas[1] == "12.71" and full.demo

@@ -78,7 +78,7 @@ async def two_regions(services: Services, gazetteer: Gazetteer) -> None:
     assert report.errors == []
 
 
-async def both_ways(store: Store, call):  # type: ignore[no-untyped-def]
+async def both_ways(store: Store, call):
     saved = store.geo_mode
     try:
         store.geo_mode = "geonear"
@@ -90,14 +90,14 @@ async def both_ways(store: Store, call):  # type: ignore[no-untyped-def]
     return by_geonear, by_cells
 
 
-def same_ranking(a: list, b: list) -> None:  # type: ignore[type-arg]
+def same_ranking(a: list, b: list) -> None:
     assert [c.distance_m for c in b] == sorted(c.distance_m for c in b)
     assert len(a) == len(b)
     for x, y in zip(a, b, strict=True):
         assert x.distance_m == pytest.approx(y.distance_m, rel=1e-6, abs=0.01)
 
     # Equal distances may come in either order; as sets per distance they agree.
-    def groups(items: list) -> list[tuple[float, frozenset[str]]]:  # type: ignore[type-arg]
+    def groups(items: list) -> list[tuple[float, frozenset[str]]]:
         out: dict[float, set[str]] = {}
         for c in items:
             out.setdefault(round(c.distance_m, 1), set()).add(c.id)

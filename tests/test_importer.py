@@ -32,6 +32,7 @@ class TestValidation:
         assert (report.rows, report.created, report.errors) == (1, 1, [])
         coop = (await services.directory.coops.by_tokens(["maju"]))[0]
         full = await services.directory.get(coop.id)
+        assert full is not None
         assert full.services == ["sembako", "apotek", "simpan_pinjam"]
         assert full.simpanan_pokok == 50_000 and full.simpanan_wajib == 10_000
         assert full.phone == "+6281234567890"
@@ -107,7 +108,8 @@ class TestIdempotency:
         assert second.created == 0 and second.updated == 3
         assert await services.directory.count() == 3
         coop = (await services.directory.coops.by_tokens(["maju"]))[0]
-        assert (await services.directory.get(coop.id)).description == "Baru"
+        full = await services.directory.get(coop.id)
+        assert full is not None and full.description == "Baru"
 
     async def test_duplicate_rows_in_one_file(self, services: Services) -> None:
         report = await services.importer.import_bytes(csv_bytes([GOOD, GOOD]))

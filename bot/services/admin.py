@@ -25,12 +25,8 @@ from bot.services.importer import Importer, ImportReport, Progress, parse_amount
 from bot.services.membership import MembershipService
 from bot.services.phone import normalize_phone
 from bot.services.text import clean_line, fold
-from storage.admins import AdminRepository
-from storage.applications import Application, ApplicationRepository
-from storage.audit import AuditRepository
-from storage.base import Cooperatives, Users
-from storage.invites import InviteRepository
-from storage.models import Cooperative, Point
+from storage.base import Admins, Applications, AuditLog, Cooperatives, Invites, Users
+from storage.models import Application, AuditEntry, Cooperative, Point
 
 INVITE_DAYS = 7
 MEMBER_STATUSES = ("active", "suspended")
@@ -86,11 +82,11 @@ class AdminService:
         self,
         *,
         operators: frozenset[int],
-        admins: AdminRepository,
-        apps: ApplicationRepository,
+        admins: Admins,
+        apps: Applications,
         coops: Cooperatives,
-        audit: AuditRepository,
-        invites: InviteRepository,
+        audit: AuditLog,
+        invites: Invites,
         membership: MembershipService,
         vault: Vault,
         importer: Importer,
@@ -446,7 +442,7 @@ class AdminService:
             ],
         )
 
-    async def recent_audit(self, actor: int, limit: int = 20) -> list[dict[str, Any]]:
+    async def recent_audit(self, actor: int, limit: int = 20) -> list[AuditEntry]:
         await self.require_operator(actor, "view_audit")
         return await self.audit.recent(limit)
 
@@ -479,10 +475,10 @@ class AdminService:
         if used is None:
             await self.audit.record(actor=user_id, action="accept_invite", outcome="refused")
             raise InputError("invite_invalid")
-        coop = await self.coops.get(used["coop_id"])
+        coop = await self.coops.get(used.coop_id)
         if coop is None:
             raise InputError("invite_invalid")
-        await self.admins.add(coop.id, user_id, added_by=used.get("created_by"))
+        await self.admins.add(coop.id, user_id, added_by=used.created_by)
         await self._done(user_id, "accept_invite", coop.id)
         return coop
 

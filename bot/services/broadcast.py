@@ -25,7 +25,7 @@ from enum import Enum
 from typing import Any
 
 from storage.broadcasts import BroadcastRepository
-from storage.models import Broadcast
+from storage.models import Broadcast, Recipient
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class BroadcastEngine:
         self.flush_every = flush_every
         self.max_attempts = max_attempts
         self.too_many = 0  # 429 answers received
-        self._queues: dict[str, deque[dict[str, Any]]] = {}
+        self._queues: dict[str, deque[Recipient]] = {}
         self._jobs: dict[str, Broadcast] = {}
         self._in_flight: dict[str, int] = {}
         self._results: list[tuple[str, str, dict[str, Any]]] = []
@@ -260,7 +260,7 @@ class BroadcastEngine:
                 if not queue:
                     continue
                 recipient = queue.popleft()
-                chat_id = int(recipient["chat_id"])
+                chat_id = recipient.chat_id
                 last = self._last_chat.get(chat_id)
                 if last is not None and time.monotonic() - last < self.per_chat_interval:
                     queue.append(recipient)  # this chat got a message less than 1 s ago
@@ -281,9 +281,9 @@ class BroadcastEngine:
             self._last_chat = {k: v for k, v in self._last_chat.items() if v > cutoff}
         return sent
 
-    async def _send(self, job: Broadcast, recipient: dict[str, Any]) -> None:
-        recipient_id, chat_id = recipient["_id"], int(recipient["chat_id"])
-        attempts = int(recipient.get("attempts", 0)) + 1
+    async def _send(self, job: Broadcast, recipient: Recipient) -> None:
+        recipient_id, chat_id = recipient.id, recipient.chat_id
+        attempts = recipient.attempts + 1
         try:
             result = await self.sender(job, chat_id)
         except Exception as exc:  # the sender maps Telegram's errors; anything else retries
@@ -341,7 +341,7 @@ class BroadcastEngine:
 
     async def _release(self, job_id: str) -> None:
         queue = self._queues.pop(job_id, deque())
-        await self.repo.record((r["_id"], "pending", {}) for r in queue)
+        await self.repo.record((r.id, "pending", {}) for r in queue)
         job = await self.repo.get(job_id)
         if job is not None and job.status == "cancelled":
             await self.repo.cancel_pending(job_id)
@@ -351,7 +351,7 @@ class BroadcastEngine:
         for job_id in list(self._queues):
             queue = self._queues.pop(job_id)
             with contextlib.suppress(Exception):
-                await self.repo.record((r["_id"], "pending", {}) for r in queue)
+                await self.repo.record((r.id, "pending", {}) for r in queue)
 
     # --- progress -----------------------------------------------------------------------
 

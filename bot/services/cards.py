@@ -17,10 +17,8 @@ from dataclasses import dataclass
 
 from bot.services.cardimage import CardData, render_card
 from bot.services.crypto import Vault
-from storage.admins import AdminRepository
-from storage.applications import Application, ApplicationRepository, id_bytes, id_from_bytes
-from storage.base import Cooperatives
-from storage.models import Cooperative
+from storage.base import Admins, Applications, Cooperatives
+from storage.models import Application, Cooperative
 
 # Wallet order: usable cards first, then what is waiting, then the past.
 STATUS_ORDER = {
@@ -57,9 +55,9 @@ def mask_name(name: str) -> str:
 class CardService:
     def __init__(
         self,
-        apps: ApplicationRepository,
+        apps: Applications,
         coops: Cooperatives,
-        admins: AdminRepository,
+        admins: Admins,
         vault: Vault,
     ) -> None:
         self.apps = apps
@@ -90,7 +88,7 @@ class CardService:
     # --- verification -------------------------------------------------------------------
 
     def token(self, application_id: str) -> str:
-        raw = id_bytes(application_id)
+        raw = self.apps.id_bytes(application_id)
         signature = self.vault.sign(raw, SIGNATURE_BYTES)
         return base64.urlsafe_b64encode(raw + signature).decode().rstrip("=")
 
@@ -110,7 +108,7 @@ class CardService:
             for vault in self.vault.all_vaults
         ):
             return None
-        return id_from_bytes(body)
+        return self.apps.id_from_bytes(body)
 
     async def verify(self, token: str, viewer_id: int) -> Verification:
         """Whether a scanned card is genuine and active now; who may see what."""

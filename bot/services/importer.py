@@ -195,7 +195,7 @@ _AMOUNT_GROUPED = re.compile(r"^\d{1,3}([.,]\d{3})+$")
 _AMOUNT_CENTS = re.compile(r"^(\d+)[.,]0{1,2}$")
 
 
-def parse_amount(raw: str) -> int | None:
+def parse_amount(raw: str) -> int:
     """Rupiah as an integer: "50000", "50.000", "Rp 50.000", "50,000", "50000.00"."""
     text = raw.strip().lower().replace("rp", "").replace(" ", "").replace("\u00a0", "")
     if text.isdigit():
@@ -293,7 +293,7 @@ class Importer:
                     value = parse_amount(raw)
                 except ValueError:
                     value = -1
-                if value is None or not 0 <= value <= MAX_AMOUNT:
+                if not 0 <= value <= MAX_AMOUNT:
                     errors.append(RowError(line, "amount_invalid", column, raw[:40]))
                 else:
                     amounts[column] = value

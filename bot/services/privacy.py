@@ -14,9 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.services.membership import MembershipService
-from storage.admins import AdminRepository
-from storage.base import Cooperatives, Users
-from storage.privacy import PrivacyRepository
+from storage.base import Admins, Cooperatives, Privacy, Users
 
 PERSONAL_FIELDS = (
     "full_name",
@@ -47,9 +45,9 @@ class Erasure:
 class PrivacyService:
     def __init__(
         self,
-        repo: PrivacyRepository,
+        repo: Privacy,
         membership: MembershipService,
-        admins: AdminRepository,
+        admins: Admins,
         coops: Cooperatives,
         users: Users,
         retention_days: int,
@@ -98,7 +96,7 @@ class PrivacyService:
                 }
             )
         drafts = []
-        for coop_id, draft in (state.get("forms") or {}).items():
+        for coop_id, draft in (state.data.get("forms") or {}).items():
             draft = {k: v for k, v in draft.items() if k not in ("nik_enc", "nik_hash")}
             drafts.append({"cooperative_id": coop_id, **draft})
         return {

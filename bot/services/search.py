@@ -245,7 +245,8 @@ class SearchService:
         its own circle (index-bounded on both geo paths), so a dense city stops at 5 km."""
         assert search.point is not None
         filt = CooperativeFilter(type=search.type, service=search.service)
-        total, items, radius = 0, [], RADII_KM[-1]
+        total, radius = 0, RADII_KM[-1]
+        items: list[Cooperative] = []
         for radius in RADII_KM:
             total, items = await self.coops.near_page(
                 search.point, max_distance_m=radius * 1000, filt=filt, limit=PAGE_SIZE

@@ -12,6 +12,7 @@ from telegram import Update
 
 from bot.app import Services, build_application, start_services
 from bot.config import Settings
+from bot.services.draft import MembershipDraft
 from bot.telegram.localapi import LocalBotApi
 from tests.conftest import Chat, texts
 from tests.factories import csv_bytes
@@ -185,7 +186,7 @@ class TestJoin:
 
     async def test_double_submit_creates_one(self, chat: Chat, services: Services, coops) -> None:
         await fill(chat, coops["KK-2"], submit=False)
-        draft = dict(draft_of(chat, 1001))
+        draft = MembershipDraft.from_dict(draft_of(chat, 1001))
         results = await asyncio.gather(
             *[services.membership.submit(1001, coops["KK-2"], draft, "en") for _ in range(5)],
             return_exceptions=True,

@@ -111,7 +111,7 @@ async def on_cancel_command(update: Update, context: BotContext, form: Form) -> 
         )
         return ConversationHandler.END
     if step != Step.CANCEL_CONFIRM:
-        form.draft.resume = step
+        form.draft.resume = int(step)
     return await ask(update, context, form, Step.CANCEL_CONFIRM)
 
 

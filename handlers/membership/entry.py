@@ -1,5 +1,8 @@
-"""Into the membership form and out of it when idle: the "Join" button, the deep link
-``?start=join_<coop id>``, resuming a kept draft, and the 30-minute pause."""
+"""Into the membership form, and out of it when idle.
+
+The "Join" button (``jn:<coop id>``) and the deep link ``?start=join_<coop id>`` start a
+form or resume a kept draft; after 30 idle minutes the form pauses with a button to go on.
+"""
 
 from __future__ import annotations
 

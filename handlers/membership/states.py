@@ -339,7 +339,7 @@ async def on_cancel(update: Update, context: BotContext, form: Form) -> State:
     """Ask before discarding the answers (the "Cancel" button)."""
     await _answer(update)
     if form.step != Step.CANCEL_CONFIRM:
-        form.draft.resume = form.step
+        form.draft.resume = int(form.step)
     return await ask(update, context, form, Step.CANCEL_CONFIRM)
 
 

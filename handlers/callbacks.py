@@ -17,6 +17,8 @@ from typing import Any
 
 from bot.services.broadcast import PLATFORM
 from bot.services.catalog import SERVICES, TYPES
+from bot.services.draft import QUESTIONS
+from bot.services.membership import OCCUPATIONS
 
 # Bot API limit for callback_data, in bytes.
 MAX_BYTES = 64
@@ -120,10 +122,48 @@ SET_SERVICE = Callback("ss", (SID, choice(*SERVICES, "-")))
 PICK_PLACE = Callback("pk", (SID, number(2)))
 
 # -- the membership form ----------------------------------------------------------------
-JOIN = Callback("jn", (ID,))
-FORM = Callback("mf", (word(),))  # go, quit, agree, decline, nik_ok, back, submit …
-FORM_ARG = Callback("mf", (word(), word()))  # edit:<field>, occ:<code>
-FORM_DISCARD = Callback("mf", (choice("discard", "keep"),))
+JOIN = Callback("jn", (ID,))  # start or resume a cooperative's form
+
+
+def _form(action: str, *fields: Field) -> Callback:
+    """A form button: ``mf:<action>`` and its fields.
+
+    One kind per button, so each state of the form listens only to its own buttons; the
+    data stays what it was, so buttons already sent keep working.
+    """
+    return Callback(f"mf:{action}", fields)
+
+
+TERMS_ACCEPT = _form("go")
+TERMS_QUIT = _form("quit")
+CONSENT_AGREE = _form("agree")
+CONSENT_DECLINE = _form("decline")
+NIK_CONFIRM = _form("nik_ok")
+NIK_RETYPE = _form("nik_redo")
+DOMICILE_DECLARE = _form("declare")
+OCCUPATION = _form("occ", choice(*OCCUPATIONS, "other"))
+FORM_EDIT = _form("edit", choice(*QUESTIONS))  # change one answer (review, domicile)
+FORM_BACK = _form("back")  # from the review to the occupation
+FORM_SUBMIT = _form("submit")
+FORM_CANCEL = _form("cancel")  # ask before discarding
+FORM_DISCARD = _form("discard")
+FORM_KEEP = _form("keep")
+FORM_BUTTONS = (
+    TERMS_ACCEPT,
+    TERMS_QUIT,
+    CONSENT_AGREE,
+    CONSENT_DECLINE,
+    NIK_CONFIRM,
+    NIK_RETYPE,
+    DOMICILE_DECLARE,
+    OCCUPATION,
+    FORM_EDIT,
+    FORM_BACK,
+    FORM_SUBMIT,
+    FORM_CANCEL,
+    FORM_DISCARD,
+    FORM_KEEP,
+)
 
 # -- member cards -----------------------------------------------------------------------
 CARD = Callback("wl", (ID,))  # browse the wallet to this card

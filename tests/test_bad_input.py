@@ -163,12 +163,12 @@ class TestButtons:
             )
         message = api.last_with_buttons(7)
         assert message is not None
-        next_data = [
+        next_data = next(
             b["callback_data"]
             for row in message.payload["reply_markup"]["inline_keyboard"]
             for b in row
             if b["text"].startswith("Berikutnya")
-        ][0]
+        )
         # A new Application (a restart) on the same database answers the old button.
         app2 = build_application(settings, services=services, request=api)
         async with app2:

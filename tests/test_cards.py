@@ -11,6 +11,7 @@ import zxingcpp
 from PIL import Image
 
 from bot.app import Services
+from bot.services.draft import MembershipDraft
 from bot.telegram.localapi import BOT_USER
 from tests.conftest import Chat, texts
 from tests.factories import csv_bytes
@@ -25,16 +26,16 @@ async def apply(
     name: str = "Siti Aminah",
     language: str = "id",
 ) -> str:
-    draft = {
-        "full_name": name,
-        "birth_place": "Medan",
-        "address": "Jl. Mawar 1",
-        "phone": "+6281234567890",
-        "occupation": "pedagang",
-        "consent_version": "t",
-        "domicile_declared": True,
-    }
-    draft.update(await services.membership.nik_answer(user_id, coop_id, nik))
+    draft = MembershipDraft(
+        full_name=name,
+        birth_place="Medan",
+        address="Jl. Mawar 1",
+        phone="+6281234567890",
+        occupation="pedagang",
+        consent_version="t",
+        domicile_declared=True,
+    )
+    draft.set_nik(await services.membership.nik_answer(user_id, coop_id, nik))
     application = await services.membership.submit(user_id, coop_id, draft, language)
     return application.id
 

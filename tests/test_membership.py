@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from typing import Any
+from datetime import date
+from typing import Any, ClassVar
 
 import pytest
 from telegram import Update
 
 from bot.app import Services, build_application, start_services
 from bot.config import Settings
-from bot.telegram.localapi import LocalBotApi
+from bot.services.draft import QUESTIONS, Forms, MembershipDraft
+from bot.telegram.localapi import LocalBotApi, StoredMessage
+from handlers.callbacks import FORM_EDIT
+from handlers.membership.conversation import states
+from handlers.membership.steps import EDIT, NUMBERED, Step, following, number
 from tests.conftest import Chat, texts
 from tests.factories import csv_bytes
 
@@ -66,6 +71,7 @@ async def coops(services: Services) -> dict[str, str]:
         coop = await services.directory.coops.get_by_key(
             "reg:" + row["registration_number"].lower().replace("-", " ").replace(" ", "")
         )
+        assert coop is not None
         ids[row["registration_number"]] = coop.id
     return ids
 
@@ -121,6 +127,7 @@ class TestJoin:
         assert first.nik_masked == "1271********0001" and first.sex == "F"
         assert first.birth_date == "1990-08-17" and first.phone == "+6281234567890"
         assert first.consent["version"] and first.language == "en"
+        assert first.nik_enc is not None
         assert NIK_F not in first.nik_enc and services.membership.reveal_nik(first) == NIK_F
         notes = await services.membership.apps.notifications("application_submitted")
         assert {n["application_id"] for n in notes} == {a.id for a in apps}
@@ -185,7 +192,7 @@ class TestJoin:
 
     async def test_double_submit_creates_one(self, chat: Chat, services: Services, coops) -> None:
         await fill(chat, coops["KK-2"], submit=False)
-        draft = dict(draft_of(chat, 1001))
+        draft = MembershipDraft.from_dict(draft_of(chat, 1001))
         results = await asyncio.gather(
             *[services.membership.submit(1001, coops["KK-2"], draft, "en") for _ in range(5)],
             return_exceptions=True,
@@ -213,6 +220,7 @@ class TestVillageCooperative:
         application = (await services.membership.of_user(1001))[0]
         assert application.domicile_declared is False
         assert application.domicile_village == "12.71.05.1001"
+        assert application.address is not None
         assert "Kel. Kesawan" in application.address
 
     async def test_other_region_must_declare(self, chat: Chat, services: Services, coops) -> None:
@@ -316,14 +324,19 @@ class TestRestart:
         async def feed(app: Any, update: dict) -> None:
             await app.process_update(Update.de_json(update, app.bot))
 
+        def buttons() -> StoredMessage:
+            message = api.last_with_buttons(3003)
+            assert message is not None
+            return message
+
         app1 = build_application(settings, services=services, request=api)
         await app1.initialize()
         await start_services(app1)
+        assert app1.job_queue is not None
         await app1.job_queue.start()  # form timeouts need it
         await feed(app1, api.message_update(user, text=f"/start join_{coops['KK-2']}"))
-        message = api.last_with_buttons(3003)
-        await feed(app1, api.callback_update(user, message, "mf:go"))
-        await feed(app1, api.callback_update(user, api.last_with_buttons(3003), "mf:agree"))
+        await feed(app1, api.callback_update(user, buttons(), "mf:go"))
+        await feed(app1, api.callback_update(user, buttons(), "mf:agree"))
         await feed(app1, api.message_update(user, text="Rina Marlina"))
         await feed(app1, api.message_update(user, text=NIK_F))
         # The process dies here: no stop(), no shutdown(), no final persistence flush.
@@ -333,12 +346,13 @@ class TestRestart:
         app2 = build_application(settings, services=services, request=api)
         await app2.initialize()
         await start_services(app2)
+        assert app2.job_queue is not None
         await app2.job_queue.start()
         draft = app2.user_data[3003]["forms"][coops["KK-2"]]
         assert draft["full_name"] == "Rina Marlina" and draft["nik_masked"] == "1271********0001"
         assert draft["step"] == 5  # confirming the NIK's birth date
         start = len(api.calls)
-        await feed(app2, api.callback_update(user, api.last_with_buttons(3003), "mf:nik_ok"))
+        await feed(app2, api.callback_update(user, buttons(), "mf:nik_ok"))
         assert "place of birth" in api.calls[start:][-1].params["text"]
         await app2.job_queue.stop()
         await app2.shutdown()
@@ -398,3 +412,139 @@ class TestPrivacyOfLogs:
         assert not await chat.app.bot_data.services.store["searches"].count_documents(
             {"query": {"$regex": "3171"}}
         )
+
+
+class TestDraft:
+    STORED: ClassVar[dict[str, Any]] = {
+        "started_at": "2026-01-02T03:04:05.123456+00:00",
+        "updated_at": "2026-01-02T03:09:00+00:00",
+        "step": 12,
+        "consent_version": "2026-11-27",
+        "consent_at": "2026-01-02T03:04:30+00:00",
+        "full_name": "Siti Aminah",
+        "nik_enc": "k1:abc",
+        "nik_hash": "h",
+        "nik_masked": "1271********0001",
+        "sex": "F",
+        "birth_date": "1990-08-17",
+        "nik_district": "12.71.05",
+        "birth_place": "Medan",
+        "address": "Kel. Kesawan, Medan Barat",
+        "domicile_village": "12.71.05.1001",
+        "domicile_point": [3.5928, 98.6762],
+        "domicile_declared": True,
+        "phone": "+6281234567890",
+        "occupation": "other:Penjahit",
+    }
+
+    def test_round_trip_is_exact(self) -> None:
+        draft = MembershipDraft.from_dict(self.STORED)
+        assert draft.birth_date == date(1990, 8, 17) and draft.domicile_point == (3.5928, 98.6762)
+        assert draft.to_dict() == self.STORED
+        assert "nik_enc" not in draft.export() and "nik_hash" not in draft.export()
+
+    def test_unknown_and_bad_values_tolerated(self) -> None:
+        stored = {
+            "full_name": "Budi",
+            "editing": False,
+            "step": "seven",
+            "birth_date": "17-08-1990",
+            "domicile_point": ["a", "b"],
+            "from_a_newer_version": {"x": 1},
+        }
+        draft = MembershipDraft.from_dict(stored)
+        assert draft.full_name == "Budi" and draft.step is None and draft.birth_date is None
+        assert draft.to_dict() == {"full_name": "Budi", "from_a_newer_version": {"x": 1}}
+        assert draft.missing() == [
+            "nik_enc",
+            "nik_hash",
+            "birth_place",
+            "address",
+            "phone",
+            "occupation",
+        ]
+
+    def test_forms_in_user_data(self) -> None:
+        user_data: dict[str, Any] = {}
+        forms = Forms(user_data)
+        assert forms.active() is None and list(forms) == [] and user_data == {}
+        forms.open("c1")
+        forms.put("c1", MembershipDraft(full_name="A B", step=3))
+        assert user_data == {"form": "c1", "forms": {"c1": {"full_name": "A B", "step": 3}}}
+        coop_id, draft = forms.active() or ("", None)
+        assert coop_id == "c1" and draft is not None and draft.full_name == "A B"
+        forms.drop("c1")
+        assert user_data == {}
+
+
+class TestStateMachine:
+    def test_questions_numbered_from_the_steps(self) -> None:
+        assert [number(s) for s in NUMBERED] == [(n, len(QUESTIONS)) for n in range(1, 7)]
+        assert [following(s) for s in (Step.NAME, Step.NIK, Step.NIK_CONFIRM)] == [
+            Step.NIK,
+            Step.NIK_CONFIRM,
+            Step.BIRTH_PLACE,
+        ]
+        assert following(Step.OCCUPATION) == Step.REVIEW
+        assert {FORM_EDIT.parse(FORM_EDIT(q))[0] for q in QUESTIONS} == set(EDIT)
+
+    def test_every_state_has_its_own_handlers(self) -> None:
+        table = states()
+        assert set(Step) <= set(table)
+        for step in Step:
+            assert table[step], step
+
+    async def test_question_labels(self, chat: Chat, coops) -> None:
+        await chat.send(f"/start join_{coops['KK-2']}", language="en")
+        await chat.callback("mf:go", language="en")
+        calls = await chat.callback("mf:agree", language="en")
+        assert texts(calls)[-1].startswith("Question 1 of 6\n")
+        calls = await chat.send("Siti Aminah", language="en")
+        assert texts(calls)[-1].startswith("Question 2 of 6\n")
+
+    async def test_button_of_another_question(self, chat: Chat, coops) -> None:
+        await chat.send(f"/start join_{coops['KK-2']}", language="en")
+        await chat.callback("mf:go", language="en")
+        await chat.callback("mf:agree", language="en")
+        calls = await chat.callback("mf:submit", language="en")
+        answers = [c for c in calls if c.method == "answerCallbackQuery"]
+        assert answers[0].params["text"] == "This button belongs to an earlier question."
+        assert draft_of(chat, 1001)["step"] == Step.NAME
+        calls = await chat.send("Siti Aminah", language="en")
+        assert "NIK" in texts(calls)[-1]
+
+    async def test_stop_question_wants_a_button(self, chat: Chat, coops) -> None:
+        await chat.send(f"/start join_{coops['KK-2']}", language="en")
+        await chat.callback("mf:go", language="en")
+        await chat.callback("mf:agree", language="en")
+        await chat.send("Siti Aminah", language="en")
+        await chat.send("/batal", language="en")
+        calls = await chat.send("Budi", language="en")
+        assert texts(calls)[-1].startswith("❗ Please answer with the buttons below.")
+        assert "will be deleted" in texts(calls)[-1]
+        calls = await chat.callback("mf:keep", language="en")
+        assert "NIK" in texts(calls)[-1] and draft_of(chat, 1001)["full_name"] == "Siti Aminah"
+
+    async def test_stored_draft_of_the_previous_version_resumes(self, chat: Chat, coops) -> None:
+        coop_id = coops["KK-2"]
+        chat.app.user_data[1001].update(
+            {
+                "form": coop_id,
+                "forms": {
+                    coop_id: {
+                        "started_at": "2026-01-02T03:04:05+00:00",
+                        "step": int(Step.BIRTH_PLACE),
+                        "editing": False,
+                        "consent_version": "2026-11-27",
+                        "full_name": "Siti Aminah",
+                        "legacy": 1,
+                    }
+                },
+            }
+        )
+        calls = await chat.send(f"/start join_{coop_id}", language="en")
+        assert "Welcome back" in texts(calls)[-1] and "place of birth" in texts(calls)[-1]
+        await chat.send("Medan", language="en")
+        draft = draft_of(chat, 1001)
+        assert draft["birth_place"] == "Medan" and draft["legacy"] == 1
+        assert draft["step"] == Step.ADDRESS

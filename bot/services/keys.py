@@ -2,7 +2,9 @@
 
 Resumable and without downtime: each application is swapped with a compare-and-set, so
 a re-run continues where the last one stopped, and running bots (started with the new
-DATA_KEY and the old one in DATA_KEY_PREVIOUS) read both kinds meanwhile.
+DATA_KEY and the old one in DATA_KEY_PREVIOUS) read both kinds meanwhile. Unfinished
+forms (:class:`~bot.services.draft.MembershipDraft` in each user's data) are re-encrypted
+too.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.services.crypto import Vault
+from bot.services.draft import Forms
 from storage.applications import ApplicationRepository
 from storage.state import StateRepository
 
@@ -47,13 +50,14 @@ async def rotate(
         if moved == 0:
             break  # changed under us repeatedly: the next run picks them up
     for user_id, data in (await states.all_user_data()).items():
+        forms = Forms(data)
         changed = False
-        for draft in (data.get("forms") or {}).values():
-            stored = draft.get("nik_enc")
-            if stored and vault.needs_rotation(stored):
-                nik = vault.decrypt(stored)
-                draft["nik_enc"] = vault.encrypt(nik)
-                draft["nik_hash"] = vault.lookup_hash(nik)
+        for coop_id, draft in forms:
+            if draft.nik_enc and vault.needs_rotation(draft.nik_enc):
+                nik = vault.decrypt(draft.nik_enc)
+                draft.nik_enc = vault.encrypt(nik)
+                draft.nik_hash = vault.lookup_hash(nik)
+                forms.put(coop_id, draft)
                 changed = True
         if changed:
             await states.set_user_data(user_id, data)

@@ -1,8 +1,9 @@
 """Joining a cooperative: eligibility, answer checks, submission, and the board's decision.
 
-The form's answers live in a draft (a plain dict the Telegram layer persists); this
-service validates each answer, encrypts the NIK before it enters the draft, and turns a
-complete draft into a pending application. Nothing here knows Telegram.
+The form's answers live in a :class:`~bot.services.draft.MembershipDraft` (which the
+Telegram layer persists in its dict form); this service validates each answer, encrypts
+the NIK before it enters the draft, and turns a complete draft into a pending
+application. Nothing here knows Telegram.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 from bot.services.catalog import N_
 from bot.services.crypto import Vault
+from bot.services.draft import MembershipDraft, NikAnswer, SharedAddress
 from bot.services.gazetteer import Gazetteer, display_name
 from bot.services.nik import NikError, parse_nik
 from bot.services.phone import normalize_phone
@@ -168,8 +169,8 @@ class MembershipService:
 
     async def nik_answer(
         self, user_id: int, coop_id: str, raw: str, today: date | None = None
-    ) -> dict[str, Any]:
-        """Check a NIK and return the draft fields for it: encrypted, never in clear."""
+    ) -> NikAnswer:
+        """Check a NIK and return it as the draft keeps it: encrypted, never in clear."""
         try:
             info = parse_nik(raw, self.gazetteer, today)
         except NikError as exc:
@@ -178,35 +179,35 @@ class MembershipService:
         other = await self.apps.open_with_nik(coop_id, nik_hash)
         if other is not None and other.user_id != user_id:
             raise FormError("nik_taken")
-        return {
-            "nik_enc": self.vault.encrypt(info.nik),
-            "nik_hash": nik_hash,
-            "nik_masked": info.masked,
-            "sex": info.sex,
-            "birth_date": info.birth_date.isoformat(),
-            "nik_district": info.district,
-        }
+        return NikAnswer(
+            enc=self.vault.encrypt(info.nik),
+            hash=nik_hash,
+            masked=info.masked,
+            sex=info.sex,
+            birth_date=info.birth_date,
+            district=info.district,
+        )
 
-    def address_from_point(self, point: Point) -> dict[str, Any]:
-        """The draft fields for a shared location: its village and a readable address."""
+    def address_from_point(self, point: Point) -> SharedAddress:
+        """A shared location as an address: its village and a readable label."""
         nearest = self.gazetteer.nearest_village(point)
         if nearest is None or nearest[1] > 30_000:
             raise FormError("address_outside")
         village = nearest[0]
-        return {
-            "address": self.gazetteer.label(village.code, depth=3),
-            "domicile_village": village.code,
-            "domicile_point": [round(point.lat, 6), round(point.lon, 6)],
-        }
+        return SharedAddress(
+            address=self.gazetteer.label(village.code, depth=3),
+            village=village.code,
+            point=(round(point.lat, 6), round(point.lon, 6)),
+        )
 
-    def domicile_ok(self, coop: Cooperative, draft: dict[str, Any]) -> bool:
+    def domicile_ok(self, coop: Cooperative, draft: MembershipDraft) -> bool:
         """A village cooperative takes residents: NIK district or shared location match."""
         if not coop.village_restricted or not coop.village_code:
             return True
         district = ".".join(coop.village_code.split(".")[:3])
-        if draft.get("nik_district") == district:
+        if draft.nik_district == district:
             return True
-        return draft.get("domicile_village") == coop.village_code
+        return draft.domicile_village == coop.village_code
 
     def village_name(self, coop: Cooperative) -> str:
         region = self.gazetteer.get(coop.village_code)
@@ -214,29 +215,21 @@ class MembershipService:
 
     # --- submission and decisions -------------------------------------------------------
 
-    REQUIRED = (
-        "full_name",
-        "nik_enc",
-        "nik_hash",
-        "birth_place",
-        "address",
-        "phone",
-        "occupation",
-    )
-
     async def submit(
-        self, user_id: int, coop_id: str, draft: dict[str, Any], language: str
+        self, user_id: int, coop_id: str, draft: MembershipDraft, language: str
     ) -> Application:
         """Store a pending application; raises :class:`FormError` when it cannot be."""
-        missing = [f for f in self.REQUIRED if not draft.get(f)]
+        missing = draft.missing()
         if missing:
             raise FormError("incomplete", fields=", ".join(missing))
+        # missing() guarantees these; the asserts tell the type checker.
+        assert draft.nik_enc and draft.nik_hash
         eligibility = await self.eligibility(user_id, coop_id)
         if eligibility.status == "unknown" or eligibility.coop is None:
             raise FormError("coop_gone")
         if eligibility.status != "ok":
             raise FormError("already_" + eligibility.status)
-        if not self.domicile_ok(eligibility.coop, draft) and not draft.get("domicile_declared"):
+        if not self.domicile_ok(eligibility.coop, draft) and not draft.domicile_declared:
             raise FormError("domicile")
         sequence = await self.apps.next_number("applications")
         now = datetime.now(UTC)
@@ -244,23 +237,23 @@ class MembershipService:
             "number": f"GK-{now.year}-{sequence:06d}",
             "coop_id": coop_id,
             "user_id": user_id,
-            "full_name": draft["full_name"],
-            "nik_enc": draft["nik_enc"],
-            "nik_hash": draft["nik_hash"],
-            "nik_masked": draft["nik_masked"],
-            "sex": draft.get("sex"),
-            "birth_date": draft.get("birth_date"),
-            "birth_place": draft["birth_place"],
-            "address": draft["address"],
-            "domicile_village": draft.get("domicile_village"),
-            "domicile_point": draft.get("domicile_point"),
-            "phone": draft["phone"],
-            "occupation": draft["occupation"],
-            "domicile_declared": bool(draft.get("domicile_declared")),
+            "full_name": draft.full_name,
+            "nik_enc": draft.nik_enc,
+            "nik_hash": draft.nik_hash,
+            "nik_masked": draft.nik_masked,
+            "sex": draft.sex,
+            "birth_date": draft.birth_date.isoformat() if draft.birth_date else None,
+            "birth_place": draft.birth_place,
+            "address": draft.address,
+            "domicile_village": draft.domicile_village,
+            "domicile_point": list(draft.domicile_point) if draft.domicile_point else None,
+            "phone": draft.phone,
+            "occupation": draft.occupation,
+            "domicile_declared": draft.domicile_declared,
             "language": language,
             "consent": {
-                "version": draft.get("consent_version", CONSENT_VERSION),
-                "accepted_at": draft.get("consent_at") or now.isoformat(),
+                "version": draft.consent_version or CONSENT_VERSION,
+                "accepted_at": (draft.consent_at or now).isoformat(),
                 "purpose": "membership",
                 "coop_id": coop_id,
             },

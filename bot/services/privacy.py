@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.services.draft import Forms
 from bot.services.membership import MembershipService
 from storage.base import Admins, Cooperatives, Privacy, Users
 
@@ -95,10 +96,9 @@ class PrivacyService:
                     "consent": a.consent,
                 }
             )
-        drafts = []
-        for coop_id, draft in (state.data.get("forms") or {}).items():
-            draft = {k: v for k, v in draft.items() if k not in ("nik_enc", "nik_hash")}
-            drafts.append({"cooperative_id": coop_id, **draft})
+        drafts = [
+            {"cooperative_id": coop_id, **draft.export()} for coop_id, draft in Forms(state.data)
+        ]
         return {
             "exported_at": datetime.now(UTC).isoformat(),
             "controller": "Gerbang Koperasi",

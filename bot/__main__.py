@@ -242,15 +242,15 @@ def cmd_admins(settings: Settings, args: argparse.Namespace) -> int:
             rows = await services.admins.all()
             coops = {
                 c.id: c
-                for c in await services.directory.coops.get_many({r["coop_id"] for r in rows})
+                for c in await services.directory.coops.get_many({r.coop_id for r in rows})
             }
             if not rows:
                 print("No cooperative admins yet.")
             for row in rows:
-                coop = coops.get(row["coop_id"])
+                coop = coops.get(row.coop_id)
                 name = coop.name if coop else "(removed cooperative)"
                 reg = f" [{coop.registration_number}]" if coop and coop.registration_number else ""
-                print(f"{row['user_id']}\t{row['coop_id']}\t{name}{reg}")
+                print(f"{row.user_id}\t{row.coop_id}\t{name}{reg}")
             return 0
         coop = await admin.resolve_coop(args.coop)
         if coop is None:

@@ -134,7 +134,7 @@ async def test_authorization_matrix(
         assert after.status == before.status
     audit = await services.admin.audit.recent(50)
     if not allowed(role, action) and action not in ("panel",):
-        assert any(e["outcome"] == "refused" and e["actor"] == user for e in audit)
+        assert any(e.outcome == "refused" and e.actor == user for e in audit)
 
 
 async def test_forged_callbacks_across_cooperatives(chat: Chat, services: Services, world) -> None:
@@ -240,7 +240,7 @@ class TestDecisions:
         calls = await chat.send("/kartu", user_id=1002, language="id")
         assert "Ditolak: Alamat di luar wilayah desa" in calls[0].params["caption"]
         audit = await services.admin.audit.recent(50)
-        assert {e["action"] for e in audit if e["actor"] == ADMIN} >= {"approve", "reject"}
+        assert {e.action for e in audit if e.actor == ADMIN} >= {"approve", "reject"}
 
     async def test_preset_reason_in_each_language(
         self, chat: Chat, services: Services, world
@@ -260,7 +260,7 @@ class TestDecisions:
         assert "1271055708900001" in alert.params["text"] and alert.params["show_alert"]
         assert not [c for c in calls if c.method in ("sendMessage", "editMessageText")]
         audit = await services.admin.audit.recent(5)
-        assert audit[0]["action"] == "reveal_nik" and audit[0]["target"] == world["app"]
+        assert audit[0].action == "reveal_nik" and audit[0].target == world["app"]
 
 
 class TestMembers:
@@ -318,7 +318,7 @@ class TestMembers:
             }
         ]
         audit = await services.admin.audit.recent(20)
-        assert any(e["action"] == "export_members" and e["actor"] == ADMIN for e in audit)
+        assert any(e.action == "export_members" and e.actor == ADMIN for e in audit)
 
 
 class TestProfileAndStats:

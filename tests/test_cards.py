@@ -196,7 +196,7 @@ class TestWallet:
         assert "🚪 Left the cooperative" in edit.params["media"]["caption"]
         assert (await services.membership.apps.get(a)).status == "left"
         notes = await services.membership.apps.notifications("member_left")
-        assert [n["application_id"] for n in notes] == [a]
+        assert [n.application_id for n in notes] == [a]
         assert (await services.directory.get(coops["KK-2"])).member_count == 0
 
     async def test_withdraw_pending(self, chat: Chat, services: Services, coops) -> None:

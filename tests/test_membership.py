@@ -130,7 +130,7 @@ class TestJoin:
         assert first.nik_enc is not None
         assert NIK_F not in first.nik_enc and services.membership.reveal_nik(first) == NIK_F
         notes = await services.membership.apps.notifications("application_submitted")
-        assert {n["application_id"] for n in notes} == {a.id for a in apps}
+        assert {n.application_id for n in notes} == {a.id for a in apps}
         assert "forms" not in chat.app.user_data[1001]  # drafts are gone after submit
 
     async def test_terms_and_consent_before_any_question(self, chat: Chat, coops) -> None:

@@ -141,7 +141,7 @@ class TestErasure:
         await chat.app.update_persistence()
         # The cooperative of the ended membership heard about it.
         assert any(
-            n["kind"] == "member_left" for n in await services.membership.apps.notifications()
+            n.kind == "member_left" for n in await services.membership.apps.notifications()
         )
         assert await scan() == {}
         # Only anonymous counts remain.

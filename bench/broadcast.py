@@ -26,7 +26,7 @@ import aiohttp
 
 from bot.dbserver import EmbeddedMongo
 from bot.services.broadcast import BroadcastEngine
-from handlers.broadcast import HttpSender
+from bot.telegram.sender import HttpSender
 from storage.broadcasts import BroadcastRepository
 from storage.mongo import Store
 

@@ -22,7 +22,8 @@ from telegram.request import HTTPXRequest
 from bot.app import Services, start_background, stop_background
 from bot.services.broadcast import BroadcastEngine, ProgressInfo
 from bot.telegram.localapi import LocalBotApiServer
-from handlers.broadcast import make_sender, parse_when
+from bot.telegram.sender import make_sender
+from handlers.broadcast import parse_when
 from storage.broadcasts import BroadcastRepository
 from storage.models import Broadcast
 from storage.mongo import Store

@@ -30,6 +30,7 @@ from bot.services.broadcast import BroadcastEngine, BroadcastService, ProgressIn
 from bot.telegram.localapi import LocalBotApiServer
 from bot.telegram.sender import make_sender
 from handlers.broadcast import parse_when
+from handlers.callbacks import COMPOSE, MUTE
 from storage.broadcasts import BroadcastRepository
 from storage.models import Broadcast
 from storage.mongo import Store
@@ -430,7 +431,7 @@ class TestCompose:
 
             calls = await chat.feed(
                 chat.api.callback_update(
-                    LocalBotApi.user(3002, "en"), message, f"mu:{members['coop']}"
+                    LocalBotApi.user(3002, "en"), message, MUTE(members["coop"])
                 )
             )
             assert (
@@ -456,4 +457,4 @@ class TestCompose:
 async def _start_then(chat: Chat, members: dict[str, Any]) -> list:
     await chat.send("/start", user_id=3001, language="en")
     await chat.send("/help", user_id=3001, language="en")
-    return await chat.callback(f"bc:{members['coop']}", user_id=3001, language="en")
+    return await chat.callback(COMPOSE(members["coop"]), user_id=3001, language="en")

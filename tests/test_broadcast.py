@@ -30,6 +30,7 @@ from bot.services.broadcast import BroadcastEngine, BroadcastService, ProgressIn
 from bot.telegram.localapi import LocalBotApiServer
 from bot.telegram.sender import make_sender
 from handlers.broadcast import parse_when
+from handlers.broadcast.draft import Draft
 from handlers.callbacks import COMPOSE, MUTE
 from storage.broadcasts import BroadcastRepository
 from storage.models import Broadcast
@@ -275,6 +276,48 @@ def test_parse_when() -> None:
     assert parse_when("2026-12-24 08:00", now) == datetime(2026, 12, 24, 1, 0, tzinfo=UTC)
     for bad in ("kemarin", "25:00", "2025-01-01 08:00", "2027-12-24 08:00", ""):
         assert parse_when(bad, now) is None
+
+
+def test_draft_reads_and_writes_the_stored_shape() -> None:
+    # What the conversation stored before the draft was typed, e.g. after a restart.
+    stored = {"kind": "coop", "coop_id": "a" * 24, "photo": None, "text": "<b>Rapat</b>"}
+    draft = Draft.from_dict({**stored, "include_pending": True})
+    assert draft.audience().as_dict() == {"coop_id": "a" * 24, "include_pending": True}
+    assert draft.to_dict() == {
+        "kind": "coop",
+        "coop_id": "a" * 24,
+        "text": "<b>Rapat</b>",
+        "include_pending": True,
+        "paid": False,
+    }
+    assert Draft.from_dict(draft.to_dict()) == draft
+
+
+async def test_virtual_clock_jumps_and_holds() -> None:
+    clock = VirtualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    woke: list[tuple[str, float]] = []
+
+    async def sleeper(name: str, seconds: float) -> None:
+        await clock.sleep(seconds)
+        woke.append((name, clock.monotonic() - 1000.0))
+
+    release = asyncio.Event()
+
+    async def io() -> None:
+        with clock.hold():  # time stands still until the "I/O" is done
+            await release.wait()
+
+    started = time.monotonic()
+    io_task = asyncio.create_task(io())
+    tasks = [asyncio.create_task(sleeper(n, s)) for n, s in (("b", 2.0), ("a", 0.5))]
+    await asyncio.sleep(0.05)
+    assert woke == []
+    release.set()
+    await asyncio.gather(io_task, *tasks)
+    assert woke == [("a", 0.5), ("b", 2.0)]
+    assert clock.now() == datetime(2026, 1, 1, 0, 0, 2, tzinfo=UTC)
+    assert time.monotonic() - started < 1.0
+    await clock.aclose()
 
 
 class TestCrash:

@@ -1,10 +1,9 @@
 """Announcements: pacing against a rate-limited Bot API server, blocked users, retries,
 pause/resume/cancel, fairness, a crash mid-broadcast, and the admin's compose flow.
 
-The engine tests run on virtual time (``tests/clock.py``): the engine and the stand-in
-server share one clock that stands still during sends and database calls, so the pacing
-they check is the engine's own, exactly, and a second of it costs no wall time. The crash
-test kills a real process and the compose tests run the real Application: wall clock.
+The engine tests run on virtual time (``tests/clock.py``) shared with the stand-in server:
+pacing is checked exactly and costs no wall time. The crash and compose tests run real
+processes and the real Application on the wall clock.
 """
 
 from __future__ import annotations
@@ -216,24 +215,23 @@ class TestEngine:
         job = await harness.job(list(range(4000, 4060)))
         engine = harness.engine(rate=20)
         service.engine = engine
-        sleep = harness.clock.sleep
         await engine.start()
         try:
-            await sleep(0.6)
+            await harness.clock.sleep(0.6)
             assert await harness.control(service, job.id, "pause") == "paused"
-            await sleep(0.5)
+            await harness.clock.sleep(0.5)
             paused_at = sum(harness.received().values())
-            await sleep(1.0)
+            await harness.clock.sleep(1.0)
             assert sum(harness.received().values()) == paused_at  # nothing while paused
             assert await harness.control(service, job.id, "resume") == "running"
-            await sleep(0.8)
+            await harness.clock.sleep(0.8)
             assert sum(harness.received().values()) > paused_at
             assert await harness.control(service, job.id, "cancel") == "cancelled"
             done = await harness.wait_done(job.id)
             assert done.status == "cancelled"
-            await sleep(0.5)
+            await harness.clock.sleep(0.5)
             after_cancel = sum(harness.received().values())
-            await sleep(1.0)
+            await harness.clock.sleep(1.0)
             assert sum(harness.received().values()) == after_cancel
         finally:
             await engine.stop()
@@ -283,10 +281,9 @@ def test_draft_reads_and_writes_the_stored_shape() -> None:
     stored = {"kind": "coop", "coop_id": "a" * 24, "photo": None, "text": "<b>Rapat</b>"}
     draft = Draft.from_dict({**stored, "include_pending": True})
     assert draft.audience().as_dict() == {"coop_id": "a" * 24, "include_pending": True}
+    # Written back the same way, without the keys that hold nothing.
     assert draft.to_dict() == {
-        "kind": "coop",
-        "coop_id": "a" * 24,
-        "text": "<b>Rapat</b>",
+        **{k: v for k, v in stored.items() if v is not None},
         "include_pending": True,
         "paid": False,
     }
@@ -308,12 +305,11 @@ async def test_virtual_clock_jumps_and_holds() -> None:
             await release.wait()
 
     started = time.monotonic()
-    io_task = asyncio.create_task(io())
-    tasks = [asyncio.create_task(sleeper(n, s)) for n, s in (("b", 2.0), ("a", 0.5))]
+    tasks = [asyncio.create_task(c) for c in (io(), sleeper("b", 2.0), sleeper("a", 0.5))]
     await asyncio.sleep(0.05)
     assert woke == []
     release.set()
-    await asyncio.gather(io_task, *tasks)
+    await asyncio.gather(*tasks)
     assert woke == [("a", 0.5), ("b", 2.0)]
     assert clock.now() == datetime(2026, 1, 1, 0, 0, 2, tzinfo=UTC)
     assert time.monotonic() - started < 1.0

@@ -26,11 +26,12 @@ import aiohttp
 
 from bot.dbserver import EmbeddedMongo
 from bot.services.broadcast import BroadcastEngine
-from handlers.broadcast import HttpSender
+from bot.telegram.sender import HttpSender
 from storage.broadcasts import BroadcastRepository
 from storage.mongo import Store
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
 
 
 def max_in_window(times: list[float], window: float = 1.0) -> int:
@@ -56,7 +57,7 @@ async def run_once(uri: str, recipients: int, limit: float, paid: bool) -> dict[
         "--rate",
         str(limit),
         stdout=asyncio.subprocess.PIPE,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=ROOT,
     )
     assert proc.stdout is not None
     ports = json.loads(await proc.stdout.readline())
@@ -82,7 +83,10 @@ async def run_once(uri: str, recipients: int, limit: float, paid: bool) -> dict[
         )
         started = time.monotonic()
         await engine.start()
-        while (current := await repo.get(job.id)) is not None and current.status != "done":
+        while True:  # the job's status, as the bot's operator would watch it
+            current = await repo.get(job.id)
+            if current is None or current.status == "done":
+                break
             await asyncio.sleep(0.2)
         elapsed = time.monotonic() - started
         async with (

@@ -164,7 +164,8 @@ async def stop_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 async def start_background(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Start the broadcast engine (running announcements resume by themselves)."""
     from bot.telegram.localapi import LocalBotApi
-    from handlers.broadcast import HttpSender, make_progress, make_sender
+    from bot.telegram.progress import make_progress
+    from bot.telegram.sender import HttpSender, make_sender
 
     bot_data: BotData = app.bot_data
     services, settings = bot_data.services, bot_data.settings

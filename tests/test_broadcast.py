@@ -1,5 +1,10 @@
 """Announcements: pacing against a rate-limited Bot API server, blocked users, retries,
-pause/resume/cancel, fairness, a crash mid-broadcast, and the admin's compose flow."""
+pause/resume/cancel, fairness, a crash mid-broadcast, and the admin's compose flow.
+
+The engine tests run on virtual time (``tests/clock.py``) shared with the stand-in server:
+pacing is checked exactly and costs no wall time. The crash and compose tests run real
+processes and the real Application on the wall clock.
+"""
 
 from __future__ import annotations
 
@@ -20,12 +25,16 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.app import Services, start_background, stop_background
-from bot.services.broadcast import BroadcastEngine, ProgressInfo
+from bot.services.broadcast import BroadcastEngine, BroadcastService, ProgressInfo
 from bot.telegram.localapi import LocalBotApiServer
-from handlers.broadcast import make_sender, parse_when
+from bot.telegram.sender import make_sender
+from handlers.broadcast import parse_when
+from handlers.broadcast.draft import Draft
+from handlers.callbacks import COMPOSE, MUTE
 from storage.broadcasts import BroadcastRepository
 from storage.models import Broadcast
 from storage.mongo import Store
+from tests.clock import VirtualClock, held
 from tests.conftest import Chat, texts
 from tests.factories import csv_bytes
 from tests.test_cards import apply
@@ -47,8 +56,11 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
 
 
 class Harness:
-    def __init__(self, store: Store, server: LocalBotApiServer, bot: Bot) -> None:
-        self.repo = BroadcastRepository(store)
+    def __init__(
+        self, store: Store, server: LocalBotApiServer, bot: Bot, clock: VirtualClock
+    ) -> None:
+        self.clock = clock
+        self.repo = held(BroadcastRepository(store), clock)
         self.server = server
         self.bot = bot
         self.progress: list[ProgressInfo] = []
@@ -58,7 +70,8 @@ class Harness:
 
     def engine(self, **kwargs: Any) -> BroadcastEngine:
         kwargs.setdefault("progress_every", 0.5)
-        return BroadcastEngine(self.repo, make_sender(self.bot), self.record, **kwargs)
+        sender = self.clock.holding(make_sender(self.bot))
+        return BroadcastEngine(self.repo, sender, self.record, clock=self.clock, **kwargs)
 
     async def job(self, recipients: list[int], *, paid: bool = False) -> Broadcast:
         return await self.repo.create(
@@ -74,15 +87,21 @@ class Harness:
             audience={},
         )
 
-    async def wait_done(self, job_id: str, timeout: float = 60) -> Broadcast:
-        deadline = time.monotonic() + timeout
+    async def wait_done(self, job_id: str, within: float = 60) -> Broadcast:
+        """The job once it is done or cancelled, within ``within`` virtual seconds."""
+        deadline = self.clock.monotonic() + within
         while True:
             job = await self.repo.get(job_id)
             assert job is not None
             if job.status in ("done", "cancelled"):
                 return job
-            assert time.monotonic() < deadline, await self.repo.counts(job_id)
-            await asyncio.sleep(0.1)
+            assert self.clock.monotonic() < deadline, await self.repo.counts(job_id)
+            await self.clock.sleep(0.1)
+
+    async def control(self, service: BroadcastService, job_id: str, action: str) -> str | None:
+        """The job's status after ``action`` (None when the action was not possible)."""
+        job = await service.control(job_id, action)
+        return job.status if job is not None else None
 
     def received(self) -> Counter[int]:
         return Counter(
@@ -94,14 +113,20 @@ class Harness:
 
 @pytest.fixture
 async def harness(store: Store) -> Any:
+    # Storage stamps new recipients with the real time: the virtual day starts a minute
+    # later, so that they are due at once.
+    clock = VirtualClock(datetime.now(UTC) + timedelta(minutes=1))
     blocked = {5003, 5007, 5011}
-    server = LocalBotApiServer(rate_per_s=20, blocked=blocked, retry_after=1)
+    server = LocalBotApiServer(
+        rate_per_s=20, blocked=blocked, retry_after=1, clock=clock.monotonic
+    )
     url = await server.start()
     bot = Bot("123456:ABC", base_url=url, request=HTTPXRequest(connection_pool_size=64))
     await bot.initialize()
     try:
-        yield Harness(store, server, bot)
+        yield Harness(store, server, bot, clock)
     finally:
+        await clock.aclose()
         await bot.shutdown()
         await server.stop()
 
@@ -148,7 +173,7 @@ class TestEngine:
         engine = harness.engine(rate=30)
         await engine.start()
         try:
-            await harness.wait_done(job.id, timeout=90)
+            await harness.wait_done(job.id, within=90)
         finally:
             await engine.stop()
         assert engine.too_many > 0
@@ -174,7 +199,7 @@ class TestEngine:
         engine = harness.engine(rate=20)
         await engine.start()
         try:
-            await asyncio.sleep(2.0)
+            await harness.clock.sleep(2.0)
             got = harness.received()
             sent_a = sum(1 for u in got if 8000 <= u < 8040)
             sent_b = sum(1 for u in got if 9000 <= u < 9040)
@@ -186,29 +211,27 @@ class TestEngine:
         assert max_in_window(harness.server.sent_at) <= 20
 
     async def test_pause_resume_cancel(self, harness: Harness, store: Store) -> None:
-        from bot.services.broadcast import BroadcastService
-
-        service = BroadcastService(harness.repo)
+        service = BroadcastService(harness.repo, harness.clock)
         job = await harness.job(list(range(4000, 4060)))
         engine = harness.engine(rate=20)
         service.engine = engine
         await engine.start()
         try:
-            await asyncio.sleep(0.6)
-            assert (await service.control(job.id, "pause")).status == "paused"
-            await asyncio.sleep(0.5)
+            await harness.clock.sleep(0.6)
+            assert await harness.control(service, job.id, "pause") == "paused"
+            await harness.clock.sleep(0.5)
             paused_at = sum(harness.received().values())
-            await asyncio.sleep(1.0)
+            await harness.clock.sleep(1.0)
             assert sum(harness.received().values()) == paused_at  # nothing while paused
-            assert (await service.control(job.id, "resume")).status == "running"
-            await asyncio.sleep(0.8)
+            assert await harness.control(service, job.id, "resume") == "running"
+            await harness.clock.sleep(0.8)
             assert sum(harness.received().values()) > paused_at
-            assert (await service.control(job.id, "cancel")).status == "cancelled"
+            assert await harness.control(service, job.id, "cancel") == "cancelled"
             done = await harness.wait_done(job.id)
             assert done.status == "cancelled"
-            await asyncio.sleep(0.5)
+            await harness.clock.sleep(0.5)
             after_cancel = sum(harness.received().values())
-            await asyncio.sleep(1.0)
+            await harness.clock.sleep(1.0)
             assert sum(harness.received().values()) == after_cancel
         finally:
             await engine.stop()
@@ -230,13 +253,13 @@ class TestEngine:
             paid=False,
             language="en",
             audience={},
-            scheduled_at=datetime.now(UTC) + timedelta(seconds=1.5),
+            scheduled_at=harness.clock.now() + timedelta(seconds=1.5),
         )
         assert job.status == "scheduled"
         engine = harness.engine(rate=20)
         await engine.start()
         try:
-            await asyncio.sleep(0.8)
+            await harness.clock.sleep(0.8)
             assert not harness.received()
             await harness.wait_done(job.id)
         finally:
@@ -251,6 +274,46 @@ def test_parse_when() -> None:
     assert parse_when("2026-12-24 08:00", now) == datetime(2026, 12, 24, 1, 0, tzinfo=UTC)
     for bad in ("kemarin", "25:00", "2025-01-01 08:00", "2027-12-24 08:00", ""):
         assert parse_when(bad, now) is None
+
+
+def test_draft_reads_and_writes_the_stored_shape() -> None:
+    # What the conversation stored before the draft was typed, e.g. after a restart.
+    stored = {"kind": "coop", "coop_id": "a" * 24, "photo": None, "text": "<b>Rapat</b>"}
+    draft = Draft.from_dict({**stored, "include_pending": True})
+    assert draft.audience().as_dict() == {"coop_id": "a" * 24, "include_pending": True}
+    # Written back the same way, without the keys that hold nothing.
+    assert draft.to_dict() == {
+        **{k: v for k, v in stored.items() if v is not None},
+        "include_pending": True,
+        "paid": False,
+    }
+    assert Draft.from_dict(draft.to_dict()) == draft
+
+
+async def test_virtual_clock_jumps_and_holds() -> None:
+    clock = VirtualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    woke: list[tuple[str, float]] = []
+
+    async def sleeper(name: str, seconds: float) -> None:
+        await clock.sleep(seconds)
+        woke.append((name, clock.monotonic() - 1000.0))
+
+    release = asyncio.Event()
+
+    async def io() -> None:
+        with clock.hold():  # time stands still until the "I/O" is done
+            await release.wait()
+
+    started = time.monotonic()
+    tasks = [asyncio.create_task(c) for c in (io(), sleeper("b", 2.0), sleeper("a", 0.5))]
+    await asyncio.sleep(0.05)
+    assert woke == []
+    release.set()
+    await asyncio.gather(*tasks)
+    assert woke == [("a", 0.5), ("b", 2.0)]
+    assert clock.now() == datetime(2026, 1, 1, 0, 0, 2, tzinfo=UTC)
+    assert time.monotonic() - started < 1.0
+    await clock.aclose()
 
 
 class TestCrash:
@@ -345,6 +408,7 @@ class TestCrash:
 async def members(services: Services) -> dict[str, Any]:
     await services.importer.import_bytes(csv_bytes(ROWS))
     coop = await services.directory.coops.get_by_key("reg:kk2")
+    assert coop is not None
     await services.admins.add(coop.id, 7001)
     ids = []
     for i, user in enumerate((3001, 3002, 3003)):
@@ -376,7 +440,7 @@ class TestCompose:
                 caption="Rapat Anggota Tahunan, Sabtu 09.00 <di balai desa>",
             )
             calls = await chat.tap("pending applicants", user_id=7001, language="en")
-            preview = [c for c in calls if c.method == "sendPhoto"][0]
+            preview = next(c for c in calls if c.method == "sendPhoto")
             assert preview.params["caption"] == (
                 "Rapat Anggota Tahunan, Sabtu 09.00 &lt;di balai desa&gt;"
             )
@@ -401,16 +465,17 @@ class TestCompose:
             assert finished and "Delivered: 4" in finished[-1].params["text"]
             # A member mutes; the next announcement skips them.
             message = chat.api.last_with_buttons(3002)
+            assert message is not None
             from bot.telegram.localapi import LocalBotApi
 
             calls = await chat.feed(
                 chat.api.callback_update(
-                    LocalBotApi.user(3002, "en"), message, f"mu:{members['coop']}"
+                    LocalBotApi.user(3002, "en"), message, MUTE(members["coop"])
                 )
             )
             assert (
                 "Muted"
-                in [c for c in calls if c.method == "answerCallbackQuery"][0].params["text"]
+                in next(c for c in calls if c.method == "answerCallbackQuery").params["text"]
             )
             await chat.send("/admin", user_id=7001, language="en")
             await chat.tap("Announcement", user_id=7001, language="en")
@@ -431,4 +496,4 @@ class TestCompose:
 async def _start_then(chat: Chat, members: dict[str, Any]) -> list:
     await chat.send("/start", user_id=3001, language="en")
     await chat.send("/help", user_id=3001, language="en")
-    return await chat.callback(f"bc:{members['coop']}", user_id=3001, language="en")
+    return await chat.callback(COMPOSE(members["coop"]), user_id=3001, language="en")

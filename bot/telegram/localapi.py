@@ -603,8 +603,10 @@ class LocalBotApiServer:
         rate_per_s: float | None = None,
         blocked: set[int] | None = None,
         retry_after: int = 1,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.api = api or LocalBotApi()
+        self.clock = clock  # when sends happen (tests of pacing run on virtual time)
         self.rate_per_s = rate_per_s
         self.blocked = blocked or set()
         self.retry_after = retry_after
@@ -649,7 +651,7 @@ class LocalBotApiServer:
             params[key] = {"file": filename, "size": len(content)}
         if method in SEND_METHODS:
             chat_id = int(params.get("chat_id", 0) or 0)
-            now = time.monotonic()
+            now = self.clock()
             if chat_id in self.blocked:
                 return web.json_response(
                     {

@@ -1,4 +1,4 @@
-"""Announcements: who receives them, and the engine that sends them at Telegram's limits.
+"""The engine that sends announcements at Telegram's limits.
 
 The engine paces itself (a sliding one-second window: never more than the configured
 rate in any second, default 25/s; paid broadcasts up to 1,000/s; at most one message per
@@ -8,7 +8,8 @@ recipients that were in flight may get the message a second time (at most
 ``max_in_flight`` + ``flush_every`` × rate of them). Several jobs share the rate fairly
 (round robin). A 429 pauses all sending for ``retry_after`` and retries that recipient;
 a user who blocked the bot is marked unreachable; a missing or deactivated chat fails;
-network errors are retried with bounded backoff.
+network errors are retried with bounded backoff. Every wait and timestamp goes through
+one injectable :class:`~bot.services.broadcast.clock.Clock` (tests run on virtual time).
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from enum import Enum
 from typing import Any
 
+from bot.services.broadcast.clock import Clock, SystemClock, wait_event
 from storage.broadcasts import BroadcastRepository
 from storage.models import Broadcast, Recipient
 
@@ -70,7 +71,8 @@ class RateWindow:
     test server) see arrival times, and bursts plus network jitter would overflow a
     second."""
 
-    def __init__(self, rate: float, window: float = 1.0) -> None:
+    def __init__(self, rate: float, window: float = 1.0, clock: Clock | None = None) -> None:
+        self.clock = clock or SystemClock()
         self.rate = max(1, int(rate))
         self.window = window
         self.spacing = window / self.rate
@@ -83,17 +85,17 @@ class RateWindow:
         self._lock = asyncio.Lock()
 
     def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        self._paused_until = max(self._paused_until, self.clock.monotonic() + seconds)
 
     async def acquire(self) -> None:
         async with self._lock:  # waiters are served in order
             while True:
-                now = time.monotonic()
+                now = self.clock.monotonic()
                 if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
+                    await self.clock.sleep(self._paused_until - now)
                     continue
                 if now < self._next:
-                    await asyncio.sleep(self._next - now)
+                    await self.clock.sleep(self._next - now)
                     continue
                 while self._times and self._times[0] <= now - self.window:
                     self._times.popleft()
@@ -105,7 +107,7 @@ class RateWindow:
                         self._next + self.spacing, now - (self.burst - 1) * self.spacing
                     )
                     return
-                await asyncio.sleep(self._times[0] + self.window - now + 0.0005)
+                await self.clock.sleep(self._times[0] + self.window - now + 0.0005)
 
 
 class BroadcastEngine:
@@ -126,14 +128,16 @@ class BroadcastEngine:
         flush_every: float = 0.1,
         max_attempts: int = 5,
         window_margin: float = 1.02,
+        clock: Clock | None = None,
     ) -> None:
         self.repo = repo
+        self.clock = clock or SystemClock()
         self.sender = sender
         self.progress = progress
         # A slightly longer window than Telegram's absorbs network jitter: the server must
         # never see more than the rate in any second.
-        self.free = RateWindow(rate, window_margin)
-        self.paid = RateWindow(paid_rate, window_margin)
+        self.free = RateWindow(rate, window_margin, self.clock)
+        self.paid = RateWindow(paid_rate, window_margin, self.clock)
         self.per_chat_interval = per_chat_interval
         self.max_in_flight = max_in_flight or max(8, min(64, int(paid_rate // 10)))
         self.progress_every = progress_every
@@ -178,13 +182,14 @@ class BroadcastEngine:
         """A job was created, resumed or cancelled: look now rather than at the next tick."""
         self._wake.set()
 
-    async def idle(self, timeout: float) -> bool:
+    # The timeout is on the engine's clock, which asyncio.timeout would not follow.
+    async def idle(self, timeout: float) -> bool:  # noqa: ASYNC109
         """Wait until no job is running (the console's end of input); False on timeout."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not await self.repo.runnable(datetime.now(UTC)) and not self._tasks:
+        deadline = self.clock.monotonic() + timeout
+        while self.clock.monotonic() < deadline:
+            if not await self.repo.runnable(self.clock.now()) and not self._tasks:
                 return True
-            await asyncio.sleep(0.2)
+            await self.clock.sleep(0.2)
         return False
 
     # --- the loop -----------------------------------------------------------------------
@@ -202,13 +207,12 @@ class BroadcastEngine:
                     await self._feed()
                 except Exception as exc:  # keep going; the database may be away a moment
                     log.warning("broadcast feeder failed error=%s", type(exc).__name__)
-                    await asyncio.sleep(1.0)
+                    await self.clock.sleep(1.0)
                 self._wake.clear()
                 # Busy: every flush interval. Idle: look every 2 s (jobs created here wake
                 # the engine at once; due scheduled jobs and other processes' jobs can wait).
                 idle = not self._jobs and not self._tasks
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 2.0 if idle else self.flush_every)
+                await wait_event(self._wake, 2.0 if idle else self.flush_every, self.clock)
         finally:
             self._running = False
             self._queued.set()
@@ -222,7 +226,7 @@ class BroadcastEngine:
             await self._release_all()
 
     async def _feed(self) -> None:
-        now = datetime.now(UTC)
+        now = self.clock.now()
         jobs = await self.repo.runnable(now)
         running = {job.id: job for job in jobs}
         for job_id in [j for j in self._queues if j not in running]:
@@ -244,14 +248,13 @@ class BroadcastEngine:
         while self._running:
             if not await self._dispatch(list(self._jobs.values()), budget_s=0.5):
                 self._queued.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._queued.wait(), 0.2)
+                await wait_event(self._queued, 0.2, self.clock)
 
     async def _dispatch(self, jobs: list[Broadcast], budget_s: float) -> int:
         """Send round robin across jobs (fair shares of the rate) for about ``budget_s``."""
-        deadline = time.monotonic() + budget_s
+        deadline = self.clock.monotonic() + budget_s
         sent = 0
-        while time.monotonic() < deadline and self._running:
+        while self.clock.monotonic() < deadline and self._running:
             progressed = False
             for job in jobs:
                 if job.id not in self._jobs:
@@ -262,12 +265,12 @@ class BroadcastEngine:
                 recipient = queue.popleft()
                 chat_id = recipient.chat_id
                 last = self._last_chat.get(chat_id)
-                if last is not None and time.monotonic() - last < self.per_chat_interval:
+                if last is not None and self.clock.monotonic() - last < self.per_chat_interval:
                     queue.append(recipient)  # this chat got a message less than 1 s ago
                     continue
                 await (self.paid if job.paid else self.free).acquire()
                 await self._semaphore.acquire()
-                self._last_chat[chat_id] = time.monotonic()
+                self._last_chat[chat_id] = self.clock.monotonic()
                 self._in_flight[job.id] = self._in_flight.get(job.id, 0) + 1
                 task = asyncio.create_task(self._send(job, recipient))
                 self._tasks.add(task)
@@ -277,7 +280,7 @@ class BroadcastEngine:
             if not progressed:
                 break
         if len(self._last_chat) > 100_000:
-            cutoff = time.monotonic() - self.per_chat_interval
+            cutoff = self.clock.monotonic() - self.per_chat_interval
             self._last_chat = {k: v for k, v in self._last_chat.items() if v > cutoff}
         return sent
 
@@ -292,10 +295,10 @@ class BroadcastEngine:
         finally:
             self._semaphore.release()
             self._in_flight[job.id] = self._in_flight.get(job.id, 1) - 1
-        now = datetime.now(UTC)
+        now = self.clock.now()
         if result.outcome is Outcome.SENT:
             self._results.append((recipient_id, "sent", {"sent_at": now, "attempts": attempts}))
-            self._sent_times.setdefault(job.id, deque(maxlen=5000)).append(time.monotonic())
+            self._sent_times.setdefault(job.id, deque(maxlen=5000)).append(self.clock.monotonic())
         elif result.outcome is Outcome.BLOCKED:
             self._results.append((recipient_id, "blocked", {"attempts": attempts}))
             self._unreachable.append(chat_id)
@@ -356,7 +359,7 @@ class BroadcastEngine:
     # --- progress -----------------------------------------------------------------------
 
     async def _report(self, job: Broadcast, force: bool = False) -> None:
-        now = time.monotonic()
+        now = self.clock.monotonic()
         idle = not self._queues.get(job.id) and not self._in_flight.get(job.id)
         due = now - self._last_progress.get(job.id, 0.0) >= self.progress_every
         if not (due or force or idle):
@@ -366,7 +369,7 @@ class BroadcastEngine:
         final = job.status == "cancelled" or (remaining == 0 and idle)
         if final and job.status == "running":
             updated = await self.repo.set(
-                job.id, {"status": "done", "finished_at": datetime.now(UTC)}, only_if=("running",)
+                job.id, {"status": "done", "finished_at": self.clock.now()}, only_if=("running",)
             )
             if updated is None:
                 return  # already finished (another pass reported it)
@@ -394,113 +397,3 @@ class BroadcastEngine:
                 await self.progress(job, info)
             except Exception as exc:  # a progress message that cannot be edited is no reason
                 log.info("progress update failed error=%s", type(exc).__name__)
-
-
-@dataclass(slots=True)
-class Audience:
-    """Who an announcement goes to."""
-
-    kind: str  # "coop" | "platform"
-    coop_id: str | None = None
-    include_pending: bool = False
-    province: str | None = None
-    regency: str | None = None
-    coop_type: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            k: v
-            for k, v in {
-                "coop_id": self.coop_id,
-                "include_pending": self.include_pending,
-                "province": self.province,
-                "regency": self.regency,
-                "coop_type": self.coop_type,
-            }.items()
-            if v
-        }
-
-
-class BroadcastService:
-    """Composing and controlling announcements (the engine does the sending)."""
-
-    def __init__(self, repo: BroadcastRepository) -> None:
-        self.repo = repo
-        self.engine: BroadcastEngine | None = None
-
-    async def recipients(self, audience: Audience) -> list[int]:
-        if audience.kind == "coop":
-            assert audience.coop_id is not None
-            statuses = ("active", "pending") if audience.include_pending else ("active",)
-            members = await self.repo.members(audience.coop_id, statuses)
-            muted = await self.repo.muted(audience.coop_id)
-            return [m for m in members if m not in muted]
-        muted = await self.repo.muted(PLATFORM)
-        if not (audience.province or audience.regency or audience.coop_type):
-            users = await self.repo.all_users()
-        else:
-            filt: dict[str, Any] = {}
-            if audience.regency or audience.province:
-                filt["areas"] = audience.regency or audience.province
-            if audience.coop_type:
-                filt["type"] = audience.coop_type
-            users = await self.repo.users_of_coops(filt)
-        return [u for u in users if u not in muted]
-
-    async def create(
-        self,
-        audience: Audience,
-        *,
-        text: str,
-        photo: str | None,
-        created_by: int,
-        paid: bool,
-        scheduled_at: datetime | None,
-        language: str,
-    ) -> Broadcast:
-        recipients = await self.recipients(audience)
-        job = await self.repo.create(
-            kind=audience.kind,
-            coop_id=audience.coop_id,
-            text=text,
-            photo=photo,
-            created_by=created_by,
-            recipients=recipients,
-            paid=paid,
-            scheduled_at=scheduled_at,
-            language=language,
-            audience=audience.as_dict(),
-        )
-        if self.engine is not None:
-            self.engine.wake()
-        return job
-
-    async def attach_progress(self, job_id: str, chat_id: int, message_id: int) -> None:
-        await self.repo.set(job_id, {"progress_chat": chat_id, "progress_message": message_id})
-
-    async def control(self, job_id: str, action: str) -> Broadcast | None:
-        """pause | resume | cancel; None when the job is not in a state that allows it."""
-        if action == "pause":
-            job = await self.repo.set(job_id, {"status": "paused"}, only_if=("running",))
-        elif action == "resume":
-            job = await self.repo.set(job_id, {"status": "running"}, only_if=("paused",))
-        else:
-            job = await self.repo.set(
-                job_id,
-                {"status": "cancelled", "finished_at": datetime.now(UTC)},
-                only_if=("running", "paused", "scheduled"),
-            )
-            if job is not None:
-                await self.repo.cancel_pending(job_id)
-        if self.engine is not None:
-            self.engine.wake()
-        return job
-
-    async def get(self, job_id: str) -> Broadcast | None:
-        return await self.repo.get(job_id)
-
-    async def mute(self, user_id: int, coop_key: str) -> None:
-        await self.repo.mute(user_id, coop_key)
-
-    async def unmute(self, user_id: int, coop_key: str) -> None:
-        await self.repo.unmute(user_id, coop_key)

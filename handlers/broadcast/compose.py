@@ -1,0 +1,398 @@
+"""Composing an announcement: the text or photo, the audience, a preview, now or later.
+
+Cooperative admins announce to their members (``COMPOSE`` in /admin), operators to all
+users or a filter (``COMPOSE_PLATFORM``, /broadcast). A persistent conversation
+("broadcast", see ``compose.mmd``) collects the text or photo, the audience and the time;
+the engine (``bot/services/broadcast``) sends. The draft lives in ``draft.py``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import UTC, datetime, timedelta
+from enum import IntEnum
+from html import escape
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.context import BotContext
+from bot.i18n import JAKARTA
+from bot.services.admin import Forbidden as NotAllowed
+from bot.services.catalog import TYPES
+from bot.telegram.html import html_to_text
+from handlers.admin import refuse
+from handlers.broadcast import draft as drafts
+from handlers.broadcast.draft import Draft
+from handlers.broadcast.keyboards import (
+    control_markup,
+    coop_audience_markup,
+    mute_markup,
+    platform_audience_markup,
+    send_markup,
+    type_markup,
+)
+from handlers.callbacks import (
+    AUDIENCE,
+    AUDIENCE_TYPE,
+    COMPOSE,
+    COMPOSE_PLATFORM,
+    PLATFORM_AUDIENCE,
+    SEND,
+    any_of,
+    which,
+)
+from storage.models import Broadcast
+
+MAX_SCHEDULE_DAYS = 30
+
+
+class Compose(IntEnum):
+    MESSAGE = 1
+    AUDIENCE = 2
+    PLACE = 3
+    PREVIEW = 4
+    WHEN = 5
+
+
+def _actor(update: Update) -> int:
+    assert update.effective_user is not None
+    return update.effective_user.id
+
+
+async def begin_coop(update: Update, context: BotContext) -> int:
+    """Start a cooperative's announcement to its members (an admin of it only)."""
+    query = update.callback_query
+    assert query is not None
+    (coop_id,) = COMPOSE.parse(query.data)
+    try:
+        await context.services.admin.coop_for_admin(_actor(update), coop_id)
+    except NotAllowed:
+        await refuse(update, context)
+        return ConversationHandler.END
+    await query.answer()
+    drafts.save(context, Draft(kind="coop", coop_id=coop_id))
+    return await _ask_message(update, context)
+
+
+async def begin_platform(update: Update, context: BotContext) -> int:
+    """Start a platform announcement (operators only)."""
+    if not context.services.admin.is_operator(_actor(update)):
+        await refuse(update, context)
+        return ConversationHandler.END
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    drafts.save(context, Draft(kind="platform"))
+    return await _ask_message(update, context)
+
+
+async def _ask_message(update: Update, context: BotContext) -> int:
+    assert update.effective_chat is not None
+    await context.bot.send_message(
+        update.effective_chat.id,
+        context.gettext(
+            "📣 Send the announcement: a text, or a photo with a caption. Bold, italic and "
+            "links are kept. (/cancel to stop)"
+        ),
+    )
+    return Compose.MESSAGE
+
+
+async def on_message(update: Update, context: BotContext) -> int | None:
+    """Take the announcement itself: text (≤ 4,096) or photo with caption (≤ 1,024)."""
+    message = update.effective_message
+    assert message is not None
+    _ = context.gettext
+    draft = drafts.load(context)
+    if message.photo:
+        html = message.caption_html or ""
+        if len(html_to_text(html)) > 1024:
+            await message.reply_text(
+                _("❗ A photo caption can have at most 1,024 characters. Send it again, shorter.")
+            )
+            return None
+        draft.photo, draft.text = message.photo[-1].file_id, html
+    elif message.text:
+        draft.photo, draft.text = None, message.text_html
+    else:
+        await message.reply_text(_("❗ Send a text, or a photo with a caption."))
+        return None
+    drafts.save(context, draft)
+    audience = (
+        coop_audience_markup(context.t)
+        if draft.kind == "coop"
+        else platform_audience_markup(context.t)
+    )
+    await message.reply_text(_("Who should receive it?"), reply_markup=audience)
+    return Compose.AUDIENCE
+
+
+async def on_audience(update: Update, context: BotContext) -> int | None:
+    """Take the audience: members (or with applicants), everyone, a place or a type."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    draft = drafts.load(context)
+    kind = which(query.data, AUDIENCE, PLATFORM_AUDIENCE, AUDIENCE_TYPE)
+    (value,) = kind.parse(query.data)
+    if kind is AUDIENCE:
+        draft.include_pending = value == "p"
+    elif kind is PLATFORM_AUDIENCE and value == "place":
+        await query.edit_message_text(
+            context.gettext(
+                "Type the province or regency/city (e.g. “Sumatera Utara”, “Kota Medan”):"
+            )
+        )
+        return Compose.PLACE
+    elif kind is PLATFORM_AUDIENCE and value == "type":
+        await query.edit_message_text(
+            context.gettext("Which type of cooperative?"), reply_markup=type_markup(context.t)
+        )
+        return None
+    elif kind is AUDIENCE_TYPE:
+        draft.coop_type = value
+    drafts.save(context, draft)
+    return await _preview(update, context)
+
+
+async def on_place(update: Update, context: BotContext) -> int | None:
+    """Take a typed province or regency/city as the audience's filter."""
+    message = update.effective_message
+    assert message is not None
+    parsed = context.services.search.parser.parse(message.text or "")
+    place = parsed.place
+    regions = [
+        r for r in (place.candidates if place else []) if r.level in ("province", "regency")
+    ]
+    if not regions:
+        await message.reply_text(
+            context.gettext(
+                "❗ I don't know that province or regency/city. Type it again, e.g. “Jawa Barat” "
+                "or “Kabupaten Sleman”."
+            )
+        )
+        return None
+    region = regions[0]
+    draft = drafts.load(context)
+    if region.level == "province":
+        draft.province = region.code
+    else:
+        draft.regency = region.code
+    drafts.save(context, draft)
+    return await _preview(update, context)
+
+
+async def _preview(update: Update, context: BotContext) -> int:
+    """Show the announcement exactly as recipients will see it, and the count."""
+    chat = update.effective_chat
+    assert chat is not None
+    draft = drafts.load(context)
+    t = context.t
+    _ = t.gettext
+    count = len(await context.services.broadcast.recipients(draft.audience()))
+    preview_job = Broadcast(
+        id="preview",
+        kind=draft.kind,
+        coop_id=draft.coop_id,
+        text=draft.text,
+        photo=draft.photo,
+        created_by=0,
+        status="draft",
+    )
+    await context.bot.send_message(chat.id, _("Preview — exactly what recipients will see:"))
+    if draft.photo:
+        await context.bot.send_photo(
+            chat.id,
+            draft.photo,
+            caption=draft.text or None,
+            parse_mode=ParseMode.HTML,
+            reply_markup=mute_markup(preview_job),
+        )
+    else:
+        await context.bot.send_message(
+            chat.id,
+            draft.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=mute_markup(preview_job),
+        )
+    where = []
+    if draft.province or draft.regency:
+        region = context.services.gazetteer.get(draft.regency or draft.province or "")
+        where.append(escape(region.name if region else ""))
+    if draft.coop_type:
+        where.append(escape(t.gettext(TYPES[draft.coop_type].label)))
+    lines = [_("Recipients: <b>{n}</b>").format(n=t.number(count))]
+    if where:
+        lines.append(_("Filter: {filters}").format(filters=", ".join(where)))
+    if draft.paid:
+        lines.append(_("💸 Paid broadcast: faster, costs Telegram Stars above the free limit."))
+    await context.bot.send_message(
+        chat.id,
+        "\n".join(lines),
+        parse_mode=ParseMode.HTML,
+        reply_markup=send_markup(t, platform=draft.kind == "platform", paid=draft.paid),
+    )
+    return Compose.PREVIEW
+
+
+async def on_preview(update: Update, context: BotContext) -> int | None:
+    """Send now, schedule, switch paid mode (operators) or cancel."""
+    query = update.callback_query
+    assert query is not None
+    (action,) = SEND.parse(query.data)
+    await query.answer()
+    if action == "paid":
+        if not context.services.admin.is_operator(_actor(update)):
+            await refuse(update, context)
+            return None
+        draft = drafts.load(context)
+        draft.paid = not draft.paid
+        drafts.save(context, draft)
+        return await _preview(update, context)
+    if action == "cancel":
+        drafts.discard(context)
+        await query.edit_message_text(context.gettext("Cancelled. Nothing was sent."))
+        return ConversationHandler.END
+    if action == "later":
+        await query.edit_message_text(
+            context.gettext(
+                "When should it go out? Type a time in Western Indonesian Time (WIB): “17:30” "
+                "(today, or tomorrow if that has passed) or “2026-12-24 08:00”."
+            )
+        )
+        return Compose.WHEN
+    return await _create(update, context, None)
+
+
+def parse_when(text: str, now: datetime) -> datetime | None:
+    """ "17:30" or "YYYY-MM-DD HH:MM" in WIB → an aware UTC moment in the future."""
+    text = text.strip()
+    local_now = now.astimezone(JAKARTA)
+    for fmt in ("%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M", "%H:%M", "%H.%M"):
+        try:
+            parsed = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        if fmt in ("%H:%M", "%H.%M"):
+            moment = local_now.replace(
+                hour=parsed.hour, minute=parsed.minute, second=0, microsecond=0
+            )
+            if moment <= local_now:
+                moment += timedelta(days=1)
+        else:
+            moment = parsed.replace(tzinfo=JAKARTA)
+        if moment <= local_now or moment > local_now + timedelta(days=MAX_SCHEDULE_DAYS):
+            return None
+        return moment.astimezone(UTC)
+    return None
+
+
+async def on_when(update: Update, context: BotContext) -> int | None:
+    """Take the time to send at, and schedule the announcement."""
+    message = update.effective_message
+    assert message is not None
+    when = parse_when(message.text or "", datetime.now(UTC))
+    if when is None:
+        await message.reply_text(
+            context.gettext(
+                "❗ Type a future time within 30 days, like “17:30” or “2026-12-24 08:00” (WIB)."
+            )
+        )
+        return None
+    return await _create(update, context, when)
+
+
+async def _create(update: Update, context: BotContext, when: datetime | None) -> int:
+    chat = update.effective_chat
+    assert chat is not None
+    draft = drafts.load(context)
+    drafts.discard(context)
+    actor = _actor(update)
+    admin = context.services.admin
+    try:  # the role is checked again at the moment the job is created
+        if draft.kind == "coop":
+            assert draft.coop_id is not None
+            await admin.coop_for_admin(actor, draft.coop_id)
+        else:
+            await admin.require_operator(actor, "broadcast")
+    except NotAllowed:
+        await refuse(update, context)
+        return ConversationHandler.END
+    job = await context.services.broadcast.create(
+        draft.audience(),
+        text=draft.text,
+        photo=draft.photo,
+        created_by=actor,
+        paid=draft.paid and admin.is_operator(actor),
+        scheduled_at=when,
+        language=context.locale or "id",
+    )
+    await admin.audit.record(
+        actor=actor,
+        action="broadcast",
+        outcome="ok",
+        coop_id=draft.coop_id,
+        target=job.id,
+        details={"recipients": job.total, "paid": job.paid, "scheduled": bool(when)},
+    )
+    t = context.t
+    if when is not None:
+        text = t.gettext("🕒 Scheduled for {time} WIB to {n} recipients.").format(
+            time=t.datetime(when, "short"), n=t.number(job.total)
+        )
+    else:
+        text = t.gettext("📣 Sending to {n} recipients…").format(n=t.number(job.total))
+    progress = await context.bot.send_message(chat.id, text, reply_markup=control_markup(t, job))
+    await context.services.broadcast.attach_progress(job.id, chat.id, progress.message_id)
+    return ConversationHandler.END
+
+
+async def on_cancel(update: Update, context: BotContext) -> int:
+    """Drop the announcement being composed."""
+    drafts.discard(context)
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(context.gettext("Cancelled. Nothing was sent."))
+    return ConversationHandler.END
+
+
+def build_conversation() -> ConversationHandler:
+    """The compose conversation (persistent: a half-written announcement survives a restart)."""
+    message = filters.UpdateType.MESSAGE
+    text = message & filters.TEXT & ~filters.COMMAND
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message=False.*")
+        return ConversationHandler(
+            entry_points=[
+                CallbackQueryHandler(begin_coop, pattern=COMPOSE.pattern),
+                CallbackQueryHandler(begin_platform, pattern=COMPOSE_PLATFORM.pattern),
+                CommandHandler("broadcast", begin_platform),
+            ],
+            states={
+                Compose.MESSAGE: [
+                    MessageHandler(
+                        message & ~filters.COMMAND & (filters.TEXT | filters.PHOTO), on_message
+                    )
+                ],
+                Compose.AUDIENCE: [
+                    CallbackQueryHandler(
+                        on_audience, pattern=any_of(AUDIENCE, PLATFORM_AUDIENCE, AUDIENCE_TYPE)
+                    )
+                ],
+                Compose.PLACE: [MessageHandler(text, on_place)],
+                Compose.PREVIEW: [CallbackQueryHandler(on_preview, pattern=SEND.pattern)],
+                Compose.WHEN: [MessageHandler(text, on_when)],
+            },
+            fallbacks=[CommandHandler(["cancel", "batal"], on_cancel)],
+            name="broadcast",
+            persistent=True,
+            allow_reentry=True,
+            conversation_timeout=1800,
+        )

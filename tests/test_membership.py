@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.app import Services, build_application, start_services
+from bot.app import Backend, Services, build_application, running
 from bot.config import Settings
 from bot.telegram.localapi import LocalBotApi
 from tests.conftest import Chat, texts
@@ -308,7 +308,7 @@ class TestReviewAndNavigation:
 
 class TestRestart:
     async def test_crash_mid_form_loses_nothing(
-        self, services: Services, settings: Settings, coops
+        self, backend: Backend, services: Services, settings: Settings, coops
     ) -> None:
         api = LocalBotApi()
         user = LocalBotApi.user(3003, "en")
@@ -316,9 +316,8 @@ class TestRestart:
         async def feed(app: Any, update: dict) -> None:
             await app.process_update(Update.de_json(update, app.bot))
 
-        app1 = build_application(settings, services=services, request=api)
+        app1 = build_application(settings, backend, services=services, request=api)
         await app1.initialize()
-        await start_services(app1)
         await app1.job_queue.start()  # form timeouts need it
         await feed(app1, api.message_update(user, text=f"/start join_{coops['KK-2']}"))
         message = api.last_with_buttons(3003)
@@ -330,9 +329,8 @@ class TestRestart:
         await app1.job_queue.stop(wait=False)
         del app1
 
-        app2 = build_application(settings, services=services, request=api)
+        app2 = build_application(settings, backend, services=services, request=api)
         await app2.initialize()
-        await start_services(app2)
         await app2.job_queue.start()
         draft = app2.user_data[3003]["forms"][coops["KK-2"]]
         assert draft["full_name"] == "Rina Marlina" and draft["nik_masked"] == "1271********0001"
@@ -346,16 +344,14 @@ class TestRestart:
 
 class TestTimeout:
     async def test_idle_form_pauses_and_keeps_answers(
-        self, services: Services, settings: Settings, coops
+        self, backend: Backend, services: Services, settings: Settings, coops
     ) -> None:
         api = LocalBotApi()
         app = build_application(
-            replace(settings, form_timeout_s=0.3), services=services, request=api
+            replace(settings, form_timeout_s=0.3), backend, services=services, request=api
         )
         chat = Chat(app, api)
-        async with app:
-            await start_services(app)
-            await app.start()
+        async with running(app):
             await chat.send(f"/start join_{coops['KK-2']}", language="en")
             await chat.callback("mf:go", language="en")
             await chat.callback("mf:agree", language="en")
@@ -395,6 +391,6 @@ class TestPrivacyOfLogs:
         assert logged  # something was logged at all
         for secret in (NIK_F, NIK_M, "81234567890", "85711112222"):
             assert secret not in logged
-        assert not await chat.app.bot_data.services.store["searches"].count_documents(
+        assert not await chat.app.backend.store["searches"].count_documents(
             {"query": {"$regex": "3171"}}
         )

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import Services, build_application, build_services
+from bot.app import Backend, Services, build_application, build_services
 from bot.config import Settings
 from bot.dbserver import EmbeddedMongo
 from bot.telegram.localapi import LocalBotApi, LocalBotApiServer
-from bot.web import build_web_app
+from bot.web import PTB, build_web_app
 from storage.mongo import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,13 +50,13 @@ async def replies(api: LocalBotApi, chat_id: int, count: int, timeout: float = 1
 
 @pytest.fixture
 async def web(
-    services: Services, settings: Settings
+    backend: Backend, services: Services, settings: Settings
 ) -> AsyncIterator[tuple[TestClient, LocalBotApi]]:
     settings = replace(
         settings, telegram_bot_token="123:abc", webhook_url="https://bot.example.org/telegram"
     )
     api = LocalBotApi()
-    application = build_application(settings, services=services, request=api, live=True)
+    application = build_application(settings, backend, services=services, request=api, live=True)
     client = TestClient(TestServer(build_web_app(settings, application, secret=SECRET)))
     await client.start_server()
     try:
@@ -156,7 +156,7 @@ class TestDelivery:
 
     async def test_flood_control(self, web, services: Services) -> None:
         client, api = web
-        limit = services.flood.limit
+        limit = client.app[PTB].bot_data.flood.limit
         for i in range(limit + 5):
             await client.post("/telegram", json=update(api, 31, f"/start {i}"), headers=HEADERS)
         await client.post("/telegram", json=update(api, 32, "/start"), headers=HEADERS)
@@ -176,9 +176,12 @@ class TestOutage:
         settings = replace(settings, telegram_bot_token="123:abc", mongodb_timeout_ms=800)
         store = Store.connect(server.uri, "outage", timeout_ms=800)
         await store.ensure_indexes()
-        services = build_services(store, settings)
+        backend = Backend.over(store, settings)
+        services = build_services(backend, settings)
         api = LocalBotApi()
-        application = build_application(settings, services=services, request=api, live=True)
+        application = build_application(
+            settings, backend, services=services, request=api, live=True
+        )
         client = TestClient(TestServer(build_web_app(settings, application, secret=SECRET)))
         await client.start_server()
         try:

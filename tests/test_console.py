@@ -71,21 +71,6 @@ async def run_console(
     return subprocess.CompletedProcess(["console", *args], 0, stdout.getvalue(), stderr.getvalue())
 
 
-def run_console_process(
-    mongo_uri: str, script: str, tmp_path: Path, *args: str
-) -> subprocess.CompletedProcess[str]:
-    """The real ``python -m bot console`` (the smoke test)."""
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "console", *args],
-        input=script,
-        capture_output=True,
-        text=True,
-        env=console_env(mongo_uri, tmp_path, None, None),
-        cwd=ROOT,
-        timeout=300,
-    )
-
-
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch) -> Cli:
     """``python -m bot ARGS`` in this process: environment, stdin and output as given."""
@@ -125,8 +110,7 @@ def demo_template(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> s
 
 @pytest.fixture
 async def demo_db(mongo_uri: str, demo_template: str) -> str:
-    """A fresh database holding a copy of the demo directory: scripts that do not test the
-    loading itself skip its seconds."""
+    """A fresh database with a copy of the demo directory (loading it takes seconds)."""
     db = f"console_{uuid.uuid4().hex[:8]}"
     source, target = Store.connect(mongo_uri, demo_template), Store.connect(mongo_uri, db)
     try:
@@ -194,9 +178,17 @@ class TestConsoleScript:
         assert "unknown console command #bogus" in result.stderr
 
     def test_human_rendering_and_doc(self, mongo_uri: str, tmp_path: Path) -> None:
-        # The one subprocess smoke test: the real command, end to end.
+        # The one subprocess smoke test: the real `python -m bot console`, end to end.
         script = "/start\n#loc 3.5952 98.6722\n#tap 1\n#tap peta\n#sticker\n"
-        result = run_console_process(mongo_uri, script, tmp_path)
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "console"],
+            input=script,
+            capture_output=True,
+            text=True,
+            env=console_env(mongo_uri, tmp_path, None, None),
+            cwd=ROOT,
+            timeout=300,
+        )
         assert result.returncode == 0, result.stderr
         out = result.stdout
         assert "bot › 👋 Selamat datang di Gerbang Koperasi" in out  # HTML rendered as text

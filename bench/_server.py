@@ -174,7 +174,7 @@ class Probe:
 
 
 async def gerbang_app(args: argparse.Namespace, probe: Probe) -> tuple[web.Application, Any]:
-    from bot.app import build_application, build_services
+    from bot.app import Backend, build_application, build_services
     from bot.logs import configure
     from bot.web import build_web_app
     from storage.mongo import Store
@@ -192,11 +192,18 @@ async def gerbang_app(args: argparse.Namespace, probe: Probe) -> tuple[web.Appli
         args.mongodb_uri, settings.mongodb_db, timeout_ms=settings.mongodb_timeout_ms
     )
     await store.ensure_indexes()
-    services = build_services(store, settings)
+    backend = Backend.over(store, settings)
+    services = build_services(backend, settings)
     probe.timed = install_timed_cooperatives(services)
     request = AiohttpRequest() if args.request == "aiohttp" else None
     application = build_application(
-        settings, services=services, live=True, rate_limit=args.rate_limiter, request=request
+        settings,
+        backend,
+        services=services,
+        live=True,
+        rate_limit=args.rate_limiter,
+        request=request,
+        http_broadcasts=True,
     )
     app = build_web_app(settings, application, secret=BENCH_SECRET)
     return app, store

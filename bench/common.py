@@ -594,24 +594,20 @@ class InProcessBot:
     """The real Application with ``LocalBotApi`` as its network edge, as the tests drive it.
     Used to prepare state (e.g. a membership form at a given step), never to measure."""
 
-    def __init__(self, services: Any, settings: Any) -> None:
-        from bot.app import build_application
+    def __init__(self, backend: Any, services: Any, settings: Any) -> None:
+        from bot.app import build_application, running
         from bot.telegram.localapi import LocalBotApi
 
         self.api = LocalBotApi()
-        self.app = build_application(settings, services=services, request=self.api)
+        self.app = build_application(settings, backend, services=services, request=self.api)
+        self._running = running(self.app)
 
     async def __aenter__(self) -> InProcessBot:
-        from bot.app import start_services
-
-        await self.app.initialize()
-        await start_services(self.app)
-        await self.app.start()
+        await self._running.__aenter__()
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.app.stop()
-        await self.app.shutdown()
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._running.__aexit__(*exc)
 
     async def feed(self, update: dict[str, Any]) -> list[Any]:
         from telegram import Update
@@ -645,12 +641,18 @@ FORM_ANSWERS = (
 
 
 async def form_snapshots(
-    services: Any, settings: Any, coop_id: str, user_id: int, *, until: str = "REVIEW"
+    backend: Any,
+    services: Any,
+    settings: Any,
+    coop_id: str,
+    user_id: int,
+    *,
+    until: str = "REVIEW",
 ) -> dict[str, dict[str, Any]]:
     """Walk one user through the real membership form (deep link, terms, consent, then the
     answers) and return, per step reached, the ``user_data`` and ``conversations``
     documents exactly as the persistence stored them."""
-    store = services.store
+    store = backend.store
 
     async def docs() -> dict[str, Any]:
         return {
@@ -661,7 +663,7 @@ async def form_snapshots(
         }
 
     snapshots: dict[str, dict[str, Any]] = {}
-    async with InProcessBot(services, settings) as bot:
+    async with InProcessBot(backend, services, settings) as bot:
         await bot.text(user_id, f"/start join_{coop_id}")
         await bot.tap(user_id, "mf:go")
         calls = await bot.tap(user_id, "mf:agree")

@@ -70,7 +70,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
 
     import bot.app
     import bot.web  # noqa: F401
-    from bot.app import build_application, build_services, start_services
+    from bot.app import Backend, build_application, build_services
     from bot.config import Settings
     from bot.services.gazetteer import Gazetteer
     from bot.telegram.localapi import LocalBotApi
@@ -84,9 +84,10 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
     settings = bench_settings(Path(args.tmp), db_name=args.db)
     store = Store.connect(args.uri, args.db)
     await store.ensure_indexes()
-    services = build_services(store, settings)
+    backend = Backend.over(store, settings)
+    services = build_services(backend, settings)
     api = LocalBotApi()
-    app = build_application(settings, services=services, request=api, live=True)
+    app = build_application(settings, backend, services=services, request=api, live=True)
     stages.append(("services and Application built", rss_mib()))
     await app.initialize()  # the persistence loads user_data and conversations here
     loaded_users = len(app.user_data)
@@ -97,7 +98,6 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
             rss_mib(),
         )
     )
-    await start_services(app)
     await app.start()
     stages.append(("started", rss_mib()))
     await services.search.text(1, "Koperasi Sejahtera")
@@ -195,7 +195,7 @@ def run_child(db: Database | None, db_name: str, active: int) -> dict[str, Any]:
 async def prepare(
     db: Database, users: int, forms: int, *, with_state: bool
 ) -> tuple[str, dict[str, Any]]:
-    from bot.app import build_services
+    from bot.app import Backend, build_services
     from bot.services.names import name_tokens
     from bot.services.query import STOPWORDS
     from storage.mongo import Store
@@ -204,7 +204,8 @@ async def prepare(
     settings = bench_settings(db.tmp, db_name=db_name)
     store = Store.connect(db.uri, db_name)
     await store.ensure_indexes()
-    services = build_services(store, settings)
+    backend = Backend.over(store, settings)
+    services = build_services(backend, settings)
     info: dict[str, Any] = {}
     try:
         # A small directory to join, and the national name vocabulary (as search loads it).
@@ -224,7 +225,7 @@ async def prepare(
             return db_name, info
         coop = await store["cooperatives"].find_one({"village_restricted": False}, {"_id": 1})
         assert coop is not None
-        snaps = await form_snapshots(services, settings, str(coop["_id"]), 42)
+        snaps = await form_snapshots(backend, services, settings, str(coop["_id"]), 42)
         steps = list(snaps)
         rng = random.Random(3)
         now = datetime.now(UTC)

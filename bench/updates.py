@@ -521,14 +521,15 @@ async def prepare(
 ) -> dict[str, Any]:
     """Import the directory and put the form users at the NAME step (before the bot
     process starts, so that its persistence loads them)."""
-    from bot.app import build_services
+    from bot.app import Backend, build_services
     from storage.mongo import Store
 
     db_name = db.db_name("updates")
     settings = bench_settings(db.tmp, db_name=db_name)
     store = Store.connect(uri, db_name)
     await store.ensure_indexes()
-    services = build_services(store, settings)
+    backend = Backend.over(store, settings)
+    services = build_services(backend, settings)
     info: dict[str, Any] = {"db": db_name}
     try:
         if "location" in args.flows or "form" in args.flows:
@@ -543,7 +544,7 @@ async def prepare(
             assert coop is not None
             snap = (
                 await form_snapshots(
-                    services, settings, str(coop["_id"]), FORM_TEMPLATE_USER, until="NAME"
+                    backend, services, settings, str(coop["_id"]), FORM_TEMPLATE_USER, until="NAME"
                 )
             )["NAME"]
             needed = sum(max(args.requests, 2 * c) + max(args.warmup, c) + c for c in levels)

@@ -7,11 +7,14 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from bot.app import Backend, Services
 
 log = logging.getLogger("bot")
 
@@ -48,57 +51,37 @@ def database(settings: Settings) -> Iterator[str]:
         server.stop()
 
 
-async def _with_services(settings: Settings, uri: str, work: Any) -> Any:
-    from bot.app import open_services
-    from storage.mongo import Store
+async def _with_services(
+    settings: Settings, uri: str, work: Callable[[Services, Backend], Awaitable[int]]
+) -> int:
+    """Open the services over the database at ``uri``, run ``work``, close everything."""
+    from bot.app import Backend, open_services
 
-    services = await open_services(
-        settings, Store.connect(uri, settings.mongodb_db, timeout_ms=settings.mongodb_timeout_ms)
-    )
+    backend = Backend.connect(settings, uri)
     try:
-        return await work(services)
+        services = await open_services(settings, backend)
+        try:
+            return await work(services, backend)
+        finally:
+            await services.close()
     finally:
-        await services.close()
-        await services.store.close()
-
-
-async def _seed_if_empty(services: Any, out: Any) -> None:
-    from bot.services.demo import seed_demo
-
-    if await services.directory.count() > 0:
-        return
-    result = await seed_demo(services.importer, services.directory.coops, services.gazetteer)
-    print(
-        f"Loaded demo data: {result.report.imported} synthetic cooperatives (names end in "
-        "“(Demo)”) in Medan, Sleman, Jakarta, Makassar and Kupang.",
-        file=out,
-    )
+        await backend.close()
 
 
 def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import build_application
-    from bot.console import run_console
-    from bot.telegram.localapi import LocalBotApi
+    from bot.console import console_session
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     setup_logging(settings, quiet=True, log_file=settings.data_dir / "bot.log")
     with database(settings) as uri:
-        api = LocalBotApi()
-        app = build_application(settings, mongodb_uri=uri, request=api)
-
-        async def before(app: Any) -> None:
-            if not args.no_demo:
-                await _seed_if_empty(app.bot_data.services, sys.stderr)
-
         asyncio.run(
-            run_console(
-                app,
-                api,
+            console_session(
+                settings,
+                uri,
                 user_id=args.as_user,
                 lang=args.lang,
                 json_mode=args.json,
-                files_dir=settings.data_dir / "console",
-                before=before,
+                demo=not args.no_demo,
             )
         )
     return 0
@@ -121,17 +104,20 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    from telegram import Update
-
-    from bot.app import build_application
+    from bot.app import Backend, build_application, poll
 
     setup_logging(settings)
     with database(settings) as uri:
         app = build_application(
-            settings, mongodb_uri=uri, with_updater=True, rate_limit=True, live=True
+            settings,
+            Backend.connect(settings, uri),
+            with_updater=True,
+            rate_limit=True,
+            live=True,
+            http_broadcasts=True,
         )
         log.info("starting polling")
-        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+        asyncio.run(poll(app))
     return 0
 
 
@@ -143,12 +129,18 @@ def cmd_webhook(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from aiohttp import web
 
-    from bot.app import build_application
+    from bot.app import Backend, build_application
     from bot.web import build_web_app
 
     setup_logging(settings)
     with database(settings) as uri:
-        application = build_application(settings, mongodb_uri=uri, rate_limit=True, live=True)
+        application = build_application(
+            settings,
+            Backend.connect(settings, uri),
+            rate_limit=True,
+            live=True,
+            http_broadcasts=True,
+        )
         app = build_web_app(settings, application, secret=settings.resolve_webhook_secret())
         log.info("webhook server on port %s path %s", settings.port, settings.webhook_path)
         # SIGTERM/SIGINT: stop accepting, finish in-flight updates, flush — within 25 s.
@@ -179,7 +171,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     t = I18n(settings.locales_dir).get(args.lang)
 
-    async def work(services: Any) -> int:
+    async def work(services: Services, backend: Backend) -> int:
         bar = tqdm(total=0, unit="rows", disable=not sys.stderr.isatty(), file=sys.stderr)
 
         def progress(done: int, total: int) -> None:
@@ -221,7 +213,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     setup_logging(settings)
 
-    async def work(services: Any) -> int:
+    async def work(services: Services, backend: Backend) -> int:
         result = await seed_demo(services.importer, services.directory.coops, services.gazetteer)
         print(
             f"Demo directory: {result.report.created} created, {result.report.updated} "
@@ -236,14 +228,11 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_admins(settings: Settings, args: argparse.Namespace) -> int:
     setup_logging(settings)
 
-    async def work(services: Any) -> int:
+    async def work(services: Services, backend: Backend) -> int:
         admin = services.admin
         if args.action == "list":
-            rows = await services.admins.all()
-            coops = {
-                c.id: c
-                for c in await services.directory.coops.get_many({r.coop_id for r in rows})
-            }
+            rows = await backend.admins.all()
+            coops = {c.id: c for c in await backend.coops.get_many({r.coop_id for r in rows})}
             if not rows:
                 print("No cooperative admins yet.")
             for row in rows:
@@ -276,11 +265,9 @@ def cmd_admins(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
     import os
 
+    from bot.app import Backend
     from bot.services import crypto
     from bot.services.keys import rotate
-    from storage.applications import ApplicationRepository
-    from storage.mongo import Store
-    from storage.state import StateRepository
 
     setup_logging(settings)
     embedded_key = settings.embedded_db and not settings.data_key
@@ -306,16 +293,16 @@ def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
     vault = crypto.Vault(new_key, old_keys)
 
     async def work() -> int:
-        store = Store.connect(uri, settings.mongodb_db, timeout_ms=settings.mongodb_timeout_ms)
+        backend = Backend.connect(settings, uri)
         try:
             report = await rotate(
                 vault,
-                ApplicationRepository(store),
-                StateRepository(store),
+                backend.apps,
+                backend.states,
                 progress=lambda n: print(f"re-encrypted {n} …", file=sys.stderr),
             )
         finally:
-            await store.close()
+            await backend.close()
         print(
             f"Re-encrypted {report.applications} applications and {report.drafts} "
             f"unfinished forms under key {vault.key_id}."

@@ -1,11 +1,26 @@
-"""The composition root: the one place that wires handlers, services and storage."""
+"""The composition root: the one place that wires handlers, services and storage, and the
+one lifecycle (:func:`running`) that polling, the webhook server, the console and the tests
+start and stop the bot with.
+
+Three layers of objects, built here and nowhere else:
+
+- :class:`Backend`: the store and its repositories (and the NIK vault). The CLI and tests
+  use it directly; handlers never see it.
+- :class:`~bot.services.registry.Services`: what handlers may call (``context.services``).
+- :class:`BotApplication`: python-telegram-bot's Application with every handler registered.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
@@ -21,13 +36,18 @@ from bot.services.crypto import Vault
 from bot.services.directory import DirectoryService
 from bot.services.gazetteer import Gazetteer
 from bot.services.geocode import Geocoder, NominatimGeocoder
+from bot.services.health import HealthService
 from bot.services.importer import Importer
 from bot.services.membership import MembershipService
 from bot.services.names import NameIndex
 from bot.services.privacy import PrivacyService
+from bot.services.registry import Services
 from bot.services.search import SearchService
+from bot.services.updates import UpdateService
 from bot.services.users import UserService
 from bot.telegram.processing import FloodGuard, PerUserProcessor
+from bot.telegram.progress import make_progress
+from bot.telegram.sender import HttpSender, make_sender
 from handlers.commands import set_default_commands
 from storage.admins import AdminRepository
 from storage.applications import ApplicationRepository
@@ -42,36 +62,74 @@ from storage.state import StateRepository
 from storage.updates import UpdateLog
 from storage.users import UserRepository
 
+__all__ = [
+    "CONSOLE_TOKEN",
+    "Backend",
+    "BotApplication",
+    "Services",
+    "build_application",
+    "build_services",
+    "open_services",
+    "poll",
+    "running",
+]
+
 log = logging.getLogger(__name__)
 
 CONSOLE_TOKEN = "123456:console-no-telegram"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
 
 
 @dataclass
-class Services:
-    """Everything handlers may call; built once per process."""
+class Backend:
+    """The database under the services: the store, its repositories and the NIK vault.
+
+    The client connects lazily, so building one does no I/O. The composition root builds the
+    services over it; the CLI (``admins list``, ``rotate-key``) and tests reach storage
+    through it. Handlers never see it.
+    """
 
     store: Store
-    i18n: I18n
-    gazetteer: Gazetteer
-    users: UserService
-    directory: DirectoryService
-    search: SearchService
-    importer: Importer
-    membership: MembershipService
-    cards: CardService
-    admin: AdminService
-    admins: AdminRepository
     vault: Vault
-    privacy: PrivacyService
-    broadcast: BroadcastService
-    flood: FloodGuard
+    coops: CooperativeRepository
+    apps: ApplicationRepository
+    admins: AdminRepository
+    users: UserRepository
+    searches: SearchRepository
+    audit: AuditRepository
+    invites: InviteRepository
+    privacy: PrivacyRepository
+    broadcasts: BroadcastRepository
+    states: StateRepository
     updates: UpdateLog
-    geocoder: Geocoder | None = None
+
+    @classmethod
+    def over(cls, store: Store, settings: Settings) -> Backend:
+        """The repositories over an open store (and the vault from the settings' keys)."""
+        return cls(
+            store=store,
+            vault=Vault(settings.resolve_data_key(), settings.resolve_previous_keys()),
+            coops=CooperativeRepository(store),
+            apps=ApplicationRepository(store),
+            admins=AdminRepository(store),
+            users=UserRepository(store),
+            searches=SearchRepository(store),
+            audit=AuditRepository(store),
+            invites=InviteRepository(store),
+            privacy=PrivacyRepository(store),
+            broadcasts=BroadcastRepository(store),
+            states=StateRepository(store),
+            updates=UpdateLog(store),
+        )
+
+    @classmethod
+    def connect(cls, settings: Settings, uri: str) -> Backend:
+        """A backend on the database at ``uri`` (``settings.mongodb_db``)."""
+        store = Store.connect(uri, settings.mongodb_db, timeout_ms=settings.mongodb_timeout_ms)
+        return cls.over(store, settings)
 
     async def close(self) -> None:
-        if self.geocoder is not None:
-            await self.geocoder.close()
+        await self.store.close()
 
 
 def build_geocoder(settings: Settings) -> Geocoder | None:
@@ -87,171 +145,100 @@ def build_geocoder(settings: Settings) -> Geocoder | None:
 
 
 def build_services(
-    store: Store, settings: Settings, *, geocoder: Geocoder | None = None
+    source: Store | Backend, settings: Settings, *, geocoder: Geocoder | None = None
 ) -> Services:
-    """Wire the services over an open store."""
+    """Wire the services over a backend (or a bare store, whose repositories are made here)."""
+    b = source if isinstance(source, Backend) else Backend.over(source, settings)
     i18n = I18n(settings.locales_dir)
     gazetteer = Gazetteer.load(settings.gazetteer_path)
-    coops = CooperativeRepository(store)
-    names = NameIndex(coops)
-    vault = Vault(settings.resolve_data_key(), settings.resolve_previous_keys())
-    apps = ApplicationRepository(store)
-    admins = AdminRepository(store)
-    users = UserRepository(store)
-    importer = Importer(coops, gazetteer, names)
+    names = NameIndex(b.coops)
+    importer = Importer(b.coops, gazetteer, names)
     membership = MembershipService(
-        apps, coops, gazetteer, vault, retention_days=settings.retention_days
+        b.apps, b.coops, gazetteer, b.vault, retention_days=settings.retention_days
     )
     return Services(
-        store=store,
         i18n=i18n,
         gazetteer=gazetteer,
-        users=UserService(users, i18n),
-        directory=DirectoryService(coops, gazetteer),
-        search=SearchService(coops, SearchRepository(store), gazetteer, names, geocoder),
+        users=UserService(b.users, i18n),
+        directory=DirectoryService(b.coops, gazetteer),
+        search=SearchService(b.coops, b.searches, gazetteer, names, geocoder),
         importer=importer,
         membership=membership,
-        cards=CardService(apps, coops, admins, vault),
+        cards=CardService(b.apps, b.coops, b.admins, b.vault),
         admin=AdminService(
             operators=settings.admin_ids,
-            admins=admins,
-            apps=apps,
-            coops=coops,
-            audit=AuditRepository(store),
-            invites=InviteRepository(store),
+            admins=b.admins,
+            apps=b.apps,
+            coops=b.coops,
+            audit=b.audit,
+            invites=b.invites,
             membership=membership,
-            vault=vault,
+            vault=b.vault,
             importer=importer,
             gazetteer=gazetteer,
-            users=users,
+            users=b.users,
         ),
-        admins=admins,
-        vault=vault,
         privacy=PrivacyService(
-            PrivacyRepository(store), membership, admins, coops, users, settings.retention_days
+            b.privacy, membership, b.admins, b.coops, b.users, settings.retention_days
         ),
-        broadcast=BroadcastService(BroadcastRepository(store)),
-        flood=FloodGuard(settings.flood_limit, settings.flood_window_s, settings.flood_pause_s),
-        updates=UpdateLog(store),
+        broadcast=BroadcastService(b.broadcasts),
+        health=HealthService(b.store),
+        updates=UpdateService(b.updates),
         geocoder=geocoder,
     )
 
 
-async def open_services(settings: Settings, store: Store) -> Services:
-    """Create indexes and build the services over ``store``."""
-    await store.ensure_indexes()
-    services = build_services(store, settings, geocoder=build_geocoder(settings))
-    await services.directory.coops.ensure_derived_fields()
+async def open_services(settings: Settings, backend: Backend) -> Services:
+    """Create indexes, build the services over ``backend`` and fill derived fields."""
+    await backend.store.ensure_indexes()
+    services = build_services(backend, settings, geocoder=build_geocoder(settings))
+    await backend.coops.ensure_derived_fields()
     return services
 
 
-async def start_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Open what post_init opens; for runners other than run_polling (console, webhook)."""
-    assert app.post_init is not None
-    await app.post_init(app)
+class BotApplication(Application[Any, BotContext, dict[Any, Any], dict[Any, Any], BotData, Any]):
+    """The Application, plus what :func:`running` needs and handlers never see."""
 
+    __slots__ = ("backend", "http_broadcasts")
 
-async def stop_services(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Close the services this application opened (not those it was given)."""
-    bot_data: BotData = app.bot_data
-    if bot_data.owns_services and bot_data.services is not None:
-        await bot_data.services.close()
-        await bot_data.services.store.close()
-        bot_data.services = None
-        bot_data.owns_services = False
-
-
-async def start_background(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Start the broadcast engine (running announcements resume by themselves)."""
-    from bot.telegram.localapi import LocalBotApi
-    from bot.telegram.progress import make_progress
-    from bot.telegram.sender import HttpSender, make_sender
-
-    bot_data: BotData = app.bot_data
-    services, settings = bot_data.services, bot_data.settings
-    assert services is not None and settings is not None
-    if services.broadcast.engine is not None:
-        return
-    if isinstance(app.bot.request, LocalBotApi):
-        sender: Any = make_sender(app.bot)  # console and tests: the in-process stand-in
-    else:
-        # The engine paces itself: its own lean HTTP client, not the bot's rate limiter.
-        sender = HttpSender(settings.telegram_api_base_url, app.bot.token)
-        await sender.start()
-        bot_data.sender_bot = sender
-    engine = BroadcastEngine(
-        services.broadcast.repo,
-        sender,
-        make_progress(app.bot, services.i18n),
-        rate=settings.broadcast_rate,
-        paid_rate=settings.paid_broadcast_rate,
-    )
-    services.broadcast.engine = engine
-    await engine.start()
-
-
-async def stop_background(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Pause sending (jobs stay running in the database and resume at the next start)."""
-    bot_data: BotData = app.bot_data
-    services = bot_data.services
-    if services is not None and services.broadcast.engine is not None:
-        await services.broadcast.engine.stop()
-        services.broadcast.engine = None
-    if bot_data.sender_bot is not None:
-        await bot_data.sender_bot.close()
-        bot_data.sender_bot = None
+    def __init__(self, *, backend: Backend, http_broadcasts: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.backend = backend
+        self.http_broadcasts = http_broadcasts
 
 
 def build_application(
     settings: Settings,
+    backend: Backend,
     *,
-    mongodb_uri: str | None = None,
     services: Services | None = None,
     request: BaseRequest | None = None,
     with_updater: bool = False,
     rate_limit: bool = False,
     live: bool = False,
-) -> Application[Any, Any, Any, Any, Any, Any]:
+    http_broadcasts: bool = False,
+) -> BotApplication:
     """Build the python-telegram-bot Application with every handler registered.
 
-    Give either ``services`` (tests) or ``mongodb_uri`` (opened in post_init, closed in
-    post_shutdown; runners other than ``run_polling`` call :func:`start_services` and
-    :func:`stop_services` around their work).
-    ``request`` replaces the network edge to Telegram (console, tests). ``live`` is for
-    real Telegram delivery (polling, webhook): redelivered update ids are dropped and
-    updates run in parallel across users, in order per user.
+    ``backend`` holds the conversations and forms (persistence). ``services``: given by
+    tests, which own them; otherwise :func:`running` opens them over ``backend`` and closes
+    both at the end. ``request`` replaces the network edge to Telegram (console, tests).
+    ``live`` is for real Telegram delivery (polling, webhook): flood control, redelivered
+    update ids dropped, updates in parallel across users and in order per user.
+    ``http_broadcasts``: announcements go out through the broadcast engine's own lean HTTP
+    client to the Bot API (polling, webhook) instead of through ``app.bot`` and its request
+    (console and tests: the local stand-in).
     """
-    if services is None and mongodb_uri is None:
-        raise ValueError("build_application needs services or a MongoDB URI")
-    # The client connects lazily: creating it here does no I/O.
-    store = (
-        services.store
-        if services is not None
-        else Store.connect(
-            mongodb_uri or "", settings.mongodb_db, timeout_ms=settings.mongodb_timeout_ms
-        )
-    )
-
-    async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        bot_data: BotData = app.bot_data
-        bot_data.settings = settings
-        if bot_data.services is None:
-            bot_data.services = await open_services(settings, store)
-            bot_data.owns_services = True
-        await set_default_commands(app.bot, bot_data.services.i18n)
-        if with_updater:  # run_polling: no other hook starts background work
-            await start_background(app)
-
-    builder = (
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
+        .application_class(
+            BotApplication, kwargs={"backend": backend, "http_broadcasts": http_broadcasts}
+        )
         .token(settings.telegram_bot_token or CONSOLE_TOKEN)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot", 1))
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-        .post_init(post_init)
-        .post_stop(stop_background)
-        .post_shutdown(stop_services)
-        .persistence(MongoPersistence(StateRepository(store)))
+        .persistence(MongoPersistence(backend.states))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -262,11 +249,117 @@ def build_application(
     if live:
         builder = builder.concurrent_updates(PerUserProcessor(256))
     app = builder.build()
-    if services is not None:
-        app.bot_data.services = services
-        app.bot_data.settings = settings
-    app.bot_data.on_start.append(start_background)
-    app.bot_data.on_stop.append(stop_background)
+    assert isinstance(app, BotApplication)
+    bot_data: BotData = app.bot_data
+    bot_data.settings = settings
+    bot_data.services = services
+    bot_data.flood = FloodGuard(
+        settings.flood_limit, settings.flood_window_s, settings.flood_pause_s
+    )
     handlers.register(app, form_timeout_s=settings.form_timeout_s, live=live)
     app.add_handler(FLUSH_HANDLER, group=99)  # last: persist this update's state now
     return app
+
+
+@contextlib.asynccontextmanager
+async def running(app: BotApplication) -> AsyncIterator[BotApplication]:
+    """Run ``app`` for the body of ``async with running(app):`` and stop it gracefully.
+
+    In order: initialize (the persistence loads conversations and forms), open the services
+    unless the app was given some (indexes, derived fields), set the command menus, start
+    (update processing, the job queue), start the broadcast engine (running announcements
+    resume). At the end, in reverse: the engine pauses (jobs stay running in the database),
+    queued and in-flight updates finish, the persistence flushes, and what was opened here
+    is closed. Polling, the webhook server, the console and the tests all use this.
+    """
+    bot_data: BotData = app.bot_data
+    settings = bot_data.settings
+    assert settings is not None
+    owned = bot_data.services is None
+    async with contextlib.AsyncExitStack() as stack:
+        if owned:
+            stack.push_async_callback(_close_owned, app)  # last: the flush needs the database
+        await app.initialize()
+        stack.push_async_callback(app.shutdown)  # flushes persistence
+        if bot_data.services is None:
+            bot_data.services = await open_services(settings, app.backend)
+        services = bot_data.services
+        await set_default_commands(app.bot, services.i18n)
+        await app.start()
+        stack.push_async_callback(_stop_updates, app)  # waits for queued and running updates
+        if services.broadcast.engine is None:
+            await _start_broadcasts(app, services, settings, stack)
+        yield app
+
+
+async def _close_owned(app: BotApplication) -> None:
+    services = app.bot_data.services
+    app.bot_data.services = None
+    try:
+        if services is not None:
+            await services.close()
+    finally:
+        await app.backend.close()
+
+
+async def _stop_updates(app: BotApplication) -> None:
+    if app.running:
+        await app.stop()
+
+
+async def _start_broadcasts(
+    app: BotApplication,
+    services: Services,
+    settings: Settings,
+    stack: contextlib.AsyncExitStack,
+) -> None:
+    """Start the engine; on exit it pauses (jobs stay running and resume at the next start)."""
+    sender: Any
+    if app.http_broadcasts:
+        # The engine paces itself: its own lean HTTP client, not the bot's rate limiter.
+        http = HttpSender(settings.telegram_api_base_url, app.bot.token)
+        await http.start()
+        stack.push_async_callback(http.close)
+        sender = http
+    else:
+        sender = make_sender(app.bot)
+    engine = BroadcastEngine(
+        services.broadcast.repo,
+        sender,
+        make_progress(app.bot, services.i18n),
+        rate=settings.broadcast_rate,
+        paid_rate=settings.paid_broadcast_rate,
+    )
+    services.broadcast.engine = engine
+    await engine.start()
+
+    async def stop() -> None:
+        await engine.stop()
+        services.broadcast.engine = None
+
+    stack.push_async_callback(stop)
+
+
+async def poll(app: BotApplication) -> None:
+    """Long polling inside :func:`running` until SIGINT, SIGTERM or SIGABRT."""
+    assert app.updater is not None, "build the application with_updater=True to poll"
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        async with running(app):
+            await app.updater.start_polling(
+                allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+            )
+            log.info("polling")
+            try:
+                await stopping.wait()
+            finally:
+                log.info("stopping: finishing updates in flight")
+                if app.updater.running:
+                    await app.updater.stop()
+        log.info("stopped")
+    finally:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)

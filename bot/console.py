@@ -16,14 +16,17 @@ import json
 import re
 import shlex
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import parse_qs, urlparse
 
 from telegram import Update
-from telegram.ext import Application
 
+from bot.app import Backend, BotApplication, Services, build_application, running
+from bot.config import Settings
+from bot.services.demo import seed_demo
 from bot.telegram.html import html_to_text
 from bot.telegram.localapi import Call, LocalBotApi, StoredMessage
 
@@ -177,20 +180,20 @@ class Console:
 
     def __init__(
         self,
-        app: Application[Any, Any, Any, Any, Any, Any],
+        app: BotApplication,
         api: LocalBotApi,
         *,
         user_id: int,
         lang: str | None,
-        out: TextIO,
+        err: TextIO,
     ) -> None:
         self.app = app
         self.api = api
         self.user = LocalBotApi.user(user_id, lang, "Demo")
-        self.out = out
+        self.err = err
 
     def note(self, text: str) -> None:
-        print(text, file=sys.stderr)
+        print(text, file=self.err)
 
     async def feed(self, line: str) -> bool:
         """Handle one line; False when the console should stop."""
@@ -202,7 +205,7 @@ class Console:
         except ConsoleInputError as exc:
             self.note(f"console: {exc}")
             return True
-        if update == "quit":
+        if isinstance(update, str):  # "quit"
             return False
         if update is None:
             return True
@@ -280,7 +283,7 @@ class Console:
                 path = Path(parts[0]).expanduser()
                 file_id = self.api.register_file(path.name, path.read_bytes())
                 caption = parts[1] if len(parts) > 1 else None
-            extra = {"caption": caption} if caption else {}
+            extra: dict[str, Any] = {"caption": caption} if caption else {}
             return self.api.message_update(
                 self.user,
                 photo=[
@@ -361,33 +364,30 @@ async def _read_lines(stdin: TextIO, interactive: bool):  # type: ignore[no-unty
 
 
 async def run_console(
-    app: Application[Any, Any, Any, Any, Any, Any],
+    app: BotApplication,
     api: LocalBotApi,
     *,
     user_id: int,
     lang: str | None,
     json_mode: bool,
     files_dir: Path,
-    stdin: TextIO = sys.stdin,
-    stdout: TextIO = sys.stdout,
-    before: Any = None,
+    stdin: TextIO,
+    stdout: TextIO,
+    stderr: TextIO,
+    before: Callable[[Services], Awaitable[None]] | None = None,
 ) -> None:
-    """Run the console until end of input or ``#quit``."""
+    """Run the console on ``app`` until end of input or ``#quit``."""
     interactive = stdin.isatty() and not json_mode
     renderer = Renderer(
         stdout, files_dir, json_mode=json_mode, color=interactive and stdout.isatty()
     )
     api.listeners.append(renderer.on_call)
-    console = Console(app, api, user_id=user_id, lang=lang, out=stdout)
-    from bot.app import start_background, start_services, stop_background, stop_services
-
-    await app.initialize()
-    try:
-        await start_services(app)
-        await app.start()
-        await start_background(app)
+    console = Console(app, api, user_id=user_id, lang=lang, err=stderr)
+    async with running(app):
+        services = app.bot_data.services
+        assert services is not None
         if before is not None:
-            await before(app)
+            await before(services)
         if interactive:
             print(
                 "Gerbang Koperasi — console chat (no Telegram needed). Try /start, "
@@ -398,12 +398,52 @@ async def run_console(
         async for line in _read_lines(stdin, interactive):
             if not await console.feed(line):
                 break
-        engine = app.bot_data.services.broadcast.engine
+        engine = services.broadcast.engine
         if engine is not None and not interactive:
             await engine.idle(timeout=120)  # a script ends after its announcements went out
-    finally:
-        await stop_background(app)
-        if app.running:
-            await app.stop()
-        await app.shutdown()  # flushes persistence, so the database is still needed
-        await stop_services(app)
+
+
+async def console_session(
+    settings: Settings,
+    mongodb_uri: str,
+    *,
+    user_id: int = 10001,
+    lang: str | None = "id",
+    json_mode: bool = False,
+    demo: bool = True,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> None:
+    """``python -m bot console`` on the database at ``mongodb_uri`` (tests call it as is,
+    with a script as ``stdin``). With ``demo``, an empty directory first gets the synthetic
+    demo cooperatives. The streams default to the process's (read when called).
+    """
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    err = stderr or sys.stderr
+    api = LocalBotApi()
+    app = build_application(settings, Backend.connect(settings, mongodb_uri), request=api)
+
+    async def seed_if_empty(services: Services) -> None:
+        if not demo or await services.directory.count() > 0:
+            return
+        result = await seed_demo(services.importer, services.directory.coops, services.gazetteer)
+        print(
+            f"Loaded demo data: {result.report.imported} synthetic cooperatives (names end in "
+            "“(Demo)”) in Medan, Sleman, Jakarta, Makassar and Kupang.",
+            file=err,
+        )
+
+    await run_console(
+        app,
+        api,
+        user_id=user_id,
+        lang=lang,
+        json_mode=json_mode,
+        files_dir=settings.data_dir / "console",
+        stdin=stdin,
+        stdout=stdout,
+        stderr=err,
+        before=seed_if_empty,
+    )

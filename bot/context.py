@@ -7,25 +7,22 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.i18n import Translator
+from bot.telegram.processing import FloodGuard
 
 if TYPE_CHECKING:
-    from bot.app import Services
     from bot.config import Settings
+    from bot.services.registry import Services
 
 
 class BotData:
-    """Application-wide state: set once by the composition root."""
+    """Application-wide state, set once by the composition root (``bot.app``)."""
 
     def __init__(self) -> None:
-        self.services: Services | None = None
+        self.services: Services | None = None  # set at build (tests) or when running starts
         self.settings: Settings | None = None
-        self.owns_services = False
+        self.flood = FloodGuard()  # replaced at build by one configured from the settings
         self.error_notices: dict[int, float] = {}  # user id → when last told of an error
         self.operator_alerts: dict[str, float] = {}  # error kind → when operators were told
-        # Background work started and stopped with the bot (e.g. broadcast workers).
-        self.on_start: list[Any] = []
-        self.on_stop: list[Any] = []
-        self.sender_bot: Any = None  # the broadcast engine's own HTTP client, if any
 
 
 class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]):
@@ -43,7 +40,7 @@ class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], Bo
     @property
     def services(self) -> Services:
         services = self.bot_data.services
-        if services is None:  # pragma: no cover - post_init always sets it
+        if services is None:  # pragma: no cover - the lifecycle opens them before updates
             raise RuntimeError("services are not ready")
         return services
 

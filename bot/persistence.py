@@ -16,11 +16,11 @@ from telegram import Update
 from telegram.ext import BasePersistence, PersistenceInput, TypeHandler
 
 from bot.context import BotContext
+from storage.state import StateRepository
 
 CDCData = Any
 ConversationDict = dict[tuple[int | str, ...], object]
 ConversationKey = tuple[int | str, ...]
-from storage.state import StateRepository
 
 
 class MongoPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], Any]):
@@ -51,7 +51,7 @@ class MongoPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], Any]):
         return None
 
     async def get_conversations(self, name: str) -> ConversationDict:
-        return await self.states.conversations(name)  # type: ignore[return-value]
+        return await self.states.conversations(name)
 
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None

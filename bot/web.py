@@ -11,13 +11,12 @@ import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import start_services, stop_services
+from bot.app import BotApplication, running
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -26,7 +25,7 @@ MAX_BODY = 1024 * 1024  # Telegram's updates are a few kilobytes
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "inline_query"]
 
-PTB = web.AppKey("ptb", Application)
+PTB = web.AppKey("ptb", Application)  # the bot (or a bare app: see bench/_server.py)
 SECRET = web.AppKey("secret", str)
 SETTINGS = web.AppKey("settings", Settings)
 
@@ -68,7 +67,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     """The database answers: ready for traffic."""
     services = request.app[PTB].bot_data.services
-    if services is not None and await services.store.ping():
+    if services is not None and await services.health.ping():
         return web.json_response({"status": "ready"})
     return web.json_response({"status": "database unavailable"}, status=503)
 
@@ -76,36 +75,27 @@ async def readyz(request: web.Request) -> web.Response:
 async def ptb_lifecycle(app: web.Application) -> AsyncIterator[None]:
     """Run the bot for as long as the web server runs; stop it gracefully after."""
     application = app[PTB]
+    assert isinstance(application, BotApplication)
     settings = app[SETTINGS]
-    await application.initialize()
-    await start_services(application)
-    await application.start()
-    if settings.webhook_url:
-        await application.bot.set_webhook(
-            url=settings.webhook_url,
-            secret_token=app[SECRET],
-            allowed_updates=ALLOWED_UPDATES,
-            max_connections=40,
-        )
-        log.info("webhook set url=%s", settings.webhook_url)
-    else:
-        log.warning("WEBHOOK_URL is not set: the webhook was not registered with Telegram")
-    for start in application.bot_data.on_start:
-        await start(application)
-    yield
-    # SIGTERM: the site has stopped accepting; finish what is queued and in flight.
-    log.info("stopping: finishing updates in flight")
-    for stop in application.bot_data.on_stop:
-        await stop(application)
-    if application.running:
-        await application.stop()  # waits for queued and running updates
-    await application.shutdown()  # flushes persistence
-    await stop_services(application)
+    async with running(application):
+        if settings.webhook_url:
+            await application.bot.set_webhook(
+                url=settings.webhook_url,
+                secret_token=app[SECRET],
+                allowed_updates=ALLOWED_UPDATES,
+                max_connections=40,
+            )
+            log.info("webhook set url=%s", settings.webhook_url)
+        else:
+            log.warning("WEBHOOK_URL is not set: the webhook was not registered with Telegram")
+        yield
+        # SIGTERM: the site has stopped accepting; finish what is queued and in flight.
+        log.info("stopping: finishing updates in flight")
     log.info("stopped")
 
 
 def build_web_app(
-    settings: Settings, application: Application[Any, Any, Any, Any, Any, Any], *, secret: str
+    settings: Settings, application: BotApplication, *, secret: str
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[PTB] = application

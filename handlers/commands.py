@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat
 from telegram.ext import ExtBot
@@ -31,7 +32,7 @@ def _commands(t: Translator) -> list[BotCommand]:
     ]
 
 
-async def set_default_commands(bot: ExtBot, i18n: I18n) -> None:  # type: ignore[type-arg]
+async def set_default_commands(bot: ExtBot[Any], i18n: I18n) -> None:
     """Indonesian by default, English for users whose Telegram is in English."""
     await bot.set_my_commands(_commands(i18n.get("id")))
     for lang in i18n.available:

@@ -26,7 +26,7 @@ async def on_error(update: object, context: BotContext) -> None:
         log.info("user blocked the bot update_id=%s", update_id)
         return
     services = context.bot_data.services
-    outage = services is not None and error is not None and services.store.unavailable(error)
+    outage = services is not None and error is not None and services.health.unavailable(error)
     if outage:
         log.warning("database unavailable update_id=%s error=%s", update_id, type(error).__name__)
     else:

@@ -23,7 +23,7 @@ async def purge_expired(context: BotContext) -> None:
     try:
         purged = await services.privacy.purge_expired()
     except Exception as exc:
-        if services.store.unavailable(exc):
+        if services.health.unavailable(exc):
             log.warning("retention purge skipped: database unavailable")
             return
         raise

@@ -18,7 +18,7 @@ async def flood_control(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    verdict = context.services.flood.check(user.id)
+    verdict = context.bot_data.flood.check(user.id)
     if verdict == "ok":
         return
     if verdict == "warn":
@@ -53,7 +53,7 @@ async def bind_locale(update: Update, context: BotContext) -> None:
     try:
         context.locale = await services.users.locale_for(user.id, user.language_code)
     except Exception as exc:
-        if not services.store.unavailable(exc):
+        if not services.health.unavailable(exc):
             raise
         # The database is away: answer in Telegram's language; the handler will report it.
         context.locale = services.i18n.negotiate(None, user.language_code)

@@ -1,6 +1,7 @@
 """Fixtures: a real MongoDB-wire server (SecantusDB, or MONGODB_TEST_URI), a fresh
-database per test, the services over it, and the real Application driven through the
-local Bot API stand-in."""
+database per test (``store``), its repositories (``backend``), the services over them
+(``services``), and the real Application driven through the local Bot API stand-in
+(``chat``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.app import Services, build_application, build_services, start_services
+from bot.app import Backend, Services, build_application, build_services, running
 from bot.config import Settings
 from bot.dbserver import EmbeddedMongo
 from bot.services.gazetteer import Gazetteer
@@ -66,8 +67,14 @@ async def store(mongo_uri: str) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-async def services(store: Store, settings: Settings) -> Services:
-    return build_services(store, settings)
+def backend(store: Store, settings: Settings) -> Backend:
+    """The repositories over the test's database, for seeding and checking storage."""
+    return Backend.over(store, settings)
+
+
+@pytest.fixture
+def services(backend: Backend, settings: Settings) -> Services:
+    return build_services(backend, settings)
 
 
 class Chat:
@@ -170,17 +177,13 @@ class Chat:
 
 
 @pytest.fixture
-async def chat(services: Services, settings: Settings) -> AsyncIterator[Chat]:
-    """The real Application (handlers, services, storage) with Telegram replaced."""
+async def chat(backend: Backend, services: Services, settings: Settings) -> AsyncIterator[Chat]:
+    """The real Application (handlers, services, storage) with Telegram replaced, running
+    as in production: job queue (form timeouts), broadcast engine, command menus."""
     api = LocalBotApi()
-    app = build_application(settings, services=services, request=api)
-    async with app:
-        await start_services(app)
-        await app.start()  # the JobQueue runs form timeouts
-        try:
-            yield Chat(app, api)
-        finally:
-            await app.stop()
+    app = build_application(settings, backend, services=services, request=api)
+    async with running(app):
+        yield Chat(app, api)
     assert not api.errors, (
         f"calls Telegram would refuse: {[(c.method, c.error) for c in api.errors]}"
     )

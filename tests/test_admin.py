@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.app import Services
+from bot.app import Backend, Services
 from tests.conftest import Chat, texts
 from tests.factories import COLUMNS, csv_bytes
 from tests.test_cards import apply
@@ -22,14 +22,14 @@ UNKNOWN = 424242  # never seen before
 
 
 @pytest.fixture
-async def world(services: Services) -> dict[str, str]:
+async def world(services: Services, backend: Backend) -> dict[str, str]:
     await services.importer.import_bytes(csv_bytes(ROWS))
     ids: dict[str, str] = {}
     for row in ROWS:
         key = "reg:" + row["registration_number"].lower().replace("-", "")
         ids[row["registration_number"]] = (await services.directory.coops.get_by_key(key)).id
-    await services.admins.add(ids["KK-2"], ADMIN)
-    await services.admins.add(ids["KSP-3"], OTHER_ADMIN)
+    await backend.admins.add(ids["KK-2"], ADMIN)
+    await backend.admins.add(ids["KSP-3"], OTHER_ADMIN)
     ids["app"] = await apply(
         services, PLAIN, ids["KK-2"], "1271055708900001", name="Siti Aminah", language="en"
     )
@@ -164,7 +164,7 @@ async def test_forged_callbacks_across_cooperatives(chat: Chat, services: Servic
 
 class TestInvites:
     async def test_invite_is_single_use_and_expires(
-        self, chat: Chat, services: Services, world
+        self, chat: Chat, services: Services, world, backend: Backend
     ) -> None:
         await chat.send(f"/start c_{world['KJ-4']}", user_id=OPERATOR, language="en")
         calls = await chat.tap("Invite admin", user_id=OPERATOR, language="en")
@@ -174,13 +174,13 @@ class TestInvites:
         assert payload.startswith("adm_") and len(payload) <= 64
         calls = await chat.send(f"/start {payload}", user_id=8001, language="en")
         assert "You are now an admin of" in texts(calls)[0]
-        assert await services.admins.is_admin(world["KJ-4"], 8001)
+        assert await backend.admins.is_admin(world["KJ-4"], 8001)
         calls = await chat.send(f"/start {payload}", user_id=8002, language="en")
         assert "not valid" in texts(calls)[0]
-        assert not await services.admins.is_admin(world["KJ-4"], 8002)
+        assert not await backend.admins.is_admin(world["KJ-4"], 8002)
         # An expired one.
         token, _ = await services.admin.create_invite(OPERATOR, world["KJ-4"])
-        await services.store["invites"].update_many(
+        await backend.store["invites"].update_many(
             {"used_by": None}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(hours=1)}}
         )
         calls = await chat.send(f"/start adm_{token}", user_id=8003, language="en")
@@ -197,12 +197,12 @@ class TestInvites:
 
 class TestDecisions:
     async def test_new_application_notifies_admins(
-        self, chat: Chat, services: Services, world
+        self, chat: Chat, services: Services, world, backend: Backend
     ) -> None:
         from tests.test_membership import fill
 
         calls = await fill(chat, world["KJ-4"], user_id=5555, nik="1271055708900009")
-        await services.admins.add(world["KJ-4"], 8100)
+        await backend.admins.add(world["KJ-4"], 8100)
         calls = await fill(chat, world["KJ-4"], user_id=5556, nik="1271055708900010")
         to_admin = [c for c in calls if c.method == "sendMessage" and c.params["chat_id"] == 8100]
         assert to_admin and "🔔" in to_admin[0].params["text"]

@@ -147,7 +147,7 @@ class TestButtons:
         ]
 
     async def test_old_buttons_work_after_restart(
-        self, services: Services, settings, some
+        self, backend, services: Services, settings, some
     ) -> None:
         from telegram import Update
 
@@ -156,7 +156,7 @@ class TestButtons:
 
         api = LocalBotApi()
         user = LocalBotApi.user(7, "id")
-        app = build_application(settings, services=services, request=api)
+        app = build_application(settings, backend, services=services, request=api)
         async with app:
             await app.process_update(
                 Update.de_json(api.message_update(user, text="Medan"), app.bot)
@@ -170,7 +170,7 @@ class TestButtons:
             if b["text"].startswith("Berikutnya")
         )
         # A new Application (a restart) on the same database answers the old button.
-        app2 = build_application(settings, services=services, request=api)
+        app2 = build_application(settings, backend, services=services, request=api)
         async with app2:
             await app2.process_update(
                 Update.de_json(api.callback_update(user, message, next_data), app2.bot)

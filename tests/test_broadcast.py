@@ -24,7 +24,7 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.app import Services, start_background, stop_background
+from bot.app import Backend, Services
 from bot.services.broadcast import BroadcastEngine, BroadcastService, ProgressInfo
 from bot.telegram.localapi import LocalBotApiServer
 from bot.telegram.sender import make_sender
@@ -405,11 +405,11 @@ class TestCrash:
 
 
 @pytest.fixture
-async def members(services: Services) -> dict[str, Any]:
+async def members(services: Services, backend: Backend) -> dict[str, Any]:
     await services.importer.import_bytes(csv_bytes(ROWS))
     coop = await services.directory.coops.get_by_key("reg:kk2")
     assert coop is not None
-    await services.admins.add(coop.id, 7001)
+    await backend.admins.add(coop.id, 7001)
     ids = []
     for i, user in enumerate((3001, 3002, 3003)):
         app_id = await apply(services, user, coop.id, f"127105170890{i + 1:04d}", language="en")
@@ -428,62 +428,55 @@ class TestCompose:
     async def test_admin_announces_with_photo_and_members_can_mute(
         self, chat: Chat, services: Services, members: dict[str, Any]
     ) -> None:
-        await start_background(chat.app)
-        try:
-            await chat.send("/admin", user_id=7001, language="en")
-            await chat.tap("Announcement", user_id=7001, language="en")
-            file_id = chat.api.register_file("poster.png", b"\x89PNG fake")
-            await chat.message(
-                user_id=7001,
-                language="en",
-                photo=[{"file_id": file_id, "file_unique_id": "u", "width": 10, "height": 10}],
-                caption="Rapat Anggota Tahunan, Sabtu 09.00 <di balai desa>",
-            )
-            calls = await chat.tap("pending applicants", user_id=7001, language="en")
-            preview = next(c for c in calls if c.method == "sendPhoto")
-            assert preview.params["caption"] == (
-                "Rapat Anggota Tahunan, Sabtu 09.00 &lt;di balai desa&gt;"
-            )
-            assert "Recipients: <b>4</b>" in texts(calls)[-1]
-            calls = await chat.tap("Send now", user_id=7001, language="en")
-            assert "Sending to 4 recipients" in texts(calls)[-1]
-            engine = services.broadcast.engine
-            assert engine is not None and await engine.idle(30)
-            await asyncio.sleep(0.3)
-            photos = [
-                c
-                for c in chat.api.calls
-                if c.method == "sendPhoto" and c.params["chat_id"] in (3001, 3002, 3003, 3004)
-            ]
-            assert sorted(c.params["chat_id"] for c in photos) == [3001, 3002, 3003, 3004]
-            finished = [
-                c
-                for c in chat.api.calls
-                if c.method == "editMessageText"
-                and "Announcement finished" in c.params.get("text", "")
-            ]
-            assert finished and "Delivered: 4" in finished[-1].params["text"]
-            # A member mutes; the next announcement skips them.
-            message = chat.api.last_with_buttons(3002)
-            assert message is not None
-            from bot.telegram.localapi import LocalBotApi
+        await chat.send("/admin", user_id=7001, language="en")
+        await chat.tap("Announcement", user_id=7001, language="en")
+        file_id = chat.api.register_file("poster.png", b"\x89PNG fake")
+        await chat.message(
+            user_id=7001,
+            language="en",
+            photo=[{"file_id": file_id, "file_unique_id": "u", "width": 10, "height": 10}],
+            caption="Rapat Anggota Tahunan, Sabtu 09.00 <di balai desa>",
+        )
+        calls = await chat.tap("pending applicants", user_id=7001, language="en")
+        preview = next(c for c in calls if c.method == "sendPhoto")
+        assert preview.params["caption"] == (
+            "Rapat Anggota Tahunan, Sabtu 09.00 &lt;di balai desa&gt;"
+        )
+        assert "Recipients: <b>4</b>" in texts(calls)[-1]
+        calls = await chat.tap("Send now", user_id=7001, language="en")
+        assert "Sending to 4 recipients" in texts(calls)[-1]
+        engine = services.broadcast.engine
+        assert engine is not None and await engine.idle(30)
+        await asyncio.sleep(0.3)
+        photos = [
+            c
+            for c in chat.api.calls
+            if c.method == "sendPhoto" and c.params["chat_id"] in (3001, 3002, 3003, 3004)
+        ]
+        assert sorted(c.params["chat_id"] for c in photos) == [3001, 3002, 3003, 3004]
+        finished = [
+            c
+            for c in chat.api.calls
+            if c.method == "editMessageText"
+            and "Announcement finished" in c.params.get("text", "")
+        ]
+        assert finished and "Delivered: 4" in finished[-1].params["text"]
+        # A member mutes; the next announcement skips them.
+        message = chat.api.last_with_buttons(3002)
+        assert message is not None
+        from bot.telegram.localapi import LocalBotApi
 
-            calls = await chat.feed(
-                chat.api.callback_update(
-                    LocalBotApi.user(3002, "en"), message, MUTE(members["coop"])
-                )
-            )
-            assert (
-                "Muted"
-                in next(c for c in calls if c.method == "answerCallbackQuery").params["text"]
-            )
-            await chat.send("/admin", user_id=7001, language="en")
-            await chat.tap("Announcement", user_id=7001, language="en")
-            await chat.send("Iuran bulan ini", user_id=7001, language="en")
-            calls = await chat.tap("Active members", user_id=7001, language="en")
-            assert "Recipients: <b>2</b>" in texts(calls)[-1]
-        finally:
-            await stop_background(chat.app)
+        calls = await chat.feed(
+            chat.api.callback_update(LocalBotApi.user(3002, "en"), message, MUTE(members["coop"]))
+        )
+        assert (
+            "Muted" in next(c for c in calls if c.method == "answerCallbackQuery").params["text"]
+        )
+        await chat.send("/admin", user_id=7001, language="en")
+        await chat.tap("Announcement", user_id=7001, language="en")
+        await chat.send("Iuran bulan ini", user_id=7001, language="en")
+        calls = await chat.tap("Active members", user_id=7001, language="en")
+        assert "Recipients: <b>2</b>" in texts(calls)[-1]
 
     async def test_only_admins_and_operators(self, chat: Chat, members: dict[str, Any]) -> None:
         calls = await _start_then(chat, members)

@@ -10,7 +10,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from bot.app import Services
+from bot.app import Backend, Services
 from bot.services.draft import MembershipDraft
 from bot.telegram.localapi import BOT_USER
 from tests.conftest import Chat, texts
@@ -124,11 +124,13 @@ class TestVerification:
             assert "Tidak sah" in reply or "tidak berlaku" in reply
             assert "Konsumen" not in reply and "S***" not in reply
 
-    async def test_who_sees_what(self, chat: Chat, services: Services, coops) -> None:
+    async def test_who_sees_what(
+        self, chat: Chat, services: Services, coops, backend: Backend
+    ) -> None:
         application_id = await apply(services, 1001, coops["KK-2"], "1271055708900001")
         await services.membership.approve(application_id)
-        await services.admins.add(coops["KK-2"], 7001)
-        await services.admins.add(coops["KSP-3"], 7002)
+        await backend.admins.add(coops["KK-2"], 7001)
+        await backend.admins.add(coops["KSP-3"], 7002)
         link = f"/start v_{services.cards.token(application_id)}"
         views = {}
         for viewer in (1001, 7001, 7002, 5005):

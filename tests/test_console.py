@@ -1,27 +1,38 @@
-"""The console chat as a newcomer uses it: a script piped into ``python -m bot console``."""
+"""The console chat as a newcomer uses it: a script piped into ``python -m bot console``.
+
+The scripts run in-process (the console's coroutine, with the script as its input and its
+output captured) against the test database; one subprocess smoke test drives the real
+command. The other CLI commands run in-process through ``bot.__main__.main``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
+import bot.__main__ as cli_module
+from bot.config import Settings
+from bot.console import console_session
+from storage.mongo import Store
+
 ROOT = Path(__file__).resolve().parent.parent
 
+Cli = Callable[..., "subprocess.CompletedProcess[str]"]
 
-def run_console(
-    mongo_uri: str,
-    script: str,
-    tmp_path: Path,
-    *args: str,
-    db: str | None = None,
-    extra_env: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
+
+def console_env(
+    mongo_uri: str, tmp_path: Path, db: str | None, extra_env: dict[str, str] | None
+) -> dict[str, str]:
     env = {
         **os.environ,
         **(extra_env or {}),
@@ -31,15 +42,86 @@ def run_console(
         "DATA_KEY": "console-test-key-0123456789",
     }
     env.pop("TELEGRAM_BOT_TOKEN", None)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "console", *args],
-        input=script,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
+    return env
+
+
+async def run_console(
+    mongo_uri: str,
+    script: str,
+    tmp_path: Path,
+    *args: str,
+    db: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m bot console ARGS`` with ``script`` as its input, in this process."""
+    settings = Settings.from_env(console_env(mongo_uri, tmp_path, db, extra_env))
+    options = cli_module.parser().parse_args(["console", *args])
+    stdout, stderr = io.StringIO(), io.StringIO()
+    await console_session(
+        settings,
+        mongo_uri,
+        user_id=options.as_user,
+        lang=options.lang,
+        json_mode=options.json,
+        demo=not options.no_demo,
+        stdin=io.StringIO(script),
+        stdout=stdout,
+        stderr=stderr,
     )
+    return subprocess.CompletedProcess(["console", *args], 0, stdout.getvalue(), stderr.getvalue())
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """``python -m bot ARGS`` in this process: environment, stdin and output as given."""
+    # The root logger stays pytest's: the commands' logging setup is not under test here.
+    monkeypatch.setattr(cli_module, "setup_logging", lambda *args, **kwargs: None)
+
+    def run(
+        *argv: str, env: dict[str, str] | None = None, stdin: str = ""
+    ) -> subprocess.CompletedProcess[str]:
+        stdout, stderr = io.StringIO(), io.StringIO()
+        environment = dict(os.environ if env is None else env)
+        with monkeypatch.context() as patch:
+            for name in list(os.environ):
+                patch.delenv(name)
+            for name, value in environment.items():
+                patch.setenv(name, value)
+            patch.setattr(sys, "stdin", io.StringIO(stdin))
+            with redirect_stdout(stdout), redirect_stderr(stderr):
+                try:
+                    code = cli_module.main(list(argv))
+                except SystemExit as exc:  # argparse: --help, usage errors
+                    code = exc.code if isinstance(exc.code, int) else 2
+        return subprocess.CompletedProcess(
+            ["python", "-m", "bot", *argv], code, stdout.getvalue(), stderr.getvalue()
+        )
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def demo_template(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database the console loaded the demo directory into, once for this module."""
+    db = f"console_demo_{uuid.uuid4().hex[:8]}"
+    asyncio.run(run_console(mongo_uri, "", tmp_path_factory.mktemp("demo"), db=db))
+    return db
+
+
+@pytest.fixture
+async def demo_db(mongo_uri: str, demo_template: str) -> str:
+    """A fresh database with a copy of the demo directory (loading it takes seconds)."""
+    db = f"console_{uuid.uuid4().hex[:8]}"
+    source, target = Store.connect(mongo_uri, demo_template), Store.connect(mongo_uri, db)
+    try:
+        for name in await source.db.list_collection_names():
+            documents = [doc async for doc in source[name].find()]
+            if documents:
+                await target[name].insert_many(documents)
+    finally:
+        await source.close()
+        await target.close()
+    return db
 
 
 def calls(stdout: str) -> list[dict]:
@@ -47,7 +129,7 @@ def calls(stdout: str) -> list[dict]:
 
 
 class TestConsoleScript:
-    def test_json_script_with_demo_data(self, mongo_uri: str, tmp_path: Path) -> None:
+    async def test_json_script_with_demo_data(self, mongo_uri: str, tmp_path: Path) -> None:
         script = (
             "\n".join(
                 [
@@ -67,7 +149,7 @@ class TestConsoleScript:
             )
             + "\n"
         )
-        result = run_console(mongo_uri, script, tmp_path, "--json")
+        result = await run_console(mongo_uri, script, tmp_path, "--json")
         assert result.returncode == 0, result.stderr
         got = calls(result.stdout)
         methods = [c["method"] for c in got]
@@ -96,8 +178,17 @@ class TestConsoleScript:
         assert "unknown console command #bogus" in result.stderr
 
     def test_human_rendering_and_doc(self, mongo_uri: str, tmp_path: Path) -> None:
+        # The one subprocess smoke test: the real `python -m bot console`, end to end.
         script = "/start\n#loc 3.5952 98.6722\n#tap 1\n#tap peta\n#sticker\n"
-        result = run_console(mongo_uri, script, tmp_path)
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "console"],
+            input=script,
+            capture_output=True,
+            text=True,
+            env=console_env(mongo_uri, tmp_path, None, None),
+            cwd=ROOT,
+            timeout=300,
+        )
         assert result.returncode == 0, result.stderr
         out = result.stdout
         assert "bot › 👋 Selamat datang di Gerbang Koperasi" in out  # HTML rendered as text
@@ -107,34 +198,20 @@ class TestConsoleScript:
         assert "bot 📍 " in out  # the venue
         assert "tidak bisa membaca" in out
 
-    def test_run_without_token_and_tty_exits_2(self, tmp_path: Path) -> None:
+    def test_run_without_token_and_tty_exits_2(self, tmp_path: Path, cli: Cli) -> None:
         env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
-        result = subprocess.run(
-            [sys.executable, "-m", "bot", "run"],
-            input="",
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-        )
+        result = cli("run", env=env, stdin="")
         assert result.returncode == 2
         assert "TELEGRAM_BOT_TOKEN is not set" in result.stderr
 
     @pytest.mark.parametrize("command", ["run", "console", "import-coops", "seed-demo"])
-    def test_help(self, command: str) -> None:
-        result = subprocess.run(
-            [sys.executable, "-m", "bot", command, "--help"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-        )
+    def test_help(self, command: str, cli: Cli) -> None:
+        result = cli(command, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout
 
 
 class TestImportCommand:
-    def test_import_reports_bad_lines(self, mongo_uri: str, tmp_path: Path) -> None:
+    def test_import_reports_bad_lines(self, mongo_uri: str, tmp_path: Path, cli: Cli) -> None:
         csv = tmp_path / "coops.csv"
         csv.write_bytes(
             b"\xef\xbb\xbfname,type,latitude,longitude\r\n"
@@ -148,23 +225,21 @@ class TestImportCommand:
             "DATA_DIR": str(tmp_path / "v"),
             "DATA_KEY": "console-test-key-0123456789",
         }
-        cmd = [sys.executable, "-m", "bot", "import-coops", str(csv)]
-        result = subprocess.run(
-            cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
-        )
+        cmd = ["import-coops", str(csv)]
+        result = cli(*cmd, env=env)
         assert result.returncode == 1
         assert "line 3: unknown type “bank”" in result.stderr
         assert "line 4: the coordinates 51.5, -0.1 are outside Indonesia" in result.stderr
         assert "3 rows: 1 created, 0 updated, 2 rejected" in result.stdout
-        again = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+        again = cli(*cmd, env=env)
         assert "3 rows: 0 created, 1 updated, 2 rejected" in again.stdout
 
 
 class TestConsoleMembership:
-    def test_join_two_cancel_one_resume_one_after_restart(
-        self, mongo_uri: str, tmp_path: Path
+    async def test_join_two_cancel_one_resume_one_after_restart(
+        self, mongo_uri: str, tmp_path: Path, demo_db: str
     ) -> None:
-        db = f"console_join_{uuid.uuid4().hex[:8]}"
+        db = demo_db
         # Four cooperatives around central Medan from the demo data: results 1-4.
         form = [
             "#tap Gabung",
@@ -200,14 +275,16 @@ class TestConsoleMembership:
             "#tap setuju",
             "Siti Aminah",
         ]
-        first = run_console(mongo_uri, "\n".join(script) + "\n", tmp_path, "--json", db=db)
+        first = await run_console(mongo_uri, "\n".join(script) + "\n", tmp_path, "--json", db=db)
         assert first.returncode == 0, first.stderr
         sent = [c for c in calls(first.stdout) if c["method"] == "editMessageText"]
         done = [c for c in sent if "Permohonan terkirim" in c["params"]["text"]]
         assert len(done) == 2
         assert any("Jawaban Anda sudah dihapus" in c["params"]["text"] for c in sent)
         # A new process on the same database: the fourth form continues at the NIK.
-        second = run_console(mongo_uri, "1271055708900001\n#tap Ya\n", tmp_path, "--json", db=db)
+        second = await run_console(
+            mongo_uri, "1271055708900001\n#tap Ya\n", tmp_path, "--json", db=db
+        )
         assert second.returncode == 0, second.stderr
         texts_ = [
             c["params"].get("text", "")
@@ -219,7 +296,7 @@ class TestConsoleMembership:
 
 
 class TestAdminsCommand:
-    def test_add_list_remove(self, mongo_uri: str, tmp_path: Path) -> None:
+    def test_add_list_remove(self, mongo_uri: str, tmp_path: Path, cli: Cli) -> None:
         db = f"admins_{uuid.uuid4().hex[:8]}"
         env = {
             **os.environ,
@@ -230,14 +307,7 @@ class TestAdminsCommand:
         }
 
         def run(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                [sys.executable, "-m", "bot", *args],
-                capture_output=True,
-                text=True,
-                env=env,
-                cwd=ROOT,
-                timeout=120,
-            )
+            return cli(*args, env=env)
 
         csv = tmp_path / "c.csv"
         csv.write_text(
@@ -257,8 +327,10 @@ class TestAdminsCommand:
 
 
 class TestConsoleAdmin:
-    def test_operator_invites_admin_who_decides(self, mongo_uri: str, tmp_path: Path) -> None:
-        db = f"console_admin_{uuid.uuid4().hex[:8]}"
+    async def test_operator_invites_admin_who_decides(
+        self, mongo_uri: str, tmp_path: Path, demo_db: str
+    ) -> None:
+        db = demo_db
         apply = [
             "#tap Gabung",
             "#tap Lanjut",
@@ -273,7 +345,7 @@ class TestConsoleAdmin:
             "#tap Kirim",
         ]
         script = ["#as 900 id", "#loc 3.5952 98.6722", "#tap 1", "#tap Undang admin"]
-        first = run_console(
+        first = await run_console(
             mongo_uri,
             "\n".join(script) + "\n",
             tmp_path,
@@ -332,7 +404,7 @@ class TestConsoleAdmin:
             "/stats",
             "/import",
         ]
-        second = run_console(
+        second = await run_console(
             mongo_uri,
             "\n".join(script) + "\n",
             tmp_path,
@@ -366,8 +438,10 @@ class TestConsoleAdmin:
 
 
 class TestConsoleBroadcast:
-    def test_admin_announces_with_photo(self, mongo_uri: str, tmp_path: Path) -> None:
-        db = f"console_bc_{uuid.uuid4().hex[:8]}"
+    async def test_admin_announces_with_photo(
+        self, mongo_uri: str, tmp_path: Path, demo_db: str
+    ) -> None:
+        db = demo_db
         poster = tmp_path / "poster.png"
         poster.write_bytes(b"\x89PNG\r\n\x1a\n fake poster")
         env = {"ADMIN_IDS": "900"}
@@ -385,7 +459,7 @@ class TestConsoleBroadcast:
             "#tap Kirim",
         ]
         script = ["#as 900 id", "#loc 3.5952 98.6722", "#tap 1", "#tap Undang admin"]
-        first = run_console(
+        first = await run_console(
             mongo_uri, "\n".join(script) + "\n", tmp_path, "--json", db=db, extra_env=env
         )
         invite = next(c for c in calls(first.stdout) if "adm_" in c["params"].get("text", ""))
@@ -409,7 +483,7 @@ class TestConsoleBroadcast:
             "#tap Anggota aktif",
             "#tap Kirim sekarang",
         ]
-        second = run_console(
+        second = await run_console(
             mongo_uri, "\n".join(script) + "\n", tmp_path, "--json", db=db, extra_env=env
         )
         assert second.returncode == 0, second.stderr

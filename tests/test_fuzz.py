@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
-from bot.app import build_application, build_services, start_services
+from bot.app import Backend, build_application, build_services, running
 from bot.config import Settings
 from bot.telegram.localapi import LocalBotApi
 from storage.mongo import Store
@@ -278,15 +278,14 @@ async def run(mongo_uri: str, base: Settings, script: list[tuple[int, str | None
     errors = Errors()
     logging.getLogger("handlers.errors").addHandler(errors)
     try:
-        services = build_services(store, base)
+        backend = Backend.over(store, base)
+        services = build_services(backend, base)
         await services.importer.import_bytes(csv_bytes(ROWS))
         coop = await services.directory.coops.get_by_key("reg:kk2")
-        await services.admins.add(coop.id, 7001)
+        await backend.admins.add(coop.id, 7001)
         api = LocalBotApi()
-        app = build_application(base, services=services, request=api)
-        async with app:
-            await start_services(app)
-            await app.start()
+        app = build_application(base, backend, services=services, request=api)
+        async with running(app):
             for user_id, language, step in script:
                 update = build_update(api, user_id, language, step)
                 if update is not None:

@@ -108,7 +108,7 @@ def same_ranking(a: list, b: list) -> None:
 
 class TestSameAnswersAsGeoNear:
     async def test_nearest_and_counts_agree(
-        self, services: Services, two_regions: None, gazetteer: Gazetteer
+        self, services: Services, two_regions: None, gazetteer: Gazetteer, store: Store
     ) -> None:
         coops = services.directory.coops
         rng = random.Random(5)
@@ -125,7 +125,7 @@ class TestSameAnswersAsGeoNear:
                 filt = rng.choice(filters)
                 skip = rng.choice((0, 0, 5, 10))
                 a, b = await both_ways(
-                    services.store,
+                    store,
                     lambda p=point, r=radius, f=filt, k=skip: coops.nearest(
                         p, max_distance_m=r, filt=f, skip=k, limit=20
                     ),
@@ -133,14 +133,14 @@ class TestSameAnswersAsGeoNear:
                 same_ranking(a, b)
                 compared += len(b)
                 n_geo, n_cells = await both_ways(
-                    services.store,
+                    store,
                     lambda p=point, r=radius, f=filt: coops.count_near(
                         p, max_distance_m=r, filt=f
                     ),
                 )
                 assert n_geo == n_cells
                 (t_geo, page_geo), (t_cells, page_cells) = await both_ways(
-                    services.store,
+                    store,
                     lambda p=point, r=radius, f=filt, k=skip: coops.near_page(
                         p, max_distance_m=r, filt=f, skip=k, limit=5
                     ),
@@ -150,22 +150,22 @@ class TestSameAnswersAsGeoNear:
         assert compared > 300  # most searches found something to compare
 
     async def test_area_without_distance_agrees(
-        self, services: Services, two_regions: None
+        self, services: Services, two_regions: None, store: Store
     ) -> None:
         coops = services.directory.coops
         for code in ("33.72", "35.78"):
             filt = CooperativeFilter(area_code=code)
             a, b = await both_ways(
-                services.store,
+                store,
                 lambda f=filt: coops.nearest(SOLO, max_distance_m=None, filt=f, skip=3, limit=50),
             )
             same_ranking(a, b)
             assert len(b) == 50
 
     async def test_unnarrowed_search_falls_back_to_geonear(
-        self, services: Services, two_regions: None
+        self, services: Services, two_regions: None, store: Store
     ) -> None:
-        services.store.geo_mode = "cells"
+        store.geo_mode = "cells"
         found = await services.directory.coops.nearest(SOLO, max_distance_m=None, limit=3)
         assert len(found) == 3 and found[0].distance_m is not None
 
@@ -176,11 +176,11 @@ class TestSameAnswersAsGeoNear:
 
 class TestCellsFollowTheData:
     async def test_backfill_gives_old_documents_their_cells(
-        self, services: Services, two_regions: None
+        self, services: Services, two_regions: None, store: Store
     ) -> None:
-        col = services.store["cooperatives"]
+        col = store["cooperatives"]
         await col.update_many({}, {"$unset": {"geo_cells": "", "kinds": ""}})
-        await services.store["meta"].delete_many({})
+        await store["meta"].delete_many({})
         coops = services.directory.coops
         assert await coops.ensure_derived_fields() == 500
         assert await coops.ensure_derived_fields() == 0  # once per set of levels
@@ -188,7 +188,7 @@ class TestCellsFollowTheData:
         lon, lat = doc["loc"]["coordinates"]
         assert doc["geo_cells"] == cell_keys(lat, lon)
         assert doc["kinds"] == sorted({doc["type"], *doc["services"]})
-        services.store.geo_mode = "cells"
+        store.geo_mode = "cells"
         assert await coops.count_near(SOLO, max_distance_m=100_000) > 0
 
     async def test_a_type_filter_follows_edited_services(
@@ -219,9 +219,9 @@ class TestCellsFollowTheData:
         } == before
 
     async def test_a_moved_cooperative_is_found_at_its_new_place(
-        self, services: Services, two_regions: None
+        self, services: Services, two_regions: None, store: Store
     ) -> None:
-        services.store.geo_mode = "cells"
+        store.geo_mode = "cells"
         coops = services.directory.coops
         far = Point(-8.65, 115.22)  # Denpasar: nothing imported there
         assert await coops.count_near(far, max_distance_m=5_000) == 0

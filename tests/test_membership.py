@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import pytest
 from telegram import Update
 
-from bot.app import Services, build_application, start_services
+from bot.app import Backend, Services, build_application, running
 from bot.config import Settings
 from bot.services.draft import QUESTIONS, Forms, MembershipDraft
 from bot.telegram.localapi import LocalBotApi, StoredMessage
@@ -316,7 +316,7 @@ class TestReviewAndNavigation:
 
 class TestRestart:
     async def test_crash_mid_form_loses_nothing(
-        self, services: Services, settings: Settings, coops
+        self, backend: Backend, services: Services, settings: Settings, coops
     ) -> None:
         api = LocalBotApi()
         user = LocalBotApi.user(3003, "en")
@@ -329,9 +329,8 @@ class TestRestart:
             assert message is not None
             return message
 
-        app1 = build_application(settings, services=services, request=api)
+        app1 = build_application(settings, backend, services=services, request=api)
         await app1.initialize()
-        await start_services(app1)
         assert app1.job_queue is not None
         await app1.job_queue.start()  # form timeouts need it
         await feed(app1, api.message_update(user, text=f"/start join_{coops['KK-2']}"))
@@ -343,9 +342,8 @@ class TestRestart:
         await app1.job_queue.stop(wait=False)
         del app1
 
-        app2 = build_application(settings, services=services, request=api)
+        app2 = build_application(settings, backend, services=services, request=api)
         await app2.initialize()
-        await start_services(app2)
         assert app2.job_queue is not None
         await app2.job_queue.start()
         draft = app2.user_data[3003]["forms"][coops["KK-2"]]
@@ -360,16 +358,14 @@ class TestRestart:
 
 class TestTimeout:
     async def test_idle_form_pauses_and_keeps_answers(
-        self, services: Services, settings: Settings, coops
+        self, backend: Backend, services: Services, settings: Settings, coops
     ) -> None:
         api = LocalBotApi()
         app = build_application(
-            replace(settings, form_timeout_s=0.3), services=services, request=api
+            replace(settings, form_timeout_s=0.3), backend, services=services, request=api
         )
         chat = Chat(app, api)
-        async with app:
-            await start_services(app)
-            await app.start()
+        async with running(app):
             await chat.send(f"/start join_{coops['KK-2']}", language="en")
             await chat.callback("mf:go", language="en")
             await chat.callback("mf:agree", language="en")
@@ -409,7 +405,7 @@ class TestPrivacyOfLogs:
         assert logged  # something was logged at all
         for secret in (NIK_F, NIK_M, "81234567890", "85711112222"):
             assert secret not in logged
-        assert not await chat.app.bot_data.services.store["searches"].count_documents(
+        assert not await chat.app.backend.store["searches"].count_documents(
             {"query": {"$regex": "3171"}}
         )
 

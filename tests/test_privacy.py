@@ -67,7 +67,7 @@ async def fill_everything(chat: Chat, services: Services, coops: dict[str, str])
     await chat.send(f"/start adm_{token}", user_id=USER, language="en")
     await chat.send("/admin", user_id=USER, language="en")
     await chat.send("/stats", user_id=USER, language="en")  # refused: audited too
-    await services.store["mutes"].insert_one({"user_id": USER, "coop_id": coops["KK-2"]})
+    await chat.app.backend.store["mutes"].insert_one({"user_id": USER, "coop_id": coops["KK-2"]})
     await chat.app.update_persistence()
 
 
@@ -206,9 +206,9 @@ class TestKeys:
         assert mode == 0o600
 
     async def test_rotation_resumable_and_readable(
-        self, services: Services, settings, coops, store
+        self, services: Services, settings, coops, store, backend
     ) -> None:
-        old = services.vault
+        old = backend.vault
         first = await apply(services, 21, coops["KK-2"], "1271056203910021")
         await apply(services, 22, coops["KSP-3"], "1271056203910022")
         await services.membership.approve(first)

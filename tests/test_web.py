@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import Services, build_application, build_services
+from bot.app import Backend, Services, build_application, build_services
 from bot.config import Settings
 from bot.dbserver import EmbeddedMongo
 from bot.telegram.localapi import LocalBotApi, LocalBotApiServer
-from bot.web import build_web_app
+from bot.web import PTB, build_web_app
 from storage.mongo import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,13 @@ def update(api: LocalBotApi, user_id: int, text: str, language: str = "en") -> d
     return api.message_update(LocalBotApi.user(user_id, language), text=text)
 
 
-async def replies(api: LocalBotApi, chat_id: int, count: int, timeout: float = 10.0) -> list[str]:
+# `timeout` is a deadline that returns what arrived by then, never an error: not asyncio's.
+async def replies(
+    api: LocalBotApi,
+    chat_id: int,
+    count: int,
+    timeout: float = 10.0,  # noqa: ASYNC109
+) -> list[str]:
     """Wait until ``count`` messages went to ``chat_id``; return their texts in order."""
     deadline = time.monotonic() + timeout
     while True:
@@ -50,13 +56,13 @@ async def replies(api: LocalBotApi, chat_id: int, count: int, timeout: float = 1
 
 @pytest.fixture
 async def web(
-    services: Services, settings: Settings
+    backend: Backend, services: Services, settings: Settings
 ) -> AsyncIterator[tuple[TestClient, LocalBotApi]]:
     settings = replace(
         settings, telegram_bot_token="123:abc", webhook_url="https://bot.example.org/telegram"
     )
     api = LocalBotApi()
-    application = build_application(settings, services=services, request=api, live=True)
+    application = build_application(settings, backend, services=services, request=api, live=True)
     client = TestClient(TestServer(build_web_app(settings, application, secret=SECRET)))
     await client.start_server()
     try:
@@ -156,7 +162,7 @@ class TestDelivery:
 
     async def test_flood_control(self, web, services: Services) -> None:
         client, api = web
-        limit = services.flood.limit
+        limit = client.app[PTB].bot_data.flood.limit
         for i in range(limit + 5):
             await client.post("/telegram", json=update(api, 31, f"/start {i}"), headers=HEADERS)
         await client.post("/telegram", json=update(api, 32, "/start"), headers=HEADERS)
@@ -176,9 +182,12 @@ class TestOutage:
         settings = replace(settings, telegram_bot_token="123:abc", mongodb_timeout_ms=800)
         store = Store.connect(server.uri, "outage", timeout_ms=800)
         await store.ensure_indexes()
-        services = build_services(store, settings)
+        backend = Backend.over(store, settings)
+        services = build_services(backend, settings)
         api = LocalBotApi()
-        application = build_application(settings, services=services, request=api, live=True)
+        application = build_application(
+            settings, backend, services=services, request=api, live=True
+        )
         client = TestClient(TestServer(build_web_app(settings, application, secret=SECRET)))
         await client.start_server()
         try:
@@ -232,8 +241,9 @@ class TestRealServer:
             "DATA_DIR": str(tmp_path / "var"),
         }
         log_path = tmp_path / "webhook.log"
-        log_file = open(log_path, "wb")  # noqa: SIM115 - closed in finally
-        proc = subprocess.Popen(
+        # Started once, before any concurrent work: blocking here costs the test nothing.
+        log_file = open(log_path, "wb")  # noqa: SIM115, ASYNC230 - closed in finally
+        proc = subprocess.Popen(  # noqa: ASYNC220
             [sys.executable, "-m", "bot", "webhook"],
             env=env,
             cwd=ROOT,

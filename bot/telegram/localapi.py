@@ -200,9 +200,9 @@ class LocalBotApi(BaseRequest):
                 if hasattr(content, "read"):
                     content = content.read()
                 files[name] = (filename or name, bytes(content))
-        for key, value in list(params.items()):
-            if isinstance(value, str) and value.startswith("attach://"):
-                part = value[len("attach://") :]
+        for key, param in list(params.items()):
+            if isinstance(param, str) and param.startswith("attach://"):
+                part = param[len("attach://") :]
                 if part in files:
                     params[key] = {"file": files[part][0], "size": len(files[part][1])}
         for key, (filename, content) in files.items():
@@ -544,7 +544,7 @@ class LocalBotApi(BaseRequest):
             "mime_type": mime_type,
             "file_size": len(content),
         }
-        extra = {"caption": caption} if caption else {}
+        extra: dict[str, Any] = {"caption": caption} if caption else {}
         return self.message_update(user, document=document, **extra)
 
     def callback_update(

@@ -60,7 +60,13 @@ class PerUserProcessor(BaseUpdateProcessor):
 
 class FloodGuard:
     """More than ``limit`` updates in ``window`` seconds: one warning, then ignored for
-    ``pause`` seconds. Per user and in memory: other users are never affected."""
+    ``pause`` seconds. Per user and in memory: other users are never affected.
+
+    It lives here, at the Telegram edge, and not among the services: it counts updates as
+    Telegram delivers them (live delivery only, like :class:`PerUserProcessor`), keeps no
+    data and has no domain rule; the CLI and the services never need it. One per
+    Application, in ``BotData.flood``, configured from the settings by ``bot.app``.
+    """
 
     def __init__(self, limit: int = 20, window: float = 10.0, pause: float = 30.0) -> None:
         self.limit = limit

@@ -9,10 +9,8 @@ from handlers import (
     admin_input,
     broadcast,
     cards,
-    detail,
     errors,
     fallback,
-    inline,
     jobs,
     language,
     membership,
@@ -51,9 +49,7 @@ def register(
         broadcast,
         operator,
         privacy,
-        search,
-        detail,
-        inline,
+        search,  # the search handlers, then a cooperative's page, then inline mode
         fallback,  # last: unknown commands, unsupported messages, stale buttons
     ):
         app.add_handlers(module.HANDLERS)

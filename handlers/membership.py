@@ -738,7 +738,7 @@ async def submit(
     await query.answer()
     _drop(context, coop.id)
     log.info("application submitted coop=%s number=%s", coop.id, application.number)
-    from handlers.admin import notify_admins
+    from handlers.notify import notify_admins
 
     await notify_admins(context, application, coop)
     t = context.t
@@ -938,7 +938,7 @@ async def on_start_in_form(update: Update, context: BotContext) -> Step | int | 
     """/start during the form: a cooperative link still opens; the form stays open."""
     payload = context.args[0] if context.args else ""
     if payload.startswith("c_"):
-        from handlers.detail import send_detail
+        from handlers.search import send_detail
 
         await send_detail(update, context, payload[2:])
     return await on_other_command(update, context)

@@ -37,7 +37,7 @@ from bot.services.admin import Forbidden as NotAllowed
 from bot.services.broadcast import PLATFORM, Audience, Outcome, ProgressInfo, SendResult
 from bot.services.catalog import TYPES
 from bot.telegram.html import html_to_text
-from handlers.admin import refuse
+from handlers.guard import refuse
 from storage.models import Broadcast
 
 log = logging.getLogger(__name__)

@@ -91,7 +91,7 @@ def prompt_text(t: Translator, kind: str, field: str | None = None) -> str:
 
 
 async def on_cancel(update: Update, context: BotContext) -> int:
-    """/cancel: stop waiting for input."""
+    """Stop waiting for input (/cancel)."""
     clear(context)
     assert update.effective_message is not None
     await update.effective_message.reply_text(context.gettext("Cancelled."))
@@ -99,7 +99,7 @@ async def on_cancel(update: Update, context: BotContext) -> int:
 
 
 async def on_other(update: Update, context: BotContext) -> int | None:
-    """Anything else while input is awaited: say what is expected."""
+    """Say what is expected when anything else arrives while input is awaited."""
     waiting = pending(context)
     assert update.effective_message is not None
     if waiting is None:

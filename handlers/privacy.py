@@ -65,7 +65,7 @@ async def privacy(update: Update, context: BotContext) -> None:
 
 
 async def my_data(update: Update, context: BotContext) -> None:
-    """/mydata: everything stored about the user, as a JSON document."""
+    """Send everything stored about the user as a JSON document (/mydata)."""
     user = update.effective_user
     chat = update.effective_chat
     assert user is not None and chat is not None
@@ -83,7 +83,7 @@ async def my_data(update: Update, context: BotContext) -> None:
 
 
 async def delete_data(update: Update, context: BotContext) -> None:
-    """/deletedata: say what will happen and ask for confirmation."""
+    """Say what /deletedata will do and ask for confirmation."""
     message = update.effective_message
     assert message is not None
     _ = context.gettext

@@ -51,7 +51,7 @@ def next_keyboard(t: Translator, coop: Cooperative) -> InlineKeyboardMarkup:
 async def on_queue(
     update: Update, context: BotContext, user_id: int, coop_id: str, index: int
 ) -> None:
-    """One pending application per screen."""
+    """Show one pending application per screen."""
     admin = context.services.admin
     coop = await admin.coop_for_admin(user_id, coop_id)
     pending = await admin.pending(user_id, coop_id)
@@ -81,7 +81,7 @@ async def on_queue(
 async def on_approve(
     update: Update, context: BotContext, user_id: int, application_id: str
 ) -> None:
-    """Approve: the member number is issued, the applicant is told."""
+    """Approve: issue the member number and tell the applicant."""
     admin = context.services.admin
     _application, coop = await admin.application(user_id, application_id)
     decided = await admin.approve(user_id, application_id)

@@ -84,7 +84,7 @@ async def show_members(
 async def on_members(
     update: Update, context: BotContext, user_id: int, coop_id: str, page: int
 ) -> None:
-    """A page of the member list."""
+    """Show a page of the member list."""
     await show_members(update, context, coop_id, page)
 
 
@@ -122,13 +122,13 @@ async def show_member(update: Update, context: BotContext, application_id: str) 
 async def on_member(
     update: Update, context: BotContext, user_id: int, application_id: str
 ) -> None:
-    """One member, with suspend or reinstate."""
+    """Show one member, with suspend or reinstate."""
     await show_member(update, context, application_id)
 
 
 @guarded(EXPORT)
 async def on_export(update: Update, context: BotContext, user_id: int, coop_id: str) -> None:
-    """The member register as a CSV document (written to the audit log)."""
+    """Send the member register as a CSV document (written to the audit log)."""
     coop = await context.services.admin.coop_for_admin(user_id, coop_id)
     data = await context.services.admin.export_members(user_id, coop_id)
     assert update.callback_query is not None

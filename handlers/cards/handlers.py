@@ -119,14 +119,14 @@ async def _show(update: Update, context: BotContext, application_id: str) -> Non
 
 
 async def on_browse(update: Update, context: BotContext) -> None:
-    """◀ ▶: show another entry in the same message."""
+    """Show another entry in the same message (◀ ▶)."""
     assert update.callback_query is not None and update.callback_query.data is not None
     (application_id,) = CARD.parse(update.callback_query.data)
     await _show(update, context, application_id)
 
 
 async def on_open(update: Update, context: BotContext) -> None:
-    """From the list: open an entry as a new wallet message."""
+    """Open an entry from the list as a new wallet message."""
     query = update.callback_query
     user = update.effective_user
     chat = update.effective_chat
@@ -137,7 +137,7 @@ async def on_open(update: Update, context: BotContext) -> None:
 
 
 async def on_list(update: Update, context: BotContext) -> None:
-    """The compact list of every membership."""
+    """Send the compact list of every membership."""
     query = update.callback_query
     user = update.effective_user
     chat = update.effective_chat

@@ -41,7 +41,7 @@ async def _reply(
 
 
 async def on_menu(update: Update, context: BotContext) -> None:
-    """The operator menu."""
+    """Show the operator menu."""
     if not context.services.admin.is_operator(actor(update)):
         await refuse(update, context)
         return
@@ -75,7 +75,7 @@ async def on_menu(update: Update, context: BotContext) -> None:
 
 @guarded()
 async def on_stats(update: Update, context: BotContext, user_id: int) -> None:
-    """/stats: users, cooperatives, memberships and applications by province and type."""
+    """Show users, cooperatives, memberships and applications by province and type (/stats)."""
     stats = await context.services.admin.platform_stats(user_id)
     t = context.t
     _ = t.gettext
@@ -167,7 +167,7 @@ async def on_invite_button(
 
 @guarded()
 async def invite_command(update: Update, context: BotContext, user_id: int) -> None:
-    """/invite <cooperative id or registration number>."""
+    """Invite an admin for the cooperative named by id or registration number (/invite)."""
     message = update.effective_message
     assert message is not None
     admin = context.services.admin
@@ -188,7 +188,7 @@ async def invite_command(update: Update, context: BotContext, user_id: int) -> N
 
 
 async def accept_invite(update: Update, context: BotContext, token: str) -> None:
-    """The deep link adm_<token>: become an admin of that cooperative."""
+    """Make the user an admin of the invitation's cooperative (deep link ``adm_<token>``)."""
     message = update.effective_message
     assert message is not None
     try:

@@ -30,7 +30,7 @@ MAX_IMPORT_BYTES = 10 * 1024 * 1024
 
 @guarded(refused=ConversationHandler.END)
 async def ask_file(update: Update, context: BotContext, user_id: int) -> int:
-    """/import: operators send the directory file next."""
+    """Ask an operator for the directory file (/import)."""
     await context.services.admin.require_operator(user_id, "import")
     return await expect(update, context, "import")
 

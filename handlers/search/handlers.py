@@ -109,7 +109,7 @@ async def on_text(update: Update, context: BotContext) -> None:
 
 
 async def search_command(update: Update, context: BotContext) -> None:
-    """/search [query]: run the query, or explain how to search."""
+    """Run /search's query, or explain how to search."""
     message = update.effective_message
     user = update.effective_user
     assert message is not None and user is not None

@@ -25,7 +25,7 @@ from bot.app import build_application, build_services, start_services
 from bot.config import Settings
 from bot.telegram.localapi import LocalBotApi
 from storage.mongo import Store
-from tests.factories import csv_bytes
+from tests.factories import csv_bytes, present
 from tests.test_membership import ROWS
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
@@ -280,7 +280,7 @@ async def run(mongo_uri: str, base: Settings, script: list[tuple[int, str | None
     try:
         services = build_services(store, base)
         await services.importer.import_bytes(csv_bytes(ROWS))
-        coop = await services.directory.coops.get_by_key("reg:kk2")
+        coop = present(await services.directory.coops.get_by_key("reg:kk2"))
         await services.admins.add(coop.id, 7001)
         api = LocalBotApi()
         app = build_application(base, services=services, request=api)

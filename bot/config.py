@@ -61,7 +61,7 @@ class Settings:
     nominatim_scheme: str = "https"
     log_level: str = "INFO"
     log_format: str = "text"
-    form_timeout_s: float = 30 * 60
+    form_timeout_s: float | None = 30 * 60  # None: an open form never times out
     webhook_path: str = "/telegram"
     mongodb_timeout_ms: int = 3000
     flood_limit: int = 20

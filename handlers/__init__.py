@@ -6,13 +6,11 @@ from telegram.ext import Application
 
 from handlers import (
     admin,
-    admin_input,
+    awaited,
     broadcast,
     cards,
-    detail,
     errors,
     fallback,
-    inline,
     jobs,
     language,
     membership,
@@ -27,7 +25,7 @@ from handlers import (
 def register(
     app: Application,
     *,
-    form_timeout_s: float | None = None,  # type: ignore[type-arg]
+    form_timeout_s: float | None = None,
     live: bool = False,
 ) -> None:
     """Add all handlers. Note: order matters — the first matching handler of a group wins.
@@ -39,8 +37,17 @@ def register(
         app.add_handler(preprocess.FLOOD, group=-3)
         app.add_handler(preprocess.DEDUPE, group=-2)
     app.add_handler(preprocess.LOCALE, group=-1)
-    # First: awaited admin input and an open form take messages before search does.
-    app.add_handlers(admin_input.handlers())
+    # First: awaited typed input and an open form take messages before search does. Admins'
+    # typed input and operators' /import share one conversation: a new request replaces the
+    # one waiting.
+    app.add_handler(
+        awaited.build_conversation(
+            [*admin.INPUT_ENTRY_POINTS, *operator.IMPORT_ENTRY_POINTS],
+            text=admin.on_input_text,
+            location=admin.on_input_location,
+            document=operator.on_import_document,
+        )
+    )
     app.add_handler(broadcast.build_conversation())
     app.add_handler(membership.build_conversation(form_timeout_s))
     for module in (
@@ -51,11 +58,9 @@ def register(
         broadcast,
         operator,
         privacy,
-        search,
-        detail,
-        inline,
+        search,  # the search handlers, then a cooperative's page, then inline mode
         fallback,  # last: unknown commands, unsupported messages, stale buttons
     ):
         app.add_handlers(module.HANDLERS)
-    app.add_error_handler(errors.on_error)  # type: ignore[arg-type]
+    app.add_error_handler(errors.on_error)
     jobs.schedule(app)

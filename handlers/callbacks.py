@@ -179,7 +179,7 @@ PANEL = Callback("ad", (ID,))
 QUEUE = Callback("aq", (ID, number(4)))  # applications waiting, at an index
 APPROVE = Callback("aa", (ID,))
 REJECT_MENU = Callback("ar", (ID,))
-REJECT_PRESET = Callback("rr", (ID, word(1, 12)))
+REJECT_PRESET = Callback("rr", (ID, Field(r"[a-z]{1,12}")))  # a preset reason's key
 REJECT_TYPED = Callback("rt", (ID,))  # ask for a typed reason
 REVEAL = Callback("av", (ID,))  # show an applicant's full data
 MEMBERS = Callback("am", (ID, number(5)))
@@ -189,7 +189,7 @@ EXPORT = Callback("ax", (ID,))
 SUSPEND = Callback("su", (ID,))
 REINSTATE = Callback("ri", (ID,))
 PROFILE = Callback("ap", (ID,))
-PROFILE_EDIT = Callback("pe", (ID, word(2, 6)))
+PROFILE_EDIT = Callback("pe", (ID, Field(r"[a-z]{2,6}")))  # a profile field's short key
 LOOP = Callback("pl", (ID, choice("c", "o", "x")))  # closed-loop, open-loop, not set
 STATS = Callback("as", (ID,))
 

@@ -10,7 +10,7 @@ from handlers.keyboards import main_keyboard
 
 
 async def cancel_idle(update: Update, context: BotContext) -> None:
-    """/cancel outside of a form: nothing to cancel."""
+    """Say there is nothing to cancel (/cancel outside of a form)."""
     message = update.effective_message
     assert message is not None
     await message.reply_text(
@@ -28,7 +28,7 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 
 
 async def unsupported_message(update: Update, context: BotContext) -> None:
-    """Stickers, photos, voice notes…: say what the bot understands."""
+    """Say what the bot understands (stickers, photos, voice notes…)."""
     message = update.effective_message
     assert message is not None
     await message.reply_text(
@@ -41,7 +41,7 @@ async def unsupported_message(update: Update, context: BotContext) -> None:
 
 
 async def stale_button(update: Update, context: BotContext) -> None:
-    """A button this version of the bot does not know (old message, forged data)."""
+    """Answer a button this version does not know (old message, forged data)."""
     query = update.callback_query
     assert query is not None
     await query.answer(

@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
+from handlers.callbacks import LANGUAGE
 from handlers.commands import set_chat_commands
 from handlers.keyboards import language_keyboard, main_keyboard
 
@@ -26,7 +27,7 @@ async def choose_language(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     user = update.effective_user
     assert user is not None
-    chosen = query.data.split(":", 1)[1]
+    (chosen,) = LANGUAGE.parse(query.data)
     context.locale = await context.services.users.set_language(user.id, chosen)
     _ = context.gettext
     await query.answer()
@@ -45,5 +46,5 @@ async def choose_language(update: Update, context: BotContext) -> None:
 
 HANDLERS: list[BaseHandler] = [
     CommandHandler(["language", "bahasa"], language),
-    CallbackQueryHandler(choose_language, pattern=r"^lg:(id|en)$"),
+    CallbackQueryHandler(choose_language, pattern=LANGUAGE.pattern),
 ]

@@ -11,7 +11,9 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
 
 from bot.context import BotContext
+from handlers.callbacks import DELETE_DATA
 from handlers.keyboards import main_keyboard
+from handlers.notify import notify_admins_left
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,7 @@ async def privacy(update: Update, context: BotContext) -> None:
 
 
 async def my_data(update: Update, context: BotContext) -> None:
-    """/mydata: everything stored about the user, as a JSON document."""
+    """Send everything stored about the user as a JSON document (/mydata)."""
     user = update.effective_user
     chat = update.effective_chat
     assert user is not None and chat is not None
@@ -81,7 +83,7 @@ async def my_data(update: Update, context: BotContext) -> None:
 
 
 async def delete_data(update: Update, context: BotContext) -> None:
-    """/deletedata: say what will happen and ask for confirmation."""
+    """Say what /deletedata will do and ask for confirmation."""
     message = update.effective_message
     assert message is not None
     _ = context.gettext
@@ -108,8 +110,10 @@ async def delete_data(update: Update, context: BotContext) -> None:
         reply_markup=InlineKeyboardMarkup(
             [
                 [
-                    InlineKeyboardButton(_("🗑 Yes, delete everything"), callback_data="dd:yes"),
-                    InlineKeyboardButton(_("↩ No, keep it"), callback_data="dd:no"),
+                    InlineKeyboardButton(
+                        _("🗑 Yes, delete everything"), callback_data=DELETE_DATA("yes")
+                    ),
+                    InlineKeyboardButton(_("↩ No, keep it"), callback_data=DELETE_DATA("no")),
                 ]
             ]
         ),
@@ -122,8 +126,9 @@ async def on_delete_choice(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert query is not None and query.data is not None and user is not None
     _ = context.gettext
+    (choice,) = DELETE_DATA.parse(query.data)
     await query.answer()
-    if query.data == "dd:no":
+    if choice == "no":
         await query.edit_message_text(_("Nothing was deleted."))
         return
     services = context.services
@@ -139,8 +144,6 @@ async def on_delete_choice(update: Update, context: BotContext) -> None:
             for key in [k for k in handler._conversations if user.id in k]:
                 handler._conversations.pop(key, None)
     for coop_id in erasure.coops_notified:
-        from handlers.admin import notify_admins_left
-
         left = next((a for a in before if a.coop_id == coop_id), None)
         if left is not None:
             await notify_admins_left(context, left, await services.directory.get(coop_id))
@@ -166,5 +169,5 @@ HANDLERS: list[BaseHandler] = [
     CommandHandler(["privacy", "privasi"], privacy),
     CommandHandler(["mydata", "dataku"], my_data),
     CommandHandler(["deletedata", "hapusdata"], delete_data),
-    CallbackQueryHandler(on_delete_choice, pattern=r"^dd:(yes|no)$"),
+    CallbackQueryHandler(on_delete_choice, pattern=DELETE_DATA.pattern),
 ]

@@ -10,9 +10,9 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import BotContext
 from handlers.cards import verify_card
-from handlers.detail import send_detail
 from handlers.keyboards import main_keyboard
 from handlers.operator import accept_invite
+from handlers.search import send_detail
 
 log = logging.getLogger(__name__)
 

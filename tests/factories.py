@@ -1,14 +1,25 @@
-"""Test data: generated directories at real village coordinates."""
+"""Test data: generated directories at real village coordinates, and databases that many
+tests of a module share."""
 
 from __future__ import annotations
 
 import csv
 import io
 import random
-from typing import Any
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
 
+from bot.app import Services, build_services
+from bot.config import Settings
 from bot.services.catalog import TYPES
 from bot.services.gazetteer import Gazetteer
+from storage.mongo import Store
+
+T = TypeVar("T")
 
 COLUMNS = (
     "name",
@@ -84,3 +95,55 @@ def directory(
             }
         )
     return rows
+
+
+def present(value: T | None) -> T:
+    """``value``, which the test expects to exist: a missing one fails the test here."""
+    assert value is not None
+    return value
+
+
+def settings_for(data_dir: Path) -> Settings:
+    """The test settings (as conftest's ``settings`` fixture), for fixtures wider than a test."""
+    return replace(
+        Settings(),
+        data_dir=data_dir,
+        admin_ids=frozenset({900}),
+        data_key="test-data-key-0123456789abcdef",
+    )
+
+
+@asynccontextmanager
+async def services_over(uri: str, name: str, settings: Settings) -> AsyncIterator[Services]:
+    """The services over the existing database ``name``, through a client of their own.
+
+    A client belongs to the event loop that opened it, and each test runs in its own loop:
+    a database shared by a module's tests is reached by each test through this."""
+    store = Store.connect(uri, name)
+    try:
+        yield build_services(store, settings)
+    finally:
+        await store.close()
+
+
+@asynccontextmanager
+async def shared_database(
+    uri: str, settings: Settings, fill: Callable[[Services], Awaitable[None]]
+) -> AsyncIterator[str]:
+    """A fresh database filled once by ``fill``, for tests that only read what it holds;
+    its name, and dropped on exit."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    store = Store.connect(uri, name)
+    try:
+        await store.ensure_indexes()
+        await fill(build_services(store, settings))
+    finally:
+        await store.close()
+    try:
+        yield name
+    finally:
+        store = Store.connect(uri, name)
+        try:
+            await store.drop_database()
+        finally:
+            await store.close()

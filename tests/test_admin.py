@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from bot.app import Backend, Services
 from tests.conftest import Chat, texts
-from tests.factories import COLUMNS, csv_bytes
+from tests.factories import COLUMNS, csv_bytes, present
 from tests.test_cards import apply
 from tests.test_membership import ROWS
 
@@ -27,7 +28,9 @@ async def world(services: Services, backend: Backend) -> dict[str, str]:
     ids: dict[str, str] = {}
     for row in ROWS:
         key = "reg:" + row["registration_number"].lower().replace("-", "")
-        ids[row["registration_number"]] = (await services.directory.coops.get_by_key(key)).id
+        ids[row["registration_number"]] = present(
+            await services.directory.coops.get_by_key(key)
+        ).id
     await backend.admins.add(ids["KK-2"], ADMIN)
     await backend.admins.add(ids["KSP-3"], OTHER_ADMIN)
     ids["app"] = await apply(
@@ -116,7 +119,7 @@ async def test_authorization_matrix(
     assert message is not None
     from bot.telegram.localapi import LocalBotApi
 
-    before = await services.membership.apps.get(world["app"])
+    before = present(await services.membership.apps.get(world["app"]))
     for data in actions(world)[action]:
         calls = await chat.feed(
             chat.api.callback_update(LocalBotApi.user(user, "en"), message, data)
@@ -129,7 +132,7 @@ async def test_authorization_matrix(
             sent = " ".join(str(c.params) for c in calls)
             for secret in ("Siti", "Rina", "1271055708900001", "GK-", "KKS-"):
                 assert secret not in sent
-    after = await services.membership.apps.get(world["app"])
+    after = present(await services.membership.apps.get(world["app"]))
     if not allowed(role, action):
         assert after.status == before.status
     audit = await services.admin.audit.recent(50)
@@ -156,10 +159,10 @@ async def test_forged_callbacks_across_cooperatives(chat: Chat, services: Servic
             for c in calls
             if c.method == "answerCallbackQuery"
         )
-    assert (await services.membership.apps.get(world["app"])).status == "pending"
+    assert present(await services.membership.apps.get(world["app"])).status == "pending"
     # Its own application works.
     calls = await chat.callback(f"aa:{world['other_app']}", user_id=OTHER_ADMIN, language="en")
-    assert (await services.membership.apps.get(world["other_app"])).status == "active"
+    assert present(await services.membership.apps.get(world["other_app"])).status == "active"
 
 
 class TestInvites:
@@ -256,7 +259,7 @@ class TestDecisions:
     ) -> None:
         await chat.send("/admin", user_id=ADMIN, language="en")
         calls = await chat.callback(f"av:{world['app']}", user_id=ADMIN, language="en")
-        alert = [c for c in calls if c.method == "answerCallbackQuery"][0]
+        alert = next(c for c in calls if c.method == "answerCallbackQuery")
         assert "1271055708900001" in alert.params["text"] and alert.params["show_alert"]
         assert not [c for c in calls if c.method in ("sendMessage", "editMessageText")]
         audit = await services.admin.audit.recent(5)
@@ -283,7 +286,7 @@ class TestMembers:
         calls = await chat.send(
             "Simpanan wajib belum dibayar 6 bulan", user_id=ADMIN, language="en"
         )
-        member = await services.membership.apps.get(world["member"])
+        member = present(await services.membership.apps.get(world["member"]))
         assert member.status == "suspended"
         assert any(
             c.params.get("chat_id") == 1003 and "dibekukan" in c.params.get("text", "")
@@ -293,12 +296,12 @@ class TestMembers:
         assert not verify.valid
         await chat.tap("Reinstate", user_id=ADMIN, language="en")
         await chat.send("Sudah dibayar lunas", user_id=ADMIN, language="en")
-        assert (await services.membership.apps.get(world["member"])).status == "active"
+        assert present(await services.membership.apps.get(world["member"])).status == "active"
         # Export.
         await chat.send("/admin", user_id=ADMIN, language="en")
         await chat.tap("Members", user_id=ADMIN, language="en")
         calls = await chat.tap("Export", user_id=ADMIN, language="en")
-        document = [c for c in calls if c.method == "sendDocument"][0]
+        document = next(c for c in calls if c.method == "sendDocument")
         content = document.files["document"][1].decode("utf-8-sig")
         rows = list(csv.DictReader(io.StringIO(content)))
         assert rows == [
@@ -341,7 +344,7 @@ class TestProfileAndStats:
         await chat.tap("Closed-loop", user_id=ADMIN, language="en")
         await chat.tap("Location", user_id=ADMIN, language="en")
         await chat.location(-7.7956, 110.3695, user_id=ADMIN, language="en")
-        coop = await services.directory.get(world["KK-2"])
+        coop = present(await services.directory.get(world["KK-2"]))
         assert coop.simpanan_pokok == 75_000 and coop.services == ["sembako", "klinik"]
         assert coop.rat_year == 2025 and coop.closed_loop is True
         assert coop.areas[:2] == ["34", "34.71"]  # moved to Yogyakarta
@@ -351,9 +354,9 @@ class TestProfileAndStats:
     async def test_stats_text_and_chart(self, chat: Chat, world) -> None:
         await chat.send("/admin", user_id=ADMIN, language="en")
         calls = await chat.tap("Statistics", user_id=ADMIN, language="en")
-        text = [c for c in calls if c.method == "sendMessage"][0].params["text"]
+        text = next(c for c in calls if c.method == "sendMessage").params["text"]
         assert "Members now: 1" in text and "waiting: 2" in text
-        photo = [c for c in calls if c.method == "sendPhoto"][0]
+        photo = next(c for c in calls if c.method == "sendPhoto")
         assert photo.files["photo"][1].startswith(b"\x89PNG")
 
 
@@ -394,12 +397,13 @@ class TestImportThroughChat:
             {"name": "Koperasi Salah", "type": "bank", "latitude": "3.59", "longitude": "98.67"},
             {"name": "Koperasi Jauh", "type": "jasa", "latitude": "51.5", "longitude": "-0.1"},
         ]
-        kwargs = {
+        options: dict[str, dict[str, Any]] = {
             "bom": {"bom": True},
             "crlf": {"newline": "\r\n"},
             "semicolon": {"delimiter": ";"},
             "latin1": {"encoding": "latin-1"},
-        }[variant]
+        }
+        kwargs = options[variant]
         data = csv_bytes(rows, columns=COLUMNS[:4], **kwargs)
         await chat.send("/import", user_id=OPERATOR, language="en")
         calls = await chat.feed(
@@ -408,7 +412,7 @@ class TestImportThroughChat:
         edits = [c.params["text"] for c in calls if c.method == "editMessageText"]
         assert any("Importing…" in e for e in edits)
         assert "3 rows, 1 created, 0 updated, 2 rejected" in edits[-1]
-        report = report_rows([c for c in calls if c.method == "sendDocument"][0])
+        report = report_rows(next(c for c in calls if c.method == "sendDocument"))
         assert [r["line"] for r in report] == ["3", "4"]
         assert "unknown type “bank”" in report[0]["reason"]
         assert await services.directory.count() == 1

@@ -14,7 +14,7 @@ from bot.app import Backend, Services
 from bot.services.draft import MembershipDraft
 from bot.telegram.localapi import BOT_USER
 from tests.conftest import Chat, texts
-from tests.factories import csv_bytes
+from tests.factories import csv_bytes, present
 from tests.test_membership import ROWS
 
 
@@ -50,7 +50,9 @@ async def coops(services: Services) -> dict[str, str]:
     found = {}
     for row in ROWS:
         key = "reg:" + row["registration_number"].lower().replace("-", "")
-        found[row["registration_number"]] = (await services.directory.coops.get_by_key(key)).id
+        found[row["registration_number"]] = present(
+            await services.directory.coops.get_by_key(key)
+        ).id
     return found
 
 
@@ -63,21 +65,21 @@ class TestNumbers:
             for i in range(50)
         ]
         approved = await asyncio.gather(*[services.membership.approve(i) for i in ids])
-        numbers = sorted(a.member_number for a in approved)
+        numbers = sorted(present(present(a).member_number) for a in approved)
         assert numbers == [f"KKS-{n:06d}" for n in range(1, 51)]
         # Approving again (a redelivered button) issues nothing and changes nothing.
         again = await asyncio.gather(*[services.membership.approve(i) for i in ids[:10]])
         assert again == [None] * 10
-        coop = await services.directory.get(coops["KK-2"])
+        coop = present(await services.directory.get(coops["KK-2"]))
         assert coop.member_count == 50
         next_one = await apply(services, 20_000, coops["KK-2"], "1271051708900099")
-        assert (await services.membership.approve(next_one)).member_number == "KKS-000051"
+        assert present(await services.membership.approve(next_one)).member_number == "KKS-000051"
 
     async def test_numbers_are_per_cooperative(self, services: Services, coops) -> None:
         a = await apply(services, 1, coops["KK-2"], "1271051708900001")
         b = await apply(services, 1, coops["KSP-3"], "1271051708900001")
-        assert (await services.membership.approve(a)).member_number == "KKS-000001"
-        assert (await services.membership.approve(b)).member_number == "KMB-000001"
+        assert present(await services.membership.approve(a)).member_number == "KKS-000001"
+        assert present(await services.membership.approve(b)).member_number == "KMB-000001"
 
 
 def decode_qr(png: bytes) -> str:
@@ -160,7 +162,7 @@ class TestWallet:
         self, chat: Chat, services: Services, coops
     ) -> None:
         a = await apply(services, 1001, coops["KK-2"], "1271055708900001")
-        b = await apply(services, 1001, coops["KSP-3"], "1271055708900001")
+        await apply(services, 1001, coops["KSP-3"], "1271055708900001")
         c = await apply(services, 1001, coops["KJ-4"], "1271055708900001")
         await services.membership.approve(a)
         await services.membership.reject(c, "Kuota anggota penuh")
@@ -176,11 +178,11 @@ class TestWallet:
         message_id = first.result["message_id"]
         # ▶ edits the same message: the pending application, then the rejected one.
         calls = await chat.tap("▶", language="en")
-        edit = [x for x in calls if x.method == "editMessageMedia"][0]
+        edit = next(x for x in calls if x.method == "editMessageMedia")
         assert edit.params["message_id"] == message_id
         assert "⏳ Waiting for the board since" in edit.params["media"]["caption"]
         calls = await chat.tap("▶", language="en")
-        edit = [x for x in calls if x.method == "editMessageMedia"][0]
+        edit = next(x for x in calls if x.method == "editMessageMedia")
         assert "❌ Rejected: Kuota anggota penuh" in edit.params["media"]["caption"]
         # The compact list.
         calls = await chat.tap("List", language="en")
@@ -194,19 +196,19 @@ class TestWallet:
         calls = await chat.tap("Leave", language="en")
         assert "Leave <b>Koperasi Konsumen Sejahtera</b>?" in calls[-1].params["caption"]
         calls = await chat.tap("Yes, leave", language="en")
-        edit = [x for x in calls if x.method == "editMessageMedia"][0]
+        edit = next(x for x in calls if x.method == "editMessageMedia")
         assert "🚪 Left the cooperative" in edit.params["media"]["caption"]
-        assert (await services.membership.apps.get(a)).status == "left"
+        assert present(await services.membership.apps.get(a)).status == "left"
         notes = await services.membership.apps.notifications("member_left")
         assert [n.application_id for n in notes] == [a]
-        assert (await services.directory.get(coops["KK-2"])).member_count == 0
+        assert present(await services.directory.get(coops["KK-2"])).member_count == 0
 
     async def test_withdraw_pending(self, chat: Chat, services: Services, coops) -> None:
         b = await apply(services, 1001, coops["KSP-3"], "1271055708900001")
         await chat.send("/kartu")
         await chat.tap("Batalkan permohonan")
         calls = await chat.tap("Ya, batalkan")
-        assert (await services.membership.apps.get(b)).status == "withdrawn"
+        assert present(await services.membership.apps.get(b)).status == "withdrawn"
         assert "Permohonan dibatalkan" in calls[-1].params["media"]["caption"]
 
     async def test_other_peoples_cards_are_refused(
@@ -217,14 +219,14 @@ class TestWallet:
         await chat.send("/kartu")  # user 1001 has no cards
         for data in (f"wl:{a}", f"lq:{a}", f"ly:{a}", f"wq:{a}", f"wy:{a}", f"wo:{a}"):
             await chat.send("/start")
-            message = chat.api.last_with_buttons(1001)
+            message = present(chat.api.last_with_buttons(1001))
             from bot.telegram.localapi import LocalBotApi
 
             calls = await chat.feed(
                 chat.api.callback_update(LocalBotApi.user(1001, "en"), message, data)
             )
             assert not [x for x in calls if x.method in ("editMessageMedia", "sendPhoto")]
-        assert (await services.membership.apps.get(a)).status == "active"
+        assert present(await services.membership.apps.get(a)).status == "active"
 
     async def test_empty_wallet(self, chat: Chat) -> None:
         calls = await chat.send("/kartu", language="en")

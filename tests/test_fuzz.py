@@ -25,7 +25,7 @@ from bot.app import Backend, build_application, build_services, running
 from bot.config import Settings
 from bot.telegram.localapi import LocalBotApi
 from storage.mongo import Store
-from tests.factories import csv_bytes
+from tests.factories import csv_bytes, present
 from tests.test_membership import ROWS
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
@@ -281,7 +281,7 @@ async def run(mongo_uri: str, base: Settings, script: list[tuple[int, str | None
         backend = Backend.over(store, base)
         services = build_services(backend, base)
         await services.importer.import_bytes(csv_bytes(ROWS))
-        coop = await services.directory.coops.get_by_key("reg:kk2")
+        coop = present(await services.directory.coops.get_by_key("reg:kk2"))
         await backend.admins.add(coop.id, 7001)
         api = LocalBotApi()
         app = build_application(base, backend, services=services, request=api)

@@ -162,7 +162,7 @@ class TestLocationSearch:
         assert link == f"https://t.me/{BOT_USER['username']}?start=c_{coop_id}"
         assert buttons[2][0]["text"] == "◀ Kembali ke hasil"
         calls = await chat.tap("Lihat di peta")
-        venue = [c for c in calls if c.method == "sendVenue"][0]
+        venue = next(c for c in calls if c.method == "sendVenue")
         assert venue.params["title"] and venue.params["address"]
         assert abs(venue.params["latitude"] - MEDAN[0]) < 0.2
         calls = await chat.callback(buttons[2][0]["callback_data"])

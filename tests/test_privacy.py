@@ -22,7 +22,7 @@ from bot.services.keys import rotate
 from storage.applications import ApplicationRepository
 from storage.state import StateRepository
 from tests.conftest import Chat, texts
-from tests.factories import csv_bytes
+from tests.factories import csv_bytes, present
 from tests.test_cards import apply
 from tests.test_membership import ROWS, fill
 
@@ -39,7 +39,9 @@ async def coops(services: Services) -> dict[str, str]:
     ids = {}
     for row in ROWS:
         key = "reg:" + row["registration_number"].lower().replace("-", "")
-        ids[row["registration_number"]] = (await services.directory.coops.get_by_key(key)).id
+        ids[row["registration_number"]] = present(
+            await services.directory.coops.get_by_key(key)
+        ).id
     return ids
 
 
@@ -93,7 +95,7 @@ class TestExport:
     async def test_mydata_has_everything(self, chat: Chat, services: Services, coops) -> None:
         await fill_everything(chat, services, coops)
         calls = await chat.send("/dataku", user_id=USER, language="en")
-        document = [c for c in calls if c.method == "sendDocument"][0]
+        document = next(c for c in calls if c.method == "sendDocument")
         assert document.params["document"]["file"] == "data-saya.json"
         data = json.loads(document.files["document"][1])
         assert data["telegram_user_id"] == USER
@@ -172,10 +174,10 @@ class TestRetention:
             {"$set": {"decided_at": datetime.now(UTC) - timedelta(days=91)}},
         )
         assert await services.privacy.purge_expired() == 1
-        purged = await services.membership.apps.get(old)
+        purged = present(await services.membership.apps.get(old))
         assert purged.full_name is None and purged.nik_enc is None and purged.phone is None
-        assert (await services.membership.apps.get(new)).full_name == "Baru Saja"
-        assert (await services.membership.apps.get(kept)).full_name == "Masih Anggota"
+        assert present(await services.membership.apps.get(new)).full_name == "Baru Saja"
+        assert present(await services.membership.apps.get(kept)).full_name == "Masih Anggota"
         assert await services.privacy.purge_expired() == 0  # idempotent
 
     async def test_job_is_scheduled(self, chat: Chat) -> None:
@@ -237,8 +239,8 @@ class TestKeys:
                 data_key_previous=("test-data-key-0123456789abcdef",),
             ),
         )
-        app = await rotated.membership.apps.get(first)
-        assert app.nik_enc.startswith(new_vault.key_id + ":")
+        app = present(await rotated.membership.apps.get(first))
+        assert present(app.nik_enc).startswith(new_vault.key_id + ":")
         assert rotated.membership.reveal_nik(app) == "1271056203910021"
         assert (await rotated.cards.verify(token, 1)).valid  # printed before the rotation
         # Duplicate checks use the new hash.

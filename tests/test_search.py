@@ -2,24 +2,68 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import AsyncIterator
 
-from bot.app import Services
+import pytest
+import pytest_asyncio
+
+from bot.app import Services, build_services
+from bot.config import Settings
 from bot.services.gazetteer import Gazetteer, haversine_m
 from bot.services.query import QueryParser
 from bot.services.search import NAME_CANDIDATES, PAGE_SIZE, NoResults, PlaceChoice, ResultPage
 from storage.models import CooperativeFilter, Point
-from tests.factories import csv_bytes, directory
+from storage.mongo import Store
+from tests.factories import (
+    csv_bytes,
+    directory,
+    present,
+    services_over,
+    settings_for,
+    shared_database,
+)
 
 SOLO = Point(-7.5666, 110.8167)  # Surakarta
 
 
-@pytest.fixture
-async def solo(services: Services, gazetteer: Gazetteer) -> list[dict[str, str]]:
+# Most tests read one directory of 500 cooperatives around Surakarta: it is imported once
+# for the module, and each test reaches it through ``services`` (saved searches are the only
+# thing they write, each its own). Tests that import cooperatives of their own use ``fresh``.
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def solo_database(
+    mongo_uri: str, gazetteer: Gazetteer, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[tuple[str, list[dict[str, str]]]]:
     rows = directory(gazetteer, region="33.72", n=500)
-    report = await services.importer.import_bytes(csv_bytes(rows))
-    assert report.errors == [] and report.created == 500
-    return rows
+
+    async def fill(services: Services) -> None:
+        report = await services.importer.import_bytes(csv_bytes(rows))
+        assert report.errors == [] and report.created == 500
+
+    settings = settings_for(tmp_path_factory.mktemp("var"))
+    async with shared_database(mongo_uri, settings, fill) as name:
+        yield name, rows
+
+
+@pytest.fixture
+def solo(solo_database: tuple[str, list[dict[str, str]]]) -> list[dict[str, str]]:
+    return solo_database[1]
+
+
+@pytest.fixture
+async def services(
+    solo_database: tuple[str, list[dict[str, str]]], mongo_uri: str, settings: Settings
+) -> AsyncIterator[Services]:
+    """The services over the shared directory (read it, never change it)."""
+    async with services_over(mongo_uri, solo_database[0], settings) as services:
+        yield services
+
+
+@pytest.fixture
+async def fresh(store: Store, settings: Settings) -> Services:
+    """The services over an empty database of this test's own."""
+    return build_services(store, settings)
 
 
 async def all_pages(services: Services, first: ResultPage) -> list[str]:
@@ -37,7 +81,7 @@ class TestNearest:
     async def test_order_equals_independent_haversine(self, services: Services, solo) -> None:
         outcome = await services.search.near(1, SOLO)
         assert isinstance(outcome, ResultPage)
-        radius_m = outcome.search.radius_km * 1000
+        radius_m = present(outcome.search.radius_km) * 1000
         expected = sorted(
             (
                 (haversine_m(SOLO, Point(float(r["latitude"]), float(r["longitude"]))), r["name"])
@@ -50,7 +94,7 @@ class TestNearest:
         # Everything well inside the radius is listed, in the haversine order.
         assert names[: len(expected_names)] == expected_names
         assert len(expected_names) > 50
-        distances = [c.distance_m for c in coops]
+        distances = [present(c.distance_m) for c in coops]
         assert distances == sorted(distances)
         for coop in coops[:50]:
             assert coop.distance_m == pytest.approx(haversine_m(SOLO, coop.location), rel=0.01)
@@ -62,7 +106,7 @@ class TestNearest:
         assert len(ids) == outcome.total == len(set(ids))
         coops = await services.directory.coops.nearest(
             SOLO,
-            max_distance_m=outcome.search.radius_km * 1000,
+            max_distance_m=present(outcome.search.radius_km) * 1000,
             filt=CooperativeFilter(type="konsumen"),
             limit=1000,
         )
@@ -108,13 +152,13 @@ class TestFilters:
     async def test_type_filter(self, services: Services, solo) -> None:
         outcome = await services.search.near(1, SOLO, type="syariah")
         assert isinstance(outcome, ResultPage)
-        coops = [await services.directory.get(c.id) for c in outcome.items]
+        coops = [present(await services.directory.get(c.id)) for c in outcome.items]
         assert coops and all(c.type == "syariah" for c in coops)
 
     async def test_type_matches_business_units(self, services: Services, solo) -> None:
         outcome = await services.search.near(1, SOLO, type="simpan_pinjam")
         assert isinstance(outcome, ResultPage)
-        coops = [await services.directory.get(c.id) for c in outcome.items]
+        coops = [present(await services.directory.get(c.id)) for c in outcome.items]
         assert all(c.type == "simpan_pinjam" or "simpan_pinjam" in c.services for c in coops)
 
     async def test_service_filter_and_refine(self, services: Services, solo) -> None:
@@ -140,10 +184,10 @@ class TestPagination:
         assert last.has_prev and not last.has_next
         assert len(last.items) == first.total - last_index * PAGE_SIZE
 
-    async def test_exactly_five(self, services: Services, gazetteer: Gazetteer) -> None:
+    async def test_exactly_five(self, fresh: Services, gazetteer: Gazetteer) -> None:
         rows = directory(gazetteer, region="33.72", n=5)
-        await services.importer.import_bytes(csv_bytes(rows))
-        outcome = await services.search.text(1, "Surakarta")
+        await fresh.importer.import_bytes(csv_bytes(rows))
+        outcome = await fresh.search.text(1, "Surakarta")
         assert isinstance(outcome, ResultPage)
         assert outcome.total == 5 and len(outcome.items) == 5
         assert not outcome.has_next and not outcome.has_prev and outcome.pages == 1
@@ -203,21 +247,19 @@ class TestPlaces:
             r.code.startswith("32.01.") and r.level == "village" for r in parsed.place.candidates
         )
 
-    async def test_ambiguous_asks_with_counts(
-        self, services: Services, gazetteer: Gazetteer
-    ) -> None:
+    async def test_ambiguous_asks_with_counts(self, fresh: Services, gazetteer: Gazetteer) -> None:
         rows = directory(gazetteer, region="32.73", n=6, seed=1) + directory(
             gazetteer, region="32.04", n=3, seed=2
         )
         for i, row in enumerate(rows):
             row["registration_number"] = f"BDG-{i}"
-        await services.importer.import_bytes(csv_bytes(rows))
-        outcome = await services.search.text(1, "koperasi di Bandung")
+        await fresh.importer.import_bytes(csv_bytes(rows))
+        outcome = await fresh.search.text(1, "koperasi di Bandung")
         assert isinstance(outcome, PlaceChoice)
         counts = {r.code: n for r, n in outcome.options}
         assert counts["32.73"] == 6 and counts["32.04"] == 3
         index = [r.code for r, _ in outcome.options].index("32.04")
-        picked = await services.search.pick(outcome.search.id, index)
+        picked = await fresh.search.pick(outcome.search.id, index)
         assert isinstance(picked, ResultPage)
         assert picked.total == 3 and picked.area is not None and picked.area.code == "32.04"
 
@@ -225,12 +267,12 @@ class TestPlaces:
         outcome = await services.search.text(1, "apotek di Kec. Laweyan")
         assert isinstance(outcome, ResultPage)
         for item in outcome.items:
-            coop = await services.directory.get(item.id)
+            coop = present(await services.directory.get(item.id))
             assert coop.areas[2] == "33.72.01" and "apotek" in coop.services
 
 
 class TestNames:
-    async def test_metacharacters_are_literal(self, services: Services) -> None:
+    async def test_metacharacters_are_literal(self, fresh: Services) -> None:
         rows = [
             {
                 "name": "Koperasi (Baru)+",
@@ -251,19 +293,19 @@ class TestNames:
                 "longitude": "110.84",
             },
         ]
-        report = await services.importer.import_bytes(csv_bytes(rows))
+        report = await fresh.importer.import_bytes(csv_bytes(rows))
         assert report.created == 3
         for query in ("Koperasi (Baru)+", ".*", "[a-z]*", "(Baru)+", "^$", "\\", "(((("):
-            outcome = await services.search.text(1, query)
+            outcome = await fresh.search.text(1, query)
             assert isinstance(outcome, ResultPage | NoResults)
-        outcome = await services.search.text(1, "Koperasi (Baru)+")
+        outcome = await fresh.search.text(1, "Koperasi (Baru)+")
         assert isinstance(outcome, ResultPage)
         assert "Koperasi (Baru)+" in [c.name for c in outcome.items]
-        outcome = await services.search.text(1, ".*")
+        outcome = await fresh.search.text(1, ".*")
         assert isinstance(outcome, NoResults)
 
     async def test_full_matches_are_not_crowded_out_by_a_common_word(
-        self, services: Services
+        self, fresh: Services
     ) -> None:
         # More "bersama" names than the candidates read at once, and the three that also
         # have "sejahtera" stored last: they must still be found, and only they.
@@ -285,10 +327,10 @@ class TestNames:
             }
             for i, tail in enumerate(("Jaya", "Makmur", "Sentosa"))
         ]
-        report = await services.importer.import_bytes(csv_bytes(rows))
+        report = await fresh.importer.import_bytes(csv_bytes(rows))
         assert report.errors == [] and report.created == len(rows)
         for query in ("Bersama Sejahtera", "sejahtera bersama", "Bersama Sejahtra"):
-            outcome = await services.search.text(1, query)
+            outcome = await fresh.search.text(1, query)
             assert isinstance(outcome, ResultPage), query
             assert outcome.total == 3, query
             assert all("Sejahtera" in c.name for c in outcome.items), query
@@ -317,7 +359,9 @@ class TestNames:
         names = [c.name for c in outcome.items]
         page = outcome
         while row["name"] not in names and page.has_next:
-            page = await services.search.page(page.search.id, page.page + 1)
+            nxt = await services.search.page(page.search.id, page.page + 1)
+            assert isinstance(nxt, ResultPage)
+            page = nxt
             names += [c.name for c in page.items]
         assert row["name"] in names, query
 
@@ -391,4 +435,4 @@ class TestDidYouMean:
         assert isinstance(outcome, PlaceChoice) and outcome.corrected
         assert outcome.options[0][0].code == "33.72"
         picked = await services.search.pick(outcome.search.id, 0)
-        assert isinstance(picked, ResultPage) and picked.area.code == "33.72"
+        assert isinstance(picked, ResultPage) and present(picked.area).code == "33.72"

@@ -29,7 +29,7 @@ from bot.i18n import JAKARTA
 from bot.services.admin import Forbidden as NotAllowed
 from bot.services.catalog import TYPES
 from bot.telegram.html import html_to_text
-from handlers.admin import refuse
+from handlers.guard import refuse
 from handlers.broadcast import draft as drafts
 from handlers.broadcast.draft import Draft
 from handlers.broadcast.keyboards import (

@@ -12,7 +12,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.context import BotContext
 from bot.services.broadcast import PLATFORM
-from handlers.admin import refuse
+from handlers.guard import refuse
 from handlers.broadcast.keyboards import control_markup, muting_markup, unmuting_markup
 from handlers.callbacks import JOB_CANCEL, JOB_PAUSE, JOB_RESUME, MUTE, UNMUTE, any_of, which
 

@@ -126,7 +126,7 @@ async def on_start_in_form(update: Update, context: BotContext, form: Form) -> S
     """/start during the form: a cooperative link still opens; the form stays open."""
     payload = context.args[0] if context.args else ""
     if payload.startswith("c_"):
-        from handlers.detail import send_detail
+        from handlers.search import send_detail
 
         await send_detail(update, context, payload[2:])
     return await _remind(update, context, form)

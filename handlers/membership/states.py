@@ -317,7 +317,7 @@ async def on_submit(update: Update, context: BotContext, form: Form) -> State:
     await query.answer()
     form.drop()
     log.info("application submitted coop=%s number=%s", coop.id, application.number)
-    from handlers.admin import notify_admins
+    from handlers.notify import notify_admins
 
     await notify_admins(context, application, coop)
     await query.edit_message_text(

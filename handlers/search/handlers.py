@@ -11,16 +11,21 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.services.catalog import SERVICES, TYPES
 from bot.services.search import NoResults, Outcome, PlaceChoice, ResultPage
-from handlers.keyboards import (
+from handlers.callbacks import (
     NOOP,
-    filter_keyboard,
-    main_keyboard,
-    place_choice_keyboard,
-    results_keyboard,
+    PAGE,
+    PICK_PLACE,
+    SERVICE_MENU,
+    SET_SERVICE,
+    SET_TYPE,
+    TYPE_MENU,
+    any_of,
+    which,
 )
-from handlers.render import no_results_text, results_text
+from handlers.keyboards import main_keyboard
+from handlers.search.keyboards import filter_keyboard, place_choice_keyboard, results_keyboard
+from handlers.search.texts import no_results_text, results_text
 from storage.models import Point
 
 
@@ -104,7 +109,7 @@ async def on_text(update: Update, context: BotContext) -> None:
 
 
 async def search_command(update: Update, context: BotContext) -> None:
-    """/search [query]: run the query, or explain how to search."""
+    """Run /search's query, or explain how to search."""
     message = update.effective_message
     user = update.effective_user
     assert message is not None and user is not None
@@ -126,20 +131,21 @@ async def on_page(update: Update, context: BotContext) -> None:
     """Show another page of a result list."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    _, sid, page = query.data.split(":")
-    await _edit(update, context, await context.services.search.page(sid, int(page)))
+    sid, page = PAGE.parse(query.data)
+    await _edit(update, context, await context.services.search.page(sid, page))
 
 
 async def on_filter_menu(update: Update, context: BotContext) -> None:
     """Show the type or service choices in place of the list."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    kind_code, sid = query.data.split(":")
+    menu = which(query.data, TYPE_MENU, SERVICE_MENU)
+    (sid,) = menu.parse(query.data)
     search = await context.services.search.get_saved(sid)
     if search is None:
         await _edit(update, context, NoResults("expired"))
         return
-    kind = "type" if kind_code == "ft" else "service"
+    kind = "type" if menu is TYPE_MENU else "service"
     current = search.type if kind == "type" else search.service
     await query.answer()
     prompt = (
@@ -156,10 +162,11 @@ async def on_filter_set(update: Update, context: BotContext) -> None:
     """Re-run the same search with the chosen filter."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    kind_code, sid, value = query.data.split(":")
+    chosen = which(query.data, SET_TYPE, SET_SERVICE)
+    sid, value = chosen.parse(query.data)
     code = None if value == "-" else value
     search = context.services.search
-    if kind_code == "st":
+    if chosen is SET_TYPE:
         outcome = await search.refine(sid, type=code)
     else:
         outcome = await search.refine(sid, service=code)
@@ -174,8 +181,8 @@ async def on_pick(update: Update, context: BotContext) -> None:
     """Search in the place the user picked among same-named ones."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    _, sid, index = query.data.split(":")
-    await _edit(update, context, await context.services.search.pick(sid, int(index)))
+    sid, index = PICK_PLACE.parse(query.data)
+    await _edit(update, context, await context.services.search.pick(sid, index))
 
 
 async def on_noop(update: Update, context: BotContext) -> None:
@@ -184,19 +191,16 @@ async def on_noop(update: Update, context: BotContext) -> None:
     await update.callback_query.answer()
 
 
-_TYPES = "|".join(TYPES)
-_SERVICES = "|".join(SERVICES)
-_SID = r"[A-Za-z0-9_-]{1,16}"
-
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 HANDLERS: list[BaseHandler] = [
     CommandHandler(["search", "cari"], search_command),
     MessageHandler(PRIVATE & filters.LOCATION, on_location),
     MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_text),
-    CallbackQueryHandler(on_page, pattern=rf"^pg:{_SID}:\d{{1,4}}$"),
-    CallbackQueryHandler(on_filter_menu, pattern=rf"^(ft|fs):{_SID}$"),
-    CallbackQueryHandler(on_filter_set, pattern=rf"^st:{_SID}:({_TYPES}|-)$"),
-    CallbackQueryHandler(on_filter_set, pattern=rf"^ss:{_SID}:({_SERVICES}|-)$"),
-    CallbackQueryHandler(on_pick, pattern=rf"^pk:{_SID}:\d{{1,2}}$"),
-    CallbackQueryHandler(on_noop, pattern=rf"^{NOOP}$"),
+    CallbackQueryHandler(on_page, pattern=PAGE.pattern),
+    CallbackQueryHandler(on_filter_menu, pattern=any_of(TYPE_MENU, SERVICE_MENU)),
+    CallbackQueryHandler(on_filter_set, pattern=SET_TYPE.pattern),
+    CallbackQueryHandler(on_filter_set, pattern=SET_SERVICE.pattern),
+    CallbackQueryHandler(on_pick, pattern=PICK_PLACE.pattern),
+    # The page counters of every feature (results, wallet, queue) are label-only buttons.
+    CallbackQueryHandler(on_noop, pattern=NOOP.pattern),
 ]

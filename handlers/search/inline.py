@@ -12,8 +12,8 @@ from telegram import (
 from telegram.ext import BaseHandler, InlineQueryHandler
 
 from bot.context import BotContext
+from bot.services.catalog import type_label
 from handlers.keyboards import deep_link
-from handlers.render import type_label
 from storage.models import Point
 
 

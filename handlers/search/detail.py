@@ -8,8 +8,9 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.context import BotContext
-from handlers.keyboards import detail_keyboard
-from handlers.render import detail_text
+from handlers.callbacks import MAP, OPEN, OPEN_FROM, any_of, which
+from handlers.search.keyboards import detail_keyboard
+from handlers.search.texts import detail_text
 
 
 def _is_operator(update: Update, context: BotContext) -> bool:
@@ -48,14 +49,15 @@ async def open_from_results(update: Update, context: BotContext) -> None:
     """Show a cooperative in place of the result list, with a way back."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    parts = query.data.split(":")
-    coop_id = parts[1]
     back = None
     origin = None
-    if len(parts) == 4 and parts[3].isdigit():
-        back = (parts[2], int(parts[3]))
-        search = await context.services.search.get_saved(parts[2])
+    if which(query.data, OPEN, OPEN_FROM) is OPEN_FROM:
+        coop_id, sid, page = OPEN_FROM.parse(query.data)
+        back = (sid, page)
+        search = await context.services.search.get_saved(sid)
         origin = search.point if search else None
+    else:
+        (coop_id,) = OPEN.parse(query.data)
     coop = await context.services.directory.get(coop_id, origin=origin)
     if coop is None:
         await query.answer(
@@ -84,7 +86,8 @@ async def show_on_map(update: Update, context: BotContext) -> None:
     """Send the cooperative as a venue: a tappable place on the map."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    coop = await context.services.directory.get(query.data.split(":")[1])
+    (coop_id,) = MAP.parse(query.data)
+    coop = await context.services.directory.get(coop_id)
     if coop is None or query.message is None:
         await query.answer(
             context.gettext("This cooperative is no longer in the directory."), show_alert=True
@@ -102,6 +105,6 @@ async def show_on_map(update: Update, context: BotContext) -> None:
 
 
 HANDLERS: list[BaseHandler] = [
-    CallbackQueryHandler(open_from_results, pattern=r"^co:[0-9a-f]{24}(:[\w-]{1,16}:\d{1,4})?$"),
-    CallbackQueryHandler(show_on_map, pattern=r"^mp:[0-9a-f]{24}$"),
+    CallbackQueryHandler(open_from_results, pattern=any_of(OPEN, OPEN_FROM)),
+    CallbackQueryHandler(show_on_map, pattern=MAP.pattern),
 ]

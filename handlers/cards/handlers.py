@@ -1,9 +1,10 @@
 """/cards (/kartu): the wallet of memberships; card images; leaving; verifying a card.
 
-Callback data: ``wl:<app>`` show an entry in the wallet message · ``wo:<app>`` open it in
-a new wallet message · ``wlist`` the compact list · ``lq:<app>``/``ly:<app>`` leave (ask,
-confirm) · ``wq:<app>``/``wy:<app>`` withdraw a pending application (ask, confirm).
-Every action re-checks that the application belongs to the user who pressed.
+Buttons (:mod:`handlers.callbacks`): ``CARD`` show an entry in the wallet message ·
+``CARD_OPEN`` open it in a new wallet message · ``CARD_LIST`` the compact list ·
+``LEAVE_ASK`` / ``LEAVE`` leave (ask, confirm) · ``WITHDRAW_ASK`` / ``WITHDRAW`` withdraw a
+pending application (ask, confirm). Every action re-checks that the application belongs to
+the user who pressed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from datetime import UTC, datetime
 from html import escape
 
 from telegram import (
-    CopyTextButton,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -25,161 +25,22 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.i18n import Translator
-from bot.services.cardimage import CardData
 from bot.services.cards import WalletEntry, mask_name
-from bot.services.catalog import type_label
-from handlers.keyboards import deep_link, main_keyboard
-from handlers.render import type_text
+from handlers.callbacks import (
+    CARD,
+    CARD_LIST,
+    CARD_OPEN,
+    LEAVE,
+    LEAVE_ASK,
+    WITHDRAW,
+    WITHDRAW_ASK,
+)
+from handlers.cards.keyboards import confirm_keyboard, keyboard
+from handlers.cards.texts import caption, card_data, status_text, summary
+from handlers.keyboards import main_keyboard
+from handlers.notify import notify_admins_left
 
 log = logging.getLogger(__name__)
-
-ID = r"[0-9a-f]{24}"
-
-
-def status_text(t: Translator, entry: WalletEntry) -> str:
-    _ = t.gettext
-    application = entry.application
-    status = application.status
-    if status == "active":
-        return _("✅ Active")
-    if status == "suspended":
-        return _("⛔ Suspended")
-    if status == "pending":
-        return _("⏳ Waiting for the board since {date}").format(
-            date=t.date(application.created_at)
-        )
-    if status == "rejected":
-        from handlers.admin import reason_text
-
-        return _("❌ Rejected: {reason}").format(reason=escape(reason_text(t, application.reason)))
-    if status == "withdrawn":
-        return _("↩ Application withdrawn")
-    return _("🚪 Left the cooperative")
-
-
-def summary(t: Translator, entries: list[WalletEntry]) -> str:
-    active = sum(1 for e in entries if e.application.status == "active")
-    pending = sum(1 for e in entries if e.application.status == "pending")
-    parts = [t.ngettext("{n} active card", "{n} active cards", active).format(n=active)]
-    if pending:
-        parts.append(t.ngettext("{n} waiting", "{n} waiting", pending).format(n=pending))
-    return ", ".join(parts)
-
-
-def caption(t: Translator, entries: list[WalletEntry], index: int) -> str:
-    _ = t.gettext
-    entry = entries[index]
-    application, coop = entry.application, entry.coop
-    coop_name = coop.name if coop else _("(cooperative removed)")
-    lines = [
-        _("💳 {position} of {total} · {summary}").format(
-            position=index + 1, total=len(entries), summary=summary(t, entries)
-        ),
-        "",
-        f"<b>{escape(coop_name)}</b>",
-    ]
-    if coop is not None:
-        lines.append(type_text(coop.type, t))
-    if application.member_number:
-        lines.append(
-            _("Member number: {number}").format(
-                number=f"<code>{escape(application.member_number)}</code>"
-            )
-        )
-    else:
-        lines.append(_("Application: {number}").format(number=escape(application.number)))
-    lines.append(_("Name: {value}").format(value=escape(application.full_name or "–")))
-    if application.decided_at and application.status in ("active", "suspended", "left"):
-        lines.append(_("Member since: {date}").format(date=t.date(application.decided_at)))
-    lines.append(_("Status: {status}").format(status=status_text(t, entry)))
-    if coop is not None and application.status in ("active", "suspended", "pending"):
-        if coop.simpanan_pokok is not None:
-            lines.append(
-                _("💵 Simpanan pokok (one-time): {amount}").format(
-                    amount=t.money(coop.simpanan_pokok)
-                )
-            )
-        if coop.simpanan_wajib is not None:
-            lines.append(
-                _("💵 Simpanan wajib (monthly): {amount}").format(
-                    amount=t.money(coop.simpanan_wajib)
-                )
-            )
-    return "\n".join(lines)
-
-
-def keyboard(t: Translator, entries: list[WalletEntry], index: int) -> InlineKeyboardMarkup:
-    _ = t.gettext
-    entry = entries[index]
-    application = entry.application
-    rows: list[list[InlineKeyboardButton]] = []
-    if len(entries) > 1:
-        prev_id = entries[(index - 1) % len(entries)].application.id
-        next_id = entries[(index + 1) % len(entries)].application.id
-        rows.append(
-            [
-                InlineKeyboardButton("◀", callback_data=f"wl:{prev_id}"),
-                InlineKeyboardButton(f"{index + 1}/{len(entries)}", callback_data="noop"),
-                InlineKeyboardButton("▶", callback_data=f"wl:{next_id}"),
-            ]
-        )
-    if application.member_number and application.status == "active":
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    _("📋 Copy member number"), copy_text=CopyTextButton(application.member_number)
-                )
-            ]
-        )
-    if application.status in ("active", "suspended"):
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    _("🚪 Leave this cooperative"), callback_data=f"lq:{application.id}"
-                )
-            ]
-        )
-    if application.status == "pending":
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    _("↩ Withdraw application"), callback_data=f"wq:{application.id}"
-                )
-            ]
-        )
-    rows.append([InlineKeyboardButton(_("🗒 List view"), callback_data="wlist")])
-    return InlineKeyboardMarkup(rows)
-
-
-def card_data(context: BotContext, entry: WalletEntry) -> CardData:
-    """What the card image shows, in the viewer's language."""
-    t = context.t
-    _ = t.gettext
-    application, coop = entry.application, entry.coop
-    link = ""
-    if application.status == "active" and context.bot.username:
-        token = context.services.cards.token(application.id)
-        link = deep_link(context.bot.username, f"v_{token}")
-    since = t.date(application.decided_at or application.created_at)
-    return CardData(
-        coop_name=coop.name if coop else "–",
-        coop_type=t.gettext(type_label(coop.type)) if coop else "",
-        member_name=application.full_name or "–",
-        member_number=application.member_number or application.number,
-        since=since,
-        link=link,
-        labels={
-            "member": _("Member name"),
-            "number": _("Member number"),
-            "since": _("Member since"),
-            "scan": _("Scan to verify"),
-        },
-        status=status_text(t, entry).split(" ", 1)[-1]
-        if application.status != "active"
-        else _("Active"),
-        demo=bool(coop and coop.demo),
-    )
 
 
 async def _photo(
@@ -258,23 +119,25 @@ async def _show(update: Update, context: BotContext, application_id: str) -> Non
 
 
 async def on_browse(update: Update, context: BotContext) -> None:
-    """◀ ▶: show another entry in the same message."""
+    """Show another entry in the same message (◀ ▶)."""
     assert update.callback_query is not None and update.callback_query.data is not None
-    await _show(update, context, update.callback_query.data.split(":")[1])
+    (application_id,) = CARD.parse(update.callback_query.data)
+    await _show(update, context, application_id)
 
 
 async def on_open(update: Update, context: BotContext) -> None:
-    """From the list: open an entry as a new wallet message."""
+    """Open an entry from the list as a new wallet message."""
     query = update.callback_query
     user = update.effective_user
     chat = update.effective_chat
     assert query is not None and query.data is not None and user is not None and chat is not None
+    (application_id,) = CARD_OPEN.parse(query.data)
     await query.answer()
-    await send_wallet(context, chat.id, user.id, focus=query.data.split(":")[1])
+    await send_wallet(context, chat.id, user.id, focus=application_id)
 
 
 async def on_list(update: Update, context: BotContext) -> None:
-    """The compact list of every membership."""
+    """Send the compact list of every membership."""
     query = update.callback_query
     user = update.effective_user
     chat = update.effective_chat
@@ -296,7 +159,7 @@ async def on_list(update: Update, context: BotContext) -> None:
             [
                 InlineKeyboardButton(
                     label if len(label) <= 60 else label[:59] + "…",
-                    callback_data=f"wo:{entry.application.id}",
+                    callback_data=CARD_OPEN(entry.application.id),
                 )
             ]
         )
@@ -317,16 +180,7 @@ async def _ask(
     await query.edit_message_caption(
         text,
         parse_mode=ParseMode.HTML,
-        reply_markup=(
-            InlineKeyboardMarkup(
-                [
-                    [
-                        InlineKeyboardButton(yes, callback_data=yes_data),
-                        InlineKeyboardButton(context.gettext("↩ No"), callback_data=back_data),
-                    ]
-                ]
-            )
-        ),
+        reply_markup=confirm_keyboard(yes, yes_data, context.gettext("↩ No"), back_data),
     )
 
 
@@ -335,7 +189,8 @@ async def on_leave_ask(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user = update.effective_user
     assert query is not None and query.data is not None and user is not None
-    entry = await context.services.cards.entry(user.id, query.data.split(":")[1])
+    (application_id,) = LEAVE_ASK.parse(query.data)
+    entry = await context.services.cards.entry(user.id, application_id)
     if entry is None or entry.application.status not in ("active", "suspended"):
         await query.answer(context.gettext("This card is not in your wallet."), show_alert=True)
         return
@@ -348,8 +203,8 @@ async def on_leave_ask(update: Update, context: BotContext) -> None:
             "cooperative about returning your deposits."
         ).format(coop=name),
         context.gettext("🚪 Yes, leave"),
-        f"ly:{entry.application.id}",
-        f"wl:{entry.application.id}",
+        LEAVE(entry.application.id),
+        CARD(entry.application.id),
     )
 
 
@@ -358,14 +213,12 @@ async def on_leave(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user = update.effective_user
     assert query is not None and query.data is not None and user is not None
-    application_id = query.data.split(":")[1]
+    (application_id,) = LEAVE.parse(query.data)
     left = await context.services.membership.leave(user.id, application_id)
     if left is None:
         await query.answer(context.gettext("This card is not in your wallet."), show_alert=True)
         return
     log.info("member left application=%s", application_id)
-    from handlers.admin import notify_admins_left
-
     await notify_admins_left(context, left, await context.services.directory.get(left.coop_id))
     await _show(update, context, application_id)
 
@@ -375,7 +228,8 @@ async def on_withdraw_ask(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user = update.effective_user
     assert query is not None and query.data is not None and user is not None
-    entry = await context.services.cards.entry(user.id, query.data.split(":")[1])
+    (application_id,) = WITHDRAW_ASK.parse(query.data)
+    entry = await context.services.cards.entry(user.id, application_id)
     if entry is None or entry.application.status != "pending":
         await query.answer(context.gettext("This card is not in your wallet."), show_alert=True)
         return
@@ -385,8 +239,8 @@ async def on_withdraw_ask(update: Update, context: BotContext) -> None:
         context,
         context.gettext("Withdraw your application to <b>{coop}</b>?").format(coop=name),
         context.gettext("↩ Yes, withdraw"),
-        f"wy:{entry.application.id}",
-        f"wl:{entry.application.id}",
+        WITHDRAW(entry.application.id),
+        CARD(entry.application.id),
     )
 
 
@@ -395,7 +249,7 @@ async def on_withdraw(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user = update.effective_user
     assert query is not None and query.data is not None and user is not None
-    application_id = query.data.split(":")[1]
+    (application_id,) = WITHDRAW.parse(query.data)
     if await context.services.membership.withdraw(user.id, application_id) is None:
         await query.answer(context.gettext("This card is not in your wallet."), show_alert=True)
         return
@@ -438,11 +292,11 @@ async def verify_card(update: Update, context: BotContext, token: str) -> None:
 
 HANDLERS: list[BaseHandler] = [
     CommandHandler(["cards", "kartu"], cards_command),
-    CallbackQueryHandler(on_browse, pattern=rf"^wl:{ID}$"),
-    CallbackQueryHandler(on_open, pattern=rf"^wo:{ID}$"),
-    CallbackQueryHandler(on_list, pattern=r"^wlist$"),
-    CallbackQueryHandler(on_leave_ask, pattern=rf"^lq:{ID}$"),
-    CallbackQueryHandler(on_leave, pattern=rf"^ly:{ID}$"),
-    CallbackQueryHandler(on_withdraw_ask, pattern=rf"^wq:{ID}$"),
-    CallbackQueryHandler(on_withdraw, pattern=rf"^wy:{ID}$"),
+    CallbackQueryHandler(on_browse, pattern=CARD.pattern),
+    CallbackQueryHandler(on_open, pattern=CARD_OPEN.pattern),
+    CallbackQueryHandler(on_list, pattern=CARD_LIST.pattern),
+    CallbackQueryHandler(on_leave_ask, pattern=LEAVE_ASK.pattern),
+    CallbackQueryHandler(on_leave, pattern=LEAVE.pattern),
+    CallbackQueryHandler(on_withdraw_ask, pattern=WITHDRAW_ASK.pattern),
+    CallbackQueryHandler(on_withdraw, pattern=WITHDRAW.pattern),
 ]

@@ -1,9 +1,9 @@
 """Platform operators (ADMIN_IDS): statistics, verification, invitations, the audit log.
 
-Callback data: ``op`` operator menu · ``os`` statistics · ``oa`` audit log ·
-``ov:<coop>:<1|0>`` verify / unverify · ``oi:<coop>`` invite an admin. Directory import
-is ``/import`` (``handlers/admin_input.py``). Deep link ``?start=adm_<token>`` accepts an
-invitation (``accept_invite``).
+Buttons (:mod:`handlers.callbacks`): ``OPERATOR_MENU`` · ``OPERATOR_STATS`` (also /stats) ·
+``OPERATOR_AUDIT`` · ``VERIFY`` verify / unverify · ``INVITE`` invite an admin (also
+/invite). Directory import is ``handlers/operator/importing.py``. The deep link
+``?start=adm_<token>`` accepts an invitation (``accept_invite``).
 """
 
 from __future__ import annotations
@@ -15,17 +15,19 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.services.admin import Forbidden, InputError
+from bot.services.admin import InputError
 from bot.services.catalog import type_label
-from handlers.admin import refuse
+from handlers.callbacks import (
+    COMPOSE_PLATFORM,
+    INVITE,
+    OPERATOR_AUDIT,
+    OPERATOR_IMPORT,
+    OPERATOR_MENU,
+    OPERATOR_STATS,
+    VERIFY,
+)
+from handlers.guard import actor, guarded, refuse
 from handlers.keyboards import deep_link
-
-ID = r"[0-9a-f]{24}"
-
-
-def _actor(update: Update) -> int:
-    assert update.effective_user is not None
-    return update.effective_user.id
 
 
 async def _reply(
@@ -39,8 +41,8 @@ async def _reply(
 
 
 async def on_menu(update: Update, context: BotContext) -> None:
-    """The operator menu."""
-    if not context.services.admin.is_operator(_actor(update)):
+    """Show the operator menu."""
+    if not context.services.admin.is_operator(actor(update)):
         await refuse(update, context)
         return
     _ = context.gettext
@@ -54,22 +56,27 @@ async def on_menu(update: Update, context: BotContext) -> None:
         ),
         InlineKeyboardMarkup(
             [
-                [InlineKeyboardButton(_("📊 Platform statistics"), callback_data="os")],
-                [InlineKeyboardButton(_("📥 Import the directory"), callback_data="oim")],
-                [InlineKeyboardButton(_("📣 Announcement"), callback_data="bcp")],
-                [InlineKeyboardButton(_("🧾 Audit log"), callback_data="oa")],
+                [
+                    InlineKeyboardButton(
+                        _("📊 Platform statistics"), callback_data=OPERATOR_STATS()
+                    )
+                ],
+                [
+                    InlineKeyboardButton(
+                        _("📥 Import the directory"), callback_data=OPERATOR_IMPORT()
+                    )
+                ],
+                [InlineKeyboardButton(_("📣 Announcement"), callback_data=COMPOSE_PLATFORM())],
+                [InlineKeyboardButton(_("🧾 Audit log"), callback_data=OPERATOR_AUDIT())],
             ]
         ),
     )
 
 
-async def on_stats(update: Update, context: BotContext) -> None:
-    """/stats: users, cooperatives, memberships and applications by province and type."""
-    try:
-        stats = await context.services.admin.platform_stats(_actor(update))
-    except Forbidden:
-        await refuse(update, context)
-        return
+@guarded()
+async def on_stats(update: Update, context: BotContext, user_id: int) -> None:
+    """Show users, cooperatives, memberships and applications by province and type (/stats)."""
+    stats = await context.services.admin.platform_stats(user_id)
     t = context.t
     _ = t.gettext
     gazetteer = context.services.gazetteer
@@ -101,24 +108,21 @@ async def on_stats(update: Update, context: BotContext) -> None:
     await _reply(update, context, "\n".join(lines)[:4000])
 
 
-async def on_audit(update: Update, context: BotContext) -> None:
-    """The 20 most recent audit-log entries."""
-    try:
-        entries = await context.services.admin.recent_audit(_actor(update), 20)
-    except Forbidden:
-        await refuse(update, context)
-        return
+@guarded(OPERATOR_AUDIT)
+async def on_audit(update: Update, context: BotContext, user_id: int) -> None:
+    """Show the 20 most recent audit-log entries."""
+    entries = await context.services.admin.recent_audit(user_id, 20)
     t = context.t
     lines = [t.gettext("🧾 <b>Audit log</b> (newest first)"), ""]
     for entry in entries:
         lines.append(
             "{time} · {actor} · {action} · {outcome}{coop}{target}".format(
-                time=t.datetime(entry["at"], "short"),
-                actor=entry.get("actor"),
-                action=escape(str(entry.get("action"))),
-                outcome=escape(str(entry.get("outcome"))),
-                coop=f" · coop {entry['coop_id'][-6:]}" if entry.get("coop_id") else "",
-                target=f" · {str(entry['target'])[-6:]}" if entry.get("target") else "",
+                time=t.datetime(entry.at, "short"),
+                actor=entry.actor,
+                action=escape(entry.action),
+                outcome=escape(entry.outcome),
+                coop=f" · coop {entry.coop_id[-6:]}" if entry.coop_id else "",
+                target=f" · {entry.target[-6:]}" if entry.target else "",
             )
         )
     if not entries:
@@ -126,51 +130,48 @@ async def on_audit(update: Update, context: BotContext) -> None:
     await _reply(update, context, "\n".join(lines))
 
 
-async def on_verify(update: Update, context: BotContext) -> None:
+@guarded(VERIFY)
+async def on_verify(
+    update: Update, context: BotContext, user_id: int, coop_id: str, flag: str
+) -> None:
     """Verify or unverify a cooperative (the badge shows in search and detail)."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    _, coop_id, flag = query.data.split(":")
-    try:
-        coop = await context.services.admin.set_verified(_actor(update), coop_id, flag == "1")
-    except Forbidden:
-        await refuse(update, context)
-        return
+    coop = await context.services.admin.set_verified(user_id, coop_id, flag == "1")
     _ = context.gettext
     text = _("✅ Verified: {coop}") if coop.verified else _("Verification removed: {coop}")
-    await query.answer(text.format(coop=coop.name[:150]), show_alert=True)
+    assert update.callback_query is not None
+    await update.callback_query.answer(text.format(coop=coop.name[:150]), show_alert=True)
 
 
-async def invite(update: Update, context: BotContext, coop_id: str) -> None:
-    try:
-        token, coop = await context.services.admin.create_invite(_actor(update), coop_id)
-    except Forbidden:
-        await refuse(update, context)
-        return
+async def invite(update: Update, context: BotContext, user_id: int, coop_id: str) -> None:
+    """Send a one-time link that makes its opener an admin of the cooperative."""
+    token, coop = await context.services.admin.create_invite(user_id, coop_id)
     _ = context.gettext
     link = deep_link(context.bot.username or "bot", f"adm_{token}")
     await _reply(
         update,
         context,
         _(
-            "👤 Admin invitation for <b>{coop}</b>:\n{link}\n\nGive it to the cooperative's board. "
-            "It works once and expires in 7 days; whoever opens it becomes an admin."
+            "👤 Admin invitation for <b>{coop}</b>:\n{link}\n\nGive it to the cooperative's "
+            "board. It works once and expires in 7 days; whoever opens it becomes an admin."
         ).format(coop=escape(coop.name), link=escape(link)),
     )
 
 
-async def on_invite_button(update: Update, context: BotContext) -> None:
+@guarded(INVITE)
+async def on_invite_button(
+    update: Update, context: BotContext, user_id: int, coop_id: str
+) -> None:
     """Invite an admin for the cooperative on screen."""
-    assert update.callback_query is not None and update.callback_query.data is not None
-    await invite(update, context, update.callback_query.data.split(":")[1])
+    await invite(update, context, user_id, coop_id)
 
 
-async def invite_command(update: Update, context: BotContext) -> None:
-    """/invite <cooperative id or registration number>."""
+@guarded()
+async def invite_command(update: Update, context: BotContext, user_id: int) -> None:
+    """Invite an admin for the cooperative named by id or registration number (/invite)."""
     message = update.effective_message
     assert message is not None
     admin = context.services.admin
-    if not admin.is_operator(_actor(update)):
+    if not admin.is_operator(user_id):
         await refuse(update, context)
         return
     ref = " ".join(context.args or []).strip()
@@ -183,15 +184,15 @@ async def invite_command(update: Update, context: BotContext) -> None:
             )
         )
         return
-    await invite(update, context, coop.id)
+    await invite(update, context, user_id, coop.id)
 
 
 async def accept_invite(update: Update, context: BotContext, token: str) -> None:
-    """The deep link adm_<token>: become an admin of that cooperative."""
+    """Make the user an admin of the invitation's cooperative (deep link ``adm_<token>``)."""
     message = update.effective_message
     assert message is not None
     try:
-        coop = await context.services.admin.accept_invite(_actor(update), token)
+        coop = await context.services.admin.accept_invite(actor(update), token)
     except InputError:
         await message.reply_text(
             context.gettext(
@@ -211,9 +212,9 @@ async def accept_invite(update: Update, context: BotContext, token: str) -> None
 HANDLERS: list[BaseHandler] = [
     CommandHandler("stats", on_stats),
     CommandHandler("invite", invite_command),
-    CallbackQueryHandler(on_menu, pattern=r"^op$"),
-    CallbackQueryHandler(on_stats, pattern=r"^os$"),
-    CallbackQueryHandler(on_audit, pattern=r"^oa$"),
-    CallbackQueryHandler(on_verify, pattern=rf"^ov:{ID}:[01]$"),
-    CallbackQueryHandler(on_invite_button, pattern=rf"^oi:{ID}$"),
+    CallbackQueryHandler(on_menu, pattern=OPERATOR_MENU.pattern),
+    CallbackQueryHandler(on_stats, pattern=OPERATOR_STATS.pattern),
+    CallbackQueryHandler(on_audit, pattern=OPERATOR_AUDIT.pattern),
+    CallbackQueryHandler(on_verify, pattern=VERIFY.pattern),
+    CallbackQueryHandler(on_invite_button, pattern=INVITE.pattern),
 ]

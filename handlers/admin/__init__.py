@@ -1,0 +1,63 @@
+"""/admin: the cooperative admin panel — applications, members, profile, statistics.
+
+Every button re-checks the role in the service (``AdminService``) through
+:func:`handlers.guard.guarded`: a forged callback pointing at another cooperative's
+application gets the same answer as a missing one.
+
+``panel.py`` /admin and the panel · ``applications.py`` the queue and decisions ·
+``members.py`` the register · ``profile.py`` the profile · ``stats.py`` statistics ·
+``input.py`` what admins type when a button asks (reasons, a member search, profile fields),
+through the shared awaited-input conversation (:mod:`handlers.awaited`) · ``reply.py`` how
+the panel answers. Messages to applicants and admins are :mod:`handlers.notify`.
+"""
+
+from __future__ import annotations
+
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from handlers.admin.applications import (
+    on_approve,
+    on_queue,
+    on_reject_menu,
+    on_reject_preset,
+    on_reveal,
+)
+from handlers.admin.input import ENTRY_POINTS as INPUT_ENTRY_POINTS
+from handlers.admin.input import on_location as on_input_location
+from handlers.admin.input import on_text as on_input_text
+from handlers.admin.members import on_export, on_member, on_members
+from handlers.admin.panel import admin_command, on_panel
+from handlers.admin.profile import on_loop, on_profile
+from handlers.admin.stats import on_stats
+from handlers.callbacks import (
+    APPROVE,
+    EXPORT,
+    LOOP,
+    MEMBER,
+    MEMBERS,
+    PANEL,
+    PROFILE,
+    QUEUE,
+    REJECT_MENU,
+    REJECT_PRESET,
+    REVEAL,
+    STATS,
+)
+
+__all__ = ["HANDLERS", "INPUT_ENTRY_POINTS", "on_input_location", "on_input_text"]
+
+HANDLERS: list[BaseHandler] = [
+    CommandHandler("admin", admin_command),
+    CallbackQueryHandler(on_panel, pattern=PANEL.pattern),
+    CallbackQueryHandler(on_queue, pattern=QUEUE.pattern),
+    CallbackQueryHandler(on_approve, pattern=APPROVE.pattern),
+    CallbackQueryHandler(on_reject_menu, pattern=REJECT_MENU.pattern),
+    CallbackQueryHandler(on_reject_preset, pattern=REJECT_PRESET.pattern),
+    CallbackQueryHandler(on_reveal, pattern=REVEAL.pattern),
+    CallbackQueryHandler(on_members, pattern=MEMBERS.pattern),
+    CallbackQueryHandler(on_member, pattern=MEMBER.pattern),
+    CallbackQueryHandler(on_export, pattern=EXPORT.pattern),
+    CallbackQueryHandler(on_profile, pattern=PROFILE.pattern),
+    CallbackQueryHandler(on_loop, pattern=LOOP.pattern),
+    CallbackQueryHandler(on_stats, pattern=STATS.pattern),
+]

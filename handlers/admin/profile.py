@@ -1,0 +1,101 @@
+"""The cooperative's profile as search shows it, with an edit button per field."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.context import BotContext
+from bot.i18n import Translator
+from bot.services.catalog import N_
+from handlers.admin.reply import respond
+from handlers.callbacks import LOOP, PANEL, PROFILE, PROFILE_EDIT
+from handlers.guard import guarded
+from handlers.render import services_text
+from storage.models import Cooperative
+
+PROFILE_BUTTONS: list[tuple[str, str]] = [
+    ("desc", N_("Description")),
+    ("svc", N_("Services")),
+    ("phone", N_("Phone")),
+    ("hours", N_("Opening hours")),
+    ("pokok", N_("Simpanan pokok")),
+    ("wajib", N_("Simpanan wajib")),
+    ("rat", N_("Last RAT year")),
+    ("loc", N_("Location")),
+]
+# The closed-loop buttons' codes and the values they store.
+LOOP_VALUES: dict[str, bool | None] = {"c": True, "o": False, "x": None}
+
+
+def profile_text(t: Translator, coop: Cooperative) -> str:
+    _ = t.gettext
+    loop = {True: _("closed-loop (members only)"), False: _("open-loop (OJK licence)"), None: "–"}[
+        coop.closed_loop
+    ]
+    lines = [
+        _("✏️ <b>Profile of {coop}</b>").format(coop=escape(coop.name)),
+        "",
+        _("Description: {value}").format(value=escape(coop.description or "–")),
+        _("Services: {services}").format(
+            services=services_text(coop.services, t, None) if coop.services else "–"
+        ),
+        _("Phone: {value}").format(value=escape(coop.phone or "–")),
+        _("Opening hours: {value}").format(value=escape(coop.opening_hours or "–")),
+        _("Simpanan pokok: {value}").format(
+            value=t.money(coop.simpanan_pokok) if coop.simpanan_pokok is not None else "–"
+        ),
+        _("Simpanan wajib: {value}").format(
+            value=t.money(coop.simpanan_wajib) if coop.simpanan_wajib is not None else "–"
+        ),
+        _("Savings and loan: {value}").format(value=loop),
+        _("Last RAT: {value}").format(value=coop.rat_year or "–"),
+        _("Location: {lat}, {lon}").format(
+            lat=f"{coop.location.lat:.5f}", lon=f"{coop.location.lon:.5f}"
+        ),
+        "",
+        _("Changes show in search at once."),
+    ]
+    return "\n".join(lines)
+
+
+def profile_keyboard(t: Translator, coop: Cooperative) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton("✏️ " + t.gettext(label), callback_data=PROFILE_EDIT(coop.id, key))
+        for key, label in PROFILE_BUTTONS
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append(
+        [
+            InlineKeyboardButton(t.gettext("🔒 Closed-loop"), callback_data=LOOP(coop.id, "c")),
+            InlineKeyboardButton(t.gettext("🔓 Open-loop"), callback_data=LOOP(coop.id, "o")),
+            InlineKeyboardButton(t.gettext("– Not set"), callback_data=LOOP(coop.id, "x")),
+        ]
+    )
+    rows.append([InlineKeyboardButton(t.gettext("⬅ Panel"), callback_data=PANEL(coop.id))])
+    return InlineKeyboardMarkup(rows)
+
+
+async def show_profile(update: Update, context: BotContext, coop: Cooperative) -> None:
+    await respond(
+        update, context, profile_text(context.t, coop), profile_keyboard(context.t, coop)
+    )
+
+
+@guarded(PROFILE)
+async def on_profile(update: Update, context: BotContext, user_id: int, coop_id: str) -> None:
+    """Show the cooperative's profile with an edit button per field."""
+    coop = await context.services.admin.coop_for_admin(user_id, coop_id)
+    await show_profile(update, context, coop)
+
+
+@guarded(LOOP)
+async def on_loop(
+    update: Update, context: BotContext, user_id: int, coop_id: str, value: str
+) -> None:
+    """Set closed-loop / open-loop status."""
+    coop = await context.services.admin.update_profile(
+        user_id, coop_id, "closed_loop", LOOP_VALUES[value]
+    )
+    await show_profile(update, context, coop)

@@ -1,8 +1,8 @@
 """A lean, rate-limited Bot API server in its own process — the broadcast benchmark's
 Telegram: ``python -m bench.botapi --rate 30``. Prints ``{"port": N, "stats_port": M}``.
 
-Unlike ``bot.telegram.localapi.LocalBotApiServer`` (which validates every call for the tests), it
-only paces and answers, so that the benchmark measures the bot and not the emulator.
+Unlike ``bot.telegram.localserver.LocalBotApiServer`` (which validates every call for the
+tests), it only paces and answers, so that the benchmark measures the bot and not the emulator.
 ``GET /bench/stats`` on the stats port: when each send was accepted, and how many 429s.
 """
 

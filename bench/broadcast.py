@@ -27,6 +27,7 @@ import aiohttp
 from bot.dbserver import EmbeddedMongo
 from bot.services.broadcast import BroadcastEngine
 from bot.telegram.sender import HttpSender
+from handlers.broadcast.keyboards import mute_markup
 from storage.broadcasts import BroadcastRepository
 from storage.mongo import Store
 
@@ -62,7 +63,7 @@ async def run_once(uri: str, recipients: int, limit: float, paid: bool) -> dict[
     assert proc.stdout is not None
     ports = json.loads(await proc.stdout.readline())
     base_url = f"http://127.0.0.1:{ports['port']}/bot"
-    sender = HttpSender(base_url, "123456:BENCH")
+    sender = HttpSender(base_url, "123456:BENCH", mute_markup)
     await sender.start()
     repo = BroadcastRepository(store)
     engine = BroadcastEngine(

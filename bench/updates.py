@@ -7,7 +7,7 @@
 A closed-loop load generator posts Telegram updates to the webhook server (``bench/_server.py``,
 a separate process: aiohttp → python-telegram-bot → handlers → storage → MongoDB) and waits
 for the matching ``sendMessage`` at a local Bot API server
-(``bot.telegram.localapi.LocalBotApiServer``) that the bot reaches over real HTTP
+(``bot.telegram.localserver.LocalBotApiServer``) that the bot reaches over real HTTP
 (``TELEGRAM_API_BASE_URL``). Each simulated user sends its next update only after the
 previous reply arrived; latency is from the POST to the reply's
 arrival at the Bot API server.
@@ -572,7 +572,7 @@ async def prepare(
 
 
 async def main_async(args: argparse.Namespace, db: Database) -> dict[str, Any]:
-    from bot.telegram.localapi import LocalBotApiServer
+    from bot.telegram.localserver import LocalBotApiServer
 
     levels = [int(c) for c in args.concurrency.split(",")]
     engine = await db.engine()

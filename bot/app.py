@@ -46,8 +46,9 @@ from bot.services.search import SearchService
 from bot.services.updates import UpdateService
 from bot.services.users import UserService
 from bot.telegram.processing import FloodGuard, PerUserProcessor
-from bot.telegram.progress import make_progress
 from bot.telegram.sender import HttpSender, make_sender
+from handlers.broadcast.keyboards import mute_markup
+from handlers.broadcast.progress import make_progress
 from handlers.commands import set_default_commands
 from storage.admins import AdminRepository
 from storage.applications import ApplicationRepository
@@ -317,12 +318,12 @@ async def _start_broadcasts(
     sender: Any
     if app.http_broadcasts:
         # The engine paces itself: its own lean HTTP client, not the bot's rate limiter.
-        http = HttpSender(settings.telegram_api_base_url, app.bot.token)
+        http = HttpSender(settings.telegram_api_base_url, app.bot.token, mute_markup)
         await http.start()
         stack.push_async_callback(http.close)
         sender = http
     else:
-        sender = make_sender(app.bot)
+        sender = make_sender(app.bot, mute_markup)
     engine = BroadcastEngine(
         services.broadcast.repo,
         sender,

@@ -26,10 +26,11 @@ from telegram.request import HTTPXRequest
 
 from bot.app import Backend, Services
 from bot.services.broadcast import BroadcastEngine, BroadcastService, ProgressInfo
-from bot.telegram.localapi import LocalBotApiServer
+from bot.telegram.localserver import LocalBotApiServer
 from bot.telegram.sender import make_sender
 from handlers.broadcast import parse_when
 from handlers.broadcast.draft import Draft
+from handlers.broadcast.keyboards import mute_markup
 from handlers.callbacks import COMPOSE, MUTE
 from storage.broadcasts import BroadcastRepository
 from storage.models import Broadcast
@@ -70,7 +71,7 @@ class Harness:
 
     def engine(self, **kwargs: Any) -> BroadcastEngine:
         kwargs.setdefault("progress_every", 0.5)
-        sender = self.clock.holding(make_sender(self.bot))
+        sender = self.clock.holding(make_sender(self.bot, mute_markup))
         return BroadcastEngine(self.repo, sender, self.record, clock=self.clock, **kwargs)
 
     async def job(self, recipients: list[int], *, paid: bool = False) -> Broadcast:

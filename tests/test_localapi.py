@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.telegram.html import TelegramLimitError, html_to_text
-from bot.telegram.localapi import check_markup, check_text
+from bot.telegram.limits import check_markup, check_text
 
 
 class TestHtml:

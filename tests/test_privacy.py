@@ -142,9 +142,7 @@ class TestErasure:
         assert "1 applications withdrawn, 1 memberships ended" in texts(calls)[-2]
         await chat.app.update_persistence()
         # The cooperative of the ended membership heard about it.
-        assert any(
-            n.kind == "member_left" for n in await services.membership.apps.notifications()
-        )
+        assert any(n.kind == "member_left" for n in await services.membership.apps.notifications())
         assert await scan() == {}
         # Only anonymous counts remain.
         assert await services.membership.apps.count({"coop_id": coops["KK-2"]}) == 1
@@ -244,17 +242,8 @@ class TestKeys:
         assert rotated.membership.reveal_nik(app) == "1271056203910021"
         assert (await rotated.cards.verify(token, 1)).valid  # printed before the rotation
         # Duplicate checks use the new hash.
-        draft = {
-            "full_name": "X Y",
-            "birth_place": "Medan",
-            "address": "Jl. A 1",
-            "phone": "+6281234567890",
-            "occupation": "petani",
-        }
         with pytest.raises(Exception, match="nik_taken"):
-            draft.update(
-                await rotated.membership.nik_answer(99, coops["KSP-3"], "1271056203910022")
-            )
+            await rotated.membership.nik_answer(99, coops["KSP-3"], "1271056203910022")
         state = await store["user_data"].find_one({"_id": 23})
         assert state["data"]["forms"]["x"]["nik_enc"].startswith(new_vault.key_id + ":")
 

@@ -21,7 +21,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import Backend, Services, build_application, build_services
 from bot.config import Settings
 from bot.dbserver import EmbeddedMongo
-from bot.telegram.localapi import LocalBotApi, LocalBotApiServer
+from bot.telegram.localapi import LocalBotApi
+from bot.telegram.localserver import LocalBotApiServer
 from bot.web import PTB, build_web_app
 from storage.mongo import Store
 
@@ -39,7 +40,7 @@ async def replies(
     api: LocalBotApi,
     chat_id: int,
     count: int,
-    timeout: float = 10.0,  # noqa: ASYNC109
+    timeout: float = 10.0,
 ) -> list[str]:
     """Wait until ``count`` messages went to ``chat_id``; return their texts in order."""
     deadline = time.monotonic() + timeout

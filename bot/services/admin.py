@@ -8,49 +8,29 @@ Every action — allowed or refused — is written to the insert-only audit log.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.services.catalog import normalise_service
 from bot.services.crypto import Vault
 from bot.services.gazetteer import Gazetteer, in_indonesia_bounds
-from bot.services.importer import Importer, ImportReport, Progress, parse_amount
+from bot.services.importer import Importer, ImportReport, Progress
 from bot.services.membership import MembershipService
-from bot.services.phone import normalize_phone
+from bot.services.profile import PROFILE_FIELDS, InputError, parse_profile
+from bot.services.register import register_csv
 from bot.services.text import clean_line, fold
 from storage.base import Admins, Applications, AuditLog, Cooperatives, Invites, Users
 from storage.models import Application, AuditEntry, Cooperative, Point
 
 INVITE_DAYS = 7
 MEMBER_STATUSES = ("active", "suspended")
-PROFILE_FIELDS = (
-    "description",
-    "services",
-    "phone",
-    "opening_hours",
-    "simpanan_pokok",
-    "simpanan_wajib",
-    "closed_loop",
-    "rat_year",
-)
 
 
 class Forbidden(Exception):
     """The acting user may not do this (or the target does not exist for them)."""
-
-
-class InputError(ValueError):
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(slots=True)
@@ -259,43 +239,8 @@ class AdminService:
         """The cooperative's own register as CSV (UTF-8 with BOM, for spreadsheets)."""
         coop = await self.require_coop(actor, coop_id, "export_members")
         members, _ = await self.apps.members(coop_id, (*MEMBER_STATUSES, "left"), limit=1_000_000)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(
-            [
-                "member_number",
-                "full_name",
-                "nik",
-                "sex",
-                "birth_date",
-                "birth_place",
-                "address",
-                "phone",
-                "occupation",
-                "status",
-                "member_since",
-                "domicile_declared",
-            ]
-        )
-        for m in members:
-            writer.writerow(
-                [
-                    m.member_number or "",
-                    m.full_name or "",
-                    self.membership.reveal_nik(m) or "",
-                    m.sex or "",
-                    m.birth_date or "",
-                    m.birth_place or "",
-                    m.address or "",
-                    m.phone or "",
-                    m.occupation or "",
-                    m.status,
-                    m.decided_at.date().isoformat() if m.decided_at else "",
-                    "yes" if m.domicile_declared else "no",
-                ]
-            )
         await self._done(actor, "export_members", coop.id, None, rows=len(members))
-        return ("\ufeff" + out.getvalue()).encode("utf-8")
+        return register_csv(members, self.membership.reveal_nik)
 
     # --- profile ------------------------------------------------------------------------
 
@@ -304,41 +249,7 @@ class AdminService:
 
     def parse_profile(self, name: str, raw: str) -> Any:
         """Check a typed profile value; raises :class:`InputError`."""
-        text = raw.strip()
-        if name == "description":
-            value = text[:1000]
-            if len(text) > 1000:
-                raise InputError("too_long", max=1000)
-            return value or None
-        if name == "services":
-            tags = [t for t in (normalise_service(p) for p in re.split(r"[;,\n]", text)) if t]
-            if not tags:
-                raise InputError("services_empty")
-            return list(dict.fromkeys(tags))[:20]
-        if name == "phone":
-            phone = normalize_phone(text)
-            if phone is None:
-                raise InputError("phone_invalid")
-            return phone
-        if name == "opening_hours":
-            value = clean_line(text, 200)
-            if not 3 <= len(value) <= 100:
-                raise InputError("too_long", max=100)
-            return value
-        if name in ("simpanan_pokok", "simpanan_wajib"):
-            try:
-                amount = parse_amount(text)
-            except ValueError:
-                raise InputError("amount_invalid") from None
-            if not 0 <= amount <= 100_000_000:
-                raise InputError("amount_invalid")
-            return amount
-        if name == "rat_year":
-            year = int(text) if text.isdigit() else 0
-            if not 1945 <= year <= datetime.now(UTC).year:
-                raise InputError("year_invalid", max=datetime.now(UTC).year)
-            return year
-        raise InputError("unknown_field")
+        return parse_profile(name, raw)
 
     async def update_profile(self, actor: int, coop_id: str, name: str, value: Any) -> Cooperative:
         coop = await self.require_coop(actor, coop_id, "edit_profile")

@@ -6,6 +6,11 @@ unchanged. Every call is recorded, answered the way Telegram answers it (message
 Telegram's limits, so an over-long text, malformed HTML or a 65-byte callback data
 fails here as it would in production. The console chat renders the recorded calls;
 the tests assert on them.
+
+The module is one piece: :class:`LocalBotApi` is one class whose methods mirror one API
+surface (a call, its answer, the stored messages it changes); split, the rules for a
+message would live apart from the answers that depend on them. Telegram's limits are in
+``limits``, the HTTP front in ``localserver``.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
-from bot.telegram.html import TelegramLimitError, utf16_len, visible_text
+from bot.telegram.html import TelegramLimitError, utf16_len
+from bot.telegram.limits import SEND_METHODS, check_markup, check_text
 
 BOT_USER = {
     "id": 7_000_000_001,
@@ -33,85 +39,6 @@ BOT_USER = {
     "can_read_all_group_messages": False,
     "supports_inline_queries": True,
 }
-
-SEND_METHODS = {
-    "sendMessage",
-    "sendPhoto",
-    "sendDocument",
-    "sendVenue",
-    "sendLocation",
-    "sendAnimation",
-    "sendVideo",
-    "sendAudio",
-    "sendVoice",
-    "sendSticker",
-    "sendContact",
-    "copyMessage",
-    "forwardMessage",
-}
-
-
-def check_text(
-    text: str | None, parse_mode: str | None, *, limit: int, what: str, allow_empty: bool = False
-) -> str:
-    plain = visible_text(text or "", parse_mode)
-    if not plain.strip() and not allow_empty:
-        raise TelegramLimitError(f"Bad Request: {what} must be non-empty")
-    if utf16_len(plain) > limit:
-        raise TelegramLimitError(f"Bad Request: {what} is too long")
-    return plain
-
-
-def check_markup(markup: dict[str, Any] | None) -> None:
-    if not markup:
-        return
-    if "inline_keyboard" in markup:
-        rows = markup["inline_keyboard"]
-        count = 0
-        for row in rows:
-            if len(row) > 8:
-                raise TelegramLimitError("Bad Request: too many buttons in a row")
-            for button in row:
-                count += 1
-                text = button.get("text", "")
-                if not text.strip():
-                    raise TelegramLimitError("Bad Request: button text must be non-empty")
-                actions = [
-                    k
-                    for k in (
-                        "callback_data",
-                        "url",
-                        "switch_inline_query",
-                        "switch_inline_query_current_chat",
-                        "copy_text",
-                        "login_url",
-                        "web_app",
-                        "pay",
-                        "switch_inline_query_chosen_chat",
-                    )
-                    if k in button
-                ]
-                if len(actions) != 1:
-                    raise TelegramLimitError("Bad Request: a button needs exactly one action")
-                if "callback_data" in button:
-                    size = len(button["callback_data"].encode("utf-8"))
-                    if not 1 <= size <= 64:
-                        raise TelegramLimitError("Bad Request: BUTTON_DATA_INVALID")
-                if "url" in button and not re.match(r"^(https?|tg)://\S+$", button["url"]):
-                    raise TelegramLimitError("Bad Request: BUTTON_URL_INVALID")
-                if "copy_text" in button and not 1 <= len(button["copy_text"]["text"]) <= 256:
-                    raise TelegramLimitError("Bad Request: copy_text must be 1-256 characters")
-        if count > 100:
-            raise TelegramLimitError("Bad Request: too many inline buttons")
-    elif "keyboard" in markup:
-        for row in markup["keyboard"]:
-            for button in row:
-                label = button["text"] if isinstance(button, dict) else button
-                if not str(label).strip():
-                    raise TelegramLimitError("Bad Request: keyboard button text is empty")
-        placeholder = markup.get("input_field_placeholder")
-        if placeholder is not None and not 1 <= len(placeholder) <= 64:
-            raise TelegramLimitError("Bad Request: input_field_placeholder must be 1-64 chars")
 
 
 @dataclass
@@ -588,150 +515,3 @@ class LocalBotApi(BaseRequest):
 
     def clear(self) -> None:
         self.calls.clear()
-
-
-class LocalBotApiServer:
-    """:class:`LocalBotApi` over HTTP, for a bot in another process (``TELEGRAM_API_BASE_URL
-    = http://127.0.0.1:<port>/bot``). It can enforce a send rate (answering 429 with
-    ``retry_after`` beyond it, as Telegram does) and answer 403 for chats that blocked the
-    bot — the conditions a broadcast engine must survive."""
-
-    def __init__(
-        self,
-        api: LocalBotApi | None = None,
-        *,
-        rate_per_s: float | None = None,
-        blocked: set[int] | None = None,
-        retry_after: int = 1,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.api = api or LocalBotApi()
-        self.clock = clock  # when sends happen (tests of pacing run on virtual time)
-        self.rate_per_s = rate_per_s
-        self.blocked = blocked or set()
-        self.retry_after = retry_after
-        self.sent_at: list[float] = []  # when each accepted send happened
-        self.too_many = 0  # 429 answers given
-        self._window: list[float] = []
-        self._runner: Any = None
-        self.port: int | None = None
-
-    def _rate_limited(self, now: float) -> bool:
-        if self.rate_per_s is None:
-            return False
-        self._window = [t for t in self._window if t > now - 1.0]
-        if len(self._window) >= self.rate_per_s:
-            return True
-        self._window.append(now)
-        return False
-
-    async def _handle(self, request: Any) -> Any:
-        from aiohttp import web
-
-        method = request.match_info["method"]
-        params: dict[str, Any] = {}
-        files: dict[str, tuple[str, bytes]] = {}
-        if request.content_type == "application/json":
-            params = await request.json()
-        elif request.can_read_body:
-            form = await request.post()
-            for key, value in form.items():
-                if hasattr(value, "file"):
-                    files[key] = (value.filename or key, value.file.read())
-                else:
-                    params[key] = _decode(key, value)
-        for key, value in list(params.items()):
-            if isinstance(value, str) and value.startswith("attach://"):
-                part = value[len("attach://") :]
-                if part in files:
-                    params[key] = {"file": files[part][0], "size": len(files[part][1])}
-        for key, (filename, content) in files.items():
-            if key in params and isinstance(params[key], dict):
-                continue
-            params[key] = {"file": filename, "size": len(content)}
-        if method in SEND_METHODS:
-            chat_id = int(params.get("chat_id", 0) or 0)
-            now = self.clock()
-            if chat_id in self.blocked:
-                return web.json_response(
-                    {
-                        "ok": False,
-                        "error_code": 403,
-                        "description": "Forbidden: bot was blocked by the user",
-                    },
-                    status=403,
-                )
-            if self._rate_limited(now):
-                self.too_many += 1
-                return web.json_response(
-                    {
-                        "ok": False,
-                        "error_code": 429,
-                        "description": f"Too Many Requests: retry after {self.retry_after}",
-                        "parameters": {"retry_after": self.retry_after},
-                    },
-                    status=429,
-                )
-            self.sent_at.append(now)
-        status, body = self.api.handle(method, params, files)
-        return web.Response(status=status, body=body, content_type="application/json")
-
-    async def _file(self, request: Any) -> Any:
-        from aiohttp import web
-
-        file_id = request.match_info["path"]
-        if file_id not in self.api.files:
-            return web.Response(status=404)
-        return web.Response(body=self.api.files[file_id][1])
-
-    async def start(self, port: int = 0) -> str:
-        """Serve on 127.0.0.1; returns the base URL to give the bot."""
-        from aiohttp import web
-
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        app.router.add_get("/file/bot{token}/{path}", self._file)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return f"http://127.0.0.1:{self.port}/bot"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-
-_INT_FIELDS = {
-    "chat_id",
-    "message_id",
-    "from_chat_id",
-    "user_id",
-    "reply_to_message_id",
-    "cache_time",
-    "limit",
-    "offset",
-    "timeout",
-    "max_connections",
-}
-_FLOAT_FIELDS = {"latitude", "longitude"}
-
-
-def _decode(key: str, value: str) -> Any:
-    """Form values as PTB sends them: JSON for objects, lists and flags; numbers for the
-    numeric fields; text as text."""
-    if key in _INT_FIELDS and value.lstrip("-").isdigit():
-        return int(value)
-    if key in _FLOAT_FIELDS:
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    if value[:1] in "[{" or value in ("true", "false", "null"):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value

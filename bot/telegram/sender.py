@@ -4,23 +4,27 @@ Two senders with the same outcomes: :func:`make_sender` goes through python-tele
 ``Bot`` (the console and tests, whose Bot API is the in-process stand-in), and
 :class:`HttpSender` posts JSON straight to the Bot API (production, high rates). Both read
 Telegram's errors through the one mapping, :func:`error_outcome`. The button under every
-announcement is the broadcast feature's (``handlers/broadcast/keyboards.py``).
+announcement is the broadcast feature's: the composition root passes it in as ``markup``
+(``handlers/broadcast/keyboards.py::mute_markup``), so this adapter knows no handler.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.services.broadcast import Outcome, Sender, SendResult
-from handlers.broadcast.keyboards import mute_markup
 from storage.models import Broadcast
+
+# The buttons under an announcement (its sender's mute button).
+Markup = Callable[[Broadcast], InlineKeyboardMarkup]
 
 
 def error_outcome(code: int, description: str, retry_after: float = 1.0) -> SendResult:
@@ -36,7 +40,7 @@ def error_outcome(code: int, description: str, retry_after: float = 1.0) -> Send
     return SendResult(Outcome.FAILED, error=description[:100])
 
 
-def make_sender(bot: Bot) -> Sender:
+def make_sender(bot: Bot, markup: Markup) -> Sender:
     """Send one announcement and say how it went (Telegram's errors → outcomes)."""
 
     async def send(job: Broadcast, chat_id: int) -> SendResult:
@@ -48,7 +52,7 @@ def make_sender(bot: Bot) -> Sender:
                     job.photo,
                     caption=job.text,
                     parse_mode=ParseMode.HTML,
-                    reply_markup=mute_markup(job),
+                    reply_markup=markup(job),
                     allow_paid_broadcast=paid,
                 )
             else:
@@ -56,7 +60,7 @@ def make_sender(bot: Bot) -> Sender:
                     chat_id,
                     job.text,
                     parse_mode=ParseMode.HTML,
-                    reply_markup=mute_markup(job),
+                    reply_markup=markup(job),
                     allow_paid_broadcast=paid,
                 )
         except RetryAfter as exc:
@@ -82,8 +86,11 @@ class HttpSender:
     2-core machine near 250 messages/s; see bench/README.md). Same outcomes as
     :func:`make_sender`."""
 
-    def __init__(self, base_url: str, token: str, max_connections: int = 128) -> None:
+    def __init__(
+        self, base_url: str, token: str, markup: Markup, max_connections: int = 128
+    ) -> None:
         self.url = f"{base_url}{token}/"
+        self.markup = markup
         self.max_connections = max_connections
         self._session: Any = None
 
@@ -106,7 +113,7 @@ class HttpSender:
         """Send one announcement and say how it went."""
         import aiohttp
 
-        markup = mute_markup(job).to_dict()
+        markup = self.markup(job).to_dict()
         payload: dict[str, Any] = {
             "chat_id": chat_id,
             "parse_mode": "HTML",

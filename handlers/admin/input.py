@@ -13,7 +13,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.services.admin import Forbidden, InputError
+from bot.services.admin import Forbidden
+from bot.services.profile import InputError
 from handlers.admin.applications import reject_with
 from handlers.admin.members import show_member, show_members
 from handlers.admin.profile import show_profile

@@ -5,10 +5,10 @@
 - ``controls``: pause, resume and cancel under the progress message; mute and unmute under
   every announcement.
 - ``keyboards``: every button of the feature, from the kinds in ``handlers/callbacks.py``.
+- ``progress``: the creator's progress message, rendered and edited as the engine reports.
 
-Sending is the engine's (``bot/services/broadcast``); the Bot API senders and the
-progress message are Telegram adapters (``bot/telegram/sender.py``,
-``bot/telegram/progress.py``).
+Sending is the engine's (``bot/services/broadcast``); the Bot API senders are Telegram
+adapters (``bot/telegram/sender.py``), given the mute button by the composition root.
 """
 
 from __future__ import annotations

@@ -29,7 +29,6 @@ from bot.i18n import JAKARTA
 from bot.services.admin import Forbidden as NotAllowed
 from bot.services.catalog import TYPES
 from bot.telegram.html import html_to_text
-from handlers.guard import refuse
 from handlers.broadcast import draft as drafts
 from handlers.broadcast.draft import Draft
 from handlers.broadcast.keyboards import (
@@ -50,6 +49,7 @@ from handlers.callbacks import (
     any_of,
     which,
 )
+from handlers.guard import refuse
 from storage.models import Broadcast
 
 MAX_SCHEDULE_DAYS = 30

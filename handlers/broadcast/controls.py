@@ -12,9 +12,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.context import BotContext
 from bot.services.broadcast import PLATFORM
-from handlers.guard import refuse
 from handlers.broadcast.keyboards import control_markup, muting_markup, unmuting_markup
 from handlers.callbacks import JOB_CANCEL, JOB_PAUSE, JOB_RESUME, MUTE, UNMUTE, any_of, which
+from handlers.guard import refuse
 
 log = logging.getLogger(__name__)
 

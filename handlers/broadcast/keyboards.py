@@ -2,7 +2,7 @@
 
 The mute button goes under every announcement (the senders in ``bot/telegram/sender.py``
 attach it) and the pause/resume/cancel buttons under the progress message
-(``bot/telegram/progress.py`` edits it): both come from here so that a button and the
+(``handlers/broadcast/progress.py`` edits it): both come from here so that a button and the
 handler that answers it (``handlers/broadcast/controls.py``) cannot drift apart.
 """
 

@@ -15,8 +15,8 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.services.admin import InputError
 from bot.services.catalog import type_label
+from bot.services.profile import InputError
 from handlers.callbacks import (
     COMPOSE_PLATFORM,
     INVITE,

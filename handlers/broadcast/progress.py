@@ -1,7 +1,8 @@
 """The creator's progress message: the broadcast engine reports, this renders and edits.
 
-The text is in the creator's language (the job keeps it); the pause/resume/cancel buttons
-are the broadcast feature's (``handlers/broadcast/keyboards.py``).
+The text is in the creator's language (the job keeps it), with the pause/resume/cancel
+buttons. The composition root hands :func:`make_progress` to the engine, which knows no
+Telegram.
 """
 
 from __future__ import annotations

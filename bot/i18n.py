@@ -7,6 +7,7 @@ compiled ``.mo`` files are kept in the repository.
 
 from __future__ import annotations
 
+import functools
 import gettext
 import io
 from dataclasses import dataclass
@@ -80,25 +81,34 @@ class Translator:
         return format_datetime(value, format=fmt, tzinfo=tzinfo or JAKARTA, locale=self.locale)
 
 
+@functools.lru_cache(maxsize=4)
+def _catalogs(locales_dir: Path) -> dict[str, gettext.NullTranslations]:
+    """Each language's compiled catalog, read once per process (they never change while
+    it runs; every service container built in it shares them)."""
+    found: dict[str, gettext.NullTranslations] = {}
+    for lang in LOCALES:
+        po = locales_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+        if not po.exists():
+            found[lang] = gettext.NullTranslations()
+            continue
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=lang)
+        buf = io.BytesIO()
+        write_mo(buf, catalog)
+        buf.seek(0)
+        found[lang] = gettext.GNUTranslations(buf)
+    return found
+
+
 class I18n:
     """All catalogs, loaded once; hands out a :class:`Translator` per locale."""
 
     def __init__(self, locales_dir: Path, default: str = DEFAULT_LOCALE) -> None:
         self.default = default
-        self._translators: dict[str, Translator] = {}
-        for lang in LOCALES:
-            po = locales_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
-            translations: gettext.NullTranslations
-            if po.exists():
-                with po.open("rb") as fh:
-                    catalog = read_po(fh, locale=lang)
-                buf = io.BytesIO()
-                write_mo(buf, catalog)
-                buf.seek(0)
-                translations = gettext.GNUTranslations(buf)
-            else:
-                translations = gettext.NullTranslations()
-            self._translators[lang] = Translator(lang, translations)
+        self._translators = {
+            lang: Translator(lang, translations)
+            for lang, translations in _catalogs(locales_dir.resolve()).items()
+        }
 
     @property
     def available(self) -> tuple[str, ...]:

@@ -203,12 +203,16 @@ class BroadcastEngine:
         dispatcher = asyncio.create_task(self._dispatcher(), name="broadcast-dispatcher")
         try:
             while self._running:
+                # Cleared before the work, not after: a wake-up (a new job, or stop())
+                # that arrives while the feeder works must not be lost.
+                self._wake.clear()
                 try:
                     await self._feed()
                 except Exception as exc:  # keep going; the database may be away a moment
                     log.warning("broadcast feeder failed error=%s", type(exc).__name__)
                     await self.clock.sleep(1.0)
-                self._wake.clear()
+                if not self._running:
+                    break
                 # Busy: every flush interval. Idle: look every 2 s (jobs created here wake
                 # the engine at once; due scheduled jobs and other processes' jobs can wait).
                 idle = not self._jobs and not self._tasks

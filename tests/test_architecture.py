@@ -228,6 +228,15 @@ def test_handlers_reach_data_only_through_services() -> None:
                 bad.append(f"{path.name}:{node.lineno} services.{after[0]}")
             elif len(after) > 1 and after[1] in repository_words:
                 bad.append(f"{path.name}:{node.lineno} services.{'.'.join(after[:2])}")
+        # Whatever the object is called locally (``admin = context.services.admin``),
+        # a repository's attribute is never read in a handler.
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr in repository_words
+            ):
+                bad.append(f"{path.name}:{node.lineno} .{node.value.attr}.{node.attr}")
     assert sorted(set(bad)) == []
 
 

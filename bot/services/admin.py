@@ -150,6 +150,19 @@ class AdminService:
             details=details,
         )
 
+    async def record(
+        self,
+        actor: int,
+        action: str,
+        *,
+        coop_id: str | None = None,
+        target: str | None = None,
+        outcome: str = "ok",
+        **details: Any,
+    ) -> None:
+        """Write an action another service carried out to the audit log."""
+        await self._done(actor, action, coop_id, target, outcome, **details)
+
     # --- applications -------------------------------------------------------------------
 
     async def pending(self, actor: int, coop_id: str) -> list[Application]:

@@ -335,13 +335,14 @@ async def _create(update: Update, context: BotContext, when: datetime | None) ->
         scheduled_at=when,
         language=context.locale or "id",
     )
-    await admin.audit.record(
-        actor=actor,
-        action="broadcast",
-        outcome="ok",
+    await admin.record(
+        actor,
+        "broadcast",
         coop_id=draft.coop_id,
         target=job.id,
-        details={"recipients": job.total, "paid": job.paid, "scheduled": bool(when)},
+        recipients=job.total,
+        paid=job.paid,
+        scheduled=bool(when),
     )
     t = context.t
     if when is not None:

@@ -45,9 +45,9 @@ async def on_control(update: Update, context: BotContext) -> None:
         return
     action = ACTIONS[kind]
     changed = await services.broadcast.control(job_id, action)
-    await services.admin.audit.record(
-        actor=actor,
-        action=f"broadcast_{action}",
+    await services.admin.record(
+        actor,
+        f"broadcast_{action}",
         outcome="ok" if changed else "not_applicable",
         coop_id=job.coop_id if job else None,
         target=job_id,

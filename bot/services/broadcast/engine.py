@@ -365,7 +365,10 @@ class BroadcastEngine:
     async def _report(self, job: Broadcast, force: bool = False) -> None:
         now = self.clock.monotonic()
         idle = not self._queues.get(job.id) and not self._in_flight.get(job.id)
-        due = now - self._last_progress.get(job.id, 0.0) >= self.progress_every
+        # The first report waits a full interval: the creator has just been told that
+        # sending starts, and a 0 % bar on top of that says nothing.
+        last = self._last_progress.setdefault(job.id, now)
+        due = now - last >= self.progress_every
         if not (due or force or idle):
             return
         counts = await self.repo.counts(job.id)
@@ -384,7 +387,8 @@ class BroadcastEngine:
         self._last_progress[job.id] = now
         times = self._sent_times.get(job.id, deque())
         recent = [t for t in times if t > now - 10]
-        rate = len(recent) / min(10.0, max(1e-6, now - recent[0])) if len(recent) > 1 else 0.0
+        # Over at least a second: two sends a millisecond apart are not 2,000 a second.
+        rate = len(recent) / min(10.0, max(1.0, now - recent[0])) if len(recent) > 1 else 0.0
         info = ProgressInfo(
             total=job.total,
             sent=counts.get("sent", 0),

@@ -28,7 +28,7 @@ import handlers
 from bot.config import Settings
 from bot.context import BotContext, BotData
 from bot.i18n import I18n
-from bot.persistence import FLUSH_HANDLER, MongoPersistence
+from bot.persistence import MongoPersistence
 from bot.services.admin import AdminService
 from bot.services.broadcast import BroadcastEngine, BroadcastService
 from bot.services.cards import CardService
@@ -258,7 +258,6 @@ def build_application(
         settings.flood_limit, settings.flood_window_s, settings.flood_pause_s
     )
     handlers.register(app, form_timeout_s=settings.form_timeout_s, live=live)
-    app.add_handler(FLUSH_HANDLER, group=99)  # last: persist this update's state now
     return app
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
+from bot.persistence import FLUSH_HANDLER
 from handlers import (
     admin,
     awaited,
@@ -63,4 +64,6 @@ def register(
     ):
         app.add_handlers(module.HANDLERS)
     app.add_error_handler(errors.on_error)
+    # Last of all, after every other group: persist this update's conversation state now.
+    app.add_handler(FLUSH_HANDLER, group=99)
     jobs.schedule(app)

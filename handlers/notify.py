@@ -116,7 +116,7 @@ async def notify_admins(context: BotContext, application: Application, coop: Coo
     """Tell the cooperative's admins about a new application at once, with decisions."""
     services = context.services
     for admin_id in await services.admin.admins_of(coop.id):
-        t = services.i18n.get(await services.users.locale_for(admin_id, None))
+        t = services.i18n.get(await services.users.recipient_locale(admin_id))
         village = services.membership.village_name(coop)
         text = (
             t.gettext("🔔 New application")
@@ -141,7 +141,7 @@ async def notify_admins_left(
         return
     services = context.services
     for admin_id in await services.admin.admins_of(coop.id):
-        t = services.i18n.get(await services.users.locale_for(admin_id, None))
+        t = services.i18n.get(await services.users.recipient_locale(admin_id))
         text = t.gettext("🚪 {name} ({number}) left {coop}.").format(
             name=escape(application.full_name or ""),
             number=escape(application.member_number or ""),
@@ -157,9 +157,17 @@ async def notify_admins_left(
 # --- to the applicant or member ----------------------------------------------------------
 
 
+async def _reader(context: BotContext, application: Application) -> Translator:
+    """The applicant's language now (their choice, else Telegram's), else the form's."""
+    services = context.services
+    return services.i18n.get(
+        await services.users.recipient_locale(application.user_id, application.language)
+    )
+
+
 async def tell_applicant(context: BotContext, application: Application, coop: Cooperative) -> None:
     """Tell the applicant the board's decision, in the applicant's own language."""
-    t = context.services.i18n.get(application.language)
+    t = await _reader(context, application)
     _ = t.gettext
     if application.status == "active":
         lines = [
@@ -210,7 +218,7 @@ async def tell_member(context: BotContext, application: Application) -> None:
     if application.status == "suspended":
         await tell_applicant(context, application, coop)
         return
-    t = context.services.i18n.get(application.language)
+    t = await _reader(context, application)
     try:
         await context.bot.send_message(
             application.user_id,

@@ -1,4 +1,10 @@
-"""Users: activity and the language each one reads the bot in."""
+"""Users: activity and the language each one reads the bot in.
+
+A reply is in the language of the update it answers (``locale_for``). A message the bot
+starts itself (a notice to a cooperative's admins, a decision to an applicant) has no update
+to read a language from: ``recipient_locale`` takes the reader's stored choice, else the
+Telegram language stored when the bot last saw them, else Indonesian.
+"""
 
 from __future__ import annotations
 
@@ -38,10 +44,24 @@ class UserService:
 
     def locale_of(self, profile: UserProfile | None, telegram_language: str | None) -> str:
         chosen = profile.language if profile else None
-        return self.i18n.negotiate(chosen, telegram_language)
+        stored = profile.telegram_language if profile else None
+        return self.i18n.negotiate(chosen, telegram_language or stored)
 
     async def locale_for(self, user_id: int, telegram_language: str | None) -> str:
         return self.locale_of(await self.touch(user_id, telegram_language), telegram_language)
+
+    async def recipient_locale(self, user_id: int, fallback: str | None = None) -> str:
+        """The language of a message the bot starts to ``user_id``.
+
+        Their choice (/language), else their Telegram's language as last seen, else
+        ``fallback`` (the language they applied in, for someone the bot has no profile of),
+        else Indonesian. Reads only: being told something is not being seen.
+        """
+        cached = self._cache.get(user_id)
+        profile = cached[1] if cached else await self.users.get(user_id)
+        if profile is not None and (profile.language or profile.telegram_language):
+            return self.i18n.negotiate(profile.language, profile.telegram_language)
+        return self.i18n.negotiate(fallback, None)
 
     async def set_language(self, user_id: int, language: str) -> str:
         """Store the user's choice; returns the locale now in effect."""

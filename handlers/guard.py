@@ -1,9 +1,12 @@
 """The one refusal, and the preamble guarded buttons share: parse the data, check, refuse.
 
-Roles are checked in ``AdminService``: it raises :class:`~bot.services.admin.Forbidden` and
-writes the refusal to the audit log. Here that becomes the same answer everywhere, which says
-nothing about the target: a forged button pointing at another cooperative's application gets
-the answer a missing one gets.
+Roles are checked in ``AdminService`` and nowhere else: every check goes through
+``AdminService.authorize`` (``require_coop``, ``require_application`` and ``require_operator``
+are its shorthands), which writes each refusal to the audit log and raises
+:class:`~bot.services.admin.Forbidden`. A handler never decides a role by itself (asking
+``is_operator`` only chooses which buttons to show). Here a refusal becomes the same answer
+everywhere, which says nothing about the target: a forged button pointing at another
+cooperative's application gets the answer a missing one gets.
 """
 
 from __future__ import annotations

@@ -101,19 +101,57 @@ class AdminService:
         coops = await self.coops.get_many(await self.admins.coops_of(user_id))
         return sorted(coops, key=lambda c: c.name.casefold())
 
-    async def _refuse(
-        self, actor: int, action: str, coop_id: str | None, target: str | None
+    async def refuse(
+        self,
+        actor: int,
+        action: str,
+        *,
+        coop_id: str | None = None,
+        target: str | None = None,
     ) -> Forbidden:
+        """Write a refusal to the audit log; the caller raises what this returns.
+
+        Every refusal is written here, whatever refused it: a role check
+        (:meth:`authorize`), a target that does not exist for the actor, a forged button.
+        """
         await self.audit.record(
             actor=actor, action=action, outcome="refused", coop_id=coop_id, target=target
         )
         return Forbidden(action)
 
+    async def authorize(
+        self,
+        actor: int,
+        action: str,
+        *,
+        coop_id: str | None = None,
+        operators: bool = False,
+        only: int | None = None,
+        target: str | None = None,
+    ) -> None:
+        """The one role check: pass, or audit the refusal and raise :class:`Forbidden`.
+
+        ``actor`` passes as an admin of ``coop_id`` at this moment (and, when ``only`` is
+        set, only if it is that user, e.g. an announcement's creator) or, with
+        ``operators``, as a platform operator. Roles are read now, never remembered: a
+        removed admin is refused at the next tap.
+        """
+        if operators and self.is_operator(actor):
+            return
+        if (
+            coop_id is not None
+            and (only is None or only == actor)
+            and await self.admins.is_admin(coop_id, actor)
+        ):
+            return
+        raise await self.refuse(actor, action, coop_id=coop_id, target=target)
+
     async def require_coop(self, actor: int, coop_id: str, action: str) -> Cooperative:
         """The cooperative, if ``actor`` administers it."""
         coop = await self.coops.get(coop_id)
-        if coop is None or not await self.admins.is_admin(coop.id, actor):
-            raise await self._refuse(actor, action, coop_id if coop else None, None)
+        if coop is None:
+            raise await self.refuse(actor, action, target=coop_id)
+        await self.authorize(actor, action, coop_id=coop.id)
         return coop
 
     async def require_application(
@@ -121,16 +159,23 @@ class AdminService:
     ) -> tuple[Application, Cooperative]:
         """An application of a cooperative ``actor`` administers."""
         application = await self.apps.get(application_id)
-        if application is None or not await self.admins.is_admin(application.coop_id, actor):
-            raise await self._refuse(actor, action, None, None)
+        if application is None:
+            raise await self.refuse(actor, action, target=application_id)
+        await self.authorize(actor, action, coop_id=application.coop_id, target=application_id)
         coop = await self.coops.get(application.coop_id)
         if coop is None:
-            raise await self._refuse(actor, action, None, None)
+            raise await self.refuse(actor, action, target=application_id)
         return application, coop
 
-    async def require_operator(self, actor: int, action: str) -> None:
-        if not self.is_operator(actor):
-            raise await self._refuse(actor, action, None, None)
+    async def require_operator(self, actor: int, action: str, target: str | None = None) -> None:
+        await self.authorize(actor, action, operators=True, target=target)
+
+    async def panel(self, actor: int) -> list[Cooperative]:
+        """The cooperatives ``actor`` runs (/admin); an operator may run none."""
+        coops = await self.coops_of(actor)
+        if not coops:
+            await self.require_operator(actor, "open_admin")
+        return coops
 
     async def _done(
         self,
@@ -212,7 +257,7 @@ class AdminService:
     async def member(self, actor: int, application_id: str) -> tuple[Application, Cooperative]:
         application, coop = await self.require_application(actor, application_id, "view_member")
         if application.status not in (*MEMBER_STATUSES, "left"):
-            raise await self._refuse(actor, "view_member", coop.id, application_id)
+            raise await self.refuse(actor, "view_member", coop_id=coop.id, target=application_id)
         return application, coop
 
     async def suspend(self, actor: int, application_id: str, reason: str) -> Application | None:
@@ -376,7 +421,7 @@ class AdminService:
         await self.require_operator(actor, "verify" if verified else "unverify")
         coop = await self.coops.get(coop_id)
         if coop is None:
-            raise await self._refuse(actor, "verify", None, None)
+            raise await self.refuse(actor, "verify", target=coop_id)
         await self.coops.set_fields(coop.id, {"verified": verified})
         await self._done(actor, "verify" if verified else "unverify", coop.id)
         coop.verified = verified
@@ -387,7 +432,7 @@ class AdminService:
         await self.require_operator(actor, "invite")
         coop = await self.coops.get(coop_id)
         if coop is None:
-            raise await self._refuse(actor, "invite", None, None)
+            raise await self.refuse(actor, "invite", target=coop_id)
         token = secrets.token_urlsafe(24)  # 32 characters of A-Z a-z 0-9 _ -
         await self.invites.create(_hash(token), coop.id, actor, timedelta(days=INVITE_DAYS))
         await self._done(actor, "invite", coop.id)

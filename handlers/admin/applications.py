@@ -22,7 +22,7 @@ from handlers.callbacks import (
     REJECT_TYPED,
     REVEAL,
 )
-from handlers.guard import actor, guarded, refuse
+from handlers.guard import actor, guarded
 from handlers.notify import (
     REJECT_REASONS,
     application_keyboard,
@@ -164,9 +164,8 @@ async def on_reject_preset(
     update: Update, context: BotContext, user_id: int, application_id: str, key: str
 ) -> None:
     """Reject with a preset reason."""
-    if key not in REJECT_REASONS:
-        await refuse(update, context)
-        return
+    if key not in REJECT_REASONS:  # a forged button: refused like any other, and audited
+        raise await context.services.admin.refuse(user_id, "reject", target=application_id)
     await reject_with(update, context, application_id, f"preset:{key}")
 
 

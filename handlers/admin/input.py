@@ -94,9 +94,8 @@ async def ask_field(
     update: Update, context: BotContext, user_id: int, coop_id: str, key: str
 ) -> int:
     """Ask for a profile field's new value."""
-    if key not in FIELDS:
-        await refuse(update, context)
-        return ConversationHandler.END
+    if key not in FIELDS:  # a forged button: refused like any other, and audited
+        raise await context.services.admin.refuse(user_id, "edit_profile", target=coop_id)
     await context.services.admin.coop_for_admin(user_id, coop_id)
     return await expect(update, context, "profile", coop=coop_id, field=FIELDS[key])
 

@@ -9,6 +9,7 @@ from telegram.constants import ParseMode
 
 from bot.context import BotContext
 from bot.i18n import Translator
+from bot.services.admin import Forbidden
 from handlers.admin.reply import edit
 from handlers.callbacks import COMPOSE, MEMBERS, OPERATOR_MENU, PANEL, PROFILE, QUEUE, STATS
 from handlers.guard import actor, guarded
@@ -58,10 +59,10 @@ async def admin_command(update: Update, context: BotContext) -> None:
     assert message is not None
     user_id = actor(update)
     admin = context.services.admin
-    coops = await admin.coops_of(user_id)
-    operator = admin.is_operator(user_id)
     _ = context.gettext
-    if not coops and not operator:
+    try:
+        coops = await admin.panel(user_id)
+    except Forbidden:  # audited; the answer says how to become an admin
         await message.reply_text(
             _(
                 "This command is for cooperative admins. If you run a "
@@ -69,6 +70,7 @@ async def admin_command(update: Update, context: BotContext) -> None:
             )
         )
         return
+    operator = admin.is_operator(user_id)  # which screens to offer; each checks again
     if len(coops) == 1 and not operator:
         text, pending = await panel_text(context, coops[0], user_id)
         await message.reply_text(

@@ -49,7 +49,7 @@ from handlers.callbacks import (
     any_of,
     which,
 )
-from handlers.guard import refuse
+from handlers.guard import guarded, refuse
 from storage.models import Broadcast
 
 MAX_SCHEDULE_DAYS = 30
@@ -68,26 +68,20 @@ def _actor(update: Update) -> int:
     return update.effective_user.id
 
 
-async def begin_coop(update: Update, context: BotContext) -> int:
+@guarded(COMPOSE, refused=ConversationHandler.END)
+async def begin_coop(update: Update, context: BotContext, user_id: int, coop_id: str) -> int:
     """Start a cooperative's announcement to its members (an admin of it only)."""
-    query = update.callback_query
-    assert query is not None
-    (coop_id,) = COMPOSE.parse(query.data)
-    try:
-        await context.services.admin.coop_for_admin(_actor(update), coop_id)
-    except NotAllowed:
-        await refuse(update, context)
-        return ConversationHandler.END
-    await query.answer()
+    await context.services.admin.require_coop(user_id, coop_id, "broadcast_compose")
+    assert update.callback_query is not None
+    await update.callback_query.answer()
     drafts.save(context, Draft(kind="coop", coop_id=coop_id))
     return await _ask_message(update, context)
 
 
-async def begin_platform(update: Update, context: BotContext) -> int:
+@guarded(refused=ConversationHandler.END)
+async def begin_platform(update: Update, context: BotContext, user_id: int) -> int:
     """Start a platform announcement (operators only)."""
-    if not context.services.admin.is_operator(_actor(update)):
-        await refuse(update, context)
-        return ConversationHandler.END
+    await context.services.admin.require_operator(user_id, "broadcast_compose")
     if update.callback_query is not None:
         await update.callback_query.answer()
     drafts.save(context, Draft(kind="platform"))
@@ -243,16 +237,17 @@ async def _preview(update: Update, context: BotContext) -> int:
     return Compose.PREVIEW
 
 
-async def on_preview(update: Update, context: BotContext) -> int | None:
+@guarded(SEND)
+async def on_preview(update: Update, context: BotContext, user_id: int, action: str) -> int | None:
     """Send now, schedule, switch paid mode (operators) or cancel."""
     query = update.callback_query
     assert query is not None
-    (action,) = SEND.parse(query.data)
+    if action == "now":  # answered once the job exists (or with the refusal)
+        return await _create(update, context, None)
+    if action == "paid":
+        await context.services.admin.require_operator(user_id, "broadcast_paid")
     await query.answer()
     if action == "paid":
-        if not context.services.admin.is_operator(_actor(update)):
-            await refuse(update, context)
-            return None
         draft = drafts.load(context)
         draft.paid = not draft.paid
         drafts.save(context, draft)
@@ -269,7 +264,7 @@ async def on_preview(update: Update, context: BotContext) -> int | None:
             )
         )
         return Compose.WHEN
-    return await _create(update, context, None)
+    return ConversationHandler.END
 
 
 def parse_when(text: str, now: datetime) -> datetime | None:
@@ -320,7 +315,7 @@ async def _create(update: Update, context: BotContext, when: datetime | None) ->
     try:  # the role is checked again at the moment the job is created
         if draft.kind == "coop":
             assert draft.coop_id is not None
-            await admin.coop_for_admin(actor, draft.coop_id)
+            await admin.require_coop(actor, draft.coop_id, "broadcast")
         else:
             await admin.require_operator(actor, "broadcast")
     except NotAllowed:
@@ -344,6 +339,8 @@ async def _create(update: Update, context: BotContext, when: datetime | None) ->
         paid=job.paid,
         scheduled=bool(when),
     )
+    if update.callback_query is not None:
+        await update.callback_query.answer()
     t = context.t
     if when is not None:
         text = t.gettext("🕒 Scheduled for {time} WIB to {n} recipients.").format(

@@ -14,11 +14,9 @@ from bot.context import BotContext
 from bot.services.broadcast import PLATFORM
 from handlers.broadcast.keyboards import control_markup, muting_markup, unmuting_markup
 from handlers.callbacks import JOB_CANCEL, JOB_PAUSE, JOB_RESUME, MUTE, UNMUTE, any_of, which
-from handlers.guard import refuse
+from handlers.guard import guarded
 
 log = logging.getLogger(__name__)
-
-ACTIONS = {JOB_PAUSE: "pause", JOB_RESUME: "resume", JOB_CANCEL: "cancel"}
 
 
 def _actor(update: Update) -> int:
@@ -26,24 +24,23 @@ def _actor(update: Update) -> int:
     return update.effective_user.id
 
 
-async def on_control(update: Update, context: BotContext) -> None:
-    """Pause, resume or cancel — by the creator, an admin of the cooperative or an operator."""
+async def control(
+    update: Update, context: BotContext, actor: int, job_id: str, action: str
+) -> None:
+    """Pause, resume or cancel: its creator while still an admin of the cooperative, or an
+    operator. The role is read at every tap; a refusal is audited like any other."""
     query = update.callback_query
     assert query is not None
-    kind = which(query.data, *ACTIONS)
-    (job_id,) = kind.parse(query.data)
-    actor = _actor(update)
     services = context.services
     job = await services.broadcast.get(job_id)
-    allowed = job is not None and (
-        actor == job.created_by
-        or services.admin.is_operator(actor)
-        or (job.coop_id is not None and await services.admin.is_admin(job.coop_id, actor))
+    await services.admin.authorize(
+        actor,
+        f"broadcast_{action}",
+        coop_id=job.coop_id if job else None,
+        only=job.created_by if job else None,
+        operators=True,
+        target=job_id,
     )
-    if not allowed:
-        await refuse(update, context)
-        return
-    action = ACTIONS[kind]
     changed = await services.broadcast.control(job_id, action)
     await services.admin.record(
         actor,
@@ -69,6 +66,24 @@ async def on_control(update: Update, context: BotContext) -> None:
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
                 raise
+
+
+@guarded(JOB_PAUSE)
+async def on_pause(update: Update, context: BotContext, user_id: int, job_id: str) -> None:
+    """Pause a running announcement."""
+    await control(update, context, user_id, job_id, "pause")
+
+
+@guarded(JOB_RESUME)
+async def on_resume(update: Update, context: BotContext, user_id: int, job_id: str) -> None:
+    """Resume a paused announcement."""
+    await control(update, context, user_id, job_id, "resume")
+
+
+@guarded(JOB_CANCEL)
+async def on_cancel(update: Update, context: BotContext, user_id: int, job_id: str) -> None:
+    """Cancel an announcement: what was not sent yet is not sent."""
+    await control(update, context, user_id, job_id, "cancel")
 
 
 async def on_mute(update: Update, context: BotContext) -> None:
@@ -111,6 +126,8 @@ async def on_mute(update: Update, context: BotContext) -> None:
 
 
 HANDLERS: list[BaseHandler] = [
-    CallbackQueryHandler(on_control, pattern=any_of(*ACTIONS)),
+    CallbackQueryHandler(on_pause, pattern=JOB_PAUSE.pattern),
+    CallbackQueryHandler(on_resume, pattern=JOB_RESUME.pattern),
+    CallbackQueryHandler(on_cancel, pattern=JOB_CANCEL.pattern),
     CallbackQueryHandler(on_mute, pattern=any_of(MUTE, UNMUTE)),
 ]

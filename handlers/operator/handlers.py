@@ -26,7 +26,7 @@ from handlers.callbacks import (
     OPERATOR_STATS,
     VERIFY,
 )
-from handlers.guard import actor, guarded, refuse
+from handlers.guard import actor, guarded
 from handlers.keyboards import deep_link
 
 
@@ -40,11 +40,10 @@ async def _reply(
     await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
-async def on_menu(update: Update, context: BotContext) -> None:
+@guarded(OPERATOR_MENU)
+async def on_menu(update: Update, context: BotContext, user_id: int) -> None:
     """Show the operator menu."""
-    if not context.services.admin.is_operator(actor(update)):
-        await refuse(update, context)
-        return
+    await context.services.admin.require_operator(user_id, "operator_menu")
     _ = context.gettext
     await _reply(
         update,
@@ -171,10 +170,8 @@ async def invite_command(update: Update, context: BotContext, user_id: int) -> N
     message = update.effective_message
     assert message is not None
     admin = context.services.admin
-    if not admin.is_operator(user_id):
-        await refuse(update, context)
-        return
     ref = " ".join(context.args or []).strip()
+    await admin.require_operator(user_id, "invite", target=ref[:64] or None)
     coop = await admin.resolve_coop(ref) if ref else None
     if coop is None:
         await message.reply_text(

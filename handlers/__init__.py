@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram.ext import Application
+from telegram.ext import Application, BaseHandler
 
 from bot.persistence import FLUSH_HANDLER
 from handlers import (
@@ -18,6 +18,7 @@ from handlers import (
     operator,
     preprocess,
     privacy,
+    private,
     search,
     start,
 )
@@ -41,16 +42,16 @@ def register(
     # First: awaited typed input and an open form take messages before search does. Admins'
     # typed input and operators' /import share one conversation: a new request replaces the
     # one waiting.
-    app.add_handler(
+    features: list[BaseHandler] = [
         awaited.build_conversation(
             [*admin.INPUT_ENTRY_POINTS, *operator.IMPORT_ENTRY_POINTS],
             text=admin.on_input_text,
             location=admin.on_input_location,
             document=operator.on_import_document,
-        )
-    )
-    app.add_handler(broadcast.build_conversation())
-    app.add_handler(membership.build_conversation(form_timeout_s))
+        ),
+        broadcast.build_conversation(),
+        membership.build_conversation(form_timeout_s),
+    ]
     for module in (
         start,
         language,
@@ -62,7 +63,11 @@ def register(
         search,  # the search handlers, then a cooperative's page, then inline mode
         fallback,  # last: unknown commands, unsupported messages, stale buttons
     ):
-        app.add_handlers(module.HANDLERS)
+        features += module.HANDLERS
+    # Before every feature: outside a private chat only public ones answer; the rest point
+    # to the private chat (it knows every command registered here).
+    app.add_handler(private.PrivateOnly(features))
+    app.add_handlers(features)
     app.add_error_handler(errors.on_error)
     # Last of all, after every other group: persist this update's conversation state now.
     app.add_handler(FLUSH_HANDLER, group=99)

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from handlers.keyboards import main_keyboard
+from handlers.keyboards import main_keyboard, main_keyboard_in
 
 
 async def cancel_idle(update: Update, context: BotContext) -> None:
@@ -14,7 +14,8 @@ async def cancel_idle(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     await message.reply_text(
-        context.gettext("There is nothing to cancel."), reply_markup=main_keyboard(context.t)
+        context.gettext("There is nothing to cancel."),
+        reply_markup=main_keyboard_in(message.chat, context.t),
     )
 
 

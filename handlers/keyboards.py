@@ -7,11 +7,13 @@ package (``handlers/search/keyboards.py`` …).
 from __future__ import annotations
 
 from telegram import (
+    Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
 )
+from telegram.constants import ChatType
 
 from bot.i18n import Translator
 from handlers.callbacks import LANGUAGE
@@ -26,6 +28,12 @@ def main_keyboard(t: Translator) -> ReplyKeyboardMarkup:
         is_persistent=True,
         input_field_placeholder=_("Type a place or cooperative name"),
     )
+
+
+def main_keyboard_in(chat: Chat | None, t: Translator) -> ReplyKeyboardMarkup | None:
+    """The reply keyboard in a private chat; none in a group, where Telegram refuses a
+    location request (and the keyboard would sit under every member's input field)."""
+    return main_keyboard(t) if chat is not None and chat.type == ChatType.PRIVATE else None
 
 
 def deep_link(bot_username: str, payload: str) -> str:

@@ -10,7 +10,7 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import BotContext
 from handlers.cards import verify_card
-from handlers.keyboards import main_keyboard
+from handlers.keyboards import main_keyboard_in
 from handlers.operator import accept_invite
 from handlers.search import send_detail
 
@@ -48,7 +48,7 @@ async def start(update: Update, context: BotContext) -> None:
     if payload:
         text = _("That link is not valid (any more). Here is the start instead.") + "\n\n" + text
     await message.reply_text(
-        text, parse_mode=ParseMode.HTML, reply_markup=main_keyboard(context.t)
+        text, parse_mode=ParseMode.HTML, reply_markup=main_keyboard_in(message.chat, context.t)
     )
 
 
@@ -84,7 +84,7 @@ async def help_command(update: Update, context: BotContext) -> None:
         ]
     )
     await message.reply_text(
-        text, parse_mode=ParseMode.HTML, reply_markup=main_keyboard(context.t)
+        text, parse_mode=ParseMode.HTML, reply_markup=main_keyboard_in(message.chat, context.t)
     )
 
 

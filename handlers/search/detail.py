@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
@@ -16,6 +16,11 @@ from handlers.search.texts import detail_text
 def _is_operator(update: Update, context: BotContext) -> bool:
     user = update.effective_user
     return user is not None and context.services.admin.is_operator(user.id)
+
+
+def _private(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type == ChatType.PRIVATE
 
 
 async def send_detail(update: Update, context: BotContext, coop_id: str) -> None:
@@ -41,6 +46,7 @@ async def send_detail(update: Update, context: BotContext, coop_id: str) -> None
             None,
             operator=_is_operator(update, context),
             verified=coop.verified,
+            private=_private(update),
         ),
     )
 
@@ -73,6 +79,7 @@ async def open_from_results(update: Update, context: BotContext) -> None:
         back,
         operator=_is_operator(update, context),
         verified=coop.verified,
+        private=_private(update),
     )
     text = detail_text(coop, context.t, context.services.directory)
     try:

@@ -23,7 +23,7 @@ from handlers.callbacks import (
     any_of,
     which,
 )
-from handlers.keyboards import main_keyboard
+from handlers.keyboards import main_keyboard_in
 from handlers.search.keyboards import filter_keyboard, place_choice_keyboard, results_keyboard
 from handlers.search.texts import no_results_text, results_text
 from storage.models import Point
@@ -63,7 +63,7 @@ async def _send(message: Message, outcome: Outcome, context: BotContext) -> None
         "empty",
     ):
         await message.reply_text(
-            text, parse_mode=ParseMode.HTML, reply_markup=main_keyboard(context.t)
+            text, parse_mode=ParseMode.HTML, reply_markup=main_keyboard_in(message.chat, context.t)
         )
         return
     await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
@@ -123,7 +123,7 @@ async def search_command(update: Update, context: BotContext) -> None:
             "name, for example “Sleman”, “apotek di Medan” or “Koperasi "
             "Sejahtera”."
         ),
-        reply_markup=main_keyboard(context.t),
+        reply_markup=main_keyboard_in(message.chat, context.t),
     )
 
 

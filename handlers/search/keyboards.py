@@ -132,17 +132,26 @@ def detail_keyboard(
     *,
     operator: bool = False,
     verified: bool = False,
+    private: bool = True,
 ) -> InlineKeyboardMarkup:
-    """Join, map, share; verify and invite for operators; back to the list it came from."""
+    """Join, map, share; verify and invite for operators; back to the list it came from.
+
+    Outside a private chat (``private`` False) "Join" opens the form in the private chat and
+    the operators' buttons stay away: the form and admin work never happen in a group.
+    """
     _ = t.gettext
-    rows = [[InlineKeyboardButton(_("📝 Join this cooperative"), callback_data=JOIN(coop_id))]]
+    join = _("📝 Join this cooperative")
+    if private or not bot_username:
+        rows = [[InlineKeyboardButton(join, callback_data=JOIN(coop_id))]]
+    else:
+        rows = [[InlineKeyboardButton(join, url=deep_link(bot_username, f"join_{coop_id}"))]]
     row = [InlineKeyboardButton(_("🗺 Show on map"), callback_data=MAP(coop_id))]
     if bot_username:
         row.append(
             InlineKeyboardButton(_("📤 Share"), url=share_url(bot_username, f"c_{coop_id}", name))
         )
     rows.append(row)
-    if operator:  # shown to platform operators; the server checks the role again on tap
+    if operator and private:  # operators see them; the server checks the role again on tap
         rows.append(
             [
                 InlineKeyboardButton(

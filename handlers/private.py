@@ -9,14 +9,17 @@ One handler, first in the registry, stands in front of all of them. Outside a pr
 lets through only what is public — search, a cooperative's page and its map, /help and
 /privacy — and answers everything else with one line and a button that opens the private
 chat with the right deep link (``?start=join_<id>`` for a form, ``?start=`` for the rest). A
-button pressed under a message in a group gets an alert and nothing is posted. Public is an
-allowlist: a command or a button added later is private until it is named here.
+button pressed under a message in a group gets an alert and nothing is posted. A plain
+message in a group (a typed answer, a location, a file) reaches no feature: only private
+features read those. Public is an allowlist: a command or a button added later is private
+until it is named here.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatType
@@ -61,12 +64,6 @@ PUBLIC_BUTTONS = (
 PAYLOAD = re.compile(r"[A-Za-z0-9_-]{0,64}")
 
 
-def private(update: Update) -> bool:
-    """Whether the update comes from a private chat with the bot."""
-    chat = update.effective_chat
-    return chat is not None and chat.type == ChatType.PRIVATE
-
-
 def _command(message: Message) -> tuple[str, str, list[str]] | None:
     """``(command, addressee, args)`` of a command message, else None."""
     entities = message.entities
@@ -82,9 +79,20 @@ def _command(message: Message) -> tuple[str, str, list[str]] | None:
     return name.lower(), addressee, text.split()[1:]
 
 
-def redirect(update: Update, commands: frozenset[str]) -> str | None:
-    """The ``/start`` payload that opens this in the private chat (often empty), or None
-    when the update may be answered where it was sent."""
+# The verdict on a message no feature may take outside a private chat: drop it, say nothing.
+IGNORE = "ignore"
+
+
+@dataclass(frozen=True, slots=True)
+class Private:
+    """Answer in the private chat: ``?start=<payload>`` opens it (often with none)."""
+
+    payload: str = ""
+
+
+def route(update: Update, commands: frozenset[str]) -> Private | str | None:
+    """Where ``update`` is answered: here (None), in the private chat (:class:`Private`), or
+    nowhere (``IGNORE``: a plain message in a group, which no public feature reads)."""
     query = update.callback_query
     if query is not None:
         # A button under an inline message (``query.message`` is None) may be anywhere.
@@ -94,15 +102,17 @@ def redirect(update: Update, commands: frozenset[str]) -> str | None:
         ):
             return None
         if JOIN.matches(query.data):
-            return f"join_{JOIN.parse(query.data)[0]}"
-        return ""
+            return Private(f"join_{JOIN.parse(query.data)[0]}")
+        return Private()
     # The messages a CommandHandler reads: new and edited ones (not channel posts).
     message = update.message or update.edited_message
     if message is None or message.chat.type == ChatType.PRIVATE:
         return None
     command = _command(message)
     if command is None:
-        return None
+        # Typed answers, locations, files: only private features read them (a form left
+        # open in a group before this handler existed must not take a NIK there).
+        return IGNORE
     name, addressee, args = command
     username = message.get_bot().username
     if (addressee and addressee.lower() != username.lower()) or name not in commands:
@@ -111,8 +121,8 @@ def redirect(update: Update, commands: frozenset[str]) -> str | None:
         payload = args[0] if args else ""
         if PUBLIC_START.fullmatch(payload):
             return None
-        return payload if PAYLOAD.fullmatch(payload) else ""
-    return None if name in PUBLIC_COMMANDS else ""
+        return Private(payload if PAYLOAD.fullmatch(payload) else "")
+    return None if name in PUBLIC_COMMANDS else Private()
 
 
 def commands_of(handlers: Iterable[BaseHandler]) -> frozenset[str]:
@@ -136,11 +146,14 @@ class PrivateOnly(BaseHandler[Update, BotContext, None]):
         super().__init__(self.point_to_private)
         self.commands = commands_of(handlers)
 
-    def check_update(self, update: object) -> bool:
-        return isinstance(update, Update) and redirect(update, self.commands) is not None
+    def check_update(self, update: object) -> Private | str | None:
+        return route(update, self.commands) if isinstance(update, Update) else None
 
     async def point_to_private(self, update: Update, context: BotContext) -> None:
         """Point to the private chat: an alert under a button, else one line with a link."""
+        verdict = route(update, self.commands)
+        if not isinstance(verdict, Private):
+            return  # IGNORE: nothing to say
         _ = context.gettext
         username = context.bot.username
         query = update.callback_query
@@ -154,14 +167,14 @@ class PrivateOnly(BaseHandler[Update, BotContext, None]):
             return
         message = update.effective_message
         assert message is not None
-        payload = redirect(update, self.commands) or ""
         await message.reply_text(
             _("🔒 That works only in a private chat with me."),
             reply_markup=InlineKeyboardMarkup(
                 [
                     [
                         InlineKeyboardButton(
-                            _("💬 Open the private chat"), url=deep_link(username, payload)
+                            _("💬 Open the private chat"),
+                            url=deep_link(username, verdict.payload),
                         )
                     ]
                 ]

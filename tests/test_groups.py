@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from telegram.ext import ConversationHandler
 
 from bot.app import Backend, Services
 from bot.services.broadcast import Audience
@@ -328,3 +329,19 @@ class TestFindings:
     async def test_another_bots_command_is_not_answered(self, chat: Chat, world) -> None:
         calls = await chat.send("/mydata@SomeOtherBot", user_id=RINA, chat_id=GROUP)
         assert not [c for c in calls if PRIVATE_LINE in str(c.params)]
+
+    async def test_plain_messages_in_a_group_reach_no_feature(self, chat: Chat, world) -> None:
+        """A form left open in a group (before this fix) must not take a NIK there."""
+        from handlers.membership.steps import Step
+
+        form = next(
+            h
+            for h in chat.app.handlers[0]
+            if isinstance(h, ConversationHandler) and h.name == "membership"
+        )
+        form._conversations[(GROUP, STRANGER)] = Step.NIK
+        calls = await chat.send("1271055708900009", user_id=STRANGER, chat_id=GROUP)
+        assert calls == []
+        location = {"latitude": 3.59, "longitude": 98.67}
+        update = chat.api.message_update(chat.user(STRANGER), location=location, chat_id=GROUP)
+        assert await chat.feed(update) == []

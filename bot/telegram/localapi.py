@@ -78,6 +78,7 @@ class LocalBotApi(BaseRequest):
         self.messages: dict[tuple[int, int], StoredMessage] = {}
         self.files: dict[str, tuple[str, bytes]] = {}
         self._message_ids: dict[int, itertools.count[int]] = {}
+        self._answered: set[str] = set()  # callback queries answered (once each)
         self._file_ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self.listeners: list[Callable[[Call], None]] = []
@@ -263,6 +264,13 @@ class LocalBotApi(BaseRequest):
             text = p.get("text")
             if text is not None and len(text) > 200:
                 raise TelegramLimitError("Bad Request: MESSAGE_TOO_LONG (callback answer)")
+            query_id = str(p.get("callback_query_id"))
+            if query_id in self._answered:  # Telegram takes one answer per query
+                raise TelegramLimitError(
+                    "Bad Request: query is too old and response timeout expired or query ID "
+                    "is invalid"
+                )
+            self._answered.add(query_id)
             return True
         if m == "answerInlineQuery":
             results = p.get("results") or []
@@ -279,6 +287,10 @@ class LocalBotApi(BaseRequest):
             if chat_id is None:
                 raise TelegramLimitError("Bad Request: chat_id is empty")
             check_markup(p.get("reply_markup"))
+            if chat_id < 0 and _requests_private_data(p.get("reply_markup")):
+                raise TelegramLimitError(
+                    "Bad Request: location and contact can be requested in private chats only"
+                )
             body: dict[str, Any] = {}
             if m == "sendMessage":
                 check_text(p.get("text"), p.get("parse_mode"), limit=4096, what="message text")
@@ -515,3 +527,14 @@ class LocalBotApi(BaseRequest):
 
     def clear(self) -> None:
         self.calls.clear()
+
+
+def _requests_private_data(markup: dict[str, Any] | None) -> bool:
+    """A reply keyboard with a "share my location" or "share my contact" button."""
+    rows = (markup or {}).get("keyboard") or []
+    return any(
+        isinstance(button, dict)
+        and (button.get("request_location") or button.get("request_contact"))
+        for row in rows
+        for button in row
+    )

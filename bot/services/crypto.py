@@ -223,8 +223,9 @@ class Keyring:
                 found[user_id] = cached
             else:
                 missing.append(user_id)
-        if missing:
-            for user_id, wrapped in (await self.keys.get_many(missing)).items():
+        for start in range(0, len(missing), 1000):  # a member register: many look-ups
+            chunk = missing[start : start + 1000]
+            for user_id, wrapped in (await self.keys.get_many(chunk)).items():
                 found[user_id] = self._remember(user_id, PersonCipher(self.vault.unwrap(wrapped)))
         return found
 

@@ -300,12 +300,14 @@ def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
                 backend.apps,
                 backend.states,
                 progress=lambda n: print(f"re-encrypted {n} …", file=sys.stderr),
+                keys=backend.keys,
             )
         finally:
             await backend.close()
         print(
             f"Re-encrypted {report.applications} applications and {report.drafts} "
-            f"unfinished forms under key {vault.key_id}."
+            f"unfinished forms under key {vault.key_id}; re-wrapped {report.keys} "
+            "personal data keys."
         )
         return 0
 

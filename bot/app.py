@@ -4,8 +4,8 @@ start and stop the bot with.
 
 Three layers of objects, built here and nowhere else:
 
-- :class:`Backend`: the store and its repositories (and the NIK vault). The CLI and tests
-  use it directly; handlers never see it.
+- :class:`Backend`: the store and its repositories (and the NIK vault, the keyring of every
+  person's data key). The CLI and tests use it directly; handlers never see it.
 - :class:`~bot.services.registry.Services`: what handlers may call (``context.services``).
 - :class:`BotApplication`: python-telegram-bot's Application with every handler registered.
 """
@@ -32,7 +32,7 @@ from bot.persistence import MongoPersistence
 from bot.services.admin import AdminService
 from bot.services.broadcast import BroadcastEngine, BroadcastService
 from bot.services.cards import CardService
-from bot.services.crypto import Vault
+from bot.services.crypto import Keyring, Vault
 from bot.services.directory import DirectoryService
 from bot.services.gazetteer import Gazetteer
 from bot.services.geocode import Geocoder, NominatimGeocoder
@@ -40,6 +40,7 @@ from bot.services.health import HealthService
 from bot.services.importer import Importer
 from bot.services.membership import MembershipService
 from bot.services.names import NameIndex
+from bot.services.personal import SealedApplications, SealedStates, seal_existing
 from bot.services.privacy import PrivacyService
 from bot.services.registry import Services
 from bot.services.search import SearchService
@@ -56,6 +57,7 @@ from storage.audit import AuditRepository
 from storage.broadcasts import BroadcastRepository
 from storage.cooperatives import CooperativeRepository
 from storage.invites import InviteRepository
+from storage.keys import KeyRepository
 from storage.mongo import Store
 from storage.privacy import PrivacyRepository
 from storage.searches import SearchRepository
@@ -103,13 +105,19 @@ class Backend:
     broadcasts: BroadcastRepository
     states: StateRepository
     updates: UpdateLog
+    keys: KeyRepository  # every person's wrapped data key
+    keyring: Keyring  # opens them with the vault
+    sealed_states: SealedStates  # user_data as persisted: drafts sealed with the keyring
 
     @classmethod
     def over(cls, store: Store, settings: Settings) -> Backend:
         """The repositories over an open store (and the vault from the settings' keys)."""
+        vault = Vault(settings.resolve_data_key(), settings.resolve_previous_keys())
+        keys = KeyRepository(store)
+        keyring = Keyring(vault, keys)
         return cls(
             store=store,
-            vault=Vault(settings.resolve_data_key(), settings.resolve_previous_keys()),
+            vault=vault,
             coops=CooperativeRepository(store),
             apps=ApplicationRepository(store),
             admins=AdminRepository(store),
@@ -121,6 +129,9 @@ class Backend:
             broadcasts=BroadcastRepository(store),
             states=StateRepository(store),
             updates=UpdateLog(store),
+            keys=keys,
+            keyring=keyring,
+            sealed_states=SealedStates(store, keyring),
         )
 
     @classmethod
@@ -154,8 +165,9 @@ def build_services(
     gazetteer = Gazetteer.load(settings.gazetteer_path)
     names = NameIndex(b.coops)
     importer = Importer(b.coops, gazetteer, names)
+    apps = SealedApplications(b.apps, b.keyring)  # personal values sealed per person
     membership = MembershipService(
-        b.apps, b.coops, gazetteer, b.vault, retention_days=settings.retention_days
+        apps, b.coops, gazetteer, b.vault, retention_days=settings.retention_days
     )
     return Services(
         i18n=i18n,
@@ -165,11 +177,11 @@ def build_services(
         search=SearchService(b.coops, b.searches, gazetteer, names, geocoder),
         importer=importer,
         membership=membership,
-        cards=CardService(b.apps, b.coops, b.admins, b.vault),
+        cards=CardService(apps, b.coops, b.admins, b.vault),
         admin=AdminService(
             operators=settings.admin_ids,
             admins=b.admins,
-            apps=b.apps,
+            apps=apps,
             coops=b.coops,
             audit=b.audit,
             invites=b.invites,
@@ -180,7 +192,13 @@ def build_services(
             users=b.users,
         ),
         privacy=PrivacyService(
-            b.privacy, membership, b.admins, b.coops, b.users, settings.retention_days
+            b.privacy,
+            membership,
+            b.admins,
+            b.coops,
+            b.users,
+            settings.retention_days,
+            b.keyring,
         ),
         broadcast=BroadcastService(b.broadcasts),
         health=HealthService(b.store),
@@ -192,6 +210,7 @@ def build_services(
 async def open_services(settings: Settings, backend: Backend) -> Services:
     """Create indexes, build the services over ``backend`` and fill derived fields."""
     await backend.store.ensure_indexes()
+    await seal_existing(backend.apps, backend.states, backend.keyring)  # written in clear before
     services = build_services(backend, settings, geocoder=build_geocoder(settings))
     await backend.coops.ensure_derived_fields()
     return services
@@ -239,7 +258,7 @@ def build_application(
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot", 1))
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-        .persistence(MongoPersistence(backend.states))
+        .persistence(MongoPersistence(backend.sealed_states))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)

@@ -1,5 +1,11 @@
 """Membership applications and memberships (one document each, by status).
 
+Personal values are stored sealed with their person's key, under ``sealed.<field>``
+(``bot/services/personal.py`` seals and opens them; this module only moves them): records
+carry them in ``Application.sealed``. Documents written before sealing hold them in clear
+at the top level until the start-up backfill (:meth:`in_clear`, :meth:`seal_in_place`)
+moves them.
+
 Status: ``pending`` → ``active`` (approved) | ``rejected``; ``withdrawn`` (by the user
 before a decision); ``left`` and ``suspended`` after approval. At most one open
 (pending or active/suspended) application per user and cooperative, and per NIK and
@@ -11,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +27,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from storage.base import DuplicateApplication
-from storage.models import Application, Notification
+from storage.models import Application, LegacyFields, Notification
 from storage.mongo import Document, Store
 
 OPEN_STATUSES = ("pending", "active", "suspended")
@@ -80,6 +87,8 @@ def to_record(doc: Document) -> Application:
     values["language"] = values["language"] or "id"
     values["consent"] = values["consent"] or {}
     values["card_version"] = int(values["card_version"] or 0)
+    sealed = doc.get("sealed")
+    values["sealed"] = dict(sealed) if isinstance(sealed, dict) else {}
     return Application(id=str(doc["_id"]), **values)
 
 
@@ -254,31 +263,92 @@ class ApplicationRepository:
             {"_id": key}, {"_id": key, "file_id": file_id}, upsert=True
         )
 
-    async def with_stale_nik(self, current_key_id: str, limit: int = 200) -> list[Application]:
-        """Applications whose NIK was encrypted under another key than the current one."""
-        cursor = self._col.find(
-            {
-                "nik_enc": {
-                    "$exists": True,
-                    "$ne": None,
-                    "$not": {"$regex": f"^{re.escape(current_key_id)}:"},
-                }
-            }
-        ).limit(limit)
+    async def with_stale_nik(
+        self, current_key_id: str, limit: int = 200, after: str | None = None
+    ) -> list[Application]:
+        """Applications whose NIK (its DATA_KEY encryption and lookup hash) was written
+        under another key than the current one, by id after ``after``: sealed ones say so
+        in ``nik_kid``, ones written before sealing in their ``nik_enc`` prefix."""
+        query: Document = {
+            "$or": [
+                {"nik_kid": {"$exists": True, "$nin": [None, current_key_id]}},
+                {
+                    "nik_kid": {"$exists": False},
+                    "nik_enc": {
+                        "$exists": True,
+                        "$ne": None,
+                        "$not": {"$regex": f"^{re.escape(current_key_id)}:"},
+                    },
+                },
+            ]
+        }
+        oid = _oid(after) if after else None
+        if oid is not None:
+            query["_id"] = {"$gt": oid}
+        cursor = self._col.find(query).sort("_id", 1).limit(limit)
         return [to_record(doc) async for doc in cursor]
 
     async def replace_nik(
-        self, application_id: str, old_enc: str, new_enc: str, new_hash: str
+        self, application_id: str, old_enc: str, new_enc: str, new_hash: str, key_id: str
     ) -> bool:
-        """Swap in the re-encrypted NIK unless it changed meanwhile (compare-and-set)."""
+        """Swap in the re-encrypted NIK (as stored: sealed, or in clear before sealing),
+        its hash and its key id, unless it changed meanwhile (compare-and-set)."""
         oid = _oid(application_id)
-        doc = await self._col.find_one({"_id": oid, "nik_enc": old_enc})
+        if oid is None:
+            return False
+        doc = await self._col.find_one(
+            {"_id": oid, "$or": [{"sealed.nik_enc": old_enc}, {"nik_enc": old_enc}]}
+        )
         if doc is None:
             return False
-        update: Document = {"nik_enc": new_enc, "nik_hash": new_hash}
+        path = (
+            "sealed.nik_enc" if (doc.get("sealed") or {}).get("nik_enc") == old_enc else "nik_enc"
+        )
+        update: Document = {path: new_enc, "nik_hash": new_hash, "nik_kid": key_id}
         if doc.get("open_nik"):
             update["open_nik"] = f"{doc['coop_id']}:{new_hash}"
-        result = await self._col.update_one({"_id": oid, "nik_enc": old_enc}, {"$set": update})
+        result = await self._col.update_one({"_id": oid, path: old_enc}, {"$set": update})
+        return result.modified_count == 1
+
+    async def in_clear(
+        self, names: Sequence[str], after: str | None = None, limit: int = 200
+    ) -> list[LegacyFields]:
+        """Applications (by id after ``after``) that hold any of ``names`` in clear."""
+        query: Document = {"$or": [{name: {"$exists": True}} for name in names]}
+        oid = _oid(after) if after else None
+        if oid is not None:
+            query["_id"] = {"$gt": oid}
+        projection = {name: 1 for name in names} | {"user_id": 1}
+        cursor = self._col.find(query, projection).sort("_id", 1).limit(limit)
+        return [
+            LegacyFields(
+                str(doc["_id"]),
+                doc.get("user_id"),
+                {name: doc[name] for name in names if name in doc},
+            )
+            async for doc in cursor
+        ]
+
+    async def seal_in_place(
+        self,
+        application_id: str,
+        clear: dict[str, Any],
+        sealed: dict[str, str],
+        nik_key_id: str | None = None,
+    ) -> bool:
+        """Replace the values in ``clear`` by their ``sealed`` forms, unless any of them
+        changed meanwhile (compare-and-set); a value with no sealed form is removed.
+        ``nik_key_id``: the DATA_KEY the NIK's encryption and hash were made with."""
+        oid = _oid(application_id)
+        if oid is None or not clear:
+            return False
+        update: Document = {"$unset": dict.fromkeys(clear, "")}
+        fields: Document = {f"sealed.{name}": value for name, value in sealed.items()}
+        if nik_key_id:
+            fields["nik_kid"] = nik_key_id
+        if fields:
+            update["$set"] = fields
+        result = await self._col.update_one({"_id": oid, **clear}, update)
         return result.modified_count == 1
 
     async def notify(self, kind: str, payload: dict[str, Any]) -> None:

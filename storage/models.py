@@ -129,6 +129,27 @@ class Application:
     reason: str | None = None
     card_version: int = 0
     status_reason: str | None = None  # why an admin suspended or reinstated
+    # Personal values as stored, sealed with the person's key (``bot/services/personal.py``
+    # opens them into the fields above; records that leave the services have none here).
+    sealed: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonKey:
+    """One person's data key, wrapped under the key-encryption key (``<key id>:<token>``)."""
+
+    user_id: int
+    wrapped: str
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyFields:
+    """Personal values an application still holds in clear (written before sealing)."""
+
+    application_id: str
+    user_id: int | None
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

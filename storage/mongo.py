@@ -54,6 +54,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("coop_id", ASCENDING)], name="coop"),
     ],
     "card_files": [],
+    # Every person's wrapped data key, by Telegram user id (_id): no other index needed.
+    "person_keys": [],
     "audit": [
         IndexModel([("at", DESCENDING)], name="at"),
         IndexModel([("coop_id", ASCENDING), ("at", DESCENDING)], name="coop_at"),

@@ -247,3 +247,27 @@ class TestWallet:
             c for c in chat.api.calls if c.method in ("sendPhoto", "editMessageMedia") and c.files
         ]
         assert len(uploads) == 2  # afterwards Telegram's file id is reused
+
+
+class TestTokenSpelling:
+    async def test_only_the_issued_spelling_verifies(
+        self, chat: Chat, services: Services, coops
+    ) -> None:
+        """A genuine token respelled with "+" and "/" (standard base64) or padded with "="
+        is another string: refused, like any forgery."""
+        token = ""
+        for i in range(40):  # until a token has a "-" or "_" to respell
+            application_id = await apply(services, 3000 + i, coops["KK-2"], nik(i + 1))
+            await services.membership.approve(application_id)
+            token = services.cards.token(application_id)
+            if "-" in token or "_" in token:
+                break
+        assert "-" in token or "_" in token
+        assert (await services.cards.verify(token, 5005)).valid
+        respelled = token.replace("-", "+").replace("_", "/")
+        for variant in (respelled, token + "=", token + "==", respelled + "="):
+            assert not (await services.cards.verify(variant, 5005)).valid, variant
+            calls = await chat.send(f"/start v_{variant}", user_id=5005, language="en")
+            assert "Not valid" in texts(calls)[0] and "S***" not in texts(calls)[0]
+        calls = await chat.send(f"/start v_{token}", user_id=5005, language="en")
+        assert "Valid member card" in texts(calls)[0]

@@ -14,12 +14,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from bson import ObjectId
 
 from bot.app import Services, build_services
 from bot.config import ConfigError, Settings
 from bot.services.crypto import Vault, load_or_create_key
 from bot.services.keys import rotate
 from storage.applications import ApplicationRepository
+from storage.keys import KeyRepository
 from storage.state import StateRepository
 from tests.conftest import Chat, texts
 from tests.factories import csv_bytes, present
@@ -168,7 +170,7 @@ class TestRetention:
         await services.membership.withdraw(12, new)
         await services.membership.approve(kept)
         await store["applications"].update_one(
-            {"full_name": "Lama Sekali"},
+            {"_id": ObjectId(old)},  # (names are sealed: the database cannot find them)
             {"$set": {"decided_at": datetime.now(UTC) - timedelta(days=91)}},
         )
         assert await services.privacy.purge_expired() == 1
@@ -225,9 +227,10 @@ class TestKeys:
         )
         new_vault = Vault("a-brand-new-data-key-0123456789", ["test-data-key-0123456789abcdef"])
         apps = ApplicationRepository(store)
-        report = await rotate(new_vault, apps, StateRepository(store))
+        keys = KeyRepository(store)
+        report = await rotate(new_vault, apps, StateRepository(store), keys=keys)
         assert (report.applications, report.drafts) == (2, 1)
-        assert (await rotate(new_vault, apps, StateRepository(store))).applications == 0
+        assert (await rotate(new_vault, apps, StateRepository(store), keys=keys)).applications == 0
         # A bot on the new key (old one kept for reading) sees everything.
         rotated = build_services(
             store,

@@ -3,7 +3,9 @@
 A card's QR holds the deep link ``?start=v_<token>``; the token is the membership id
 (12 bytes) and an HMAC of it (12 bytes) under a key derived from DATA_KEY, base64url:
 32 characters, within Telegram's 64-character payload limit, impossible to guess or
-forge. Images are rendered once per card version and language, then reused.
+forge. Exactly one spelling verifies: the URL-safe alphabet the bot issues, unpadded
+(``+``/``/`` for ``-``/``_`` or an added ``=`` make another string, which is refused).
+Images are rendered once per card version and language, then reused.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -31,6 +34,8 @@ STATUS_ORDER = {
 }
 SIGNATURE_BYTES = 12
 IMAGE_CACHE = 256
+# 24 bytes in base64url without padding: exactly 32 characters, all of them significant.
+TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 
 
 @dataclass(slots=True)
@@ -93,10 +98,10 @@ class CardService:
         return base64.urlsafe_b64encode(raw + signature).decode().rstrip("=")
 
     def _read_token(self, token: str) -> str | None:
-        if len(token) != 32 or not token.isascii():
+        if not TOKEN.fullmatch(token):
             return None
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            raw = base64.urlsafe_b64decode(token)
         except (binascii.Error, ValueError):
             return None
         if len(raw) != 12 + SIGNATURE_BYTES:

@@ -6,6 +6,10 @@ dict form (``MembershipDraft.to_dict``) under ``user_data["forms"][<coop id>]``,
 the data export and key rotation all read and write drafts through this module only, so
 the stored keys are spelled here and nowhere else. The NIK never enters a draft in clear:
 only encrypted, as a keyed hash, and masked.
+
+In memory the answers are plain; where ``user_data`` is stored (``bot/services/personal.py``)
+every personal answer of every draft is sealed with the person's key (:func:`seal_forms`,
+:func:`open_forms`), so deleting that key erases every stored copy of a draft too.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any
+
+from bot.services.crypto import PersonCipher, is_sealed
 
 # The form's questions in the order they are asked; each fills one answer and can be
 # changed from the review. The handler numbers its questions from this tuple.
@@ -25,6 +31,26 @@ _OPEN = "form"
 
 # Never exported and never shown: the encrypted NIK and its lookup hash.
 _SECRET = ("nik_enc", "nik_hash")
+
+# The answers that say who the person is: sealed with their key wherever drafts are stored.
+PERSONAL = (
+    "full_name",
+    "nik_enc",
+    "nik_hash",
+    "nik_masked",
+    "sex",
+    "birth_date",
+    "nik_district",
+    "birth_place",
+    "address",
+    "domicile_village",
+    "domicile_point",
+    "domicile_declared",
+    "phone",
+    "occupation",
+)
+# Where a stored draft keeps its sealed personal answers (one sealed value for all).
+_SEALED = "sealed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,3 +310,71 @@ class Forms:
             self.user_data.pop(_OPEN, None)
         if not self._stored():
             self.user_data.pop(_FORMS, None)
+
+
+# --- drafts as stored: personal answers sealed with the person's key ---------------------
+
+
+def _stored_forms(user_data: Mapping[Any, Any]) -> Mapping[str, Any]:
+    forms = user_data.get(_FORMS)
+    return forms if isinstance(forms, Mapping) else {}
+
+
+def personal_in_clear(user_data: Mapping[Any, Any]) -> bool:
+    """Whether any stored draft holds a personal answer in clear."""
+    return any(
+        isinstance(draft, Mapping) and any(key in draft for key in PERSONAL)
+        for draft in _stored_forms(user_data).values()
+    )
+
+
+def sealed_drafts(user_data: Mapping[Any, Any]) -> bool:
+    """Whether any stored draft holds sealed answers (opening it needs the person's key)."""
+    return any(
+        isinstance(draft, Mapping) and is_sealed(draft.get(_SEALED))
+        for draft in _stored_forms(user_data).values()
+    )
+
+
+def seal_forms(user_data: Mapping[Any, Any], cipher: PersonCipher) -> dict[Any, Any]:
+    """A copy of ``user_data`` whose drafts keep their personal answers sealed (the form's
+    progress — step, dates, consent version — stays readable)."""
+    out = dict(user_data)
+    forms = _stored_forms(user_data)
+    if not forms:
+        return out
+    sealed_forms: dict[str, Any] = {}
+    for coop_id, draft in forms.items():
+        if not isinstance(draft, Mapping):
+            sealed_forms[coop_id] = draft
+            continue
+        personal = {k: v for k, v in draft.items() if k in PERSONAL}
+        kept = {k: v for k, v in draft.items() if k not in PERSONAL}
+        if personal:
+            kept[_SEALED] = cipher.seal("draft", personal)
+        sealed_forms[coop_id] = kept
+    out[_FORMS] = sealed_forms
+    return out
+
+
+def open_forms(user_data: Mapping[Any, Any], cipher: PersonCipher | None) -> dict[Any, Any]:
+    """A copy of ``user_data`` with every draft's sealed answers opened; without the
+    person's key (erased) the sealed answers are left out."""
+    out = dict(user_data)
+    forms = _stored_forms(user_data)
+    if not any(isinstance(d, Mapping) and _SEALED in d for d in forms.values()):
+        return out
+    opened: dict[str, Any] = {}
+    for coop_id, draft in forms.items():
+        if not isinstance(draft, Mapping) or _SEALED not in draft:
+            opened[coop_id] = draft
+            continue
+        kept = {k: v for k, v in draft.items() if k != _SEALED}
+        sealed = draft[_SEALED]
+        if cipher is not None and is_sealed(sealed):
+            answers = cipher.open("draft", sealed)
+            if isinstance(answers, dict):
+                kept.update(answers)
+        opened[coop_id] = kept
+    out[_FORMS] = opened
+    return out

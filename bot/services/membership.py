@@ -3,7 +3,8 @@
 The form's answers live in a :class:`~bot.services.draft.MembershipDraft` (which the
 Telegram layer persists in its dict form); this service validates each answer, encrypts
 the NIK before it enters the draft, and turns a complete draft into a pending
-application. Nothing here knows Telegram.
+application. The applications it is given seal every personal value with the applicant's
+key when they are stored (``bot/services/personal.py``). Nothing here knows Telegram.
 """
 
 from __future__ import annotations
@@ -20,13 +21,8 @@ from bot.services.gazetteer import Gazetteer, display_name
 from bot.services.nik import NikError, parse_nik
 from bot.services.phone import normalize_phone
 from bot.services.text import clean_line
-from storage.applications import (
-    OPEN_STATUSES,
-    Application,
-    ApplicationRepository,
-    DuplicateApplication,
-)
-from storage.base import Cooperatives
+from storage.applications import OPEN_STATUSES, Application, DuplicateApplication
+from storage.base import Applications, Cooperatives
 from storage.models import Cooperative, Point
 
 # The consent text's version: stored with every consent so it is known what was accepted.
@@ -139,7 +135,7 @@ class MembershipService:
 
     def __init__(
         self,
-        apps: ApplicationRepository,
+        apps: Applications,
         coops: Cooperatives,
         gazetteer: Gazetteer,
         vault: Vault,
@@ -240,6 +236,8 @@ class MembershipService:
             "full_name": draft.full_name,
             "nik_enc": draft.nik_enc,
             "nik_hash": draft.nik_hash,
+            # The DATA_KEY the NIK's encryption and hash were made with (a rotation finds it).
+            "nik_kid": draft.nik_enc.partition(":")[0],
             "nik_masked": draft.nik_masked,
             "sex": draft.sex,
             "birth_date": draft.birth_date.isoformat() if draft.birth_date else None,

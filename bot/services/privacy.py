@@ -1,10 +1,12 @@
 """Data-subject rights under UU 27/2022: see and export everything, erase everything.
 
 Erasure withdraws pending applications, ends memberships (the cooperatives are told),
-and removes every personal field — name, NIK (ciphertext, hash and masked form), phone,
-address, birth data, consent details — and the Telegram id itself from every collection.
-What stays is anonymous: an application's cooperative, status and dates, so counts and
-statistics remain right.
+destroys the person's data key — every personal value was sealed with it, so every copy
+of them (oplog, journal, backups) becomes unreadable at once — and then removes every
+personal field — name, NIK (ciphertext, hash and masked form), phone, address, birth
+data, consent details, the board's reasons — and the Telegram id itself from every
+collection. What stays is anonymous: an application's cooperative, status and dates, so
+counts and statistics remain right.
 """
 
 from __future__ import annotations
@@ -13,26 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.services.draft import Forms
+from bot.services.crypto import Keyring
+from bot.services.draft import Forms, open_forms
 from bot.services.membership import MembershipService
+from bot.services.personal import APPLICATION_FIELDS
 from storage.base import Admins, Cooperatives, Privacy, Users
 
-PERSONAL_FIELDS = (
-    "full_name",
-    "nik_enc",
-    "nik_hash",
-    "nik_masked",
-    "sex",
-    "birth_date",
-    "birth_place",
-    "address",
-    "domicile_village",
-    "domicile_point",
-    "phone",
-    "occupation",
-    "consent",
-    "status_reason",
-)
+# What erasure and retention remove from an application: its personal values (sealed, and
+# in clear if written before sealing), the NIK's lookup hash and which key made it.
+PERSONAL_FIELDS = (*APPLICATION_FIELDS, "sealed", "nik_hash", "nik_kid")
 
 
 @dataclass(slots=True)
@@ -52,8 +43,10 @@ class PrivacyService:
         coops: Cooperatives,
         users: Users,
         retention_days: int,
+        keyring: Keyring,
     ) -> None:
         self.repo = repo
+        self.keyring = keyring
         self.membership = membership
         self.admins = admins
         self.coops = coops
@@ -68,6 +61,7 @@ class PrivacyService:
         admin_of = await self.admins.coops_of(user_id)
         admin_coops = {c.id: c for c in await self.coops.get_many(admin_of)}
         state = await self.repo.user_state(user_id)
+        forms = open_forms(state.data, await self.keyring.cipher(user_id))
         items = []
         for a in applications:
             coop = coops.get(a.coop_id)
@@ -96,9 +90,7 @@ class PrivacyService:
                     "consent": a.consent,
                 }
             )
-        drafts = [
-            {"cooperative_id": coop_id, **draft.export()} for coop_id, draft in Forms(state.data)
-        ]
+        drafts = [{"cooperative_id": coop_id, **draft.export()} for coop_id, draft in Forms(forms)]
         return {
             "exported_at": datetime.now(UTC).isoformat(),
             "controller": "Gerbang Koperasi",
@@ -140,6 +132,9 @@ class PrivacyService:
                 if left is not None:
                     ended += 1
                     notified.append(a.coop_id)
+        # The key first: from here on nothing of the person can be read, wherever a copy
+        # lies, even if the bot stops before the clean-up below (a retry finishes it).
+        await self.keyring.destroy(user_id)
         erased = await self.repo.erase_applications(user_id, PERSONAL_FIELDS)
         for coop_id in await self.admins.coops_of(user_id):
             await self.admins.remove(coop_id, user_id)

@@ -44,8 +44,10 @@ async def privacy(update: Update, context: BotContext) -> None:
                 "nothing is sold or shared."
             ),
             _(
-                "<b>Security:</b> your NIK is stored encrypted and shown masked "
-                "(3171********0001); it never appears in logs or announcements."
+                "<b>Security:</b> everything you enter in a form is stored encrypted with a key "
+                "of your own, and your NIK is shown only masked (3171********0001); none of it "
+                "appears in logs or announcements. /deletedata destroys your key, so every copy, "
+                "backups included, becomes unreadable."
             ),
             _(
                 "<b>How long:</b> while you are a member. Rejected or withdrawn applications are "

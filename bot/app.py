@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
@@ -273,8 +274,8 @@ async def running(app: BotApplication) -> AsyncIterator[BotApplication]:
     the updates a crash left in the inbox (live delivery), start (update processing, the
     job queue), start the broadcast engine (running announcements resume). At the end, in
     reverse: the engine pauses (jobs stay running in the database), queued and in-flight
-    updates finish, the persistence flushes, and what was opened here
-    is closed. Polling, the webhook server, the console and the tests all use this.
+    updates finish, the persistence flushes, and what was opened here is closed. Polling,
+    the webhook server, the console and the tests all use this.
     """
     bot_data: BotData = app.bot_data
     settings = bot_data.settings
@@ -346,6 +347,12 @@ async def _start_broadcasts(
     stack.push_async_callback(stop)
 
 
+def _polling_error(error: TelegramError) -> None:
+    # Telegram unreachable, or the inbox could not keep what was fetched (then the offset is
+    # not confirmed and the same updates come again): python-telegram-bot retries.
+    log.warning("polling failed, retrying error=%s", type(error).__name__)
+
+
 async def poll(app: BotApplication) -> None:
     """Long polling inside :func:`running` until SIGINT, SIGTERM or SIGABRT."""
     assert app.updater is not None, "build the application with_updater=True to poll"
@@ -356,7 +363,9 @@ async def poll(app: BotApplication) -> None:
     try:
         async with running(app):
             await app.updater.start_polling(
-                allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+                allowed_updates=Update.ALL_TYPES,
+                drop_pending_updates=False,
+                error_callback=_polling_error,
             )
             log.info("polling")
             try:

@@ -435,7 +435,10 @@ async def _serve(settings: Settings, app: web.Application) -> None:
     app[GUARD] = guard
     await runner.setup()  # the bot starts here: inbox replayed, webhook registered
     try:
-        listener = await loop.create_server(guard, settings.host, settings.port, backlog=512)
+        # The backlog also bounds how many connections one loop turn accepts before the guard
+        # sees them: a quarter of the cap, so a burst cannot run past the open-file limit.
+        backlog = max(16, min(128, limits.max_connections // 4))
+        listener = await loop.create_server(guard, settings.host, settings.port, backlog=backlog)
         log.info(
             "webhook server on %s:%s path %s max_connections=%s",
             settings.host,

@@ -13,13 +13,8 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,10 +28,18 @@ from bot.app import Backend, Services, build_application, running
 from bot.config import Settings
 from bot.services.updates import UpdateService
 from bot.telegram.localapi import Call, LocalBotApi
-from bot.telegram.localserver import LocalBotApiServer
 from bot.telegram.processing import InboxQueue
 from storage.mongo import Store
-from tests.test_web import HEADERS, ROOT, SECRET, free_port, replies, settled, update
+from tests.test_web import (
+    HEADERS,
+    BotProcess,
+    bot_environment,
+    free_port,
+    replies,
+    settled,
+    update,
+    wait_healthy,
+)
 
 KILL_UPDATES = int(os.environ.get("KILL_UPDATES", "400"))
 
@@ -235,81 +238,6 @@ class TestPolling:
 
 
 # -- kill -9 ---------------------------------------------------------------------------------
-
-
-class BotProcess:
-    """``python -m bot COMMAND`` against the local Bot API over HTTP and a shared MongoDB."""
-
-    def __init__(self, command: str, env: dict[str, str], log_path: Path) -> None:
-        self.command = command
-        self.env = env
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @contextmanager
-    def started(self) -> Iterator[subprocess.Popen[bytes]]:
-        # Started before any concurrent work: blocking here costs the test nothing.
-        log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed below
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", self.command],
-            env=self.env,
-            cwd=ROOT,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield self.proc
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait(10)
-            log_file.close()
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-@asynccontextmanager
-async def bot_environment(
-    mongo_uri: str, tmp_path: Path, api: LocalBotApi | None = None, **extra: str
-) -> AsyncIterator[tuple[dict[str, str], LocalBotApiServer, Store]]:
-    fake = LocalBotApiServer(api)
-    base_url = await fake.start()
-    db = f"kill_{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": "123456:ABC",
-        "TELEGRAM_API_BASE_URL": base_url,
-        "MONGODB_URI": mongo_uri,
-        "MONGODB_DB": db,
-        "DATA_KEY": "webhook-test-key-0123456789",
-        "WEBHOOK_URL": "https://bot.example.org/telegram",
-        "WEBHOOK_SECRET": SECRET,
-        "DATA_DIR": str(tmp_path / "var"),
-        "FLOOD_LIMIT": "1000",
-        **extra,
-    }
-    store = Store.connect(mongo_uri, db)
-    try:
-        yield env, fake, store
-    finally:
-        await fake.stop()
-        await store.drop_database()
-        await store.close()
-
-
-async def wait_healthy(port: int, proc: subprocess.Popen[bytes]) -> None:
-    async with aiohttp.ClientSession() as session:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None
-            await asyncio.sleep(0.1)
 
 
 async def until_all_answered(

@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import os
 import random
+import resource
 import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import given
@@ -32,11 +35,11 @@ from telegram import Bot
 from telegram.error import BadRequest
 
 from bot.app import Backend, Services, build_application, build_services
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.dbserver import EmbeddedMongo
 from bot.telegram.localapi import LocalBotApi
 from bot.telegram.localserver import LocalBotApiServer
-from bot.web import PTB, build_web_app, parse_update
+from bot.web import PTB, AcceptErrors, build_web_app, parse_update
 from storage.mongo import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -642,6 +645,90 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class BotProcess:
+    """``python -m bot COMMAND`` against the local Bot API over HTTP and a shared MongoDB."""
+
+    def __init__(
+        self, command: str, env: dict[str, str], log_path: Path, open_files: int | None = None
+    ) -> None:
+        self.command = command
+        self.env = env
+        self.log_path = log_path
+        self.open_files = open_files  # as `ulimit -n` would set it
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def _limit(self) -> None:
+        if self.open_files is not None:
+            _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, hard))
+
+    @contextlib.contextmanager
+    def started(self) -> Iterator[subprocess.Popen[bytes]]:
+        # Started before any concurrent work: blocking here costs the test nothing.
+        log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed below
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", self.command],
+            env=self.env,
+            cwd=ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            preexec_fn=self._limit,
+        )
+        try:
+            yield self.proc
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+            log_file.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextlib.asynccontextmanager
+async def bot_environment(
+    mongo_uri: str, tmp_path: Path, api: LocalBotApi | None = None, **extra: str
+) -> AsyncIterator[tuple[dict[str, str], LocalBotApiServer, Store]]:
+    fake = LocalBotApiServer(api)
+    base_url = await fake.start()
+    db = f"kill_{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": "123456:ABC",
+        "TELEGRAM_API_BASE_URL": base_url,
+        "MONGODB_URI": mongo_uri,
+        "MONGODB_DB": db,
+        "DATA_KEY": "webhook-test-key-0123456789",
+        "WEBHOOK_URL": "https://bot.example.org/telegram",
+        "WEBHOOK_SECRET": SECRET,
+        "DATA_DIR": str(tmp_path / "var"),
+        "FLOOD_LIMIT": "1000",
+        **extra,
+    }
+    store = Store.connect(mongo_uri, db)
+    try:
+        yield env, fake, store
+    finally:
+        await fake.stop()
+        await store.drop_database()
+        await store.close()
+
+
+async def wait_healthy(port: int, proc: subprocess.Popen[bytes]) -> None:
+    async with aiohttp.ClientSession() as session:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            assert time.monotonic() < deadline and proc.poll() is None
+            await asyncio.sleep(0.1)
+
+
 class TestRealServer:
     async def test_webhook_process_end_to_end_and_sigterm(
         self, mongo_uri: str, tmp_path: Path
@@ -778,3 +865,175 @@ def test_parse_update_never_raises(path: list[str], value: Any, kind: str) -> No
 
 
 BOT = Bot("123:abc")
+
+
+# -- connections (finding 6) ---------------------------------------------------------------
+
+
+async def half_open(
+    port: int, count: int
+) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """``count`` connections that start a request and never finish its headers."""
+    held = []
+    for _ in range(count):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /telegram HTTP/1.1\r\nHost: bot.example.org\r\n")
+        held.append((reader, writer))
+    return held
+
+
+async def closed_by_server(reader: asyncio.StreamReader, within: float) -> bool:
+    """Whether the server closes the connection within ``within`` seconds (whatever it
+    said first: a 503, or nothing)."""
+    try:
+        async with asyncio.timeout(within):
+            while await reader.read(4096):
+                pass
+    except TimeoutError:
+        return False
+    except ConnectionError:
+        return True
+    return True
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+async def post_update(port: int, body: dict[str, Any]) -> tuple[int, float]:
+    started = time.monotonic()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"http://127.0.0.1:{port}/telegram", json=body, headers=HEADERS) as r,
+    ):
+        return r.status, time.monotonic() - started
+
+
+class TestConnections:
+    """Half-open connections cannot starve Telegram; idle ones are closed after the
+    timeouts; accept errors are not a log flood. Real ``python -m bot webhook`` processes."""
+
+    async def test_half_open_connections_closed_and_telegram_served(
+        self, mongo_uri: str, tmp_path: Path
+    ) -> None:
+        port = free_port()
+        async with bot_environment(
+            mongo_uri,
+            tmp_path,
+            PORT=str(port),
+            HOST="127.0.0.1",
+            HTTP_MAX_CONNECTIONS="50",
+            HTTP_HEADER_TIMEOUT="1.5",
+            HTTP_KEEPALIVE_TIMEOUT="2",
+        ) as (env, fake, _):
+            bot = BotProcess("webhook", env, tmp_path / "connections.log")
+            with bot.started() as proc:
+                await wait_healthy(port, proc)
+                idle_fds = open_fds(proc.pid)
+                held = await half_open(port, 300)
+                deadline = time.monotonic() + 3
+                while (attacked_fds := open_fds(proc.pid)) > idle_fds + 50 + 5:
+                    # Beyond the cap, each new connection closed an older one: a loop turn.
+                    assert time.monotonic() < deadline, attacked_fds
+                    await asyncio.sleep(0.05)
+                status, elapsed = await post_update(port, update(fake.api, 91, "/start"))
+                assert status == 200 and elapsed < 2.0
+                assert (await replies(fake.api, 91, 1))[0].startswith("👋 Welcome")
+                closed = await asyncio.gather(*(closed_by_server(r, 4.0) for r, _ in held))
+                assert all(closed), closed.count(False)
+                for _, writer in held:
+                    writer.close()
+                # Kept alive after a request, then idle: closed after HTTP_KEEPALIVE_TIMEOUT.
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(b"GET /healthz HTTP/1.1\r\nHost: bot.example.org\r\n\r\n")
+                assert (await read_response(reader))[0] == 200
+                started = time.monotonic()
+                assert await closed_by_server(reader, 5.0)
+                assert 1.5 < time.monotonic() - started < 4.5
+                writer.close()
+                proc.send_signal(signal.SIGTERM)
+                assert await asyncio.to_thread(proc.wait, 30) == 0
+            output = bot.output()
+            print(
+                f"connections: 300 half-open, cap 50: fds {idle_fds} idle, {attacked_fds} "
+                f"under attack; an update answered 200 in {elapsed * 1000:.0f} ms"
+            )
+            assert "Traceback" not in output
+            assert 1 <= output.count("connection cap 50 reached") <= 3  # one line per 10 s
+
+    async def test_low_open_file_limit(self, mongo_uri: str, tmp_path: Path) -> None:
+        """``ulimit -n 256`` and 600 half-open connections: the cap follows the limit (128),
+        so the bot keeps files for its database and Telegram, and still answers."""
+        port = free_port()
+        async with bot_environment(
+            mongo_uri, tmp_path, PORT=str(port), HTTP_HEADER_TIMEOUT="2"
+        ) as (env, fake, _):
+            bot = BotProcess("webhook", env, tmp_path / "ulimit.log", open_files=256)
+            with bot.started() as proc:
+                await wait_healthy(port, proc)
+                held = await half_open(port, 600)
+                status, _ = await post_update(port, update(fake.api, 92, "/start"))
+                assert status == 200
+                assert await replies(fake.api, 92, 1)
+                assert all(await asyncio.gather(*(closed_by_server(r, 5.0) for r, _ in held)))
+                for _, writer in held:
+                    writer.close()
+                proc.send_signal(signal.SIGTERM)
+                assert await asyncio.to_thread(proc.wait, 30) == 0
+            output = bot.output()
+            assert "max_connections=128" in output
+            assert "Traceback" not in output and len(output) < 20_000
+
+
+class TestAcceptErrors:
+    def test_too_many_open_files_logged_once_per_interval(self, caplog) -> None:
+        now = [0.0]
+        handler = AcceptErrors(10.0, clock=lambda: now[0])
+        loop = asyncio.new_event_loop()
+        try:
+            error = OSError(errno.EMFILE, "Too many open files")
+            context = {"message": "socket.accept() out of system resource", "exception": error}
+            for _ in range(5000):
+                handler(loop, context)
+                now[0] += 0.001  # 5,000 failed accepts in 5 s
+            now[0] = 10.5
+            handler(loop, context)
+        finally:
+            loop.close()
+        lines = [r for r in caplog.records if "cannot accept" in r.getMessage()]
+        assert [r.getMessage() for r in lines] == [
+            "cannot accept connections: Too many open files (1 times in the last 10 s)",
+            "cannot accept connections: Too many open files (5000 times in the last 10 s)",
+        ]
+        assert not any(r.exc_info for r in lines)
+
+
+class TestSettings:
+    def test_host_and_http_limits_from_the_environment(self) -> None:
+        s = Settings.from_env({})
+        assert s.host == "0.0.0.0" and s.http_max_connections == 1000
+        assert (s.http_header_timeout_s, s.http_body_timeout_s, s.http_keepalive_timeout_s) == (
+            10.0,
+            30.0,
+            30.0,
+        )
+        s = Settings.from_env(
+            {
+                "HOST": "127.0.0.1",
+                "HTTP_MAX_CONNECTIONS": "64",
+                "HTTP_HEADER_TIMEOUT": "2.5",
+                "HTTP_BODY_TIMEOUT": "5",
+                "HTTP_KEEPALIVE_TIMEOUT": "15",
+            }
+        )
+        assert s.host == "127.0.0.1" and s.http_max_connections == 64
+        assert (s.http_header_timeout_s, s.http_body_timeout_s, s.http_keepalive_timeout_s) == (
+            2.5,
+            5.0,
+            15.0,
+        )
+
+    @pytest.mark.parametrize("value", ["soon", "0", "-1", "99999"])
+    def test_bad_timeouts(self, value: str) -> None:
+        with pytest.raises(ConfigError):
+            Settings.from_env({"HTTP_HEADER_TIMEOUT": value})

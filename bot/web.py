@@ -58,9 +58,12 @@ class _Refused(Exception):
 
 
 async def _read_body(request: web.Request, within_s: float) -> bytes:
-    """The whole body, however it arrives, or :class:`_Refused` (408, 413, 400)."""
+    """The whole body, however it arrives, or :class:`_Refused` (408, 413, 415, 400)."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise _Refused(413, "too large")
+    if request.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity"):
+        # Telegram never compresses; a compressed body could unpack far past MAX_BODY.
+        raise _Refused(415, "compressed body")
     body = bytearray()
     try:
         async with asyncio.timeout(within_s):

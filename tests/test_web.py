@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gzip
 import json
 import logging
 import os
@@ -302,6 +303,14 @@ class TestBodies:
         client, _ = web
         status, _ = await raw_exchange(port_of(client), [head(2 * 1024 * 1024), b"{", 5.0])
         assert status == 413
+
+    async def test_compressed_body_415(self, web) -> None:
+        """A gzip bomb (64 KB that unpack to 64 MB) is refused before it is read."""
+        client, _ = web
+        bomb = gzip.compress(b" " * (64 * 1024 * 1024), compresslevel=9)
+        headers = {**HEADERS, "Content-Encoding": "gzip", "Content-Type": "application/json"}
+        response = await client.post("/telegram", data=bomb, headers=headers)
+        assert response.status == 415
 
     async def test_body_too_slow_408(self, backend, services, settings) -> None:
         async with serving(backend, services, settings, http_body_timeout_s=0.5) as (client, api):

@@ -207,6 +207,34 @@ class FlakyInbox:
         return await self.inner.pending()
 
 
+class TestDoneMarks:
+    async def test_a_failed_done_mark_is_retried_with_the_next(self, caplog) -> None:
+        marked: list[int] = []
+        away = [True]
+
+        class Inbox:
+            async def receive(self, update_id: int, key: int | None, body: str) -> bool:
+                return True
+
+            async def done(self, update_id: int) -> None:
+                if away[0]:
+                    raise AutoReconnect("database away")
+                marked.append(update_id)
+
+            async def pending(self) -> list[Any]:
+                return []
+
+        queue = InboxQueue()
+        queue.inbox = Inbox()
+        await queue.done(Update(1))
+        assert marked == [] and "could not mark done, will retry update_id=1" in caplog.text
+        away[0] = False
+        await queue.done(Update(2))
+        assert marked == [1, 2]
+        await queue.done(Update(3))
+        assert marked == [1, 2, 3]
+
+
 class TestPolling:
     async def test_kept_before_confirmed_and_each_handled_once(
         self, settings: Settings, backend: Backend, services: Services, store, caplog

@@ -110,6 +110,9 @@ class InboxUnavailable(NetworkError):
     """
 
 
+UNMARKED_LIMIT = 10_000
+
+
 class InboxQueue(asyncio.Queue[object]):
     """The Application's update queue for live delivery, with the inbox in front of it.
 
@@ -122,6 +125,7 @@ class InboxQueue(asyncio.Queue[object]):
     def __init__(self) -> None:
         super().__init__()
         self.inbox: Inbox | None = None
+        self._unmarked: set[int] = set()  # handled, but the done mark failed
 
     async def open(self, inbox: Inbox, bot: Bot) -> int:
         """Attach ``inbox`` and queue its pending updates in update-id order (each user's
@@ -177,18 +181,28 @@ class InboxQueue(asyncio.Queue[object]):
             log.info("redelivered update dropped update_id=%s", item.update_id)
 
     async def done(self, update: object) -> None:
-        """The update's handlers ran: mark it done (a failure only means a replay later)."""
+        """The update's handlers ran: mark it done.
+
+        If the database is away (the handlers met the outage too), the mark is retried with
+        the next update's; until then, and if the bot stops first, the update stays pending
+        and is replayed at the next start.
+        """
         if self.inbox is None or not isinstance(update, Update):
             return
-        try:
-            await self.inbox.done(update.update_id)
-        except Exception as exc:
-            log.warning(
-                "inbox: could not mark done (it will be replayed at the next start) "
-                "update_id=%s error=%s",
-                update.update_id,
-                type(exc).__name__,
-            )
+        self._unmarked.add(update.update_id)
+        for update_id in sorted(self._unmarked):
+            try:
+                await self.inbox.done(update_id)
+            except Exception as exc:
+                log.warning(
+                    "inbox: could not mark done, will retry update_id=%s error=%s",
+                    update_id,
+                    type(exc).__name__,
+                )
+                break
+            self._unmarked.discard(update_id)
+        if len(self._unmarked) > UNMARKED_LIMIT:  # a long outage: leave the rest to replay
+            self._unmarked.clear()
 
 
 # -- what enters the flow ----------------------------------------------------------------

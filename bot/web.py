@@ -3,8 +3,8 @@
 The python-telegram-bot Application is built with ``.updater(None)``. For each request
 to the webhook route, in order: the secret header is compared in constant time (403
 before the body is read); the whole body is read, however it arrives (split writes,
-chunked), within ``MAX_BODY`` (413) and ``HTTP_BODY_TIMEOUT`` (408); it is parsed and
-screened (400 for what is not an update the bot can take:
+chunked), within ``MAX_BODY`` (413) and ``HTTP_BODY_TIMEOUT`` (408), uncompressed (415);
+it is parsed and screened (400 for what is not an update the bot can take:
 ``bot.telegram.processing.screen``); an update with nobody to answer is accepted and
 ignored (200, one log line); any other is written to the inbox and only then answered
 200 (503 if the database cannot take it, so Telegram retries; 200 without handling it
@@ -378,7 +378,7 @@ class _Guarded(asyncio.Protocol):
             return
         if self._timer is not None:
             seen = self._tail + data
-            if b"\r\n\r\n" in seen:
+            if b"\r\n\r\n" in seen or b"\n\n" in seen:  # the headers are complete
                 self._timer.cancel()
                 self._timer = None
                 self._tail = b""

@@ -127,10 +127,8 @@ def cmd_webhook(settings: Settings, args: argparse.Namespace) -> int:
             "TELEGRAM_BOT_TOKEN is not set: the webhook server needs a bot token.", file=sys.stderr
         )
         return EXIT_USAGE
-    from aiohttp import web
-
     from bot.app import Backend, build_application
-    from bot.web import build_web_app
+    from bot.web import build_web_app, serve
 
     setup_logging(settings)
     with database(settings) as uri:
@@ -142,17 +140,8 @@ def cmd_webhook(settings: Settings, args: argparse.Namespace) -> int:
             http_broadcasts=True,
         )
         app = build_web_app(settings, application, secret=settings.resolve_webhook_secret())
-        log.info("webhook server on port %s path %s", settings.port, settings.webhook_path)
         # SIGTERM/SIGINT: stop accepting, finish in-flight updates, flush — within 25 s.
-        web.run_app(
-            app,
-            host="0.0.0.0",
-            port=settings.port,
-            shutdown_timeout=10,
-            print=None,
-            access_log=None,
-            handle_signals=True,
-        )
+        serve(settings, app)
     return 0
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
@@ -46,7 +47,7 @@ from bot.services.registry import Services
 from bot.services.search import SearchService
 from bot.services.updates import UpdateService
 from bot.services.users import UserService
-from bot.telegram.processing import FloodGuard, PerUserProcessor
+from bot.telegram.processing import FloodGuard, InboxQueue, PerUserProcessor
 from bot.telegram.sender import HttpSender, make_sender
 from handlers.broadcast.keyboards import mute_markup
 from handlers.broadcast.progress import make_progress
@@ -202,7 +203,7 @@ def build_services(
         ),
         broadcast=BroadcastService(b.broadcasts),
         health=HealthService(b.store),
-        updates=UpdateService(b.updates),
+        updates=UpdateService(b.updates, b.vault),
         geocoder=geocoder,
     )
 
@@ -243,8 +244,10 @@ def build_application(
     ``backend`` holds the conversations and forms (persistence). ``services``: given by
     tests, which own them; otherwise :func:`running` opens them over ``backend`` and closes
     both at the end. ``request`` replaces the network edge to Telegram (console, tests).
-    ``live`` is for real Telegram delivery (polling, webhook): flood control, redelivered
-    update ids dropped, updates in parallel across users and in order per user.
+    ``live`` is for real Telegram delivery (polling, webhook): each update kept in the
+    inbox before it is acknowledged and marked done after its handlers (redelivered ids
+    dropped, what a crash left replayed by :func:`running`), flood control, updates in
+    parallel across users and in order per user.
     ``http_broadcasts``: announcements go out through the broadcast engine's own lean HTTP
     client to the Bot API (polling, webhook) instead of through ``app.bot`` and its request
     (console and tests: the local stand-in).
@@ -267,7 +270,8 @@ def build_application(
     if rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
     if live:
-        builder = builder.concurrent_updates(PerUserProcessor(256))
+        inbox = InboxQueue()
+        builder = builder.update_queue(inbox).concurrent_updates(PerUserProcessor(256, inbox.done))
     app = builder.build()
     assert isinstance(app, BotApplication)
     bot_data: BotData = app.bot_data
@@ -285,11 +289,12 @@ async def running(app: BotApplication) -> AsyncIterator[BotApplication]:
     """Run ``app`` for the body of ``async with running(app):`` and stop it gracefully.
 
     In order: initialize (the persistence loads conversations and forms), open the services
-    unless the app was given some (indexes, derived fields), set the command menus, start
-    (update processing, the job queue), start the broadcast engine (running announcements
-    resume). At the end, in reverse: the engine pauses (jobs stay running in the database),
-    queued and in-flight updates finish, the persistence flushes, and what was opened here
-    is closed. Polling, the webhook server, the console and the tests all use this.
+    unless the app was given some (indexes, derived fields), set the command menus, queue
+    the updates a crash left in the inbox (live delivery), start (update processing, the
+    job queue), start the broadcast engine (running announcements resume). At the end, in
+    reverse: the engine pauses (jobs stay running in the database), queued and in-flight
+    updates finish, the persistence flushes, and what was opened here is closed. Polling,
+    the webhook server, the console and the tests all use this.
     """
     bot_data: BotData = app.bot_data
     settings = bot_data.settings
@@ -304,6 +309,8 @@ async def running(app: BotApplication) -> AsyncIterator[BotApplication]:
             bot_data.services = await open_services(settings, app.backend)
         services = bot_data.services
         await set_default_commands(app.bot, services.i18n)
+        if isinstance(app.update_queue, InboxQueue):  # before any new update is queued
+            await app.update_queue.open(services.updates, app.bot)
         await app.start()
         stack.push_async_callback(_stop_updates, app)  # waits for queued and running updates
         if services.broadcast.engine is None:
@@ -359,6 +366,12 @@ async def _start_broadcasts(
     stack.push_async_callback(stop)
 
 
+def _polling_error(error: TelegramError) -> None:
+    # Telegram unreachable, or the inbox could not keep what was fetched (then the offset is
+    # not confirmed and the same updates come again): python-telegram-bot retries.
+    log.warning("polling failed, retrying error=%s", type(error).__name__)
+
+
 async def poll(app: BotApplication) -> None:
     """Long polling inside :func:`running` until SIGINT, SIGTERM or SIGABRT."""
     assert app.updater is not None, "build the application with_updater=True to poll"
@@ -369,7 +382,9 @@ async def poll(app: BotApplication) -> None:
     try:
         async with running(app):
             await app.updater.start_polling(
-                allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+                allowed_updates=Update.ALL_TYPES,
+                drop_pending_updates=False,
+                error_callback=_polling_error,
             )
             log.info("polling")
             try:

@@ -40,6 +40,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name}: {raw!r} is not a whole number") from exc
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {raw!r} is not a number of seconds") from exc
+    if not 0 < value < 3600:
+        raise ConfigError(f"{name}: {raw!r} must be more than 0 and under an hour")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the bot is configured with; built once by :meth:`from_env`."""
@@ -55,6 +68,11 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     port: int = 8080
+    host: str = "0.0.0.0"  # the webhook's bind address: all interfaces, as platforms expect
+    http_max_connections: int = 1000  # lowered to half the open-file limit (bot/web.py)
+    http_header_timeout_s: float = 10.0  # a new connection's first request headers
+    http_body_timeout_s: float = 30.0  # a request's whole body
+    http_keepalive_timeout_s: float = 30.0  # an idle connection between requests
     geocoder: str = "offline"
     nominatim_user_agent: str | None = None
     nominatim_domain: str = "nominatim.openstreetmap.org"
@@ -101,6 +119,11 @@ class Settings:
             webhook_url=env.get("WEBHOOK_URL", "").strip() or None,
             webhook_secret=env.get("WEBHOOK_SECRET", "").strip() or None,
             port=_int(env, "PORT", 8080),
+            host=env.get("HOST", "").strip() or "0.0.0.0",
+            http_max_connections=max(1, _int(env, "HTTP_MAX_CONNECTIONS", 1000)),
+            http_header_timeout_s=_float(env, "HTTP_HEADER_TIMEOUT", 10.0),
+            http_body_timeout_s=_float(env, "HTTP_BODY_TIMEOUT", 30.0),
+            http_keepalive_timeout_s=_float(env, "HTTP_KEEPALIVE_TIMEOUT", 30.0),
             geocoder=geocoder,
             nominatim_user_agent=env.get("NOMINATIM_USER_AGENT", "").strip() or None,
             nominatim_domain=env.get("NOMINATIM_DOMAIN", "").strip()

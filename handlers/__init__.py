@@ -32,12 +32,11 @@ def register(
 ) -> None:
     """Add all handlers. Note: order matters — the first matching handler of a group wins.
 
-    ``live``: real Telegram delivery, where flood control and dropping redelivered
-    updates apply (not in the console, whose scripts are fast and restart update ids)."""
-    # Before anything else, in this order: flood control, redelivery, the user's locale.
+    ``live``: real Telegram delivery, where flood control applies (not in the console,
+    whose scripts are fast); redelivered updates are dropped before they are queued."""
+    # Before anything else, in this order: flood control, the user's locale.
     if live:
         app.add_handler(preprocess.FLOOD, group=-3)
-        app.add_handler(preprocess.DEDUPE, group=-2)
     app.add_handler(preprocess.LOCALE, group=-1)
     # First: awaited typed input and an open form take messages before search does. Admins'
     # typed input and operators' /import share one conversation: a new request replaces the

@@ -1,5 +1,8 @@
-"""Runs before every handler: flood control (group -3), redelivery (group -2), and the
-user's locale (group -1)."""
+"""Runs before every handler: flood control (group -3) and the user's locale (group -1).
+
+A redelivered update never reaches the handlers: the inbox recognises its id before it
+is queued (``bot/telegram/processing.py``, ``bot/services/updates.py``).
+"""
 
 from __future__ import annotations
 
@@ -36,13 +39,6 @@ async def flood_control(update: Update, context: BotContext) -> None:
     raise ApplicationHandlerStop
 
 
-async def drop_redelivered(update: Update, context: BotContext) -> None:
-    """Telegram resends an update when a delivery failed: handle each update id once."""
-    if not await context.services.updates.claim(update.update_id):
-        log.info("redelivered update dropped update_id=%s", update.update_id)
-        raise ApplicationHandlerStop
-
-
 async def bind_locale(update: Update, context: BotContext) -> None:
     """Bind the user's language to the context: stored choice, Telegram's, or Indonesian."""
     services = context.services
@@ -60,5 +56,4 @@ async def bind_locale(update: Update, context: BotContext) -> None:
 
 
 FLOOD = TypeHandler(Update, flood_control)
-DEDUPE = TypeHandler(Update, drop_redelivered)
 LOCALE = TypeHandler(Update, bind_locale)

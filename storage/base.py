@@ -24,6 +24,7 @@ from storage.models import (
     Cooperative,
     CooperativeFilter,
     CoopWrite,
+    InboxEntry,
     Invite,
     LegacyFields,
     Notification,
@@ -295,6 +296,9 @@ class State(Protocol):
 
 
 class Updates(Protocol):
-    """Telegram update ids already processed (``storage/updates.py``)."""
+    """The inbox of Telegram updates, written before they are acknowledged
+    (``storage/updates.py``)."""
 
-    async def claim(self, update_id: int) -> bool: ...
+    async def receive(self, update_id: int, key: int | None, body: str) -> bool: ...
+    async def done(self, update_id: int) -> None: ...
+    async def pending(self) -> list[InboxEntry]: ...

@@ -242,3 +242,14 @@ class UserState:
 
     user_id: int
     data: dict[str, Any] = field(default_factory=dict)  # the layer's own keys, opaque here
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """A Telegram update not yet handled, as the inbox keeps it (``storage/updates.py``)."""
+
+    update_id: int
+    key: int | None  # whose it is: the user, else the chat
+    body: str  # the update's JSON, sealed by the service
+    received_at: datetime
+    attempts: int  # how many starts have replayed it (counted before each replay)

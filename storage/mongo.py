@@ -74,8 +74,11 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("coop_id", ASCENDING)], name="coop"),
         IndexModel([("user_id", ASCENDING)], name="user"),
     ],
-    "processed_updates": [
-        IndexModel([("at", ASCENDING)], name="ttl", expireAfterSeconds=24 * 3600)
+    "inbox": [
+        # Done entries (only an id and a time) are forgotten after a day: Telegram stops
+        # redelivering by then. Pending ones have no done_at and never expire.
+        IndexModel([("done_at", ASCENDING)], name="ttl", expireAfterSeconds=24 * 3600),
+        IndexModel([("pending", ASCENDING), ("_id", ASCENDING)], name="pending", sparse=True),
     ],
 }
 

@@ -1,25 +1,73 @@
-"""Telegram update ids already processed: a redelivered update is handled once.
+"""The inbox of Telegram updates: each one written before Telegram is told it arrived.
 
-A TTL index forgets them after a day (Telegram keeps undelivered updates for 24 hours).
+An update is inserted (``_id``: its update id) before the webhook answers 200 or polling
+confirms its offset, so a crash cannot lose it; it is marked done only after its handlers
+ran. At the next start the entries still pending are replayed in update-id order. A second
+insert of the same id is how a redelivery is recognised.
+
+Pending entries keep the update (``body``, sealed by the service) and whose it is
+(``key``); marking an entry done drops both, so a done entry is only an id and a time, and
+a TTL index forgets it after a day (Telegram gives up redelivering after 24 hours). Pending
+entries carry ``pending: true``, indexed sparsely, so the replay reads only them.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
+from storage.models import InboxEntry
 from storage.mongo import Store
+
+COLLECTION = "inbox"
 
 
 class UpdateLog:
-    def __init__(self, store: Store) -> None:
-        self._col = store["processed_updates"]
+    """The ``inbox`` collection."""
 
-    async def claim(self, update_id: int) -> bool:
-        """True the first time an update id is seen, False for a redelivery."""
+    def __init__(self, store: Store) -> None:
+        self._col = store[COLLECTION]
+
+    async def receive(self, update_id: int, key: int | None, body: str) -> bool:
+        """Insert a pending entry: True if new, False if the id is already there."""
         try:
-            await self._col.insert_one({"_id": update_id, "at": datetime.now(UTC)})
+            await self._col.insert_one(
+                {
+                    "_id": update_id,
+                    "key": key,
+                    "body": body,
+                    "received_at": datetime.now(UTC),
+                    "attempts": 0,
+                    "pending": True,
+                }
+            )
         except DuplicateKeyError:
             return False
         return True
+
+    async def done(self, update_id: int) -> None:
+        """The update's handlers ran: keep only the id (for redeliveries) until the TTL."""
+        await self._col.update_one(
+            {"_id": update_id},
+            {
+                "$set": {"done_at": datetime.now(UTC)},
+                "$unset": {"body": "", "key": "", "pending": ""},
+            },
+        )
+
+    async def pending(self) -> list[InboxEntry]:
+        """Every entry not done, oldest update first; each read counts as one attempt."""
+        await self._col.update_many({"pending": True}, {"$inc": {"attempts": 1}})
+        cursor = self._col.find({"pending": True}).sort("_id", ASCENDING)
+        return [
+            InboxEntry(
+                update_id=doc["_id"],
+                key=doc.get("key"),
+                body=doc.get("body", ""),
+                received_at=doc["received_at"],
+                attempts=doc.get("attempts", 1),
+            )
+            async for doc in cursor
+        ]

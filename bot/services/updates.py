@@ -1,19 +1,87 @@
-"""Telegram resends an update whose delivery failed: each update id is handled once."""
+"""The inbox: no update Telegram was told arrived is lost, none is handled twice on purpose.
+
+The Telegram edge calls :meth:`UpdateService.receive` before it acknowledges an update
+(the webhook's 200, polling's next offset), :meth:`UpdateService.done` after the update's
+handlers ran, and :meth:`UpdateService.pending` once at start to replay what a crash left.
+Updates hold what people type (a NIK in the middle of a form), so the inbox keeps them
+sealed (encrypted with the data key) and drops them once done.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Protocol
 
+from storage.models import InboxEntry
 
-class UpdateClaims(Protocol):
-    async def claim(self, update_id: int) -> bool: ...
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3  # starts that replay one update before it is given up (a crash loop)
+
+
+class Inbox(Protocol):
+    async def receive(self, update_id: int, key: int | None, body: str) -> bool: ...
+    async def done(self, update_id: int) -> None: ...
+    async def pending(self) -> list[InboxEntry]: ...
+
+
+class Sealer(Protocol):
+    def encrypt(self, plaintext: str) -> str: ...
+    def decrypt(self, stored: str) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An update to replay: its id and its JSON."""
+
+    update_id: int
+    body: str
 
 
 @dataclass(slots=True)
 class UpdateService:
-    log: UpdateClaims
+    log: Inbox
+    sealer: Sealer | None = None  # None: bodies kept as given (tests of the storage only)
+    max_attempts: int = MAX_ATTEMPTS
 
-    async def claim(self, update_id: int) -> bool:
-        """True the first time an update id is seen, False for a redelivery."""
-        return await self.log.claim(update_id)
+    async def receive(self, update_id: int, key: int | None, body: str) -> bool:
+        """Keep an update before it is acknowledged: True if new, False for a redelivery.
+
+        Raises whatever the database raises: then the update must not be acknowledged.
+        """
+        sealed = self.sealer.encrypt(body) if self.sealer is not None else body
+        return await self.log.receive(update_id, key, sealed)
+
+    async def done(self, update_id: int) -> None:
+        """The update's handlers ran: it will not be replayed."""
+        await self.log.done(update_id)
+
+    async def pending(self) -> list[Pending]:
+        """The updates a crash left unhandled, oldest first (each user's in order).
+
+        One that has been replayed ``max_attempts`` times already (it may be what crashes
+        the bot) or cannot be read any more (its key is gone) is marked done and skipped.
+        """
+        replay: list[Pending] = []
+        for entry in await self.log.pending():
+            if entry.attempts > self.max_attempts:
+                log.warning(
+                    "inbox: update given up after %s attempts update_id=%s",
+                    entry.attempts - 1,
+                    entry.update_id,
+                )
+                await self.log.done(entry.update_id)
+                continue
+            try:
+                body = self.sealer.decrypt(entry.body) if self.sealer is not None else entry.body
+            except Exception as exc:  # a key no longer configured, a damaged entry
+                log.warning(
+                    "inbox: update unreadable, skipped update_id=%s error=%s",
+                    entry.update_id,
+                    type(exc).__name__,
+                )
+                await self.log.done(entry.update_id)
+                continue
+            replay.append(Pending(entry.update_id, body))
+        return replay

@@ -1,20 +1,33 @@
-"""How updates flow: in parallel across users, in order per user; flood control; dedupe.
+"""How updates flow: checked, kept in the inbox, in parallel across users and in order per
+user, marked done; flood control.
 
 python-telegram-bot's ConversationHandler expects one conversation's updates in order.
 :class:`PerUserProcessor` runs different users' updates concurrently and each user's
 strictly one after another, so one slow user never blocks the others.
+
+Live delivery (webhook, polling) goes through :class:`InboxQueue`: an update is written to
+the inbox (``bot/services/updates.py``) before Telegram is told it arrived, marked done by
+the processor once its handlers ran, and replayed at the next start if a crash came
+between. :func:`screen` and :func:`ignored` keep out what python-telegram-bot or the
+handlers would choke on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import math
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
-from telegram import Update
+from telegram import Bot, Update
+from telegram.error import NetworkError
 from telegram.ext import BaseUpdateProcessor
+
+log = logging.getLogger(__name__)
 
 
 def update_key(update: object) -> int | None:
@@ -28,10 +41,20 @@ def update_key(update: object) -> int | None:
 
 
 class PerUserProcessor(BaseUpdateProcessor):
-    """Concurrent across users (up to ``max_concurrent_updates``), sequential per user."""
+    """Concurrent across users (up to ``max_concurrent_updates``), sequential per user.
 
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
+    ``on_done`` runs after an update's handlers, still in the user's turn: the inbox marks
+    it done there (so at most ``max_concurrent_updates`` updates are ever in flight
+    between a reply and that mark).
+    """
+
+    def __init__(
+        self,
+        max_concurrent_updates: int = 256,
+        on_done: Callable[[object], Awaitable[None]] | None = None,
+    ) -> None:
         super().__init__(max_concurrent_updates)
+        self.on_done = on_done
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = defaultdict(int)
 
@@ -39,23 +62,325 @@ class PerUserProcessor(BaseUpdateProcessor):
         key = update_key(update)
         if key is None:
             await coroutine
+            await self._done(update)
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] += 1
         try:
             async with lock:
-                await coroutine
+                await coroutine  # handler errors went to the error handler, not here
+                await self._done(update)
         finally:
             self._users[key] -= 1
             if self._users[key] == 0:  # nobody else waits: forget the lock
                 del self._users[key]
                 self._locks.pop(key, None)
 
+    async def _done(self, update: object) -> None:
+        if self.on_done is not None:
+            await self.on_done(update)
+
     async def initialize(self) -> None:
         return None
 
     async def shutdown(self) -> None:
         return None
+
+
+class PendingUpdate(Protocol):
+    @property
+    def update_id(self) -> int: ...
+    @property
+    def body(self) -> str: ...
+
+
+class Inbox(Protocol):
+    """What :class:`InboxQueue` needs of ``bot.services.updates.UpdateService``."""
+
+    async def receive(self, update_id: int, key: int | None, body: str) -> bool: ...
+    async def done(self, update_id: int) -> None: ...
+    async def pending(self) -> Sequence[PendingUpdate]: ...
+
+
+class InboxUnavailable(NetworkError):
+    """The inbox could not be written: the update must not be acknowledged.
+
+    A :class:`~telegram.error.NetworkError`, so python-telegram-bot's polling loop retries
+    the same offset later instead of confirming it.
+    """
+
+
+UNMARKED_LIMIT = 10_000
+
+
+class InboxQueue(asyncio.Queue[object]):
+    """The Application's update queue for live delivery, with the inbox in front of it.
+
+    The webhook calls :meth:`accept` before it answers 200; python-telegram-bot's updater
+    (polling) calls :meth:`put` for each fetched update before it confirms the offset, so
+    polling goes through the inbox as well. :func:`bot.app.running` attaches the inbox and
+    replays what a crash left (:meth:`open`) before new updates flow.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inbox: Inbox | None = None
+        self._unmarked: set[int] = set()  # handled, but the done mark failed
+
+    async def open(self, inbox: Inbox, bot: Bot) -> int:
+        """Attach ``inbox`` and queue its pending updates in update-id order (each user's
+        in order): the number replayed."""
+        self.inbox = inbox
+        replayed = 0
+        for entry in await inbox.pending():
+            try:
+                update = Update.de_json(json.loads(entry.body), bot)
+            except Exception as exc:  # kept by an older version, or damaged
+                log.warning(
+                    "inbox: update unreadable, skipped update_id=%s error=%s",
+                    entry.update_id,
+                    type(exc).__name__,
+                )
+                await inbox.done(entry.update_id)
+                continue
+            self.put_nowait(update)
+            replayed += 1
+        if replayed:
+            log.info("inbox: replaying %s updates left by the last run", replayed)
+        return replayed
+
+    async def accept(self, update: Update, body: str) -> bool:
+        """Keep ``update`` (its JSON: ``body``) and queue it; False, and not queued, for a
+        redelivery. Raises what the database raised: then do not acknowledge it."""
+        if self.inbox is not None and not await self.inbox.receive(
+            update.update_id, update_key(update), body
+        ):
+            return False
+        self.put_nowait(update)
+        return True
+
+    async def put(self, item: object) -> None:
+        """Polling: python-telegram-bot confirms the offset only after this returns."""
+        if not isinstance(item, Update) or self.inbox is None:
+            await super().put(item)
+            return
+        reason = ignored(item)
+        if reason is not None:
+            log.info("update ignored update_id=%s reason=%s", item.update_id, reason)
+            return
+        try:
+            fresh = await self.accept(item, json.dumps(item.to_dict()))
+        except Exception as exc:
+            log.warning(
+                "inbox unavailable, update not confirmed update_id=%s error=%s",
+                item.update_id,
+                type(exc).__name__,
+            )
+            raise InboxUnavailable("the inbox could not be written") from exc
+        if not fresh:
+            log.info("redelivered update dropped update_id=%s", item.update_id)
+
+    async def done(self, update: object) -> None:
+        """The update's handlers ran: mark it done.
+
+        If the database is away (the handlers met the outage too), the mark is retried with
+        the next update's; until then, and if the bot stops first, the update stays pending
+        and is replayed at the next start.
+        """
+        if self.inbox is None or not isinstance(update, Update):
+            return
+        self._unmarked.add(update.update_id)
+        for update_id in sorted(self._unmarked):
+            try:
+                await self.inbox.done(update_id)
+            except Exception as exc:
+                log.warning(
+                    "inbox: could not mark done, will retry update_id=%s error=%s",
+                    update_id,
+                    type(exc).__name__,
+                )
+                break
+            self._unmarked.discard(update_id)
+        if len(self._unmarked) > UNMARKED_LIMIT:  # a long outage: leave the rest to replay
+            self._unmarked.clear()
+
+
+# -- what enters the flow ----------------------------------------------------------------
+
+MAX_DEPTH = 32  # Telegram's updates nest about ten levels deep
+INT_LIMIT = 2**63  # MongoDB's integers are 64-bit; Telegram's ids fit in 52 bits
+UPDATE_ID_LIMIT = 2**53
+
+Spec = Any  # a type, a dict of fields ("?name": optional), or a one-element list
+
+NUMBER = (int, float)
+USER: dict[str, Spec] = {
+    "id": int,
+    "is_bot": bool,
+    "first_name": str,
+    "?last_name": str,
+    "?username": str,
+    "?language_code": str,
+}
+CHAT: dict[str, Spec] = {
+    "id": int,
+    "type": str,
+    "?title": str,
+    "?username": str,
+    "?first_name": str,
+    "?last_name": str,
+}
+ENTITY: dict[str, Spec] = {
+    "type": str,
+    "offset": int,
+    "length": int,
+    "?url": str,
+    "?user": USER,
+    "?language": str,
+    "?custom_emoji_id": str,
+}
+LOCATION: dict[str, Spec] = {"latitude": NUMBER, "longitude": NUMBER}
+FILE: dict[str, Spec] = {"file_id": str, "file_unique_id": str, "?file_size": int}
+MESSAGE_FIELDS: dict[str, Spec] = {
+    "message_id": int,
+    "date": int,
+    "chat": CHAT,
+    "?from": USER,
+    "?sender_chat": CHAT,
+    "?via_bot": USER,
+    "?message_thread_id": int,
+    "?edit_date": int,
+    "?media_group_id": str,
+    "?text": str,
+    "?caption": str,
+    "?entities": [ENTITY],
+    "?caption_entities": [ENTITY],
+    "?location": LOCATION,
+    "?venue": {"location": LOCATION, "title": str, "address": str},
+    "?contact": {"phone_number": str, "first_name": str, "?user_id": int, "?vcard": str},
+    "?document": {**FILE, "?file_name": str, "?mime_type": str},
+    "?photo": [{**FILE, "width": int, "height": int}],
+}
+MESSAGE: dict[str, Spec] = {
+    **MESSAGE_FIELDS,
+    "?reply_to_message": MESSAGE_FIELDS,
+    "?pinned_message": MESSAGE_FIELDS,
+}
+KINDS: dict[str, dict[str, Spec]] = {
+    "message": MESSAGE,
+    "edited_message": MESSAGE,
+    "callback_query": {
+        "id": str,
+        "from": USER,
+        "chat_instance": str,
+        "?message": MESSAGE,  # or an inaccessible one: chat, message_id and date 0
+        "?inline_message_id": str,
+        "?data": str,
+        "?game_short_name": str,
+    },
+    "inline_query": {
+        "id": str,
+        "from": USER,
+        "query": str,
+        "offset": str,
+        "?chat_type": str,
+        "?location": LOCATION,
+    },
+}
+
+
+class Malformed(ValueError):
+    """Not an update the bot can take (the webhook answers 400)."""
+
+
+def screen(data: object) -> None:
+    """Refuse what python-telegram-bot, MongoDB or the handlers would choke on.
+
+    Values anywhere: nesting at most ``MAX_DEPTH``, integers that fit MongoDB's 64 bits,
+    finite numbers, text that is valid Unicode (no lone surrogates). The update: an object
+    with an ``update_id`` in Telegram's range, and for the kinds the bot handles, the
+    fields it reads with the types the Bot API documents (extra fields are fine).
+    Raises :class:`Malformed` with a short reason that names no value.
+    """
+    _check_values(data)
+    if not isinstance(data, dict):
+        raise Malformed("not an object")
+    update_id = data.get("update_id")
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        raise Malformed("update_id")
+    if not 0 <= update_id < UPDATE_ID_LIMIT:
+        raise Malformed("update_id out of range")
+    for kind, spec in KINDS.items():
+        if kind in data:
+            _check(data[kind], spec, kind)
+
+
+def _check_values(data: object) -> None:
+    stack: list[tuple[object, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            if depth >= MAX_DEPTH:
+                raise Malformed("nested too deeply")
+            for key, item in value.items():
+                _check_text(key)
+                stack.append((item, depth + 1))
+        elif isinstance(value, list):
+            if depth >= MAX_DEPTH:
+                raise Malformed("nested too deeply")
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str):
+            _check_text(value)
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int):
+            if not -INT_LIMIT <= value < INT_LIMIT:
+                raise Malformed("integer out of range")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise Malformed("number out of range")
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Malformed("invalid text") from None
+
+
+def _check(value: object, spec: Spec, where: str) -> None:
+    if isinstance(spec, dict):
+        if not isinstance(value, dict):
+            raise Malformed(f"{where}: not an object")
+        for name, field_spec in spec.items():
+            optional = name.startswith("?")
+            name = name.lstrip("?")
+            if name not in value or (optional and value[name] is None):
+                if optional:
+                    continue
+                raise Malformed(f"{where}.{name} missing")
+            _check(value[name], field_spec, f"{where}.{name}")
+    elif isinstance(spec, list):
+        if not isinstance(value, list):
+            raise Malformed(f"{where}: not a list")
+        for item in value:
+            _check(item, spec[0], where)
+    elif spec is bool:
+        if not isinstance(value, bool):
+            raise Malformed(f"{where}: not a boolean")
+    elif isinstance(value, bool) or not isinstance(value, spec):
+        raise Malformed(f"{where}: wrong type")
+
+
+def ignored(update: Update) -> str | None:
+    """Why a well-formed update is accepted but not handled, or None to handle it.
+
+    Every feature answers a person: an update without one (a message with no sender, as
+    in a channel; an update of no kind the bot knows) is dropped here, with one log line,
+    instead of failing in a handler.
+    """
+    if update.effective_user is None:
+        return "no sender"
+    return None
 
 
 class FloodGuard:

@@ -1,0 +1,361 @@
+"""The inbox (finding 2): no update Telegram was told arrived is lost.
+
+Storage and service; the replay at start, in each user's order; polling through the inbox
+(fetched updates kept before python-telegram-bot confirms their offset); and ``kill -9``
+of a real ``python -m bot webhook`` (and ``python -m bot run``) process right after the
+last acknowledgement, then a restart: every acknowledged update is answered, and the few
+answered twice are counted (``KILL_UPDATES`` sets how many are sent; default 400).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from pymongo.errors import AutoReconnect
+from telegram import Update
+
+from bot.app import Backend, Services, build_application, running
+from bot.config import Settings
+from bot.services.updates import UpdateService
+from bot.telegram.localapi import Call, LocalBotApi
+from bot.telegram.processing import InboxQueue
+from storage.mongo import Store
+from tests.test_web import (
+    HEADERS,
+    BotProcess,
+    bot_environment,
+    free_port,
+    replies,
+    settled,
+    update,
+    wait_healthy,
+)
+
+KILL_UPDATES = int(os.environ.get("KILL_UPDATES", "400"))
+
+
+def command(api: LocalBotApi, user_id: int, text: str) -> dict[str, Any]:
+    return update(api, user_id, text)
+
+
+class TestStorage:
+    async def test_receive_once_sealed_done_forgotten(self, services: Services, store) -> None:
+        inbox = services.updates
+        api = LocalBotApi()
+        body = json.dumps(command(api, 5, "/start 3171234567890001"))
+        assert await inbox.receive(7, 5, body)
+        assert not await inbox.receive(7, 5, body)  # a redelivery
+        doc = await store["inbox"].find_one({"_id": 7})
+        assert doc["pending"] is True and doc["key"] == 5
+        assert "3171234567890001" not in json.dumps(doc, default=str)  # sealed
+        await inbox.done(7)
+        doc = await store["inbox"].find_one({"_id": 7})
+        assert set(doc) == {"_id", "received_at", "attempts", "done_at"}  # no body, no user
+        assert not await inbox.receive(7, 5, body)  # still recognised after it was handled
+        assert await inbox.pending() == []
+
+    async def test_pending_in_update_order(self, services: Services) -> None:
+        for update_id in (30, 10, 20):
+            await services.updates.receive(update_id, 1, json.dumps({"update_id": update_id}))
+        await services.updates.done(20)
+        pending = await services.updates.pending()
+        assert [p.update_id for p in pending] == [10, 30]
+        assert json.loads(pending[0].body) == {"update_id": 10}
+
+    async def test_given_up_after_three_replays(self, services: Services, store, caplog) -> None:
+        await services.updates.receive(1, 1, "{}")
+        for _ in range(3):
+            assert [p.update_id for p in await services.updates.pending()] == [1]
+        assert await services.updates.pending() == []  # a fourth start: it may be a crash loop
+        assert "given up after 3 attempts update_id=1" in caplog.text
+        assert (await store["inbox"].find_one({"_id": 1})).get("pending") is None
+
+    async def test_unreadable_entry_skipped(self, backend: Backend, store, caplog) -> None:
+        service = UpdateService(backend.updates, backend.vault)
+        await backend.updates.receive(2, 1, "not-a-sealed-value")
+        assert await service.pending() == []
+        assert "unreadable" in caplog.text
+
+    async def test_done_entries_expire_after_a_day(self, store) -> None:
+        indexes = {ix["name"]: ix async for ix in await store["inbox"].list_indexes()}
+        assert indexes["ttl"]["key"] == {"done_at": 1}
+        assert indexes["ttl"]["expireAfterSeconds"] == 24 * 3600
+        assert indexes["pending"].get("sparse") is True
+
+
+def live_app(settings: Settings, backend: Backend, services: Services, api: LocalBotApi) -> Any:
+    settings = replace(settings, telegram_bot_token="123:abc")
+    return build_application(settings, backend, services=services, request=api, live=True)
+
+
+class TestReplay:
+    async def test_pending_updates_replayed_at_start_in_each_users_order(
+        self, settings: Settings, backend: Backend, services: Services, store
+    ) -> None:
+        api = LocalBotApi()
+        # What a crash left: acknowledged, never handled. And one handled before it.
+        left = [
+            command(api, 81, "/help"),
+            command(api, 82, "/start"),
+            command(api, 81, "/start"),
+            command(api, 81, "/privacy"),
+        ]
+        handled = command(api, 83, "/start")
+        for data in [*left, handled]:
+            user = data["message"]["from"]["id"]
+            assert await services.updates.receive(data["update_id"], user, json.dumps(data))
+        await services.updates.done(handled["update_id"])
+        app = live_app(settings, backend, services, api)
+        async with running(app):
+            queue = app.update_queue
+            assert isinstance(queue, InboxQueue)
+            # A new update from user 81 arrives as soon as the bot runs: it comes after.
+            fresh = command(api, 81, "/help")
+            assert await queue.accept(Update.de_json(fresh, app.bot), json.dumps(fresh))
+            # A redelivery of an update being replayed is not handled a second time.
+            again = Update.de_json(left[0], app.bot)
+            assert not await queue.accept(again, json.dumps(left[0]))
+            first = await replies(api, 81, 4)
+            starts = ("<b>How to use", "👋 Welcome", "<b>Privacy", "<b>How to use")
+            assert [t.startswith(s) for t, s in zip(first, starts, strict=True)] == [True] * 4
+            assert len(await replies(api, 82, 1)) == 1
+            await settled(store)
+        assert not await replies(api, 83, 1, timeout=0)
+        await asyncio.sleep(0.2)
+        assert len(await replies(api, 81, 5, timeout=0)) == 4
+
+    async def test_console_and_tests_without_inbox(self, settings, backend, services) -> None:
+        """Not live (console, in-process tests): no inbox, nothing replayed."""
+        await services.updates.receive(1, 1, json.dumps(command(LocalBotApi(), 1, "/start")))
+        app = build_application(settings, backend, services=services, request=LocalBotApi())
+        assert not isinstance(app.update_queue, InboxQueue)
+
+
+class PollingApi(LocalBotApi):
+    """Telegram's side of ``getUpdates``: a queue of updates, dropped once confirmed (a
+    later call's offset is above them), ``limit`` at a time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting: list[dict[str, Any]] = []
+        self.confirmed = 0  # the highest update id confirmed
+        self.offsets: list[int] = []
+
+    def handle(
+        self, method: str, params: dict[str, Any], files: dict[str, Any] | None = None
+    ) -> tuple[int, bytes]:
+        if method != "getUpdates":
+            return super().handle(method, params, files)
+        offset = int(params.get("offset") or 0)
+        self.offsets.append(offset)
+        if offset:
+            self.confirmed = max(self.confirmed, offset - 1)
+            self.waiting = [u for u in self.waiting if u["update_id"] >= offset]
+        limit = int(params.get("limit") or 100)
+        self.calls.append(Call(method, params, {}))
+        return 200, json.dumps({"ok": True, "result": self.waiting[:limit]}).encode()
+
+
+class InProcessPolling(PollingApi):
+    """Checks, at each confirmation, that the inbox holds every update confirmed."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+        self.unkept: list[int] = []
+        self.sent_ids: list[int] = []
+
+    async def do_request(  # type: ignore[override]
+        self, url: str, method: str, request_data: Any = None, **kw: Any
+    ) -> tuple[int, bytes]:
+        if url.endswith("/getUpdates"):
+            offset = int((request_data.parameters if request_data else {}).get("offset") or 0)
+            kept = {d["_id"] async for d in self.store["inbox"].find({}, {"_id": 1})}
+            self.unkept += [u for u in self.sent_ids if u < offset and u not in kept]
+            if not self.waiting:
+                await asyncio.sleep(0.02)  # long polling, briefly
+        return await super().do_request(url, method, request_data, **kw)
+
+
+class FlakyInbox:
+    """The inbox, with the database away for the first ``failures`` writes."""
+
+    def __init__(self, inner: UpdateService, failures: int) -> None:
+        self.inner = inner
+        self.failures = failures
+
+    async def receive(self, update_id: int, key: int | None, body: str) -> bool:
+        if self.failures:
+            self.failures -= 1
+            raise AutoReconnect("database away")
+        return await self.inner.receive(update_id, key, body)
+
+    async def done(self, update_id: int) -> None:
+        await self.inner.done(update_id)
+
+    async def pending(self) -> Any:
+        return await self.inner.pending()
+
+
+class TestDoneMarks:
+    async def test_a_failed_done_mark_is_retried_with_the_next(self, caplog) -> None:
+        marked: list[int] = []
+        away = [True]
+
+        class Inbox:
+            async def receive(self, update_id: int, key: int | None, body: str) -> bool:
+                return True
+
+            async def done(self, update_id: int) -> None:
+                if away[0]:
+                    raise AutoReconnect("database away")
+                marked.append(update_id)
+
+            async def pending(self) -> list[Any]:
+                return []
+
+        queue = InboxQueue()
+        queue.inbox = Inbox()
+        await queue.done(Update(1))
+        assert marked == [] and "could not mark done, will retry update_id=1" in caplog.text
+        away[0] = False
+        await queue.done(Update(2))
+        assert marked == [1, 2]
+        await queue.done(Update(3))
+        assert marked == [1, 2, 3]
+
+
+class TestPolling:
+    async def test_kept_before_confirmed_and_each_handled_once(
+        self, settings: Settings, backend: Backend, services: Services, store, caplog
+    ) -> None:
+        api = InProcessPolling(store)
+        users = range(9100, 9250)
+        api.waiting = [command(api, user, "/help") for user in users]
+        api.sent_ids = [u["update_id"] for u in api.waiting]
+        settings = replace(settings, telegram_bot_token="123:abc")
+        app = build_application(
+            settings, backend, services=services, request=api, with_updater=True, live=True
+        )
+        async with running(app):
+            queue = app.update_queue
+            assert isinstance(queue, InboxQueue) and queue.inbox is services.updates
+            queue.inbox = FlakyInbox(services.updates, failures=2)  # two refused writes
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0.0, timeout=timedelta(0))
+            deadline = time.monotonic() + 30
+            while api.confirmed < api.sent_ids[-1]:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+            await settled(store)
+            await app.updater.stop()
+        assert api.unkept == []  # nothing confirmed to Telegram before it was kept
+        for user in users:
+            assert len(await replies(api, user, 2, timeout=0)) == 1, user
+        assert "inbox unavailable, update not confirmed" in caplog.text
+
+
+# -- kill -9 ---------------------------------------------------------------------------------
+
+
+async def until_all_answered(
+    api: LocalBotApi, store: Store, chats: list[int], within: float = 180
+) -> Counter[int]:
+    """Wait until the inbox has nothing pending and every chat had an answer."""
+    deadline = time.monotonic() + within
+    wanted = set(chats)
+    while True:
+        sent: Counter[int] = Counter(
+            c.params["chat_id"]
+            for c in api.calls
+            if c.method == "sendMessage" and c.params.get("chat_id") in wanted
+        )
+        pending = await store["inbox"].count_documents({"pending": True})
+        if (not pending and len(sent) == len(wanted)) or time.monotonic() > deadline:
+            return sent
+        await asyncio.sleep(0.2)
+
+
+def report(mode: str, acknowledged: int, before: int, sent: Counter[int], chats: list[int]) -> str:
+    lost = sum(1 for chat in chats if sent[chat] == 0)
+    twice = sum(1 for chat in chats if sent[chat] > 1)
+    line = (
+        f"{mode}: {acknowledged} acknowledged, {before} answered before kill -9, "
+        f"{acknowledged - lost} answered in all, {lost} lost, {twice} answered twice "
+        f"({datetime.now(UTC):%Y-%m-%d})"
+    )
+    print(line)
+    return line
+
+
+class TestKill:
+    async def test_webhook_kill_9_after_last_200_loses_nothing(
+        self, mongo_uri: str, tmp_path: Path
+    ) -> None:
+        port = free_port()
+        async with bot_environment(mongo_uri, tmp_path, PORT=str(port)) as (env, fake, store):
+            bot = BotProcess("webhook", env, tmp_path / "webhook.log")
+            chats = list(range(200_000, 200_000 + KILL_UPDATES))
+            bodies = [command(fake.api, chat, "/help") for chat in chats]
+            with bot.started() as proc:
+                await wait_healthy(port, proc)
+                url = f"http://127.0.0.1:{port}/telegram"
+                connector = aiohttp.TCPConnector(limit=40)  # Telegram's max_connections
+                async with aiohttp.ClientSession(connector=connector) as session:
+
+                    async def post(body: dict[str, Any]) -> int:
+                        async with session.post(url, json=body, headers=HEADERS) as r:
+                            return r.status
+
+                    statuses = await asyncio.gather(*(post(b) for b in bodies))
+                proc.send_signal(signal.SIGKILL)  # right after the last 200
+                proc.wait(10)
+            assert statuses.count(200) == KILL_UPDATES, Counter(statuses)
+            before = len({c.params.get("chat_id") for c in fake.api.calls_of("sendMessage")})
+            assert before < KILL_UPDATES  # the kill did catch updates unanswered
+            with bot.started() as proc:
+                sent = await until_all_answered(fake.api, store, chats)
+                proc.send_signal(signal.SIGTERM)
+                assert await asyncio.to_thread(proc.wait, 30) == 0
+            line = report("webhook", KILL_UPDATES, before, sent, chats)
+            assert all(sent[chat] >= 1 for chat in chats), line  # 0 lost
+            assert sum(1 for chat in chats if sent[chat] > 1) <= 256, line  # the bound
+            assert "Traceback" not in bot.output()
+            assert "replaying" in bot.output()
+
+    async def test_polling_kill_9_after_last_confirmation_loses_nothing(
+        self, mongo_uri: str, tmp_path: Path
+    ) -> None:
+        api = PollingApi()
+        async with bot_environment(mongo_uri, tmp_path, api) as (env, _, store):
+            bot = BotProcess("run", env, tmp_path / "polling.log")
+            chats = list(range(300_000, 300_000 + KILL_UPDATES))
+            api.waiting = [command(api, chat, "/help") for chat in chats]
+            last = api.waiting[-1]["update_id"]
+            with bot.started() as proc:
+                deadline = time.monotonic() + 90
+                while api.confirmed < last:  # Telegram was told: all fetched
+                    assert time.monotonic() < deadline and proc.poll() is None, bot.output()
+                    await asyncio.sleep(0.005)
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(10)
+            before = len({c.params.get("chat_id") for c in api.calls_of("sendMessage")})
+            assert not api.waiting  # Telegram will never send them again
+            with bot.started() as proc:
+                sent = await until_all_answered(api, store, chats)
+                proc.send_signal(signal.SIGTERM)
+                assert await asyncio.to_thread(proc.wait, 30) == 0
+            line = report("polling", KILL_UPDATES, before, sent, chats)
+            assert all(sent[chat] >= 1 for chat in chats), line
+            assert sum(1 for chat in chats if sent[chat] > 1) <= 256, line
+            assert "Traceback" not in bot.output()

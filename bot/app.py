@@ -203,7 +203,7 @@ def build_services(
         ),
         broadcast=BroadcastService(b.broadcasts),
         health=HealthService(b.store),
-        updates=UpdateService(b.updates, b.vault),
+        updates=UpdateService(b.updates, b.vault, b.keyring),
         geocoder=geocoder,
     )
 
@@ -311,6 +311,7 @@ async def running(app: BotApplication) -> AsyncIterator[BotApplication]:
         await set_default_commands(app.bot, services.i18n)
         if isinstance(app.update_queue, InboxQueue):  # before any new update is queued
             await app.update_queue.open(services.updates, app.bot)
+            stack.push_async_callback(app.update_queue.close)  # after the updates stopped
         await app.start()
         stack.push_async_callback(_stop_updates, app)  # waits for queued and running updates
         if services.broadcast.engine is None:

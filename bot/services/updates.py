@@ -4,7 +4,9 @@ The Telegram edge calls :meth:`UpdateService.receive` before it acknowledges an 
 (the webhook's 200, polling's next offset), :meth:`UpdateService.done` after the update's
 handlers ran, and :meth:`UpdateService.pending` once at start to replay what a crash left.
 Updates hold what people type (a NIK in the middle of a form), so the inbox keeps them
-sealed (encrypted with the data key) and drops them once done.
+sealed and drops them once done: a person's update with that person's own key (the
+keyring of ``personal.py``), so that /deletedata makes even the oplog's copy of a pending
+update unreadable; an update with no person behind it (a channel post) with the data key.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.services.crypto import PersonCipher, is_sealed
 from storage.models import InboxEntry
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,13 @@ class Sealer(Protocol):
     def decrypt(self, stored: str) -> str: ...
 
 
+class People(Protocol):
+    async def cipher(self, user_id: int, *, create: bool = False) -> PersonCipher | None: ...
+
+
+SEAL_AS = "update"  # the field name bound to a sealed update body
+
+
 @dataclass(frozen=True, slots=True)
 class Pending:
     """An update to replay: its id and its JSON."""
@@ -43,15 +53,35 @@ class Pending:
 class UpdateService:
     log: Inbox
     sealer: Sealer | None = None  # None: bodies kept as given (tests of the storage only)
+    people: People | None = None  # each person's own key (None: the sealer's for everyone)
     max_attempts: int = MAX_ATTEMPTS
+
+    async def _seal(self, key: int | None, body: str) -> str:
+        if self.people is not None and key is not None and key > 0:  # a user (or a DM)
+            cipher = await self.people.cipher(key, create=True)
+            if cipher is not None:
+                return cipher.seal(SEAL_AS, body)
+        return self.sealer.encrypt(body) if self.sealer is not None else body
+
+    async def _open(self, entry: InboxEntry) -> str:
+        if is_sealed(entry.body):
+            cipher = None
+            if self.people is not None and entry.key is not None:
+                cipher = await self.people.cipher(entry.key)
+            if cipher is None:  # the person erased their data meanwhile
+                raise LookupError("no key for a sealed update")
+            body = cipher.open(SEAL_AS, entry.body)
+            if not isinstance(body, str):
+                raise ValueError("a sealed update is not text")
+            return body
+        return self.sealer.decrypt(entry.body) if self.sealer is not None else entry.body
 
     async def receive(self, update_id: int, key: int | None, body: str) -> bool:
         """Keep an update before it is acknowledged: True if new, False for a redelivery.
 
         Raises whatever the database raises: then the update must not be acknowledged.
         """
-        sealed = self.sealer.encrypt(body) if self.sealer is not None else body
-        return await self.log.receive(update_id, key, sealed)
+        return await self.log.receive(update_id, key, await self._seal(key, body))
 
     async def done(self, update_id: int) -> None:
         """The update's handlers ran: it will not be replayed."""
@@ -74,7 +104,7 @@ class UpdateService:
                 await self.log.done(entry.update_id)
                 continue
             try:
-                body = self.sealer.decrypt(entry.body) if self.sealer is not None else entry.body
+                body = await self._open(entry)
             except Exception as exc:  # a key no longer configured, a damaged entry
                 log.warning(
                     "inbox: update unreadable, skipped update_id=%s error=%s",

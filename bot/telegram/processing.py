@@ -15,6 +15,7 @@ handlers would choke on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -126,6 +127,7 @@ class InboxQueue(asyncio.Queue[object]):
         super().__init__()
         self.inbox: Inbox | None = None
         self._unmarked: set[int] = set()  # handled, but the done mark failed
+        self._retry: asyncio.Task[None] | None = None
 
     async def open(self, inbox: Inbox, bot: Bot) -> int:
         """Attach ``inbox`` and queue its pending updates in update-id order (each user's
@@ -190,6 +192,28 @@ class InboxQueue(asyncio.Queue[object]):
         if self.inbox is None or not isinstance(update, Update):
             return
         self._unmarked.add(update.update_id)
+        await self._mark()
+        if self._unmarked and (self._retry is None or self._retry.done()):
+            # No later update may come soon to carry the retry: try again by itself.
+            self._retry = asyncio.create_task(self._mark_later(), name="inbox-retry")
+
+    async def close(self) -> None:
+        """Stop retrying marks (what is still unmarked is replayed at the next start)."""
+        if self._retry is not None:
+            self._retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retry
+            self._retry = None
+
+    async def _mark_later(self, every: float = 2.0, tries: int = 30) -> None:
+        for _ in range(tries):
+            await asyncio.sleep(every)
+            if not self._unmarked:
+                return
+            await self._mark()
+
+    async def _mark(self) -> None:
+        assert self.inbox is not None
         for update_id in sorted(self._unmarked):
             try:
                 await self.inbox.done(update_id)

@@ -29,6 +29,10 @@ async def on_error(update: object, context: BotContext) -> None:
     outage = services is not None and error is not None and services.health.unavailable(error)
     if outage:
         log.warning("database unavailable update_id=%s error=%s", update_id, type(error).__name__)
+    elif isinstance(error, BadRequest):
+        # Telegram refused a call (a stale or forged message id, a message already deleted):
+        # its own description says what; a traceback would add nothing but noise.
+        log.warning("telegram refused a call update_id=%s error=%s", update_id, error.message)
     else:
         log.error(
             "error while handling update_id=%s error=%s",

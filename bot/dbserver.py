@@ -97,6 +97,7 @@ class EmbeddedMongo:
         self._server_pid: int | None = None
         self._started_at = 0.0
         self._lock_fd: int | None = None
+        self._previous: set[int] = set()  # what the pid file named when this bot took it
         self._mutex = threading.RLock()  # start, stop and the supervisor take turns
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -198,6 +199,11 @@ class EmbeddedMongo:
                 "stop it or set DATA_DIR elsewhere."
             ) from None
         self._lock_fd = fd
+        previous = _read_record(fd)
+        self._previous = {
+            p for p in (previous.get("server"), previous.get("watchdog")) if isinstance(p, int)
+        }
+        self._record()  # a bot refused from now on learns who holds the data
 
     def _record(self, **fields: Any) -> None:
         """Write the pid file: this bot, and the server when it runs."""
@@ -220,12 +226,12 @@ class EmbeddedMongo:
         This process holds the lock, so no bot of this version is alive on the data; a
         server whose bot is alive (an older version, without the lock) is refused."""
         target = self.path.resolve()
-        recorded = _read_record(self._lock_fd) if self._lock_fd is not None else {}
+        recorded = _read_record(self._lock_fd)  # a supervised restart: the server that died
         pids = {
             p for p in (recorded.get("server"), recorded.get("watchdog")) if isinstance(p, int)
         }
         found = []
-        for pid in {p for p in pids if isinstance(p, int)} | set(all_pids()):
+        for pid in self._previous | pids | set(all_pids()):
             proc = Process.find(pid)
             if proc is None or pid == os.getpid() or proc.storage_path() != target:
                 continue
@@ -238,6 +244,7 @@ class EmbeddedMongo:
                     f"{self.path.parent}; stop it or set DATA_DIR elsewhere."
                 )
             found.append(proc)
+        self._previous = set()
         if not found:
             return
         log.warning(
@@ -251,7 +258,7 @@ class EmbeddedMongo:
             deadline = time.monotonic() + wait_s
             while found and time.monotonic() < deadline:
                 time.sleep(0.05)
-                found = [p for p in found if _still(p, target)]
+                found = [p for p in found if _still(p.pid, target)]
             if not found:
                 return
         raise EmbeddedDatabaseError(
@@ -349,7 +356,7 @@ class EmbeddedMongo:
                 log.warning("embedded database did not stop in %.0f s; killing it", timeout)
                 proc.kill()
                 proc.wait(5)
-        if server is not None and _still(Process(server, 0, ()), self.path.resolve()):
+        if server is not None and _still(server, self.path.resolve()):
             os.kill(server, signal.SIGKILL)
 
     @staticmethod
@@ -379,18 +386,22 @@ class EmbeddedMongo:
                     return
                 try:
                     with self._mutex:
-                        if self._stopping.is_set() or self._proc is not proc:
-                            break  # stopped, or started again by someone else
+                        if self._stopping.is_set():
+                            return
+                        if self._proc not in (proc, None):
+                            break  # started again by someone else (``start(port=…)``)
                         self._proc = None
                         self._close(proc)
                         self._end_leftovers()
                         self._launch(60.0, port)
-                except EmbeddedDatabaseError as exc:
+                except Exception as exc:  # anything (no memory, no fds): try again later
+                    if self._stopping.is_set():
+                        return
                     log.error(
                         "the embedded database did not restart on port %s (%s); next try in "
-                        "%.0f s",
+                        "%.1f s",
                         port,
-                        str(exc).splitlines()[0],
+                        (str(exc).splitlines() or [type(exc).__name__])[0],
                         RESTART_DELAYS_S[min(failures, len(RESTART_DELAYS_S) - 1)],
                     )
                     continue
@@ -409,9 +420,9 @@ def _handshake(proc: subprocess.Popen[bytes], timeout: float) -> int | None:
     return int(line) if line.strip().isdigit() else None
 
 
-def _still(proc: Process, target: Path) -> bool:
-    """Whether ``proc`` still runs (the same process: it still serves ``target``)."""
-    now = Process.find(proc.pid)
+def _still(pid: int, target: Path) -> bool:
+    """Whether ``pid`` still runs a server (or watchdog) of ``target`` (not a reused pid)."""
+    now = Process.find(pid)
     return now is not None and now.storage_path() == target
 
 

@@ -38,7 +38,7 @@ def database(settings: Settings) -> Iterator[str]:
     from bot.dbserver import EmbeddedMongo
 
     path = settings.data_dir / "db"
-    server = EmbeddedMongo(path)
+    server = EmbeddedMongo(path, supervise=True)
     server.start()
     log.warning(
         "Using the embedded database (SecantusDB) with its data in %s. For production, set "

@@ -23,6 +23,9 @@ from storage.models import InboxEntry
 from storage.mongo import Store
 
 COLLECTION = "inbox"
+# Pending, and not done: the second condition is read from the document itself, so an
+# index entry the embedded engine failed to drop in a crash cannot replay a done update.
+PENDING = {"pending": True, "done_at": {"$exists": False}}
 
 
 class UpdateLog:
@@ -57,8 +60,11 @@ class UpdateLog:
         return True
 
     async def done(self, update_id: int) -> None:
-        """The update's handlers ran: keep only the id (for redeliveries) until the TTL."""
-        await self._col.update_one(
+        """The update's handlers ran: keep only the id (for redeliveries) until the TTL.
+
+        Journaled too: a mark the database acknowledged and then lost in a crash would
+        leave the update to be handled again at the next start."""
+        await self._durable.update_one(
             {"_id": update_id},
             {
                 "$set": {"done_at": datetime.now(UTC)},
@@ -68,8 +74,8 @@ class UpdateLog:
 
     async def pending(self) -> list[InboxEntry]:
         """Every entry not done, oldest update first; each read counts as one attempt."""
-        await self._col.update_many({"pending": True}, {"$inc": {"attempts": 1}})
-        cursor = self._col.find({"pending": True}).sort("_id", ASCENDING)
+        await self._col.update_many(PENDING, {"$inc": {"attempts": 1}})
+        cursor = self._col.find(PENDING).sort("_id", ASCENDING)
         return [
             InboxEntry(
                 update_id=doc["_id"],

@@ -42,6 +42,7 @@ from bot.telegram.localapi import LocalBotApi
 from bot.telegram.localserver import LocalBotApiServer
 from bot.web import PTB, AcceptErrors, build_web_app, parse_update
 from storage.mongo import Store
+from storage.updates import PENDING
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s3cret-webhook-token"
@@ -453,7 +454,7 @@ def edge_problems(records: list[logging.LogRecord]) -> list[str]:
 async def settled(store: Store, within: float = 30.0) -> None:
     """Wait until every update the inbox took has been handled (marked done)."""
     deadline = time.monotonic() + within
-    while await store["inbox"].count_documents({"pending": True}):
+    while await store["inbox"].count_documents(PENDING):
         assert time.monotonic() < deadline, "updates still pending"
         await asyncio.sleep(0.05)
 

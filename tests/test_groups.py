@@ -11,6 +11,7 @@ map, help) still work there.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -345,3 +346,34 @@ class TestFindings:
         location = {"latitude": 3.59, "longitude": 98.67}
         update = chat.api.message_update(chat.user(STRANGER), location=location, chat_id=GROUP)
         assert await chat.feed(update) == []
+
+
+class TestThroughTheWebhook:
+    """The same guarantee end to end: updates posted to the real webhook server (aiohttp,
+    live delivery through the inbox and the per-user processor) from a group chat."""
+
+    async def test_personal_commands_from_a_group_reach_only_a_pointer(
+        self, backend: Backend, services: Services, settings: Any, world: dict[str, str]
+    ) -> None:
+        from tests.test_web import HEADERS, serving
+
+        group = -100_777
+        async with serving(backend, services, settings) as (client, api):
+            commands = ["/mydata", "/kartu", f"/start join_{world['KK-2']}", "/admin", "/stats"]
+            for text in commands:
+                body = api.message_update(LocalBotApi.user(RINA, "id"), text=text, chat_id=group)
+                response = await client.post("/telegram", json=body, headers=HEADERS)
+                assert response.status == 200
+            deadline = asyncio.get_running_loop().time() + 15
+            while True:
+                to_group = [c for c in api.calls if c.params.get("chat_id") == group]
+                if len(to_group) >= len(commands) or asyncio.get_running_loop().time() > deadline:
+                    break
+                await asyncio.sleep(0.05)
+            assert [c.method for c in to_group] == ["sendMessage"] * len(commands)
+            for call in to_group:
+                shown = call.params["text"] + str(call.params.get("reply_markup"))
+                assert "Rina" not in shown and "1271" not in shown, shown
+                buttons = call.params["reply_markup"]["inline_keyboard"]
+                assert len(buttons) == 1 and buttons[0][0]["url"].startswith("https://t.me/")
+            assert not [c for c in api.calls if c.params.get("chat_id") == RINA]

@@ -27,7 +27,8 @@ def _actor(update: Update) -> int:
 async def control(
     update: Update, context: BotContext, actor: int, job_id: str, action: str
 ) -> None:
-    """Pause, resume or cancel: its creator while still an admin of the cooperative, or an
+    """Pause, resume or cancel: any current admin of the cooperative (a board member may
+    stop a colleague's mistake; one removed from the board may not, even their own), or an
     operator. The role is read at every tap; a refusal is audited like any other."""
     query = update.callback_query
     assert query is not None
@@ -37,7 +38,6 @@ async def control(
         actor,
         f"broadcast_{action}",
         coop_id=job.coop_id if job else None,
-        only=job.created_by if job else None,
         operators=True,
         target=job_id,
     )

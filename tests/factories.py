@@ -147,3 +147,15 @@ async def shared_database(
             await store.drop_database()
         finally:
             await store.close()
+
+
+async def import_rows(services: Services, rows: list[dict[str, Any]]) -> dict[str, str]:
+    """Import ``rows`` as a directory CSV; each row's cooperative id by registration number."""
+    await services.importer.import_bytes(csv_bytes(rows))
+    ids: dict[str, str] = {}
+    for row in rows:
+        key = "reg:" + row["registration_number"].lower().replace("-", "")
+        ids[row["registration_number"]] = present(
+            await services.directory.coops.get_by_key(key)
+        ).id
+    return ids

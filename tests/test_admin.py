@@ -11,7 +11,7 @@ import pytest
 
 from bot.app import Backend, Services
 from tests.conftest import Chat, texts
-from tests.factories import COLUMNS, csv_bytes, present
+from tests.factories import COLUMNS, csv_bytes, import_rows, present
 from tests.test_cards import apply
 from tests.test_membership import ROWS
 
@@ -24,13 +24,7 @@ UNKNOWN = 424242  # never seen before
 
 @pytest.fixture
 async def world(services: Services, backend: Backend) -> dict[str, str]:
-    await services.importer.import_bytes(csv_bytes(ROWS))
-    ids: dict[str, str] = {}
-    for row in ROWS:
-        key = "reg:" + row["registration_number"].lower().replace("-", "")
-        ids[row["registration_number"]] = present(
-            await services.directory.coops.get_by_key(key)
-        ).id
+    ids = await import_rows(services, ROWS)
     await backend.admins.add(ids["KK-2"], ADMIN)
     await backend.admins.add(ids["KSP-3"], OTHER_ADMIN)
     ids["app"] = await apply(

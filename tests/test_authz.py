@@ -19,7 +19,7 @@ from bot.services.broadcast import Audience
 from bot.telegram.localapi import Call, LocalBotApi
 from storage.models import AuditEntry
 from tests.conftest import Chat, texts
-from tests.factories import csv_bytes, present
+from tests.factories import import_rows, present
 from tests.test_cards import apply
 from tests.test_membership import ROWS
 
@@ -33,13 +33,7 @@ REFUSALS = ("not allowed", "for cooperative admins")
 
 @pytest.fixture
 async def world(services: Services, backend: Backend) -> dict[str, str]:
-    await services.importer.import_bytes(csv_bytes(ROWS))
-    ids: dict[str, str] = {}
-    for row in ROWS:
-        key = "reg:" + row["registration_number"].lower().replace("-", "")
-        ids[row["registration_number"]] = present(
-            await services.directory.coops.get_by_key(key)
-        ).id
+    ids = await import_rows(services, ROWS)
     kk = ids["KK-2"]
     await backend.admins.add(kk, ADMIN)
     await backend.admins.add(kk, REMOVED)

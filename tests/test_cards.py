@@ -14,7 +14,7 @@ from bot.app import Backend, Services
 from bot.services.draft import MembershipDraft
 from bot.telegram.localapi import BOT_USER
 from tests.conftest import Chat, texts
-from tests.factories import csv_bytes, present
+from tests.factories import import_rows, present
 from tests.test_membership import ROWS
 
 
@@ -46,13 +46,7 @@ def nik(i: int) -> str:
 
 @pytest.fixture
 async def coops(services: Services) -> dict[str, str]:
-    await services.importer.import_bytes(csv_bytes(ROWS))
-    found = {}
-    for row in ROWS:
-        key = "reg:" + row["registration_number"].lower().replace("-", "")
-        found[row["registration_number"]] = present(
-            await services.directory.coops.get_by_key(key)
-        ).id
+    found = await import_rows(services, ROWS)
     return found
 
 

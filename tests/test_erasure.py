@@ -36,7 +36,7 @@ from storage.base import Applications, PersonKeys
 from storage.keys import KeyRepository
 from storage.mongo import Store
 from tests.conftest import Chat, texts
-from tests.factories import csv_bytes, present
+from tests.factories import import_rows, present
 from tests.test_cards import apply
 from tests.test_membership import ROWS, draft_of
 from tests.test_storage import public_methods, shape
@@ -78,13 +78,7 @@ PERSONAL = (
 
 @pytest.fixture
 async def coops(services: Services, backend: Backend) -> dict[str, str]:
-    await services.importer.import_bytes(csv_bytes(ROWS))
-    ids = {}
-    for row in ROWS:
-        key = "reg:" + row["registration_number"].lower().replace("-", "")
-        ids[row["registration_number"]] = present(
-            await services.directory.coops.get_by_key(key)
-        ).id
+    ids = await import_rows(services, ROWS)
     await backend.admins.add(ids["KK-2"], ADMIN)
     return ids
 

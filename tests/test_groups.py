@@ -48,7 +48,7 @@ from handlers.callbacks import (
 )
 from handlers.private import PUBLIC_BUTTONS, PUBLIC_COMMANDS, commands_of
 from tests.conftest import Chat
-from tests.factories import csv_bytes, present
+from tests.factories import import_rows, present
 from tests.test_cards import apply
 from tests.test_membership import ROWS
 
@@ -77,13 +77,7 @@ SECRETS = (
 
 @pytest.fixture
 async def world(services: Services, backend: Backend) -> dict[str, str]:
-    await services.importer.import_bytes(csv_bytes(ROWS))
-    ids: dict[str, str] = {}
-    for row in ROWS:
-        key = "reg:" + row["registration_number"].lower().replace("-", "")
-        ids[row["registration_number"]] = present(
-            await services.directory.coops.get_by_key(key)
-        ).id
+    ids = await import_rows(services, ROWS)
     kk = ids["KK-2"]
     await backend.admins.add(kk, OPERATOR)
     ids["app"] = await apply(services, 1001, kk, "1271055708900001", name="Siti Aminah")

@@ -24,7 +24,7 @@ from storage.applications import ApplicationRepository
 from storage.keys import KeyRepository
 from storage.state import StateRepository
 from tests.conftest import Chat, texts
-from tests.factories import csv_bytes, present
+from tests.factories import import_rows, present
 from tests.test_cards import apply
 from tests.test_membership import ROWS, fill
 
@@ -37,13 +37,7 @@ PHONE = "081398765432"
 
 @pytest.fixture
 async def coops(services: Services) -> dict[str, str]:
-    await services.importer.import_bytes(csv_bytes(ROWS))
-    ids = {}
-    for row in ROWS:
-        key = "reg:" + row["registration_number"].lower().replace("-", "")
-        ids[row["registration_number"]] = present(
-            await services.directory.coops.get_by_key(key)
-        ).id
+    ids = await import_rows(services, ROWS)
     return ids
 
 

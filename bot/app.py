@@ -31,6 +31,7 @@ from bot.context import BotContext, BotData
 from bot.i18n import I18n
 from bot.persistence import MongoPersistence
 from bot.services.admin import AdminService
+from bot.services.board import BoardService
 from bot.services.broadcast import BroadcastEngine, BroadcastService
 from bot.services.cards import CardService
 from bot.services.crypto import Keyring, Vault
@@ -42,6 +43,7 @@ from bot.services.importer import Importer
 from bot.services.membership import MembershipService
 from bot.services.names import NameIndex
 from bot.services.personal import SealedApplications, SealedStates, seal_existing
+from bot.services.platform import PlatformService
 from bot.services.privacy import PrivacyService
 from bot.services.registry import Services
 from bot.services.search import SearchService
@@ -170,6 +172,8 @@ def build_services(
     membership = MembershipService(
         apps, b.coops, gazetteer, b.vault, retention_days=settings.retention_days
     )
+    platform = PlatformService()
+    board = BoardService(b.admins, b.coops, b.audit, platform)
     return Services(
         i18n=i18n,
         gazetteer=gazetteer,
@@ -191,6 +195,7 @@ def build_services(
             importer=importer,
             gazetteer=gazetteer,
             users=b.users,
+            board=board,
         ),
         privacy=PrivacyService(
             b.privacy,
@@ -200,7 +205,10 @@ def build_services(
             b.users,
             settings.retention_days,
             b.keyring,
+            board,
         ),
+        board=board,
+        platform=platform,
         broadcast=BroadcastService(b.broadcasts),
         health=HealthService(b.store),
         updates=UpdateService(b.updates, b.vault, b.keyring),
@@ -214,6 +222,7 @@ async def open_services(settings: Settings, backend: Backend) -> Services:
     await seal_existing(backend.apps, backend.states, backend.keyring)  # written in clear before
     services = build_services(backend, settings, geocoder=build_geocoder(settings))
     await backend.coops.ensure_derived_fields()
+    await backend.admins.sync_all()
     return services
 
 

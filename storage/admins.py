@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from storage.cooperatives import parse_id
 from storage.models import AdminGrant
 from storage.mongo import Document, Store
 
@@ -22,6 +23,39 @@ class AdminRepository:
 
     def __init__(self, store: Store) -> None:
         self._col = store["coop_admins"]
+        self._coops = store["cooperatives"]
+
+    async def _sync(self, coop_id: str) -> None:
+        """Keep the cooperative's ``on_platform`` flag (search results show it) equal to
+        "has at least one admin"; written after every change of its admins."""
+        oid = parse_id(coop_id)
+        if oid is None:
+            return
+        on = await self._col.count_documents({"coop_id": coop_id}, limit=1) > 0
+        await self._coops.update_one({"_id": oid}, {"$set": {"on_platform": on}})
+
+    async def sync_all(self) -> int:
+        """Repair every cooperative's ``on_platform`` flag (at start: a crash between a
+        grant and its flag, or a directory from before the flag); returns the changes."""
+        ids = {parse_id(c) for c in await self._col.distinct("coop_id")}
+        with_admins = [i for i in ids if i is not None]
+        changed = 0
+        result = await self._coops.update_many(
+            {"on_platform": True, "_id": {"$nin": with_admins}},
+            {"$set": {"on_platform": False}},
+        )
+        changed += result.modified_count
+        if with_admins:
+            result = await self._coops.update_many(
+                {"_id": {"$in": with_admins}, "on_platform": {"$ne": True}},
+                {"$set": {"on_platform": True}},
+            )
+            changed += result.modified_count
+        return changed
+
+    async def count(self, coop_id: str) -> int:
+        """How many admins run ``coop_id``."""
+        return await self._col.count_documents({"coop_id": coop_id})
 
     @staticmethod
     def _id(coop_id: str, user_id: int) -> str:
@@ -41,10 +75,12 @@ class AdminRepository:
             },
             upsert=True,
         )
+        await self._sync(coop_id)
         return result.upserted_id is not None
 
     async def remove(self, coop_id: str, user_id: int) -> bool:
         result = await self._col.delete_one({"_id": self._id(coop_id, user_id)})
+        await self._sync(coop_id)
         return result.deleted_count == 1
 
     async def is_admin(self, coop_id: str, user_id: int) -> bool:

@@ -16,7 +16,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
 
-from storage.models import Broadcast, Recipient
+from storage.models import Broadcast, Notice, Recipient
 from storage.mongo import Document, Store
 
 FINAL = ("sent", "blocked", "failed", "cancelled")
@@ -59,6 +59,8 @@ def _recipient(doc: Document) -> Recipient:
         status=doc["status"],
         attempts=int(doc.get("attempts", 0)),
         next_at=doc.get("next_at"),
+        text=doc.get("text"),
+        buttons=doc.get("buttons"),
     )
 
 
@@ -84,7 +86,7 @@ class BroadcastRepository:
         text: str,
         photo: str | None,
         created_by: int,
-        recipients: Sequence[int],
+        recipients: Sequence[int | Notice],
         paid: bool,
         scheduled_at: datetime | None,
         language: str,
@@ -109,17 +111,20 @@ class BroadcastRepository:
         result = await self._jobs.insert_one(doc)
         job_id = str(result.inserted_id)
         batch = []
-        for chat_id in recipients:
-            batch.append(
-                {
-                    "_id": f"{job_id}:{chat_id}",
-                    "broadcast_id": job_id,
-                    "chat_id": chat_id,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_at": now,
-                }
-            )
+        for recipient in recipients:
+            chat_id = recipient.chat_id if isinstance(recipient, Notice) else recipient
+            entry: Document = {
+                "_id": f"{job_id}:{chat_id}",
+                "broadcast_id": job_id,
+                "chat_id": chat_id,
+                "status": "pending",
+                "attempts": 0,
+                "next_at": now,
+            }
+            if isinstance(recipient, Notice):
+                entry["text"] = recipient.text
+                entry["buttons"] = recipient.buttons
+            batch.append(entry)
             if len(batch) >= 1000:
                 await self._recipients.insert_many(batch, ordered=False)
                 batch = []

@@ -108,6 +108,7 @@ def to_record(doc: Document) -> Cooperative:
         rat_year=doc.get("rat_year"),
         opening_hours=doc.get("opening_hours"),
         demo=bool(doc.get("demo", False)),
+        on_platform=bool(doc.get("on_platform", False)),
         name_tokens=list(doc.get("name_tokens") or []),
         areas=list(doc.get("areas") or []),
         distance_m=doc.get("dist"),

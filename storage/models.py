@@ -38,6 +38,7 @@ class Cooperative:
     rat_year: int | None = None
     opening_hours: str | None = None
     demo: bool = False
+    on_platform: bool = False  # has at least one admin: takes applications in the bot
     name_tokens: list[str] = field(default_factory=list)
     areas: list[str] = field(default_factory=list)  # province, regency, district, village codes
     distance_m: float | None = None  # set by nearest-first queries only
@@ -185,6 +186,19 @@ class Recipient:
     status: str  # pending | sending | sent | blocked | failed | cancelled
     attempts: int = 0
     next_at: datetime | None = None
+    # A notice (``Notice``) carries its own text and buttons, in the recipient's language.
+    text: str | None = None
+    buttons: list[list[dict[str, Any]]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One message of a notice job: its own text (HTML) and inline buttons, each button
+    as the Bot API spells it (``{"text": …, "callback_data" | "url" | "copy_text": …}``)."""
+
+    chat_id: int
+    text: str
+    buttons: list[list[dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.services.board import BoardService
 from bot.services.crypto import Vault
 from bot.services.gazetteer import Gazetteer, in_indonesia_bounds
 from bot.services.importer import Importer, ImportReport, Progress
@@ -72,7 +73,9 @@ class AdminService:
         importer: Importer,
         gazetteer: Gazetteer,
         users: Users,
+        board: BoardService,
     ) -> None:
+        self.board = board
         self.operators = operators
         self.admins = admins
         self.apps = apps
@@ -447,8 +450,8 @@ class AdminService:
         coop = await self.coops.get(used.coop_id)
         if coop is None:
             raise InputError("invite_invalid")
-        await self.admins.add(coop.id, user_id, added_by=used.created_by)
         await self._done(user_id, "accept_invite", coop.id)
+        await self.board.grant(coop.id, user_id, actor=used.created_by or 0, how="invite")
         return coop
 
     async def import_directory(
@@ -478,11 +481,7 @@ class AdminService:
         return coop
 
     async def add_admin_cli(self, coop: Cooperative, user_id: int) -> bool:
-        added = await self.admins.add(coop.id, user_id)
-        await self._done(0, "admins_add_cli", coop.id, str(user_id))
-        return added
+        return await self.board.grant(coop.id, user_id, actor=0, how="cli")
 
     async def remove_admin_cli(self, coop: Cooperative, user_id: int) -> bool:
-        removed = await self.admins.remove(coop.id, user_id)
-        await self._done(0, "admins_remove_cli", coop.id, str(user_id))
-        return removed
+        return await self.board.revoke(coop.id, user_id, actor=0, how="cli")

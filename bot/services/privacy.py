@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.services.board import BoardService
 from bot.services.crypto import Keyring
 from bot.services.draft import Forms, open_forms
 from bot.services.membership import MembershipService
@@ -44,7 +45,9 @@ class PrivacyService:
         users: Users,
         retention_days: int,
         keyring: Keyring,
+        board: BoardService,
     ) -> None:
+        self.board = board
         self.repo = repo
         self.keyring = keyring
         self.membership = membership
@@ -137,7 +140,7 @@ class PrivacyService:
         await self.keyring.destroy(user_id)
         erased = await self.repo.erase_applications(user_id, PERSONAL_FIELDS)
         for coop_id in await self.admins.coops_of(user_id):
-            await self.admins.remove(coop_id, user_id)
+            await self.board.revoke(coop_id, user_id, actor=user_id, how="erasure")
         await self.repo.erase_user(user_id)
         return Erasure(withdrawn, ended, erased, notified)
 

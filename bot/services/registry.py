@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.i18n import I18n
 from bot.services.admin import AdminService
+from bot.services.board import BoardService
 from bot.services.broadcast import BroadcastService
 from bot.services.cards import CardService
 from bot.services.directory import DirectoryService
@@ -19,6 +20,7 @@ from bot.services.geocode import Geocoder
 from bot.services.health import HealthService
 from bot.services.importer import Importer
 from bot.services.membership import MembershipService
+from bot.services.platform import PlatformService
 from bot.services.privacy import PrivacyService
 from bot.services.search import SearchService
 from bot.services.updates import UpdateService
@@ -39,6 +41,8 @@ class Services:
     cards: CardService
     admin: AdminService
     privacy: PrivacyService
+    board: BoardService
+    platform: PlatformService
     broadcast: BroadcastService
     health: HealthService
     updates: UpdateService

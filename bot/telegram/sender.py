@@ -21,7 +21,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.services.broadcast import Outcome, Sender, SendResult
-from storage.models import Broadcast
+from storage.models import Broadcast, Recipient
 
 # The buttons under an announcement (its sender's mute button).
 Markup = Callable[[Broadcast], InlineKeyboardMarkup]
@@ -40,27 +40,38 @@ def error_outcome(code: int, description: str, retry_after: float = 1.0) -> Send
     return SendResult(Outcome.FAILED, error=description[:100])
 
 
+def _content(
+    job: Broadcast, recipient: Recipient, markup: Markup
+) -> tuple[str, InlineKeyboardMarkup]:
+    """What this recipient gets: a notice's own text and buttons, else the job's."""
+    if recipient.text is None:
+        return job.text, markup(job)
+    keyboard = InlineKeyboardMarkup.de_json({"inline_keyboard": recipient.buttons or []}, None)
+    return recipient.text, keyboard
+
+
 def make_sender(bot: Bot, markup: Markup) -> Sender:
     """Send one announcement and say how it went (Telegram's errors → outcomes)."""
 
-    async def send(job: Broadcast, chat_id: int) -> SendResult:
+    async def send(job: Broadcast, recipient: Recipient) -> SendResult:
         paid = True if job.paid else None
+        text, keyboard = _content(job, recipient, markup)
         try:
             if job.photo:
                 await bot.send_photo(
-                    chat_id,
+                    recipient.chat_id,
                     job.photo,
-                    caption=job.text,
+                    caption=text,
                     parse_mode=ParseMode.HTML,
-                    reply_markup=markup(job),
+                    reply_markup=keyboard,
                     allow_paid_broadcast=paid,
                 )
             else:
                 await bot.send_message(
-                    chat_id,
-                    job.text,
+                    recipient.chat_id,
+                    text,
                     parse_mode=ParseMode.HTML,
-                    reply_markup=markup(job),
+                    reply_markup=keyboard,
                     allow_paid_broadcast=paid,
                 )
         except RetryAfter as exc:
@@ -109,24 +120,24 @@ class HttpSender:
             await self._session.close()
             self._session = None
 
-    async def __call__(self, job: Broadcast, chat_id: int) -> SendResult:
+    async def __call__(self, job: Broadcast, recipient: Recipient) -> SendResult:
         """Send one announcement and say how it went."""
         import aiohttp
 
-        markup = self.markup(job).to_dict()
+        text, keyboard = _content(job, recipient, self.markup)
         payload: dict[str, Any] = {
-            "chat_id": chat_id,
+            "chat_id": recipient.chat_id,
             "parse_mode": "HTML",
-            "reply_markup": markup,
+            "reply_markup": keyboard.to_dict(),
         }
         if job.paid:
             payload["allow_paid_broadcast"] = True
         if job.photo:
             method = "sendPhoto"
-            payload.update(photo=job.photo, caption=job.text)
+            payload.update(photo=job.photo, caption=text)
         else:
             method = "sendMessage"
-            payload["text"] = job.text
+            payload["text"] = text
         try:
             async with self._session.post(self.url + method, json=payload) as response:
                 body = await response.json(content_type=None)

@@ -61,7 +61,8 @@ class ProgressInfo:
     status: str
 
 
-Sender = Callable[[Broadcast, int], Awaitable[SendResult]]
+# The sender gets the whole recipient: a notice's recipient carries its own text and buttons.
+Sender = Callable[[Broadcast, Recipient], Awaitable[SendResult]]
 ProgressCallback = Callable[[Broadcast, ProgressInfo], Awaitable[None]]
 
 
@@ -292,7 +293,7 @@ class BroadcastEngine:
         recipient_id, chat_id = recipient.id, recipient.chat_id
         attempts = recipient.attempts + 1
         try:
-            result = await self.sender(job, chat_id)
+            result = await self.sender(job, recipient)
         except Exception as exc:  # the sender maps Telegram's errors; anything else retries
             log.warning("broadcast send raised error=%s", type(exc).__name__)
             result = SendResult(Outcome.TRANSIENT, error=type(exc).__name__)

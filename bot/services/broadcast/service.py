@@ -4,6 +4,7 @@ resuming and cancelling jobs, and mutes. The engine (``engine.py``) does the sen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from bot.services.broadcast.clock import Clock, SystemClock
 from bot.services.broadcast.engine import PLATFORM, BroadcastEngine
 from storage.broadcasts import BroadcastRepository
-from storage.models import Broadcast
+from storage.models import Broadcast, Notice
 
 
 @dataclass(slots=True)
@@ -89,6 +90,40 @@ class BroadcastService:
             scheduled_at=scheduled_at,
             language=language,
             audience=audience.as_dict(),
+        )
+        if self.engine is not None:
+            self.engine.wake()
+        return job
+
+    async def notify(
+        self,
+        kind: str,
+        notices: Sequence[Notice],
+        *,
+        coop_id: str | None = None,
+        created_by: int = 0,
+    ) -> Broadcast | None:
+        """Send messages the platform owes people (a cooperative came aboard, a reminder),
+        each with its own text and buttons, paced and crash-safe like an announcement.
+
+        ``kind`` names the occasion (``notice:<what>``), for the log and the tests; these
+        jobs have no progress message and no mute button (they answer what the recipient
+        asked for or is owed). None when there is nobody to tell.
+        """
+        notices = list({n.chat_id: n for n in reversed(notices)}.values())[::-1]  # once each
+        if not notices:
+            return None
+        job = await self.repo.create(
+            kind=kind,
+            coop_id=coop_id,
+            text="",
+            photo=None,
+            created_by=created_by,
+            recipients=notices,
+            paid=False,
+            scheduled_at=None,
+            language="id",
+            audience={},
         )
         if self.engine is not None:
             self.engine.wake()

@@ -37,14 +37,14 @@ async def test_grants_follow_the_admins(backend: Backend, services: Any) -> None
     assert await board.grant(coop_id, 7001, actor=1, how="cli")
     assert not await board.grant(coop_id, 7001, actor=1, how="cli")  # already
     assert await board.grant(coop_id, 7002, actor=7001, how="board")
-    assert (await backend.coops.get(coop_id)).on_platform  # type: ignore[union-attr]
+    assert (await backend.coops.get(coop_id)).on_platform
     assert events.seen == [("aboard", coop_id)]  # once, for the first admin
 
     assert await board.revoke(coop_id, 7001, actor=7002, how="board")
-    assert (await backend.coops.get(coop_id)).on_platform  # type: ignore[union-attr]
+    assert (await backend.coops.get(coop_id)).on_platform
     assert not await board.revoke(coop_id, 7001, actor=7002, how="board")
     assert await board.revoke(coop_id, 7002, actor=0, how="cli")
-    assert not (await backend.coops.get(coop_id)).on_platform  # type: ignore[union-attr]
+    assert not (await backend.coops.get(coop_id)).on_platform
     assert events.seen == [("aboard", coop_id), ("off", coop_id)]
 
     grants = await backend.audit.count({"action": "admin_grant", "coop_id": coop_id})
@@ -61,7 +61,7 @@ async def test_flags_repaired_at_start(backend: Backend, services: Any) -> None:
         {"_id": f"{ids[1]}:7002", "coop_id": ids[1], "user_id": 7002}
     )
     await backend.store["cooperatives"].update_one(
-        {"name": (await backend.coops.get(ids[2])).name},  # type: ignore[union-attr]
+        {"name": (await backend.coops.get(ids[2])).name},
         {"$set": {"on_platform": True}},
     )
     assert await backend.admins.sync_all() == 3

@@ -148,6 +148,8 @@ FORM_SUBMIT = _form("submit")
 FORM_CANCEL = _form("cancel")  # ask before discarding
 FORM_DISCARD = _form("discard")
 FORM_KEEP = _form("keep")
+FORM_REUSE = _form("reuse")  # fill the form with the last application's answers
+FORM_FRESH = _form("fresh")  # answer every question anew
 FORM_BUTTONS = (
     TERMS_ACCEPT,
     TERMS_QUIT,
@@ -163,6 +165,8 @@ FORM_BUTTONS = (
     FORM_CANCEL,
     FORM_DISCARD,
     FORM_KEEP,
+    FORM_REUSE,
+    FORM_FRESH,
 )
 
 # -- member cards -----------------------------------------------------------------------

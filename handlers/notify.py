@@ -82,6 +82,13 @@ def application_text(
                 village=escape(village)
             )
         )
+    if application.nik_conflict:
+        lines.append(
+            _(
+                "⚠️ Another open application or membership of this cooperative has the same "
+                "NIK: check the KTP before you decide."
+            )
+        )
     return "\n".join(lines)
 
 

@@ -60,6 +60,7 @@ _FIELDS = (
     "reason",
     "card_version",
     "status_reason",
+    "nik_conflict",
 )
 
 
@@ -84,6 +85,7 @@ def _notification(doc: Document) -> Notification:
 def to_record(doc: Document) -> Application:
     values: dict[str, Any] = {name: doc.get(name) for name in _FIELDS}
     values["domicile_declared"] = bool(values["domicile_declared"])
+    values["nik_conflict"] = bool(values["nik_conflict"])
     values["language"] = values["language"] or "id"
     values["consent"] = values["consent"] or {}
     values["card_version"] = int(values["card_version"] or 0)
@@ -147,6 +149,8 @@ class ApplicationRepository:
             "open_user": f"{values['coop_id']}:{values['user_id']}",
             "open_nik": f"{values['coop_id']}:{values['nik_hash']}",
         }
+        if values.get("nik_conflict"):  # a second open application with one NIK, flagged
+            del doc["open_nik"]
         try:
             result = await self._col.insert_one(doc)
         except DuplicateKeyError as exc:

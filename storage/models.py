@@ -130,6 +130,9 @@ class Application:
     reason: str | None = None
     card_version: int = 0
     status_reason: str | None = None  # why an admin suspended or reinstated
+    # Another open application to the cooperative has the same NIK: the board checks the
+    # KTP (the applicant is not told, so that a NIK does not reveal where its owner applied).
+    nik_conflict: bool = False
     # Personal values as stored, sealed with the person's key (``bot/services/personal.py``
     # opens them into the fields above; records that leave the services have none here).
     sealed: dict[str, str] = field(default_factory=dict)

@@ -48,6 +48,7 @@ PERSONAL = (
     "domicile_declared",
     "phone",
     "occupation",
+    "reuse_summary",
 )
 # Where a stored draft keeps its sealed personal answers (one sealed value for all).
 _SEALED = "sealed"
@@ -105,6 +106,9 @@ class MembershipDraft:
     domicile_declared: bool = False
     phone: str | None = None
     occupation: str | None = None  # an OCCUPATIONS code, or "other:<typed text>"
+    # The last application's answers, masked, while the form offers to reuse them.
+    reuse_summary: list[str] | None = None
+    reuse_from: str | None = None  # that application's id
     editing: bool = False
     editing_nik: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -214,6 +218,12 @@ def _flag(raw: object) -> bool | None:
     return raw if isinstance(raw, bool) else None
 
 
+def _lines(raw: object) -> list[str] | None:
+    if isinstance(raw, list) and all(isinstance(line, str) for line in raw):
+        return list(raw)
+    return None
+
+
 def _moment(raw: object) -> datetime | None:
     if isinstance(raw, datetime):
         return raw
@@ -251,6 +261,7 @@ _READERS = {
     "domicile_declared": _flag,
     "editing": _flag,
     "editing_nik": _flag,
+    "reuse_summary": _lines,
 }
 
 

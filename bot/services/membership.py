@@ -20,7 +20,7 @@ from bot.services.draft import MembershipDraft, NikAnswer, SharedAddress
 from bot.services.gazetteer import Gazetteer, display_name
 from bot.services.nik import NikError, parse_nik
 from bot.services.phone import normalize_phone
-from bot.services.text import clean_line
+from bot.services.text import clean_line, fold
 from storage.applications import OPEN_STATUSES, Application, DuplicateApplication
 from storage.base import Applications, Cooperatives
 from storage.models import Cooperative, Point
@@ -172,9 +172,9 @@ class MembershipService:
         except NikError as exc:
             raise FormError("nik_" + exc.code, **exc.params) from exc
         nik_hash = self.vault.lookup_hash(info.nik)
-        other = await self.apps.open_with_nik(coop_id, nik_hash)
-        if other is not None and other.user_id != user_id:
-            raise FormError("nik_taken")
+        # A NIK already in another account's application is not refused here: saying so
+        # would tell whoever knows a NIK where its owner applied. The application is
+        # flagged for the board instead (submit).
         return NikAnswer(
             enc=self.vault.encrypt(info.nik),
             hash=nik_hash,
@@ -203,7 +203,17 @@ class MembershipService:
         district = ".".join(coop.village_code.split(".")[:3])
         if draft.nik_district == district:
             return True
-        return draft.domicile_village == coop.village_code
+        if draft.domicile_village == coop.village_code:
+            return True
+        return draft.domicile_village is None and self.names_village(coop, draft.address)
+
+    def names_village(self, coop: Cooperative, address: str | None) -> bool:
+        """Whether a typed address names the cooperative's village ("…, Kesawan", "Desa
+        Sukamaju"): as a self-declared domicile it counts, and the board sees the address."""
+        region = self.gazetteer.get(coop.village_code) if coop.village_code else None
+        if region is None or not address:
+            return False
+        return f" {fold(region.name)} " in f" {fold(address)} "
 
     def village_name(self, coop: Cooperative) -> str:
         region = self.gazetteer.get(coop.village_code)
@@ -259,9 +269,15 @@ class MembershipService:
         try:
             application = await self.apps.create(values)
         except DuplicateApplication as exc:
-            if exc.field == "nik":
-                raise FormError("nik_taken") from exc
-            raise FormError("already_pending") from exc
+            if exc.field != "nik":
+                raise FormError("already_pending") from exc
+            other = await self.apps.open_with_nik(coop_id, draft.nik_hash)
+            if other is not None and other.user_id == user_id:
+                raise FormError("already_pending") from exc
+            try:
+                application = await self.apps.create({**values, "nik_conflict": True})
+            except DuplicateApplication as again:
+                raise FormError("already_pending") from again
         await self.apps.notify(
             "application_submitted", {"coop_id": coop_id, "application_id": application.id}
         )
@@ -324,6 +340,48 @@ class MembershipService:
     async def mark_delivered(self, kind: str, application_id: str) -> None:
         """A notification of ``kind`` about this application has reached its recipients."""
         await self.apps.mark_delivered(kind, application_id)
+
+    async def reusable(self, user_id: int, coop_id: str) -> Application | None:
+        """The user's latest application (to another cooperative) whose answers are still
+        kept, to offer them for a new form; None when there is none."""
+        applications = [
+            a
+            for a in await self.apps.for_user(user_id)
+            if a.coop_id != coop_id
+            and a.full_name
+            and a.nik_enc
+            and a.birth_place
+            and a.address
+            and a.phone
+            and a.occupation
+        ]
+        if not applications:
+            return None
+        return max(applications, key=lambda a: a.created_at or datetime.min.replace(tzinfo=UTC))
+
+    async def reuse(self, user_id: int, coop_id: str, draft: MembershipDraft) -> bool:
+        """Fill ``draft`` with the answers of :meth:`reusable` (checked again for this
+        cooperative, the NIK included); False when they cannot be used any more."""
+        if draft.reuse_from is None:
+            return False
+        previous = await self.apps.get(draft.reuse_from)
+        nik = self.reveal_nik(previous) if previous and previous.user_id == user_id else None
+        if previous is None or nik is None:
+            return False
+        try:
+            answer = await self.nik_answer(user_id, coop_id, nik)
+        except FormError:
+            return False
+        draft.full_name = previous.full_name
+        draft.set_nik(answer)
+        draft.birth_place = previous.birth_place
+        draft.address = previous.address
+        draft.domicile_village = previous.domicile_village
+        point = previous.domicile_point
+        draft.domicile_point = (float(point[0]), float(point[1])) if point else None
+        draft.phone = previous.phone
+        draft.occupation = previous.occupation
+        return True
 
     async def of_user(self, user_id: int) -> list[Application]:
         return await self.apps.for_user(user_id)

@@ -33,7 +33,9 @@ from handlers.callbacks import (
     FORM_CANCEL,
     FORM_DISCARD,
     FORM_EDIT,
+    FORM_FRESH,
     FORM_KEEP,
+    FORM_REUSE,
     FORM_SUBMIT,
     JOIN,
     NIK_CONFIRM,
@@ -132,6 +134,15 @@ async def on_start_in_form(update: Update, context: BotContext, form: Form) -> S
     return await _remind(update, context, form)
 
 
+@with_form
+async def on_help_in_form(update: Update, context: BotContext, form: Form) -> State:
+    """/help (/bantuan) during the form: the help, then the question still waiting."""
+    from handlers.start import help_command
+
+    await help_command(update, context)
+    return await _remind(update, context, form)
+
+
 async def _remind(update: Update, context: BotContext, form: Form) -> State:
     reminder = context.gettext(
         "You are filling in the form to join {coop}. Answer the question below, or send "
@@ -179,6 +190,7 @@ def states() -> dict[object, list[BaseHandler]]:
             (CONSENT_DECLINE, on.on_quit),
             (TERMS_QUIT, on.on_quit),
         ),
+        Step.REUSE: _buttons(Step.REUSE, (FORM_REUSE, on.on_reuse), (FORM_FRESH, on.on_fresh)),
         Step.NAME: _typed(Step.NAME, on.on_name),
         Step.NIK: _typed(Step.NIK, on.on_nik),
         Step.NIK_CONFIRM: _buttons(
@@ -226,6 +238,7 @@ def fallbacks() -> list[BaseHandler]:
     """What works in every state: stopping the form, commands, buttons of other questions."""
     return [
         CommandHandler(["cancel", "batal"], on_cancel_command),
+        CommandHandler(["help", "bantuan"], on_help_in_form),
         CommandHandler("start", on_start_in_form, filters=~ELSEWHERE),
         MessageHandler(OTHER_COMMAND, on_other_command),
         # "Cancel" asks before discarding, and "Yes, delete" deletes, whichever question

@@ -21,8 +21,8 @@ from bot.context import BotContext
 from bot.services.draft import Forms, MembershipDraft
 from handlers.keyboards import main_keyboard
 from handlers.membership.keyboards import question_keyboard
-from handlers.membership.steps import Step
-from handlers.membership.texts import question_text
+from handlers.membership.steps import Step, missing_step
+from handlers.membership.texts import missing_note, question_text
 from storage.models import Cooperative
 
 # What a callback returns: the next state, ConversationHandler.END, or None (stay).
@@ -116,6 +116,12 @@ async def ask(
     chat = update.effective_chat
     if chat is None:
         return await lost(update, context)
+    if step == Step.REVIEW and form.draft.missing():
+        # Whatever path led here, the review is shown only once every question has been
+        # answered: otherwise the first unanswered question is asked, saying why.
+        step = missing_step(form.draft)
+        note = missing_note(context.t, form.draft)
+        prefix = f"{prefix}\n\n{note}" if prefix else note
     form.draft.step = int(step)
     form.draft.updated_at = datetime.now(UTC)
     membership = context.services.membership

@@ -20,7 +20,9 @@ from handlers.callbacks import (
     FORM_CANCEL,
     FORM_DISCARD,
     FORM_EDIT,
+    FORM_FRESH,
     FORM_KEEP,
+    FORM_REUSE,
     FORM_SUBMIT,
     JOIN,
     NIK_CONFIRM,
@@ -45,6 +47,13 @@ def question_keyboard(t: Translator, step: Step, village: str) -> Markup:
         case Step.TERMS:
             return InlineKeyboardMarkup(
                 [[_button(_("✅ Continue"), TERMS_ACCEPT()), _button(_("✖ Cancel"), TERMS_QUIT())]]
+            )
+        case Step.REUSE:
+            return InlineKeyboardMarkup(
+                [
+                    [_button(_("✅ Use these answers"), FORM_REUSE())],
+                    [_button(_("✏️ Answer again"), FORM_FRESH())],
+                ]
             )
         case Step.CONSENT:
             return InlineKeyboardMarkup(

@@ -30,7 +30,7 @@ from handlers.callbacks import FORM_EDIT, OCCUPATION
 from handlers.keyboards import main_keyboard
 from handlers.membership.flow import Form, State, StateCallback, ask, reprompt, with_form
 from handlers.membership.steps import EDIT, Step, following
-from handlers.membership.texts import error_text, submitted_text
+from handlers.membership.texts import error_text, reuse_summary, submitted_text
 from storage.models import Point
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,45 @@ async def on_consent(update: Update, context: BotContext, form: Form) -> State:
     await _answer(update)
     form.draft.accept_consent(CONSENT_VERSION)
     await update.callback_query.edit_message_text(context.gettext("✅ Thank you. Let's start."))
+    assert update.effective_user is not None
+    membership = context.services.membership
+    previous = await membership.reusable(update.effective_user.id, form.coop.id)
+    if previous is not None and form.draft.full_name is None:
+        other = await membership.coop(previous.coop_id)
+        form.draft.reuse_from = previous.id
+        form.draft.reuse_summary = reuse_summary(context.t, previous, other)
+        return await ask(update, context, form, Step.REUSE)
     return await ask(update, context, form, Step.NAME)
+
+
+@with_form
+async def on_reuse(update: Update, context: BotContext, form: Form) -> State:
+    """Fill the form with the last application's answers, then show the review."""
+    assert update.effective_user is not None
+    await _answer(update)
+    reused = await context.services.membership.reuse(
+        update.effective_user.id, form.coop.id, form.draft
+    )
+    form.draft.reuse_from = None
+    form.draft.reuse_summary = None
+    if not reused:
+        note = context.gettext(
+            "Those answers can no longer be used. Let's go through the questions."
+        )
+        return await ask(update, context, form, Step.NAME, prefix="❗ " + note, edit=True)
+    if not context.services.membership.domicile_ok(form.coop, form.draft):
+        form.draft.editing = True  # the domicile question returns to the review
+        return await ask(update, context, form, Step.DOMICILE, edit=True)
+    return await ask(update, context, form, Step.REVIEW, edit=True)
+
+
+@with_form
+async def on_fresh(update: Update, context: BotContext, form: Form) -> State:
+    """Answer every question anew."""
+    await _answer(update)
+    form.draft.reuse_from = None
+    form.draft.reuse_summary = None
+    return await ask(update, context, form, Step.NAME, edit=True)
 
 
 # --- NAME, NIK, NIK_CONFIRM, BIRTH_PLACE ------------------------------------------------
@@ -297,9 +335,6 @@ async def on_submit(update: Update, context: BotContext, form: Form) -> State:
         )
     except FormError as error:
         await query.answer()
-        if error.code == "nik_taken":
-            prefix = "❗ " + error_text(context.t, error)
-            return await ask(update, context, form, Step.NIK, prefix=prefix)
         if error.code.startswith("already_"):
             form.drop()
             await query.edit_message_text(
@@ -310,6 +345,8 @@ async def on_submit(update: Update, context: BotContext, form: Form) -> State:
         if error.code == "domicile":
             return await ask(update, context, form, Step.DOMICILE)
         log.warning("submit refused code=%s", error.code)
+        if error.code == "incomplete":  # the review names what is missing and opens it
+            return await ask(update, context, form, Step.REVIEW)
         await context.bot.send_message(
             user.id, _("The application could not be sent. Please check your answers.")
         )

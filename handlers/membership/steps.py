@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from bot.services.draft import QUESTIONS
+from bot.services.draft import QUESTIONS, MembershipDraft
 
 
 class Step(IntEnum):
@@ -23,6 +23,7 @@ class Step(IntEnum):
     OCCUPATION_OTHER = 11
     REVIEW = 12
     CANCEL_CONFIRM = 13
+    REUSE = 14  # after the consent: fill in the answers of the last application?
 
 
 # The numbered questions, in the draft's order (a question's state is named after the
@@ -45,3 +46,21 @@ def following(step: Step) -> Step:
         step = Step.NIK
     index = NUMBERED.index(step) + 1
     return NUMBERED[index] if index < len(NUMBERED) else Step.REVIEW
+
+
+# The question that fills each stored answer ``MembershipDraft.missing`` may name.
+ASKS = {
+    "full_name": Step.NAME,
+    "nik_enc": Step.NIK,
+    "nik_hash": Step.NIK,
+    "birth_place": Step.BIRTH_PLACE,
+    "address": Step.ADDRESS,
+    "phone": Step.PHONE,
+    "occupation": Step.OCCUPATION,
+}
+
+
+def missing_step(draft: MembershipDraft) -> Step:
+    """The first question, in the form's order, whose answer the draft lacks."""
+    asked = {ASKS[name] for name in draft.missing()}
+    return next(step for step in NUMBERED if step in asked)

@@ -158,13 +158,13 @@ def error_text(t: Translator, error: FormError) -> str:
         "nik_month": _("Digits 9–10 of the NIK ({month}) are not a month (01–12)."),
         "nik_date": _("The birth date in the NIK ({day}-{month}) does not exist."),
         "nik_future": _("The birth date in the NIK is in the future."),
-        "nik_too_young": _("Members must be at least {min} years old; the NIK says {age}."),
-        "nik_serial": _("The last four digits of a NIK cannot be 0000."),
-        "nik_taken": _(
-            "This NIK is already used for an application to this cooperative from "
-            "another Telegram account. If that is a mistake, contact the "
-            "cooperative."
+        "nik_too_young": _("Members must be at least {min} years old; the NIK says {age}.").format(
+            min=error.params.get("min", ""),
+            age=t.ngettext("{n} year", "{n} years", int(str(error.params.get("age", 0)))).format(
+                n=error.params.get("age", "")
+            ),
         ),
+        "nik_serial": _("The last four digits of a NIK cannot be 0000."),
         "place_short": _("Please type your place of birth (a town or regency)."),
         "place_too_long": _("That is longer than {max} characters."),
         "place_chars": _("A place of birth can only contain letters, spaces and ' . -"),
@@ -237,6 +237,16 @@ def question_text(
             return _("Type your occupation:")
         case Step.REVIEW:
             return review_text(t, coop, draft, village)
+        case Step.REUSE:
+            return "\n".join(
+                [
+                    *(draft.reuse_summary or []),
+                    "",
+                    _(
+                        "Use these answers for {coop}? You can change any of them before you send."
+                    ).format(coop=escape(coop.name)),
+                ]
+            )
         case Step.CANCEL_CONFIRM:
             return _(
                 "Stop the form for {coop}? The answers you gave so far will be deleted."
@@ -312,3 +322,45 @@ def open_application_text(t: Translator, coop: Cooperative, application: Applica
     return text.format(
         coop=escape(coop.name), date=t.date(application.created_at), number=application.number
     )
+
+
+def missing_note(t: Translator, draft: MembershipDraft) -> str:
+    """ "Still missing: phone, occupation." — the answers an application lacks, by name."""
+    _ = t.gettext
+    labels = {
+        "full_name": _("full name"),
+        "nik_enc": _("NIK"),
+        "birth_place": _("place of birth"),
+        "address": _("address"),
+        "phone": _("phone"),
+        "occupation": _("occupation"),
+    }
+    names = [labels[name] for name in draft.missing() if name in labels]
+    return "❗ " + _("Still missing: {answers}. Please answer the question below.").format(
+        answers=", ".join(names)
+    )
+
+
+def _masked_words(text: str, keep: int = 1) -> str:
+    """ "Siti Aminah" → "S*** A*****": enough to recognise, not to read."""
+    words = text.split()
+    out = [w[:keep] + "*" * max(0, len(w) - keep) for w in words[:6]]
+    return " ".join(out) + (" …" if len(words) > 6 else "")
+
+
+def reuse_summary(t: Translator, previous: Application, coop: Cooperative | None) -> list[str]:
+    """The last application's answers, masked, as the form offers to reuse them."""
+    _ = t.gettext
+    phone = previous.phone or ""
+    return [
+        _("You applied to {coop} on {date} with these answers:").format(
+            coop=escape(coop.name if coop else "–"),
+            date=t.date(previous.created_at) if previous.created_at else "–",
+        ),
+        _("Name: {value}").format(value=escape(_masked_words(previous.full_name or ""))),
+        _("NIK: {value}").format(value=f"<code>{escape(previous.nik_masked or '–')}</code>"),
+        _("Place of birth: {value}").format(value=escape(previous.birth_place or "–")),
+        _("Address: {value}").format(value=escape(_masked_words(previous.address or ""))),
+        _("Phone: {value}").format(value=escape("•••• " + phone[-4:] if phone else "–")),
+        _("Occupation: {value}").format(value=escape(occupation_text(t, previous.occupation))),
+    ]

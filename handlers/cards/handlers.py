@@ -26,6 +26,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.services.cards import WalletEntry, mask_name
+from bot.services.timezones import coop_zone, format_moment, local_date
 from handlers.callbacks import (
     CARD,
     CARD_LIST,
@@ -36,7 +37,14 @@ from handlers.callbacks import (
     WITHDRAW_ASK,
 )
 from handlers.cards.keyboards import confirm_keyboard, keyboard
-from handlers.cards.texts import caption, card_data, status_text, summary
+from handlers.cards.texts import (
+    caption,
+    card_data,
+    entry_zone,
+    number_line,
+    status_text,
+    summary,
+)
 from handlers.keyboards import main_keyboard
 from handlers.notify import notify_admins_left
 
@@ -84,7 +92,7 @@ async def send_wallet(
     message = await context.bot.send_photo(
         chat_id,
         photo,
-        caption=caption(t, entries, index),
+        caption=caption(t, entries, index, entry_zone(context, entries[index])),
         parse_mode=ParseMode.HTML,
         reply_markup=keyboard(t, entries, index),
     )
@@ -112,7 +120,11 @@ async def _show(update: Update, context: BotContext, application_id: str) -> Non
     await query.answer()
     photo, key = await _photo(context, entries[index], attach=True)
     message = await query.edit_message_media(
-        InputMediaPhoto(photo, caption=caption(t, entries, index), parse_mode=ParseMode.HTML),
+        InputMediaPhoto(
+            photo,
+            caption=caption(t, entries, index, entry_zone(context, entries[index])),
+            parse_mode=ParseMode.HTML,
+        ),
         reply_markup=keyboard(t, entries, index),
     )
     await _remember(context, key, message)
@@ -152,8 +164,8 @@ async def on_list(update: Update, context: BotContext) -> None:
     buttons = []
     for n, entry in enumerate(entries, start=1):
         name = entry.coop.name if entry.coop else "–"
-        number = entry.application.member_number or entry.application.number
-        lines.append(f"{n}. <b>{escape(name)}</b> · {escape(number)}\n   {status_text(t, entry)}")
+        status = escape(status_text(t, entry, entry_zone(context, entry)))
+        lines.append(f"{n}. <b>{escape(name)}</b>\n   {number_line(t, entry)}\n   {status}")
         label = f"{n}. {name}"
         buttons.append(
             [
@@ -263,18 +275,36 @@ async def verify_card(update: Update, context: BotContext, token: str) -> None:
     assert message is not None and user is not None
     t = context.t
     _ = t.gettext
+    # Who may see what is decided (and documented) in CardService.verify / Verification.
     result = await context.services.cards.verify(token, user.id)
-    if not result.valid or result.application is None or result.coop is None:
+    application, coop = result.application, result.coop
+    zone = coop_zone(coop, context.services.gazetteer)
+    checked = _("Checked: {time}").format(
+        time=format_moment(datetime.now(UTC), zone, context.locale or "id")
+    )
+    if application is None or coop is None:
         await message.reply_text(
             _("❌ <b>Not valid.</b> This card could not be verified."), parse_mode=ParseMode.HTML
         )
         return
-    application = result.application
+    if not result.valid:
+        status = (
+            _("⛔ Suspended") if application.status == "suspended" else _("🚪 Membership ended")
+        )
+        lines = [
+            _("❌ <b>Not valid.</b> This card is no longer valid."),
+            "",
+            f"<b>{escape(coop.name)}</b>",
+            _("Status: {status}").format(status=status),
+            checked,
+        ]
+        await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+        return
     name = application.full_name or ""
     lines = [
         _("✅ <b>Valid member card</b>"),
         "",
-        f"<b>{escape(result.coop.name)}</b>",
+        f"<b>{escape(coop.name)}</b>",
         _("Member: {name}").format(name=escape(name if result.full_view else mask_name(name))),
     ]
     if result.full_view and application.member_number:
@@ -283,10 +313,14 @@ async def verify_card(update: Update, context: BotContext, token: str) -> None:
                 number=f"<code>{escape(application.member_number)}</code>"
             )
         )
+    elif application.member_number:
+        lines.append(_("Member number: shown only to the member and the cooperative's board"))
     lines.append(_("Status: {status}").format(status=_("✅ Active")))
     if application.decided_at:
-        lines.append(_("Member since: {date}").format(date=t.date(application.decided_at)))
-    lines.append(_("Checked: {time}").format(time=t.datetime(datetime.now(UTC), "short")))
+        lines.append(
+            _("Member since: {date}").format(date=t.date(local_date(application.decided_at, zone)))
+        )
+    lines.append(checked)
     await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
 
 

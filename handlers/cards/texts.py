@@ -139,7 +139,7 @@ def _slip_words(t: Translator, entry: WalletEntry, zone: Zone) -> tuple[str, str
             _("You withdrew this application on {date}.").format(date=changed),
         )
     return (
-        _("Ended membership"),
+        _("Membership record"),
         _("Membership ended"),
         _("You left the cooperative on {date}. This card is no longer valid.").format(
             date=_date(t, application.updated_at, zone)

@@ -10,6 +10,7 @@ the user who pressed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from html import escape
 
@@ -22,6 +23,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
@@ -52,18 +54,41 @@ log = logging.getLogger(__name__)
 
 
 async def _photo(
-    context: BotContext, entry: WalletEntry, *, attach: bool = False
+    context: BotContext, entry: WalletEntry, *, attach: bool = False, reuse: bool = True
 ) -> tuple[str | InputFile, str]:
     """A Telegram file id when the image was sent before, else the PNG to upload."""
     cards = context.services.cards
     key = cards.image_key(entry.application, context.locale or "id")
-    file_id = await cards.telegram_file(key)
+    file_id = await cards.telegram_file(key) if reuse else None
     if file_id:
         return file_id, key
     png = cards.image(key, lambda: card_data(context, entry))
     number = entry.application.member_number or entry.application.number
     # attach=True: inside an InputMedia the file travels as a separate part.
     return InputFile(png, filename=f"card-{number}.png", attach=attach), key
+
+
+async def _with_photo(
+    context: BotContext,
+    entry: WalletEntry,
+    send: Callable[[str | InputFile], Awaitable[Message | bool]],
+    *,
+    attach: bool = False,
+) -> None:
+    """Send the entry's picture with ``send``: by its Telegram file id when there is one,
+    uploaded again when Telegram no longer knows that id (another bot token, a file
+    Telegram dropped), so the wallet never fails on a stale copy."""
+    photo, key = await _photo(context, entry, attach=attach)
+    try:
+        message = await send(photo)
+    except BadRequest:
+        if not isinstance(photo, str):
+            raise
+        log.info("card file id refused, uploading again application=%s", entry.application.id)
+        await context.services.cards.remember_telegram_file(key, "")
+        photo, key = await _photo(context, entry, attach=attach, reuse=False)
+        message = await send(photo)
+    await _remember(context, key, message)
 
 
 async def _remember(context: BotContext, key: str, message: Message | bool) -> None:
@@ -88,15 +113,18 @@ async def send_wallet(
         )
         return
     index = next((i for i, e in enumerate(entries) if e.application.id == focus), 0)
-    photo, key = await _photo(context, entries[index])
-    message = await context.bot.send_photo(
-        chat_id,
-        photo,
-        caption=caption(t, entries, index, entry_zone(context, entries[index])),
-        parse_mode=ParseMode.HTML,
-        reply_markup=keyboard(t, entries, index),
+    entry = entries[index]
+    await _with_photo(
+        context,
+        entry,
+        lambda photo: context.bot.send_photo(
+            chat_id,
+            photo,
+            caption=caption(t, entries, index, entry_zone(context, entry)),
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard(t, entries, index),
+        ),
     )
-    await _remember(context, key, message)
 
 
 async def cards_command(update: Update, context: BotContext) -> None:
@@ -118,16 +146,20 @@ async def _show(update: Update, context: BotContext, application_id: str) -> Non
         await query.answer(t.gettext("This card is not in your wallet."), show_alert=True)
         return
     await query.answer()
-    photo, key = await _photo(context, entries[index], attach=True)
-    message = await query.edit_message_media(
-        InputMediaPhoto(
-            photo,
-            caption=caption(t, entries, index, entry_zone(context, entries[index])),
-            parse_mode=ParseMode.HTML,
+    entry = entries[index]
+    await _with_photo(
+        context,
+        entry,
+        lambda photo: query.edit_message_media(
+            InputMediaPhoto(
+                photo,
+                caption=caption(t, entries, index, entry_zone(context, entry)),
+                parse_mode=ParseMode.HTML,
+            ),
+            reply_markup=keyboard(t, entries, index),
         ),
-        reply_markup=keyboard(t, entries, index),
+        attach=True,
     )
-    await _remember(context, key, message)
 
 
 async def on_browse(update: Update, context: BotContext) -> None:

@@ -18,8 +18,8 @@ from bot.app import Backend, Services
 from bot.services import cardslip
 from bot.services.cardimage import CardData, render_card
 from bot.services.cardpaper import RED, SLATE, TONES
-from bot.services.cardtext import Glyph, Style
 from bot.services.cards import CardService
+from bot.services.cardtext import Glyph, Style
 from bot.services.timezones import WIB, WIT, WITA, coop_zone, format_moment, province_zone
 from storage.models import Cooperative, Point
 from tests.conftest import Chat, texts

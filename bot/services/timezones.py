@@ -36,7 +36,9 @@ WIB = Zone("WIB", ZoneInfo("Asia/Jakarta"))
 WITA = Zone("WITA", ZoneInfo("Asia/Makassar"))
 WIT = Zone("WIT", ZoneInfo("Asia/Jayapura"))
 
-_WITA_PROVINCES = frozenset({"51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76"})
+_WITA_PROVINCES = frozenset(
+    {"51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76"}
+)
 
 
 def province_zone(code: str | None) -> Zone | None:

@@ -3,8 +3,9 @@
 Buttons (:mod:`handlers.callbacks`): ``CARD`` show an entry in the wallet message ·
 ``CARD_OPEN`` open it in a new wallet message · ``CARD_LIST`` the compact list ·
 ``LEAVE_ASK`` / ``LEAVE`` leave (ask, confirm) · ``WITHDRAW_ASK`` / ``WITHDRAW`` withdraw a
-pending application (ask, confirm). Every action re-checks that the application belongs to
-the user who pressed.
+pending application (ask, confirm) · ``JOIN`` (the join entry's own button, handled by the
+membership form) apply again after a rejection, a withdrawal or leaving. Every action
+re-checks that the application belongs to the user who pressed.
 """
 
 from __future__ import annotations

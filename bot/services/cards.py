@@ -33,6 +33,7 @@ STATUS_ORDER = {
     "left": 5,
 }
 SIGNATURE_BYTES = 12
+DESIGN = "d2"  # the card pictures' design (d2: slips and status colours, issue 16)
 IMAGE_CACHE = 256
 # 24 bytes in base64url without padding: exactly 32 characters, all of them significant.
 TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
@@ -46,10 +47,26 @@ class WalletEntry:
 
 @dataclass(slots=True)
 class Verification:
+    """What a scanned card's link says, and how much of it this viewer may see.
+
+    Who sees what (the card's QR is printed and shown to cashiers, so its link reaches
+    strangers): anyone learns whether the card is genuine and valid now, the cooperative,
+    the status, the member-since date and the holder's initials (enough to match the
+    person presenting it, not to learn a name). The member number and the full name are
+    shown only to the member and to that cooperative's board (``full_view``): a number
+    identifies someone in the cooperative's register. A genuine card of a membership that
+    is suspended or has ended is "not valid" with its cooperative and status and nothing
+    about the person; a forged or unknown link says only "not valid".
+    """
+
     valid: bool
     application: Application | None = None
     coop: Cooperative | None = None
     full_view: bool = False  # the owner or an admin of the cooperative: name and number
+
+    @property
+    def status(self) -> str | None:
+        return self.application.status if self.application is not None else None
 
 
 def mask_name(name: str) -> str:
@@ -121,10 +138,15 @@ class CardService:
         if application_id is None:
             return Verification(False)
         application = await self.apps.get(application_id)
-        if application is None or application.status != "active":
+        if application is None:
             return Verification(False)
         coop = await self.coops.get(application.coop_id)
         if coop is None:
+            return Verification(False)
+        if application.status in ("suspended", "left"):
+            # Genuine, but no longer valid: only the cooperative and the status are told.
+            return Verification(False, application, coop)
+        if application.status != "active":  # never carried a card (a token was never issued)
             return Verification(False)
         full = viewer_id == application.user_id or await self.admins.is_admin(coop.id, viewer_id)
         return Verification(True, application, coop, full)
@@ -133,7 +155,11 @@ class CardService:
 
     @staticmethod
     def image_key(application: Application, locale: str) -> str:
-        return f"{application.id}:v{application.card_version}:{application.status}:{locale}"
+        """Names one drawing; ``DESIGN`` changes whenever the drawing does, so Telegram's
+        copies of the old pictures (file ids kept by key) are not sent again."""
+        return (
+            f"{application.id}:v{application.card_version}:{application.status}:{locale}:{DESIGN}"
+        )
 
     def image(self, key: str, build: Callable[[], CardData]) -> bytes:
         """The card's PNG, drawn once per key (card version, status, language)."""

@@ -3,13 +3,15 @@
 Buttons (:mod:`handlers.callbacks`): ``CARD`` show an entry in the wallet message ·
 ``CARD_OPEN`` open it in a new wallet message · ``CARD_LIST`` the compact list ·
 ``LEAVE_ASK`` / ``LEAVE`` leave (ask, confirm) · ``WITHDRAW_ASK`` / ``WITHDRAW`` withdraw a
-pending application (ask, confirm). Every action re-checks that the application belongs to
-the user who pressed.
+pending application (ask, confirm) · ``JOIN`` (the join entry's own button, handled by the
+membership form) apply again after a rejection, a withdrawal or leaving. Every action
+re-checks that the application belongs to the user who pressed.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from html import escape
 
@@ -22,10 +24,12 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.services.cards import WalletEntry, mask_name
+from bot.services.timezones import coop_zone, format_moment, local_date
 from handlers.callbacks import (
     CARD,
     CARD_LIST,
@@ -36,7 +40,14 @@ from handlers.callbacks import (
     WITHDRAW_ASK,
 )
 from handlers.cards.keyboards import confirm_keyboard, keyboard
-from handlers.cards.texts import caption, card_data, status_text, summary
+from handlers.cards.texts import (
+    caption,
+    card_data,
+    entry_zone,
+    number_line,
+    status_text,
+    summary,
+)
 from handlers.keyboards import main_keyboard
 from handlers.notify import notify_admins_left
 
@@ -44,18 +55,41 @@ log = logging.getLogger(__name__)
 
 
 async def _photo(
-    context: BotContext, entry: WalletEntry, *, attach: bool = False
+    context: BotContext, entry: WalletEntry, *, attach: bool = False, reuse: bool = True
 ) -> tuple[str | InputFile, str]:
     """A Telegram file id when the image was sent before, else the PNG to upload."""
     cards = context.services.cards
     key = cards.image_key(entry.application, context.locale or "id")
-    file_id = await cards.telegram_file(key)
+    file_id = await cards.telegram_file(key) if reuse else None
     if file_id:
         return file_id, key
     png = cards.image(key, lambda: card_data(context, entry))
     number = entry.application.member_number or entry.application.number
     # attach=True: inside an InputMedia the file travels as a separate part.
     return InputFile(png, filename=f"card-{number}.png", attach=attach), key
+
+
+async def _with_photo(
+    context: BotContext,
+    entry: WalletEntry,
+    send: Callable[[str | InputFile], Awaitable[Message | bool]],
+    *,
+    attach: bool = False,
+) -> None:
+    """Send the entry's picture with ``send``: by its Telegram file id when there is one,
+    uploaded again when Telegram no longer knows that id (another bot token, a file
+    Telegram dropped), so the wallet never fails on a stale copy."""
+    photo, key = await _photo(context, entry, attach=attach)
+    try:
+        message = await send(photo)
+    except BadRequest:
+        if not isinstance(photo, str):
+            raise
+        log.info("card file id refused, uploading again application=%s", entry.application.id)
+        await context.services.cards.remember_telegram_file(key, "")
+        photo, key = await _photo(context, entry, attach=attach, reuse=False)
+        message = await send(photo)
+    await _remember(context, key, message)
 
 
 async def _remember(context: BotContext, key: str, message: Message | bool) -> None:
@@ -80,15 +114,18 @@ async def send_wallet(
         )
         return
     index = next((i for i, e in enumerate(entries) if e.application.id == focus), 0)
-    photo, key = await _photo(context, entries[index])
-    message = await context.bot.send_photo(
-        chat_id,
-        photo,
-        caption=caption(t, entries, index),
-        parse_mode=ParseMode.HTML,
-        reply_markup=keyboard(t, entries, index),
+    entry = entries[index]
+    await _with_photo(
+        context,
+        entry,
+        lambda photo: context.bot.send_photo(
+            chat_id,
+            photo,
+            caption=caption(t, entries, index, entry_zone(context, entry)),
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard(t, entries, index),
+        ),
     )
-    await _remember(context, key, message)
 
 
 async def cards_command(update: Update, context: BotContext) -> None:
@@ -110,12 +147,20 @@ async def _show(update: Update, context: BotContext, application_id: str) -> Non
         await query.answer(t.gettext("This card is not in your wallet."), show_alert=True)
         return
     await query.answer()
-    photo, key = await _photo(context, entries[index], attach=True)
-    message = await query.edit_message_media(
-        InputMediaPhoto(photo, caption=caption(t, entries, index), parse_mode=ParseMode.HTML),
-        reply_markup=keyboard(t, entries, index),
+    entry = entries[index]
+    await _with_photo(
+        context,
+        entry,
+        lambda photo: query.edit_message_media(
+            InputMediaPhoto(
+                photo,
+                caption=caption(t, entries, index, entry_zone(context, entry)),
+                parse_mode=ParseMode.HTML,
+            ),
+            reply_markup=keyboard(t, entries, index),
+        ),
+        attach=True,
     )
-    await _remember(context, key, message)
 
 
 async def on_browse(update: Update, context: BotContext) -> None:
@@ -152,8 +197,8 @@ async def on_list(update: Update, context: BotContext) -> None:
     buttons = []
     for n, entry in enumerate(entries, start=1):
         name = entry.coop.name if entry.coop else "–"
-        number = entry.application.member_number or entry.application.number
-        lines.append(f"{n}. <b>{escape(name)}</b> · {escape(number)}\n   {status_text(t, entry)}")
+        status = escape(status_text(t, entry, entry_zone(context, entry)))
+        lines.append(f"{n}. <b>{escape(name)}</b>\n   {number_line(t, entry)}\n   {status}")
         label = f"{n}. {name}"
         buttons.append(
             [
@@ -263,18 +308,36 @@ async def verify_card(update: Update, context: BotContext, token: str) -> None:
     assert message is not None and user is not None
     t = context.t
     _ = t.gettext
+    # Who may see what is decided (and documented) in CardService.verify / Verification.
     result = await context.services.cards.verify(token, user.id)
-    if not result.valid or result.application is None or result.coop is None:
+    application, coop = result.application, result.coop
+    zone = coop_zone(coop, context.services.gazetteer)
+    checked = _("Checked: {time}").format(
+        time=format_moment(datetime.now(UTC), zone, context.locale or "id")
+    )
+    if application is None or coop is None:
         await message.reply_text(
             _("❌ <b>Not valid.</b> This card could not be verified."), parse_mode=ParseMode.HTML
         )
         return
-    application = result.application
+    if not result.valid:
+        status = (
+            _("⛔ Suspended") if application.status == "suspended" else _("🚪 Membership ended")
+        )
+        lines = [
+            _("❌ <b>Not valid.</b> This card is no longer valid."),
+            "",
+            f"<b>{escape(coop.name)}</b>",
+            _("Status: {status}").format(status=status),
+            checked,
+        ]
+        await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+        return
     name = application.full_name or ""
     lines = [
         _("✅ <b>Valid member card</b>"),
         "",
-        f"<b>{escape(result.coop.name)}</b>",
+        f"<b>{escape(coop.name)}</b>",
         _("Member: {name}").format(name=escape(name if result.full_view else mask_name(name))),
     ]
     if result.full_view and application.member_number:
@@ -283,10 +346,14 @@ async def verify_card(update: Update, context: BotContext, token: str) -> None:
                 number=f"<code>{escape(application.member_number)}</code>"
             )
         )
+    elif application.member_number:
+        lines.append(_("Member number: shown only to the member and the cooperative's board"))
     lines.append(_("Status: {status}").format(status=_("✅ Active")))
     if application.decided_at:
-        lines.append(_("Member since: {date}").format(date=t.date(application.decided_at)))
-    lines.append(_("Checked: {time}").format(time=t.datetime(datetime.now(UTC), "short")))
+        lines.append(
+            _("Member since: {date}").format(date=t.date(local_date(application.decided_at, zone)))
+        )
+    lines.append(checked)
     await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
 
 

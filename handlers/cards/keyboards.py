@@ -1,4 +1,5 @@
-"""The wallet's keyboards: browse, copy the member number, leave or withdraw, confirm."""
+"""The wallet's keyboards: browse, copy the member number, leave or withdraw, apply again,
+confirm."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
 from bot.services.cards import WalletEntry
-from handlers.callbacks import CARD, CARD_LIST, LEAVE_ASK, NOOP, WITHDRAW_ASK
+from handlers.callbacks import CARD, CARD_LIST, JOIN, LEAVE_ASK, NOOP, WITHDRAW_ASK
+
+# An entry in one of these means the cooperative already has the user's membership or
+# application: no "apply again" beside an older, closed one.
+OPEN_STATUSES = ("active", "suspended", "pending")
+CLOSED_STATUSES = ("rejected", "withdrawn", "left")
 
 
 def keyboard(t: Translator, entries: list[WalletEntry], index: int) -> InlineKeyboardMarkup:
@@ -47,6 +53,19 @@ def keyboard(t: Translator, entries: list[WalletEntry], index: int) -> InlineKey
                     _("↩ Withdraw application"), callback_data=WITHDRAW_ASK(application.id)
                 )
             ]
+        )
+    if (
+        application.status in CLOSED_STATUSES
+        and entry.coop is not None
+        and not any(
+            e.application.coop_id == application.coop_id and e.application.status in OPEN_STATUSES
+            for e in entries
+        )
+    ):
+        # The cooperative's own join entry (the form decides whether a new application
+        # may start); the button is the same one its page shows.
+        rows.append(
+            [InlineKeyboardButton(_("🔁 Apply again"), callback_data=JOIN(application.coop_id))]
         )
     rows.append([InlineKeyboardButton(_("🗒 List view"), callback_data=CARD_LIST())])
     return InlineKeyboardMarkup(rows)

@@ -124,12 +124,14 @@ def onboarding_figure(
     right.barh(labels, attempts, left=subscribers, color="#f4a6a6", label=attempts_label)
     right.set_title(demand_title, fontsize=10)
     right.legend(fontsize=8, loc="lower right")
-    for axis in (left, right):
+    totals = [s + a for s, a in zip(subscribers, attempts, strict=True)]
+    for axis, top in ((left, max(values)), (right, max(totals))):
         axis.invert_yaxis()  # the largest on top
         axis.tick_params(labelsize=8)
         axis.grid(axis="x", alpha=0.3)
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axis.set_xlim(left=0)
+        # At least 0–1: an empty panel would otherwise tick at 0.01, 0.02 …
+        axis.set_xlim(0, max(1.0, top * 1.15))
     fig.tight_layout()
     return fig
 

@@ -27,7 +27,7 @@ OPERATOR = 900  # ADMIN_IDS in the test settings
 STRANGER = 5555
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 
-# Medan (Sumatera Utara, 12) ×3, Yogyakarta (Daerah Istimewa Yogyakarta, 34) ×2, Denpasar (Bali, 51) ×1.
+# Medan (Sumatera Utara, 12) ×3, Yogyakarta (DI Yogyakarta, 34) ×2, Denpasar (Bali, 51) ×1.
 ROWS: list[dict[str, Any]] = [
     {"name": "Koperasi Medan Satu", "lat": 3.59, "lon": 98.67, "reg": "MD-1", "phone": ""},
     {"name": "Koperasi Medan Dua", "lat": 3.58, "lon": 98.66, "reg": "MD-2", "phone": ""},

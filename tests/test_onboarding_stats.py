@@ -331,6 +331,8 @@ class TestThroughTheChat:
             now - timedelta(days=1),
         )
         await application(backend, world["MD-1"], "pending", now - timedelta(days=9))
+        # Decided within a minute: "< 1 minute" is escaped in the HTML message.
+        await application(backend, world["MD-1"], "active", now - timedelta(seconds=20), now)
         calls = await chat.send("/stats", user_id=OPERATOR, language="en")
         assert "Cooperatives: 6" in texts(calls)[0]  # the platform figures come first
         text = sent_text(calls, "Onboarding")
@@ -340,7 +342,7 @@ class TestThroughTheChat:
         assert "Open claims: 1" in text
         assert "over the last 90 days" in text
         assert "• claims: 2 days 3 hours (1 decided)" in text
-        assert "• applications: none decided" in text
+        assert "• applications: &lt; 1 minute (1 decided)" in text
         assert "Applications waiting over 7 days: 1" in text
         assert "1. Koperasi Medan Tiga (Sumatera Utara): 3 · 0" in text
         assert "2. Koperasi Jogja Dua (Daerah Istimewa Yogyakarta): 1 · 2" in text

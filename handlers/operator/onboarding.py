@@ -86,7 +86,7 @@ def render(stats: OnboardingStats, t: Translator, region: dict[str, str]) -> str
     ):
         value = (
             _("{time} ({n} decided)").format(
-                time=duration(t, median.value), n=t.number(median.count)
+                time=escape(duration(t, median.value)), n=t.number(median.count)
             )
             if median.value is not None
             else _("none decided")

@@ -42,6 +42,7 @@ from bot.services.health import HealthService
 from bot.services.importer import Importer
 from bot.services.membership import MembershipService
 from bot.services.names import NameIndex
+from bot.services.onboarding import OnboardingService
 from bot.services.personal import SealedApplications, SealedStates, seal_existing
 from bot.services.platform import PlatformService
 from bot.services.privacy import PrivacyService
@@ -62,6 +63,7 @@ from storage.cooperatives import CooperativeRepository
 from storage.invites import InviteRepository
 from storage.keys import KeyRepository
 from storage.mongo import Store
+from storage.onboarding import OnboardingRepository
 from storage.privacy import PrivacyRepository
 from storage.searches import SearchRepository
 from storage.state import StateRepository
@@ -174,6 +176,20 @@ def build_services(
     )
     platform = PlatformService()
     board = BoardService(b.admins, b.coops, b.audit, platform)
+    admin = AdminService(
+        operators=settings.admin_ids,
+        admins=b.admins,
+        apps=apps,
+        coops=b.coops,
+        audit=b.audit,
+        invites=b.invites,
+        membership=membership,
+        vault=b.vault,
+        importer=importer,
+        gazetteer=gazetteer,
+        users=b.users,
+        board=board,
+    )
     return Services(
         i18n=i18n,
         gazetteer=gazetteer,
@@ -183,20 +199,7 @@ def build_services(
         importer=importer,
         membership=membership,
         cards=CardService(apps, b.coops, b.admins, b.vault),
-        admin=AdminService(
-            operators=settings.admin_ids,
-            admins=b.admins,
-            apps=apps,
-            coops=b.coops,
-            audit=b.audit,
-            invites=b.invites,
-            membership=membership,
-            vault=b.vault,
-            importer=importer,
-            gazetteer=gazetteer,
-            users=b.users,
-            board=board,
-        ),
+        admin=admin,
         privacy=PrivacyService(
             b.privacy,
             membership,
@@ -212,6 +215,7 @@ def build_services(
         broadcast=BroadcastService(b.broadcasts),
         health=HealthService(b.store),
         updates=UpdateService(b.updates, b.vault, b.keyring),
+        onboarding=OnboardingService(OnboardingRepository(b.store), b.coops, admin, gazetteer),
         geocoder=geocoder,
     )
 

@@ -204,6 +204,7 @@ OPERATOR_AUDIT = Callback("oa")
 OPERATOR_IMPORT = Callback("oim")
 VERIFY = Callback("ov", (ID, choice("0", "1")))  # 1 = mark verified, 0 = unmark
 INVITE = Callback("oi", (ID,))
+DEMAND_EXPORT = Callback("odx")  # the spreadsheet of off-platform cooperatives in demand
 
 # -- announcements ----------------------------------------------------------------------
 COMPOSE = Callback("bc", (ID,))  # a cooperative's announcement

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -270,3 +270,31 @@ class InboxEntry:
     body: str  # the update's JSON, sealed by the service
     received_at: datetime
     attempts: int  # how many starts have replayed it (counted before each replay)
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """A cooperative not on the platform that people asked for (``storage/onboarding.py``):
+    open notify-me subscriptions and the distinct users who tried to join it."""
+
+    coop_id: str
+    name: str
+    registration_number: str | None
+    areas: tuple[str, ...]  # province, regency, district, village codes
+    phone: str | None
+    address: str | None
+    subscribers: int
+    attempts: int  # distinct users who tried to join
+    last_attempt: datetime | None
+
+    @property
+    def total(self) -> int:
+        return self.subscribers + self.attempts
+
+
+@dataclass(frozen=True, slots=True)
+class Median:
+    """The median of some durations, and how many there were (None when there were none)."""
+
+    count: int
+    value: timedelta | None

@@ -160,3 +160,19 @@ class Store:
 
     async def close(self) -> None:
         await self.client.close()
+
+
+# Operators' onboarding figures (storage/onboarding.py). Partial: it holds only the few
+# cooperatives on the platform, so counting them by province reads only them.
+INDEXES["cooperatives"].append(
+    IndexModel(
+        [("on_platform", ASCENDING)],
+        name="on_platform",
+        partialFilterExpression={"on_platform": True},
+    )
+)
+# Decisions of the last days (median time to decide) and, by its status prefix, the
+# pending applications waiting too long.
+INDEXES["applications"].append(
+    IndexModel([("status", ASCENDING), ("decided_at", ASCENDING)], name="status_decided")
+)

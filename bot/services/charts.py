@@ -1,9 +1,10 @@
-"""Charts for cooperative statistics (matplotlib, off-screen)."""
+"""Charts for cooperative and platform statistics (matplotlib, off-screen)."""
 
 from __future__ import annotations
 
 import io
 import threading
+from typing import Any
 
 _LOCK = threading.Lock()  # pyplot keeps global state
 
@@ -53,3 +54,87 @@ def members_chart(
             return buf.getvalue()
         finally:
             plt.close(fig)
+
+
+def onboarding_chart(
+    provinces: list[tuple[str, int]],
+    demand: list[tuple[str, int, int]],
+    *,
+    title: str,
+    provinces_title: str,
+    demand_title: str,
+    subscribers_label: str,
+    attempts_label: str,
+) -> bytes:
+    """A PNG: cooperatives on the platform by province (bars), and the most wanted
+    cooperatives not on the platform yet (subscribers and join attempts, stacked)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with _LOCK:
+        fig = onboarding_figure(
+            provinces,
+            demand,
+            title=title,
+            provinces_title=provinces_title,
+            demand_title=demand_title,
+            subscribers_label=subscribers_label,
+            attempts_label=attempts_label,
+        )
+        try:
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", metadata={"Software": None})
+            return buf.getvalue()
+        finally:
+            plt.close(fig)
+
+
+def onboarding_figure(
+    provinces: list[tuple[str, int]],
+    demand: list[tuple[str, int, int]],
+    *,
+    title: str,
+    provinces_title: str,
+    demand_title: str,
+    subscribers_label: str,
+    attempts_label: str,
+) -> Any:
+    """The figure of :func:`onboarding_chart` (the caller closes it): counts are whole
+    numbers, so the axes tick only at integers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.8), dpi=100)
+    fig.suptitle(title, fontsize=12)
+    names = [_short(n) for n, _ in provinces] or ["-"]
+    values = [v for _, v in provinces] or [0]
+    left.barh(names, values, color="#b3121f")
+    left.set_title(provinces_title, fontsize=10)
+    for y, value in enumerate(values):
+        left.text(value, y, f" {value}", va="center", fontsize=8)
+    labels = [_short(n) for n, _, _ in demand] or ["-"]
+    subscribers = [s for _, s, _ in demand] or [0]
+    attempts = [a for _, _, a in demand] or [0]
+    right.barh(labels, subscribers, color="#b3121f", label=subscribers_label)
+    right.barh(labels, attempts, left=subscribers, color="#f4a6a6", label=attempts_label)
+    right.set_title(demand_title, fontsize=10)
+    right.legend(fontsize=8, loc="lower right")
+    totals = [s + a for s, a in zip(subscribers, attempts, strict=True)]
+    for axis, top in ((left, max(values)), (right, max(totals))):
+        axis.invert_yaxis()  # the largest on top
+        axis.tick_params(labelsize=8)
+        axis.grid(axis="x", alpha=0.3)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        # At least 0–1: an empty panel would otherwise tick at 0.01, 0.02 …
+        axis.set_xlim(0, max(1.0, top * 1.15))
+    fig.tight_layout()
+    return fig
+
+
+def _short(name: str, width: int = 28) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"

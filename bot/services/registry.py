@@ -20,6 +20,7 @@ from bot.services.geocode import Geocoder
 from bot.services.health import HealthService
 from bot.services.importer import Importer
 from bot.services.membership import MembershipService
+from bot.services.onboarding import OnboardingService
 from bot.services.platform import PlatformService
 from bot.services.privacy import PrivacyService
 from bot.services.search import SearchService
@@ -46,6 +47,7 @@ class Services:
     broadcast: BroadcastService
     health: HealthService
     updates: UpdateService
+    onboarding: OnboardingService  # operators' onboarding figures (/stats)
     geocoder: Geocoder | None = None  # an online geocoder the search service uses, if any
 
     async def close(self) -> None:

@@ -2,7 +2,8 @@
 
 Buttons (:mod:`handlers.callbacks`): ``OPERATOR_MENU`` · ``OPERATOR_STATS`` (also /stats) ·
 ``OPERATOR_AUDIT`` · ``VERIFY`` verify / unverify · ``INVITE`` invite an admin (also
-/invite). Directory import is ``handlers/operator/importing.py``. The deep link
+/invite). /stats ends with the onboarding section (``onboarding.py``, its export button
+``DEMAND_EXPORT``). Directory import is ``handlers/operator/importing.py``. The deep link
 ``?start=adm_<token>`` accepts an invitation (``accept_invite``).
 """
 
@@ -28,6 +29,8 @@ from handlers.callbacks import (
 )
 from handlers.guard import actor, guarded
 from handlers.keyboards import deep_link
+from handlers.operator.onboarding import HANDLERS as ONBOARDING_HANDLERS
+from handlers.operator.onboarding import send_onboarding
 
 
 async def _reply(
@@ -74,7 +77,7 @@ async def on_menu(update: Update, context: BotContext, user_id: int) -> None:
 
 @guarded()
 async def on_stats(update: Update, context: BotContext, user_id: int) -> None:
-    """Show users, cooperatives, memberships and applications by province and type (/stats)."""
+    """Show users, cooperatives, memberships and applications, then onboarding (/stats)."""
     stats = await context.services.admin.platform_stats(user_id)
     t = context.t
     _ = t.gettext
@@ -105,6 +108,7 @@ async def on_stats(update: Update, context: BotContext, user_id: int) -> None:
             f"{t.number(members)}"
         )
     await _reply(update, context, "\n".join(lines)[:4000])
+    await send_onboarding(update, context, user_id)
 
 
 @guarded(OPERATOR_AUDIT)
@@ -214,4 +218,5 @@ HANDLERS: list[BaseHandler] = [
     CallbackQueryHandler(on_audit, pattern=OPERATOR_AUDIT.pattern),
     CallbackQueryHandler(on_verify, pattern=VERIFY.pattern),
     CallbackQueryHandler(on_invite_button, pattern=INVITE.pattern),
+    *ONBOARDING_HANDLERS,
 ]

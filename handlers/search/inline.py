@@ -51,7 +51,15 @@ async def inline_query(update: Update, context: BotContext) -> None:
             )
         )
     button = None
-    if not results:
+    typed = query.query.strip()
+    if not results and typed:
+        # Say that the search ran and found nothing (not only how to search); the button
+        # opens the bot, where the search can be refined.
+        shown = typed if len(typed) <= 24 else typed[:23] + "…"
+        button = InlineQueryResultsButton(
+            text=_("Nothing found for “{query}”").format(query=shown), start_parameter="inline"
+        )
+    elif not results:
         button = InlineQueryResultsButton(
             text=_("Type a place or a cooperative name"), start_parameter="inline"
         )

@@ -242,7 +242,7 @@ class Gazetteer:
         for name, _, _ in process.extract(
             folded_name, self._major_names, scorer=OSA.distance, score_cutoff=max_edits, limit=5
         ):
-            found.extend(r for r in self.lookup(name) if r.level != "village")
+            found.extend(r for r in self.lookup(name) if r.level != "village" and r not in found)
         return found
 
     def lineage(self, code: str) -> list[Region]:

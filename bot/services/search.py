@@ -311,7 +311,9 @@ class SearchService:
                     # The place exists (with nothing that matches) unless it was misspelled.
                     suggestion.empty = suggestion.name.split() == place.words
                     return suggestion
-                if isinstance(alt, ResultPage):
+                if isinstance(alt, ResultPage) and place.weak:
+                    # Names with only some of the words: shown for a village name that may
+                    # be part of a name, never instead of saying a real area holds nothing.
                     return alt
                 if len(place.everything) == 1:
                     return NoResults(

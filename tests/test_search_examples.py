@@ -387,6 +387,25 @@ class TestInline:
         ]
         assert answer.params["button"]["text"] == empty
 
+    @pytest.mark.parametrize(("lang", "hint"), [("en", "Add a place"), ("id", "Tambahkan")])
+    async def test_a_service_alone_asks_for_a_place(
+        self, chat: Chat, lang: str, hint: str, uid: int
+    ) -> None:
+        (answer,) = [
+            c
+            for c in await chat.inline("apotek", user_id=uid, language=lang)
+            if c.method == "answerInlineQuery"
+        ]
+        text = answer.params["button"]["text"]
+        assert text.startswith(hint)
+        (example,) = re.findall(r"“([^”]+)”", text)
+        (answer,) = [
+            c
+            for c in await chat.inline(example, user_id=uid, language=lang)
+            if c.method == "answerInlineQuery"
+        ]
+        assert answer.params["results"]
+
     async def test_the_inline_button_opens_a_plain_welcome(self, chat: Chat, uid: int) -> None:
         text = sent(await chat.send("/start inline", user_id=uid, language="en"))["text"]
         assert text.startswith("👋") and "not valid" not in text

@@ -212,6 +212,17 @@ class TestPlaces:
         assert isinstance(picked, ResultPage) and picked.area is not None
         assert picked.area.code == "12.71.17"
 
+    @pytest.mark.parametrize(
+        ("query", "code"), [("Medan Barru", "12.71.17"), ("Jakarta Selatn", "31.74")]
+    )
+    async def test_known_name_beside_a_misspelled_word(
+        self, services: Services, query: str, code: str
+    ) -> None:
+        # Not the names with "baru" inside Kota Medan: the longer place, misspelled.
+        outcome = await services.search.text(1, query)
+        assert isinstance(outcome, PlaceChoice) and outcome.corrected
+        assert outcome.options[0][0].code == code
+
     async def test_misspelled_place_with_a_filter(self, services: Services) -> None:
         outcome = await services.search.text(1, "apotek di Medn Baru")
         assert isinstance(outcome, PlaceChoice) and outcome.corrected

@@ -234,16 +234,22 @@ class Gazetteer:
 
     def similar(self, folded_name: str) -> list[Region]:
         """Provinces, regencies and districts whose name is one typo (two in long names)
-        away from ``folded_name``: "slemn" → Sleman."""
+        away from ``folded_name``: "slemn" → Sleman. The closest first."""
+        return [r for r, _ in self.similar_with_edits(folded_name)]
+
+    def similar_with_edits(self, folded_name: str) -> list[tuple[Region, int]]:
+        """:meth:`similar`, with how many edits away each area's name is."""
         if len(folded_name) < 4:
             return []
         max_edits = 1 if len(folded_name) <= 8 else 2
-        found: list[Region] = []
-        for name, _, _ in process.extract(
+        found: dict[Region, int] = {}
+        for name, edits, _ in process.extract(
             folded_name, self._major_names, scorer=OSA.distance, score_cutoff=max_edits, limit=5
         ):
-            found.extend(r for r in self.lookup(name) if r.level != "village" and r not in found)
-        return found
+            for region in self.lookup(name):
+                if region.level != "village" and region not in found:
+                    found[region] = int(edits)
+        return sorted(found.items(), key=lambda item: item[1])
 
     def lineage(self, code: str) -> list[Region]:
         """The area and its ancestors, province first."""

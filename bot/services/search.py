@@ -33,6 +33,14 @@ def looks_personal(text: str) -> bool:
     return bool(_PERSONAL.search(text))
 
 
+def _find(words: list[str], part: list[str]) -> int | None:
+    """Where ``part`` starts in ``words``."""
+    for i in range(len(words) - len(part) + 1):
+        if words[i : i + len(part)] == part:
+            return i
+    return None
+
+
 @dataclass(slots=True)
 class ResultPage:
     """One page of a search's results."""
@@ -147,6 +155,19 @@ class SearchService:
         if whole is not None:
             return whole
         place = parsed.place
+        if place is not None and parsed.terms:
+            # "Medan Barru", "Jakarta Selatn", "Medn Baru": a place name with a misspelled
+            # word beside it is more likely a longer place misspelled than a name inside it.
+            start = _find(parsed.free, place.words)
+            if start is not None:
+                suggestion = await self._did_you_mean(
+                    base,
+                    parsed.free,
+                    min_words=len(place.words) + 1,
+                    cover=(start, start + len(place.words)),
+                )
+                if suggestion is not None:
+                    return suggestion
         if place is not None and place.weak:
             # "Koperasi Sejahtera": the words name a village, but more likely a cooperative.
             outcome = await self._start(
@@ -364,16 +385,21 @@ class SearchService:
         exclude: set[Region] | None = None,
         *,
         min_words: int = 1,
+        cover: tuple[int, int] | None = None,
     ) -> PlaceChoice | None:
         """Places one typo away from the words ("Slemn" → Sleman, "Medn Baru" → Medan Baru)
-        that have matches; the longest run of words first."""
+        that have matches; the longest run of words first (runs that include the words
+        ``cover`` spans, when given)."""
         for n in range(min(3, len(terms)), min_words - 1, -1):
             for i in range(len(terms) - n + 1):
-                candidates = [
-                    r
-                    for r in self.gazetteer.similar(" ".join(terms[i : i + n]))
+                if cover is not None and not (i <= cover[0] and cover[1] <= i + n):
+                    continue
+                edits = {
+                    r: e
+                    for r, e in self.gazetteer.similar_with_edits(" ".join(terms[i : i + n]))
                     if not exclude or r not in exclude
-                ]
+                }
+                candidates = list(edits)
                 if not candidates:
                     continue
                 rest = terms[:i] + terms[i + n :]
@@ -382,7 +408,8 @@ class SearchService:
                 counts = await self._counts_per_area(candidates, search, filt)
                 options = [(r, counts[r.code]) for r in candidates if counts[r.code] > 0]
                 if options:
-                    options.sort(key=lambda o: (-o[1], o[0].depth, o[0].code))
+                    # The closest spelling first ("Medan Barru": Baru before Barat).
+                    options.sort(key=lambda o: (edits[o[0]], -o[1], o[0].depth, o[0].code))
                     saved = await self.searches.save(
                         replace(search, kind="pick", candidates=[r.code for r, _ in options])
                     )

@@ -171,6 +171,9 @@ class Renderer:
             lines = [f"bot ⤷ {len(results)} inline result(s)"]
             for r in results[:10]:
                 lines.append(f"      • {r.get('title')} — {r.get('address') or ''}")
+            button = p.get("button")
+            if isinstance(button, dict) and button.get("text"):
+                lines.append(f"      [{button['text']}]")
             return "\n".join(lines)
         return ""
 

@@ -31,16 +31,22 @@ async def start(update: Update, context: BotContext) -> None:
     if payload.startswith("adm_"):
         await accept_invite(update, context, payload[4:])
         return
+    if payload == "inline":
+        # The button of an inline query (search from another chat): a plain welcome.
+        payload = ""
     _ = context.gettext
     text = "\n".join(
         [
             _("👋 Welcome to <b>Gerbang Koperasi</b>, the gateway to Indonesia's cooperatives."),
             _("Find cooperatives near you or by what they offer, and keep your memberships here."),
             "",
+            # TRANSLATORS: the examples must work in the demo directory (Medan, Sleman,
+            # Jakarta, Makassar, Kupang); tests/test_search_examples.py runs each of them.
+            # Give examples in your language: "ksp di Medan Baru", "apotek desa Caturtunggal".
             _(
                 "📍 Share your location with the button below, or type a place or a cooperative "
-                "name, for example <i>Sleman</i>, <i>ksp di Medan Baru</i> or <i>apotek desa "
-                "Sukamaju</i>."
+                "name, for example <i>Sleman</i>, <i>savings and loan in Medan Baru</i> or "
+                "<i>pharmacy in Makassar</i>."
             ),
             _("/help lists everything I can do."),
         ]
@@ -62,10 +68,12 @@ async def help_command(update: Update, context: BotContext) -> None:
             _("<b>How to use Gerbang Koperasi</b>"),
             "",
             _("📍 <b>Share your location</b> to see the nearest cooperatives, nearest first."),
+            # TRANSLATORS: the examples must work in the demo directory; give them in your
+            # language ("ksp", "apotek", "ksp di Medan Baru").
             _(
-                "⌨️ <b>Type</b> a place (“Sleman”, “Kec. Depok”), a type or service (“ksp”, "
-                "“apotek”, “sembako”) or a cooperative's name (“Koperasi Sejahtera”) — or all "
-                "together: “ksp di Medan Baru”."
+                "⌨️ <b>Type</b> a place (“Sleman”, “Yogyakarta”), a type or service (“savings "
+                "and loan”, “pharmacy”, “groceries”) or a cooperative's name (“Koperasi "
+                "Sejahtera”) — or all together: “savings and loan in Medan Baru”."
             ),
             _("🔗 In any chat, type <code>@{bot} Sleman</code> to share a cooperative.").format(
                 bot=context.bot.username or "bot"

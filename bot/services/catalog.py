@@ -68,7 +68,8 @@ TYPES: dict[str, Term] = {
         ),
         Term(
             "jasa",
-            N_("Services"),
+            # TRANSLATORS: the type "koperasi jasa" (transport, labour…), not a service filter.
+            N_("Service cooperative"),
             "🛠",
             ("jasa", "koperasi jasa", "service cooperative"),
         ),

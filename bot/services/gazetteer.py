@@ -29,33 +29,89 @@ EARTH_RADIUS_M = 6_371_008.8
 # Indonesia's extent with a margin (Sabang to Merauke, Miangas to Rote).
 INDONESIA_BOUNDS = (-11.5, 94.5, 6.5, 141.5)  # south, west, north, east
 
-# Names people use for provinces that the official names do not contain.
+# Names people use for provinces that the official names do not contain, in Indonesian and
+# English ("Jogja", "Jateng", "West Java").
 PROVINCE_ALIASES: dict[str, tuple[str, ...]] = {
     "11": ("nad", "nanggroe aceh darussalam"),
-    "12": ("sumut",),
-    "13": ("sumbar",),
-    "16": ("sumsel",),
-    "19": ("babel", "bangka belitung"),
-    "21": ("kepri",),
-    "31": ("jakarta", "dki", "dki jakarta", "daerah khusus jakarta"),
-    "32": ("jabar",),
-    "33": ("jateng",),
-    "34": ("diy", "jogja", "yogya", "jogjakarta", "di yogyakarta"),
-    "35": ("jatim",),
-    "52": ("ntb",),
-    "53": ("ntt",),
-    "61": ("kalbar",),
-    "62": ("kalteng",),
-    "63": ("kalsel",),
-    "64": ("kaltim",),
-    "65": ("kaltara",),
-    "71": ("sulut",),
-    "72": ("sulteng",),
-    "73": ("sulsel",),
-    "74": ("sultra",),
-    "76": ("sulbar",),
-    "82": ("malut",),
+    "12": ("sumut", "north sumatra", "north sumatera", "sumatra utara"),
+    "13": ("sumbar", "west sumatra", "west sumatera", "sumatra barat"),
+    "16": ("sumsel", "south sumatra", "south sumatera", "sumatra selatan"),
+    "19": ("babel", "bangka belitung", "bangka belitung islands"),
+    "21": ("kepri", "riau islands"),
+    "31": ("jakarta", "dki", "dki jakarta", "daerah khusus jakarta", "jakarta raya"),
+    "32": ("jabar", "west java"),
+    "33": ("jateng", "central java"),
+    "34": (
+        "diy",
+        "jogja",
+        "yogya",
+        "jogjakarta",
+        "di yogyakarta",
+        "special region of yogyakarta",
+    ),
+    "35": ("jatim", "east java"),
+    "52": ("ntb", "west nusa tenggara"),
+    "53": ("ntt", "east nusa tenggara"),
+    "61": ("kalbar", "west kalimantan", "west borneo"),
+    "62": ("kalteng", "central kalimantan", "central borneo"),
+    "63": ("kalsel", "south kalimantan", "south borneo"),
+    "64": ("kaltim", "east kalimantan", "east borneo"),
+    "65": ("kaltara", "north kalimantan", "north borneo"),
+    "71": ("sulut", "north sulawesi"),
+    "72": ("sulteng", "central sulawesi"),
+    "73": ("sulsel", "south sulawesi"),
+    "74": ("sultra", "southeast sulawesi", "south east sulawesi"),
+    "76": ("sulbar", "west sulawesi"),
+    "81": ("moluccas",),
+    "82": ("malut", "north maluku", "north moluccas"),
+    "92": ("west papua",),
+    "93": ("south papua",),
+    "94": ("central papua",),
+    "95": ("highland papua",),
+    "96": ("southwest papua", "south west papua"),
 }
+
+# Names people use for cities and regencies: "Solo" is Kota Surakarta, "Jaksel" Jakarta
+# Selatan.
+REGENCY_ALIASES: dict[str, tuple[str, ...]] = {
+    "31.71": ("jakpus", "central jakarta"),
+    "31.72": ("jakut", "north jakarta"),
+    "31.73": ("jakbar", "west jakarta"),
+    "31.74": ("jaksel", "south jakarta"),
+    "31.75": ("jaktim", "east jakarta"),
+    "33.72": ("solo",),
+    "34.71": ("jogja kota", "kota jogja", "yogyakarta city", "jogja city"),
+}
+
+# The prefixes of official names that people leave out ("Daerah Istimewa Yogyakarta" is
+# "Yogyakarta", "Kota Administrasi Jakarta Pusat" is "Jakarta Pusat").
+NAME_PREFIXES = (
+    "provinsi ",
+    "daerah istimewa ",
+    "daerah khusus ibukota ",
+    "daerah khusus ",
+    "kabupaten administrasi ",
+    "kota administrasi ",
+    "kabupaten ",
+    "kota ",
+)
+
+
+def search_names(region: Region) -> set[str]:
+    """Every folded name ``region`` is found by: its official and short name, those without
+    their prefix (provinces and regencies), and the names people commonly use for it."""
+    names = {fold(region.name), fold(region.short_name)}
+    if region.level in ("province", "regency"):
+        for name in list(names):
+            for prefix in NAME_PREFIXES:
+                if name.startswith(prefix) and len(name) > len(prefix):
+                    names.add(name[len(prefix) :])
+                    break
+    aliases = PROVINCE_ALIASES if region.level == "province" else REGENCY_ALIASES
+    if region.level in ("province", "regency"):
+        names.update(aliases.get(region.code, ()))
+    names.discard("")
+    return names
 
 
 def haversine_m(a: Point, b: Point) -> float:
@@ -117,12 +173,8 @@ class Gazetteer:
         self._by_name: dict[str, list[str]] = defaultdict(list)
         self._grid: dict[tuple[int, int], list[Region]] = defaultdict(list)
         for region in regions:
-            names = {fold(region.name), fold(region.short_name)}
-            if region.level == "province":
-                names.update(PROVINCE_ALIASES.get(region.code, ()))
-            for name in names:
-                if name:
-                    self._by_name[name].append(region.code)
+            for name in search_names(region):
+                self._by_name[name].append(region.code)
             if region.level == "village":
                 self._grid[self._cell(region.lat, region.lon)].append(region)
         self.max_name_words = max(len(name.split()) for name in self._by_name)
@@ -182,16 +234,22 @@ class Gazetteer:
 
     def similar(self, folded_name: str) -> list[Region]:
         """Provinces, regencies and districts whose name is one typo (two in long names)
-        away from ``folded_name``: "slemn" → Sleman."""
+        away from ``folded_name``: "slemn" → Sleman. The closest first."""
+        return [r for r, _ in self.similar_with_edits(folded_name)]
+
+    def similar_with_edits(self, folded_name: str) -> list[tuple[Region, int]]:
+        """:meth:`similar`, with how many edits away each area's name is."""
         if len(folded_name) < 4:
             return []
         max_edits = 1 if len(folded_name) <= 8 else 2
-        found: list[Region] = []
-        for name, _, _ in process.extract(
+        found: dict[Region, int] = {}
+        for name, edits, _ in process.extract(
             folded_name, self._major_names, scorer=OSA.distance, score_cutoff=max_edits, limit=5
         ):
-            found.extend(r for r in self.lookup(name) if r.level != "village")
-        return found
+            for region in self.lookup(name):
+                if region.level != "village" and region not in found:
+                    found[region] = int(edits)
+        return sorted(found.items(), key=lambda item: item[1])
 
     def lineage(self, code: str) -> list[Region]:
         """The area and its ancestors, province first."""

@@ -40,6 +40,13 @@ class Scored:
     coop: Cooperative
     score: float  # mean over the query words of the best match weight
     matched: int  # how many query words matched a word of the name
+    extra: int = 0  # words of the name (other than "koperasi"…) that no query word matched
+
+    @property
+    def whole_name(self) -> bool:
+        """The query is (nearly) the cooperative's full name: every word of it matched, and
+        at most one word of the name ("(Demo)", a village) was left out."""
+        return self.extra <= 1
 
 
 class NameIndex:
@@ -89,7 +96,25 @@ class NameIndex:
                 max((w for word, w in v.items() if word in tokens), default=0.0) for v in variants
             ]
             matched = sum(1 for w in weights if w > 0)
-            scored.append(Scored(coop, sum(weights) / len(variants), matched))
+            hit = {word for v in variants for word in v}
+            extra = len(tokens - hit - STOPWORDS)
+            scored.append(Scored(coop, sum(weights) / len(variants), matched, extra))
+        return scored
+
+    async def whole_names(self, terms: list[str], *, limit: int = 500) -> list[Scored]:
+        """Cooperatives whose full name is (nearly) ``terms``, read by index only when every
+        word is in the vocabulary: a query that cannot be a name costs no round trip."""
+        terms = [t for t in terms if len(t) > 1 and t not in STOPWORDS]
+        if len(terms) < 2:
+            return []
+        await self._ensure_vocab()
+        variants = [self._variants(t) for t in terms]
+        if not all(variants):
+            return []
+        coops = await self._repo.by_all_tokens([list(v) for v in variants], limit=limit)
+        scored = self._score(coops, variants)
+        if not any(s.whole_name for s in scored):
+            return []
         return scored
 
     async def match(

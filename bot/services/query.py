@@ -114,6 +114,9 @@ class ParsedQuery:
     terms: list[str] = field(default_factory=list)  # words left for the name
     after_marker: list[str] = field(default_factory=list)  # name words right after "di"…
     filter_words: list[str] = field(default_factory=list)  # the words that gave type/service
+    # The name and place words in the order typed ("medn baru"): where typo repair looks for
+    # a misspelled place of several words.
+    free: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -185,9 +188,18 @@ class QueryParser:
         mentions: list[PlaceMention] = []
         marked = False
         level: str | None = None
+        mention_end = -1  # where the last place mention ended
         i = 0
         while i < len(ws):
             word = ws[i]
+            if word in LEVEL_MARKERS and i == mention_end and level is None:
+                # "Sleman Regency", "Depok kecamatan": the level after the name narrows it.
+                last = mentions[-1]
+                narrowed = [c for c in last.candidates if _level_ok(c, LEVEL_MARKERS[word][0])]
+                if narrowed:
+                    last.candidates, last.marked = narrowed, True
+                    mention_end = i = i + 1
+                    continue
             if word in LEVEL_MARKERS and i + 1 < len(ws) and level is None:
                 # "kec. Depok", "kelurahan Kesawan": the marker restricts the next place.
                 marker_level = LEVEL_MARKERS[word][0]
@@ -195,8 +207,10 @@ class QueryParser:
                 n_whole, _ = self._place_at(ws, i, None)  # unless "Kota Baru" is a name
                 if n_marked and n_marked + 1 >= n_whole:
                     mentions.append(PlaceMention(ws[i + 1 : i + 1 + n_marked], found_marked, True))
+                    parsed.free.extend(ws[i + 1 : i + 1 + n_marked])
                     marked = False
                     i += 1 + n_marked
+                    mention_end = i
                     continue
             n_place, found = self._place_at(ws, i, level)
             n_syn, syn = self._synonym_at(ws, i)
@@ -204,8 +218,10 @@ class QueryParser:
                 mentions.append(
                     PlaceMention(ws[i : i + n_place], found, marked or level is not None)
                 )
+                parsed.free.extend(ws[i : i + n_place])
                 marked, level = False, None
                 i += n_place
+                mention_end = i
                 continue
             if syn:
                 kind, code = syn
@@ -226,6 +242,7 @@ class QueryParser:
                 continue
             if word not in STOPWORDS and len(word) > 1:
                 parsed.terms.append(word)
+                parsed.free.append(word)
                 if marked:
                     parsed.after_marker.append(word)
             i += 1

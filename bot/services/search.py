@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, replace
 
 from bot.services.gazetteer import Gazetteer, Region, haversine_m, in_indonesia_bounds
 from bot.services.geocode import Geocoder
-from bot.services.names import NameIndex
-from bot.services.query import ParsedQuery, QueryParser
-from bot.services.text import clean_line
+from bot.services.names import NameIndex, Scored
+from bot.services.query import PLACE_MARKERS, ParsedQuery, QueryParser
+from bot.services.text import clean_line, words
 from storage.base import Cooperatives, Searches
 from storage.models import Cooperative, CooperativeFilter, Point, SavedSearch
 
@@ -31,6 +31,14 @@ _PERSONAL = re.compile(r"(?<!\d)(\d[\s.-]?){16}(?!\d)|(?<![\w+])(\+62|62|0)8[\d\
 def looks_personal(text: str) -> bool:
     """A NIK (16 digits) or an Indonesian mobile number in the text."""
     return bool(_PERSONAL.search(text))
+
+
+def _find(words: list[str], part: list[str]) -> int | None:
+    """Where ``part`` starts in ``words``."""
+    for i in range(len(words) - len(part) + 1):
+        if words[i : i + len(part)] == part:
+            return i
+    return None
 
 
 @dataclass(slots=True)
@@ -66,6 +74,7 @@ class PlaceChoice:
     name: str
     options: list[tuple[Region, int]]  # area and how many cooperatives match there
     corrected: bool = False  # no place has the name; these are spelled almost like it
+    empty: bool = False  # the place exists but holds no match; these are spelled like it
 
 
 @dataclass(slots=True)
@@ -113,8 +122,16 @@ class SearchService:
         )
         return await self._start_near(search)
 
-    async def text(self, user_id: int, raw: str) -> Outcome:
-        """Run a typed query."""
+    async def text(
+        self,
+        user_id: int,
+        raw: str,
+        *,
+        type: str | None = None,
+        service: str | None = None,
+    ) -> Outcome:
+        """Run a typed query; ``type`` and ``service`` apply when it names neither (the
+        filter of an earlier query that was answered with "where should I look?")."""
         text = clean_line(raw, 10_000)
         if len(text) > MAX_QUERY_LENGTH:
             return NoResults("too_long")
@@ -124,6 +141,8 @@ class SearchService:
         parsed = self.parser.parse(text)
         if parsed.empty:
             return NoResults("empty")
+        if parsed.type is None and parsed.service is None:
+            parsed.type, parsed.service = type, service
         base = SavedSearch(
             id="",
             user_id=user_id,
@@ -132,7 +151,23 @@ class SearchService:
             service=parsed.service,
             query=text,
         )
+        whole = await self._whole_name(base, parsed, text)
+        if whole is not None:
+            return whole
         place = parsed.place
+        if place is not None and parsed.terms:
+            # "Medan Barru", "Jakarta Selatn", "Medn Baru": a place name with a misspelled
+            # word beside it is more likely a longer place misspelled than a name inside it.
+            start = _find(parsed.free, place.words)
+            if start is not None:
+                suggestion = await self._did_you_mean(
+                    base,
+                    parsed.free,
+                    min_words=len(place.words) + 1,
+                    cover=(start, start + len(place.words)),
+                )
+                if suggestion is not None:
+                    return suggestion
         if place is not None and place.weak:
             # "Koperasi Sejahtera": the words name a village, but more likely a cooperative.
             outcome = await self._start(
@@ -140,6 +175,10 @@ class SearchService:
             )
             if isinstance(outcome, ResultPage) and not outcome.partial:
                 return outcome
+            # "Medn Baru": a misspelled place of several words, one of them a village name.
+            suggestion = await self._did_you_mean(base, parsed.free, min_words=2)
+            if suggestion is not None:
+                return suggestion
         if place is not None:
             return await self._start_place(base, parsed)
         if parsed.after_marker:
@@ -149,8 +188,14 @@ class SearchService:
                 return suggestion
         if parsed.terms:
             outcome = await self._start(replace(base, terms=parsed.terms))
-            if not isinstance(outcome, NoResults):
+            if isinstance(outcome, PlaceChoice) or (
+                isinstance(outcome, ResultPage) and not outcome.partial
+            ):
                 return outcome
+            if isinstance(outcome, ResultPage):
+                # No name has every word: a misspelled place ("Slemn") explains it better.
+                suggestion = await self._did_you_mean(base, parsed.free)
+                return suggestion if suggestion is not None else outcome
             if parsed.filter_words:
                 # "Koperasi Konsumen Sejahtera" where "konsumen" is part of the name.
                 outcome = await self._start(
@@ -266,8 +311,8 @@ class SearchService:
         filt = CooperativeFilter(type=search.type, service=search.service)
         counts = await self._counts_per_area(place.candidates, search, filt)
         options = [(r, counts[r.code]) for r in place.candidates]
-        if all(r.level == "village" for r, _ in options):
-            # Same-named villages: offer only those where something matches.
+        if any(n > 0 for _, n in options):
+            # Same-named places: offer only those where something matches.
             options = [(r, n) for r, n in options if n > 0]
         if not options or all(n == 0 for _, n in options):
             # Nothing in the likely areas: try the smaller same-named ones, then the name.
@@ -278,13 +323,19 @@ class SearchService:
                 alt = await self._start(
                     replace(search, kind="name", terms=place.words + parsed.terms)
                 )
-                if not isinstance(alt, NoResults):
+                if isinstance(alt, ResultPage) and not alt.partial:
                     return alt
                 suggestion = await self._did_you_mean(
-                    search, place.words + parsed.terms, exclude=set(place.everything)
+                    search, parsed.free, exclude=set(place.everything)
                 )
                 if suggestion is not None:
+                    # The place exists (with nothing that matches) unless it was misspelled.
+                    suggestion.empty = suggestion.name.split() == place.words
                     return suggestion
+                if isinstance(alt, ResultPage) and place.weak:
+                    # Names with only some of the words: shown for a village name that may
+                    # be part of a name, never instead of saying a real area holds nothing.
+                    return alt
                 if len(place.everything) == 1:
                     return NoResults(
                         "nothing", search=search, area=place.candidates[0], parsed=parsed
@@ -309,17 +360,46 @@ class SearchService:
         )
         return PlaceChoice(saved, " ".join(place.words), options)
 
+    async def _whole_name(
+        self, base: SavedSearch, parsed: ParsedQuery, text: str
+    ) -> ResultPage | None:
+        """A cooperative's full name typed (nearly) exactly wins over reading some of its
+        words as a type, a service or a place ("KSP Maju Bersama" registered as a consumer
+        cooperative). Only queries that mix such words with name words are checked."""
+        if not parsed.terms or not (parsed.filter_words or parsed.place):
+            return None
+        terms = [w for w in words(text) if w not in PLACE_MARKERS]
+        scored = await self.names.whole_names(terms, limit=NAME_CANDIDATES)
+        if not scored:
+            return None
+        search = await self.searches.save(
+            replace(base, kind="name", terms=terms, type=None, service=None)
+        )
+        ranked = self._rank(scored, None)
+        return ResultPage(search, ranked[:PAGE_SIZE], 0, len(ranked))
+
     async def _did_you_mean(
-        self, base: SavedSearch, terms: list[str], exclude: set[Region] | None = None
+        self,
+        base: SavedSearch,
+        terms: list[str],
+        exclude: set[Region] | None = None,
+        *,
+        min_words: int = 1,
+        cover: tuple[int, int] | None = None,
     ) -> PlaceChoice | None:
-        """Places one typo away from the words ("Slemn" → Sleman) that have matches."""
-        for n in range(min(3, len(terms)), 0, -1):
+        """Places one typo away from the words ("Slemn" → Sleman, "Medn Baru" → Medan Baru)
+        that have matches; the longest run of words first (runs that include the words
+        ``cover`` spans, when given)."""
+        for n in range(min(3, len(terms)), min_words - 1, -1):
             for i in range(len(terms) - n + 1):
-                candidates = [
-                    r
-                    for r in self.gazetteer.similar(" ".join(terms[i : i + n]))
+                if cover is not None and not (i <= cover[0] and cover[1] <= i + n):
+                    continue
+                edits = {
+                    r: e
+                    for r, e in self.gazetteer.similar_with_edits(" ".join(terms[i : i + n]))
                     if not exclude or r not in exclude
-                ]
+                }
+                candidates = list(edits)
                 if not candidates:
                     continue
                 rest = terms[:i] + terms[i + n :]
@@ -328,7 +408,8 @@ class SearchService:
                 counts = await self._counts_per_area(candidates, search, filt)
                 options = [(r, counts[r.code]) for r in candidates if counts[r.code] > 0]
                 if options:
-                    options.sort(key=lambda o: (-o[1], o[0].depth, o[0].code))
+                    # The closest spelling first ("Medan Barru": Baru before Barat).
+                    options.sort(key=lambda o: (edits[o[0]], -o[1], o[0].depth, o[0].code))
                     saved = await self.searches.save(
                         replace(search, kind="pick", candidates=[r.code for r, _ in options])
                     )
@@ -398,11 +479,13 @@ class SearchService:
         )
 
     @staticmethod
-    def _rank(scored: list, reference: Point | None) -> list[Cooperative]:
-        def key(s: object) -> tuple[float, float, str, str]:
-            coop = s.coop  # type: ignore[attr-defined]
+    def _rank(scored: list[Scored], reference: Point | None) -> list[Cooperative]:
+        def key(s: Scored) -> tuple[float, int, float, str, str]:
+            coop = s.coop
             dist = haversine_m(reference, coop.location) if reference else 0.0
-            return (-round(s.score, 3), dist, coop.name.casefold(), coop.id)  # type: ignore[attr-defined]
+            # Among equal scores a name typed in full comes first, then the nearest.
+            whole = 0 if s.whole_name else 1
+            return (-round(s.score, 3), whole, dist, coop.name.casefold(), coop.id)
 
         ordered = sorted(scored, key=key)
         if reference is not None:

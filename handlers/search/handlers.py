@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from html import escape
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -28,6 +29,11 @@ from handlers.search.keyboards import filter_keyboard, place_choice_keyboard, re
 from handlers.search.texts import no_results_text, results_text
 from storage.models import Point
 
+# The filter of a query answered with "where should I look?" ("apotek"), kept for the answer:
+# the next typed place or shared location, within a few minutes.
+PENDING = "search_filter"
+PENDING_TTL_S = 15 * 60
+
 
 def _render(outcome: Outcome, context: BotContext) -> tuple[str, InlineKeyboardMarkup | None]:
     t = context.t
@@ -49,12 +55,36 @@ def _render(outcome: Outcome, context: BotContext) -> tuple[str, InlineKeyboardM
             text = context.gettext(
                 "There are several places called “{name}”. Which one do you mean?"
             )
+        if outcome.empty:
+            text = context.gettext(
+                "No cooperatives found in “{name}” for this search. Did you mean one of "
+                "these places?"
+            )
         text = text.format(name=escape(outcome.name.title()))
         return text, place_choice_keyboard(outcome, labels, t)
     return no_results_text(outcome, t, directory), None
 
 
+def _take_pending(context: BotContext) -> tuple[str | None, str | None]:
+    """The filter the last question ("where should I look?") promised, used once."""
+    pending = context.user_data.pop(PENDING, None) if context.user_data is not None else None
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_TTL_S:
+        return None, None
+    return pending.get("type"), pending.get("service")
+
+
 async def _send(message: Message, outcome: Outcome, context: BotContext) -> None:
+    if (
+        isinstance(outcome, NoResults)
+        and outcome.reason == "need_location"
+        and outcome.parsed is not None
+        and context.user_data is not None
+    ):
+        context.user_data[PENDING] = {
+            "type": outcome.parsed.type,
+            "service": outcome.parsed.service,
+            "at": time.time(),
+        }
     text, markup = _render(outcome, context)
     if isinstance(outcome, NoResults) and outcome.reason in (
         "need_location",
@@ -95,7 +125,8 @@ async def on_location(update: Update, context: BotContext) -> None:
     point = Point(loc.latitude, loc.longitude)
     if not (math.isfinite(point.lat) and math.isfinite(point.lon)):
         point = Point(1000.0, 1000.0)  # answered as "outside Indonesia"
-    outcome = await context.services.search.near(user.id, point)
+    type_, service = _take_pending(context)
+    outcome = await context.services.search.near(user.id, point, type=type_, service=service)
     await _send(message, outcome, context)
 
 
@@ -104,7 +135,10 @@ async def on_text(update: Update, context: BotContext) -> None:
     message = update.effective_message
     user = update.effective_user
     assert message is not None and user is not None
-    outcome = await context.services.search.text(user.id, message.text or "")
+    type_, service = _take_pending(context)
+    outcome = await context.services.search.text(
+        user.id, message.text or "", type=type_, service=service
+    )
     await _send(message, outcome, context)
 
 
@@ -114,13 +148,17 @@ async def search_command(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert message is not None and user is not None
     if context.args:
-        outcome = await context.services.search.text(user.id, " ".join(context.args))
+        type_, service = _take_pending(context)
+        outcome = await context.services.search.text(
+            user.id, " ".join(context.args), type=type_, service=service
+        )
         await _send(message, outcome, context)
         return
     await message.reply_text(
+        # TRANSLATORS: examples that work in the demo directory, in your language.
         context.gettext(
             "📍 Share your location, or type a place, a service or a cooperative "
-            "name, for example “Sleman”, “apotek di Medan” or “Koperasi "
+            "name, for example “Sleman”, “pharmacy in Medan” or “Koperasi "
             "Sejahtera”."
         ),
         reply_markup=main_keyboard_in(message.chat, context.t),

@@ -51,7 +51,19 @@ async def inline_query(update: Update, context: BotContext) -> None:
             )
         )
     button = None
-    if not results:
+    typed = query.query.strip()
+    if not results and typed:
+        # Say that the search ran and found nothing (not only how to search); the button
+        # opens the bot, where the search can be refined.
+        shown = typed if len(typed) <= 24 else typed[:23] + "…"
+        parsed = context.services.search.parser.parse(typed)
+        if point is None and not (parsed.place or parsed.terms):
+            # "apotek" alone, and Telegram did not say where the user is.
+            text = _("Add a place: “{query} Sleman”").format(query=shown)
+        else:
+            text = _("Nothing found for “{query}”").format(query=shown)
+        button = InlineQueryResultsButton(text=text, start_parameter="inline")
+    elif not results:
         button = InlineQueryResultsButton(
             text=_("Type a place or a cooperative name"), start_parameter="inline"
         )

@@ -71,7 +71,9 @@ def results_keyboard(page: ResultPage, t: Translator) -> InlineKeyboardMarkup:
             if page.search.type in TYPES
             else type_label
         )
-    service_label = _("Service")
+    # TRANSLATORS: the filter button "what the cooperatives offer" (a business unit), beside
+    # the "Type" button; distinct from the type "Service cooperative" (koperasi jasa).
+    service_label = _("Offers")
     if page.search.service:
         term = SERVICES.get(page.search.service)
         service_label = f"✔ {t.gettext(term.label)}" if term else service_label

@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from bot.i18n import Translator
+from bot.services.catalog import TYPES
 from bot.services.directory import DirectoryService
 from bot.services.gazetteer import display_name
 from bot.services.search import PAGE_SIZE, NoResults, ResultPage
@@ -17,11 +18,29 @@ def verified_badge(coop: Cooperative, t: Translator) -> str:
     return " ✅" if coop.verified else ""
 
 
+def unit_text(code: str, t: Translator) -> str:
+    """What a cooperative of another type runs as a unit: "offers savings & loan"."""
+    label = t.gettext(TYPES[code].label) if code in TYPES else code.replace("_", " ")
+    # TRANSLATORS: after a cooperative's type in a result list filtered by another type,
+    # e.g. "🏪 Multi-purpose, offers savings & loan"; {unit} is that type's name.
+    return escape(t.gettext("offers {unit}").format(unit=label[:1].lower() + label[1:]))
+
+
 def result_line(
-    n: int, coop: Cooperative, t: Translator, directory: DirectoryService, *, show_distance: bool
+    n: int,
+    coop: Cooperative,
+    t: Translator,
+    directory: DirectoryService,
+    *,
+    show_distance: bool,
+    filter_type: str | None = None,
 ) -> str:
     lines = [f"<b>{n}. {escape(coop.name)}</b>{verified_badge(coop, t)}"]
     meta = [type_text(coop.type, t)]
+    if filter_type and coop.type != filter_type:
+        # The type filter also lists cooperatives that run that business as a unit (a
+        # village cooperative's savings & loan unit): say why this one is listed.
+        meta[0] += ", " + unit_text(filter_type, t)
     if show_distance and coop.distance_m is not None:
         meta.append("📏 " + t.distance(coop.distance_m))
     else:
@@ -89,7 +108,7 @@ def results_text(
     show_distance = search.point is not None
     start = page.page * PAGE_SIZE
     body = "\n\n".join(
-        result_line(n, coop, t, directory, show_distance=show_distance)
+        result_line(n, coop, t, directory, show_distance=show_distance, filter_type=search.type)
         for n, coop in enumerate(page.items, start=start + 1)
     )
     footer = _("Tap a cooperative for details.")
@@ -98,9 +117,10 @@ def results_text(
 
 def no_results_text(outcome: NoResults, t: Translator, directory: DirectoryService) -> str:
     _ = t.gettext
+    # TRANSLATORS: examples that work in the demo directory, in your language.
     tips = _(
-        "Try a town, district or village (“Sleman”, “Medan Baru”), a service (“apotek”, "
-        "“sembako”), a cooperative's name, or share your location."
+        "Try a town, district or village (“Sleman”, “Medan Baru”), a service (“pharmacy”, "
+        "“groceries”), a cooperative's name, or share your location."
     )
     reason = outcome.reason
     if reason == "outside":
@@ -129,9 +149,10 @@ def no_results_text(outcome: NoResults, t: Translator, directory: DirectoryServi
             outcome.parsed.service if outcome.parsed else None,
             t,
         )
+        # TRANSLATORS: an example that works in the demo directory, in your language.
         text = _(
             "Where should I look? Share your location with the button below, or add a "
-            "place, for example “apotek di Sleman”."
+            "place, for example “pharmacy in Sleman”."
         )
         return f"{filters}\n{text}" if filters else text
     if reason == "none_near":

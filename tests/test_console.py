@@ -255,14 +255,17 @@ class TestConsoleMembership:
         ]
         script = ["#loc 3.5952 98.6722", "#tap 1"]
         script += [line.format(nik="1271055708900001") for line in form] + ["#tap Kirim"]
+        # From the second form on, the answers of the first are offered: answer anew.
+        again = [*form[:3], "#tap Jawab ulang", *form[3:]]
         script += ["#loc 3.5952 98.6722", "#tap 2"]
-        script += [line.format(nik="1271055708900001") for line in form] + ["#tap Kirim"]
+        script += [line.format(nik="1271055708900001") for line in again] + ["#tap Kirim"]
         script += [
             "#loc 3.5952 98.6722",
             "#tap 3",
             "#tap Gabung",
             "#tap Lanjut",
             "#tap setuju",
+            "#tap Jawab ulang",
             "Siti Aminah",
             "/batal",
             "#tap hapus",
@@ -273,6 +276,7 @@ class TestConsoleMembership:
             "#tap Gabung",
             "#tap Lanjut",
             "#tap setuju",
+            "#tap Jawab ulang",
             "Siti Aminah",
         ]
         first = await run_console(mongo_uri, "\n".join(script) + "\n", tmp_path, "--json", db=db)

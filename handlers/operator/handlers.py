@@ -17,6 +17,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.context import BotContext
 from bot.services.catalog import type_label
 from bot.services.profile import InputError
+from handlers.admin.stats import STATUS_LABELS
 from handlers.callbacks import (
     COMPOSE_PLATFORM,
     INVITE,
@@ -86,7 +87,10 @@ async def on_stats(update: Update, context: BotContext, user_id: int) -> None:
         _("Cooperatives: {n}").format(n=t.number(stats.cooperatives)),
         _("Active memberships: {n}").format(n=t.number(stats.memberships)),
         _("Applications: {list}").format(
-            list=", ".join(f"{k} {t.number(v)}" for k, v in sorted(stats.applications.items()))
+            list=", ".join(
+                f"{_(STATUS_LABELS.get(k, k))} {t.number(v)}"
+                for k, v in sorted(stats.applications.items())
+            )
             or "–"
         ),
         "",

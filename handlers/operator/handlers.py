@@ -124,7 +124,9 @@ async def on_audit(update: Update, context: BotContext, user_id: int) -> None:
                 actor=entry.actor,
                 action=escape(entry.action),
                 outcome=escape(entry.outcome),
-                coop=f" · coop {entry.coop_id[-6:]}" if entry.coop_id else "",
+                coop=" · " + t.gettext("cooperative {id}").format(id=entry.coop_id[-6:])
+                if entry.coop_id
+                else "",
                 target=f" · {entry.target[-6:]}" if entry.target else "",
             )
         )

@@ -176,7 +176,7 @@ def _entry(t: Translator, item: dict[str, Any]) -> list[str]:
         personal.append(
             _("Consent given: {date}").format(date=_when(t, consent.get("accepted_at")))
         )
-    return lines + ["   " + line for line in personal if line]
+    return [head] + ["   " + line for line in lines[1:] + personal]
 
 
 def _count(value: object) -> int:

@@ -35,11 +35,29 @@ def mute_key(job: Broadcast) -> str:
 
 # A button label shows this much of a sender's name; the callback data carries only the
 # key (a cooperative's id or "platform"), well within Telegram's 64 bytes.
-BUTTON_NAME = 28
+BUTTON_NAME = 32
+# How names are shortened on a button, as Indonesians write them. Tens of thousands of
+# names begin "Koperasi Desa/Kelurahan Merah Putih": cutting the end would leave only that.
+_ABBREVIATIONS = (
+    ("Koperasi Desa Merah Putih ", "KDMP "),
+    ("Koperasi Kelurahan Merah Putih ", "KKMP "),
+    ("Koperasi Simpan Pinjam ", "KSP "),
+    ("Koperasi ", "Kop. "),
+)
 
 
 def _short(name: str) -> str:
-    return name if len(name) <= BUTTON_NAME else name[: BUTTON_NAME - 1].rstrip() + "…"
+    """``name`` in at most ``BUTTON_NAME`` characters, its distinguishing end kept."""
+    if len(name) <= BUTTON_NAME:
+        return name
+    for long, short in _ABBREVIATIONS:
+        if name.startswith(long):
+            name = short + name[len(long) :]
+            break
+    if len(name) <= BUTTON_NAME:
+        return name
+    head = BUTTON_NAME // 3
+    return name[:head].rstrip() + "…" + name[-(BUTTON_NAME - head - 1) :].lstrip()
 
 
 def muting_markup(t: Translator, key: str, name: str) -> InlineKeyboardMarkup:

@@ -275,14 +275,14 @@ def hardcoded(root: Path | None = None) -> list[str]:
     found = []
     for path in sorted((base / "handlers").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        hits = []
         for node in ast.walk(tree):
             for value in _text_values(node):
-                for line, text in _literals(value):
-                    if _WORD.search(_MARKUP.sub(" ", text)) and text.strip() not in (
-                        ALLOWED_LITERALS
-                    ):
-                        where = path.relative_to(base)
-                        found.append(f"{where}:{line}: not translated: {text.strip()!r}")
+                hits += _literals(value)
+        for line, text in sorted(hits):
+            if _WORD.search(_MARKUP.sub(" ", text)) and text.strip() not in ALLOWED_LITERALS:
+                where = path.relative_to(base)
+                found.append(f"{where}:{line}: not translated: {text.strip()!r}")
     return found
 
 

@@ -48,6 +48,7 @@ _ABBREVIATIONS = (
 
 def _short(name: str) -> str:
     """``name`` in at most ``BUTTON_NAME`` characters, its distinguishing end kept."""
+    name = " ".join(name.split())
     if len(name) <= BUTTON_NAME:
         return name
     for long, short in _ABBREVIATIONS:

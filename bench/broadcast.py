@@ -25,9 +25,10 @@ from pathlib import Path
 import aiohttp
 
 from bot.dbserver import EmbeddedMongo
+from bot.i18n import I18n
 from bot.services.broadcast import BroadcastEngine
 from bot.telegram.sender import HttpSender
-from handlers.broadcast.keyboards import mute_markup
+from handlers.broadcast.header import Dresser
 from storage.broadcasts import BroadcastRepository
 from storage.mongo import Store
 
@@ -63,7 +64,7 @@ async def run_once(uri: str, recipients: int, limit: float, paid: bool) -> dict[
     assert proc.stdout is not None
     ports = json.loads(await proc.stdout.readline())
     base_url = f"http://127.0.0.1:{ports['port']}/bot"
-    sender = HttpSender(base_url, "123456:BENCH", mute_markup)
+    sender = HttpSender(base_url, "123456:BENCH", Dresser(I18n(ROOT / "locales")))
     await sender.start()
     repo = BroadcastRepository(store)
     engine = BroadcastEngine(

@@ -52,7 +52,7 @@ from bot.services.updates import UpdateService
 from bot.services.users import UserService
 from bot.telegram.processing import FloodGuard, InboxQueue, PerUserProcessor
 from bot.telegram.sender import HttpSender, make_sender
-from handlers.broadcast.keyboards import mute_markup
+from handlers.broadcast.header import Dresser
 from handlers.broadcast.progress import make_progress
 from handlers.commands import set_default_commands
 from storage.admins import AdminRepository
@@ -212,7 +212,7 @@ def build_services(
         ),
         board=board,
         platform=platform,
-        broadcast=BroadcastService(b.broadcasts),
+        broadcast=BroadcastService(b.broadcasts, i18n=i18n),
         health=HealthService(b.store),
         updates=UpdateService(b.updates, b.vault, b.keyring),
         onboarding=OnboardingService(OnboardingRepository(b.store), b.coops, admin, gazetteer),
@@ -357,12 +357,12 @@ async def _start_broadcasts(
     sender: Any
     if app.http_broadcasts:
         # The engine paces itself: its own lean HTTP client, not the bot's rate limiter.
-        http = HttpSender(settings.telegram_api_base_url, app.bot.token, mute_markup)
+        http = HttpSender(settings.telegram_api_base_url, app.bot.token, Dresser(services.i18n))
         await http.start()
         stack.push_async_callback(http.close)
         sender = http
     else:
-        sender = make_sender(app.bot, mute_markup)
+        sender = make_sender(app.bot, Dresser(services.i18n))
     engine = BroadcastEngine(
         services.broadcast.repo,
         sender,

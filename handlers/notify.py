@@ -57,10 +57,16 @@ def application_text(
 ) -> str:
     _ = t.gettext
     born = date.fromisoformat(application.birth_date) if application.birth_date else None
-    lines = [
+    # The notice has no place in a queue ("2/5"): without one, no gap where it would be.
+    title = (
         _("📥 <b>Application {position}</b> · {coop}").format(
             position=position, coop=escape(coop.name)
-        ),
+        )
+        if position
+        else _("📥 <b>Application</b> · {coop}").format(coop=escape(coop.name))
+    )
+    lines = [
+        title,
         _("Number: {number} · sent {date}").format(
             number=application.number, date=t.date(application.created_at)
         ),
@@ -149,10 +155,13 @@ async def notify_admins_left(
     services = context.services
     for admin_id in await services.admin.admins_of(coop.id):
         t = services.i18n.get(await services.users.recipient_locale(admin_id))
-        text = t.gettext("🚪 {name} ({number}) left {coop}.").format(
-            name=escape(application.full_name or ""),
-            number=escape(application.member_number or ""),
-            coop=escape(coop.name),
+        name = escape(application.full_name or application.number)
+        text = (
+            t.gettext("🚪 {name} ({number}) left {coop}.").format(
+                name=name, number=escape(application.member_number), coop=escape(coop.name)
+            )
+            if application.member_number
+            else t.gettext("🚪 {name} left {coop}.").format(name=name, coop=escape(coop.name))
         )
         try:
             await context.bot.send_message(admin_id, text, parse_mode=ParseMode.HTML)
@@ -203,10 +212,9 @@ async def tell_applicant(context: BotContext, application: Application, coop: Co
             ),
         ]
     elif application.status == "suspended":
-        lines = [
-            _("Your membership of {coop} is suspended.").format(coop=escape(coop.name)),
-            _("Reason: {reason}").format(reason=escape(application.status_reason or "")),
-        ]
+        lines = [_("Your membership of {coop} is suspended.").format(coop=escape(coop.name))]
+        if application.status_reason:  # no "Reason:" with nothing after it
+            lines.append(_("Reason: {reason}").format(reason=escape(application.status_reason)))
     else:
         return
     try:

@@ -1,19 +1,29 @@
-"""/privacy (/privasi): what is stored, why, who sees it, how long, and the user's rights."""
+"""/privacy (/privasi): what is stored, why, who sees it, how long, and the user's rights;
+/mydata (/dataku): the export, as a file and as a summary in the user's language;
+/deletedata (/hapusdata): erasure, after a confirmation."""
 
 from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from html import escape
+from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
 
 from bot.context import BotContext
+from bot.i18n import Translator
+from bot.services.catalog import N_
+from bot.services.nik import mask_nik
+from bot.telegram.html import utf16_len
+from handlers.admin.stats import STATUS_LABELS
 from handlers.callbacks import DELETE_DATA
 from handlers.keyboards import main_keyboard
-from handlers.notify import notify_admins_left
+from handlers.notify import notify_admins_left, occupation_text, reason_text
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +77,8 @@ async def privacy(update: Update, context: BotContext) -> None:
 
 
 async def my_data(update: Update, context: BotContext) -> None:
-    """Send everything stored about the user as a JSON document (/mydata)."""
+    """Send everything stored about the user: a JSON file for machines, and a summary to
+    read in the user's language (/mydata)."""
     user = update.effective_user
     chat = update.effective_chat
     assert user is not None and chat is not None
@@ -82,6 +93,161 @@ async def my_data(update: Update, context: BotContext) -> None:
             "your NIK. Keep this file private."
         ),
     )
+    for part in split_message(export_summary(context.t, data)):
+        await context.bot.send_message(chat.id, part, parse_mode=ParseMode.HTML)
+
+
+# --- the export, readable ----------------------------------------------------------------
+
+# The blocks of the export the summary shows (every other block is named by this table too,
+# so that no reader sees a key of the file: tests/test_lang16.py checks that it is complete).
+BLOCKS: dict[str, str] = {
+    "profile": N_("Profile"),
+    "applications_and_memberships": N_("Applications and memberships"),
+    "unfinished_forms": N_("Unfinished forms"),
+    "admin_of": N_("Board member of"),
+    "announcement_mutes": N_("Muted announcements"),
+    "saved_searches": N_("Saved searches (kept for a week)"),
+}
+# Keys that say what the file is, not what it holds about the person.
+ABOUT_THE_FILE = ("exported_at", "controller", "telegram_user_id")
+
+
+def _when(t: Translator, value: object) -> str:
+    """An ISO date or moment of the export as the reader writes dates; "–" when absent."""
+    if not isinstance(value, str) or not value:
+        return "–"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return escape(value)
+    return t.date(moment if len(value) > 10 else moment.date(), "medium")
+
+
+def _language(t: Translator, code: object) -> str:
+    if not isinstance(code, str) or not code:
+        return "–"
+    try:
+        return escape(Locale.parse(code, sep="-").get_display_name(t.locale) or code)
+    except (ValueError, UnknownLocaleError):
+        return escape(code)
+
+
+def _entry(t: Translator, item: dict[str, Any]) -> list[str]:
+    """One application or membership: where, its state, and what the board was given."""
+    _ = t.gettext
+    status = str(item.get("status") or "")
+    head = _("• <b>{coop}</b>: {status}").format(
+        coop=escape(str(item.get("cooperative") or item.get("cooperative_id") or "–")),
+        status=escape(_(STATUS_LABELS[status]) if status in STATUS_LABELS else status),
+    )
+    lines = [head]
+    if item.get("member_number"):
+        lines.append(_("Member number: {number}").format(number=escape(item["member_number"])))
+    lines.append(
+        _("Application {number}, sent {date}").format(
+            number=escape(str(item.get("application_number") or "–")),
+            date=_when(t, item.get("submitted_at")),
+        )
+    )
+    if item.get("decided_at"):
+        lines.append(_("Decided: {date}").format(date=_when(t, item["decided_at"])))
+    if item.get("reason"):
+        lines.append(_("Reason: {reason}").format(reason=escape(reason_text(t, item["reason"]))))
+    nik = item.get("nik")
+    sex = item.get("sex")
+    personal = [
+        _("Name: {value}").format(value=escape(item.get("full_name") or "–")),
+        _("NIK: {value} (in full in the file)").format(
+            value=f"<code>{mask_nik(nik)}</code>" if isinstance(nik, str) and nik else "–"
+        ),
+        _("Born: {date} in {place}").format(
+            date=_when(t, item.get("birth_date")), place=escape(item.get("birth_place") or "–")
+        ),
+        _("Sex: {value}").format(
+            value=_("female") if sex == "F" else _("male") if sex == "M" else "–"
+        ),
+        _("Address: {value}").format(value=escape(item.get("address") or "–")),
+        _("Phone: {value}").format(value=escape(item.get("phone") or "–")),
+        _("Occupation: {value}").format(value=escape(occupation_text(t, item.get("occupation")))),
+    ]
+    consent = item.get("consent")
+    if isinstance(consent, dict) and consent.get("accepted_at"):
+        personal.append(
+            _("Consent given: {date}").format(date=_when(t, consent.get("accepted_at")))
+        )
+    return [head] + ["   " + line for line in lines[1:] + personal]
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    return len(value) if isinstance(value, list | dict) else int(value is not None)
+
+
+def export_summary(t: Translator, data: dict[str, Any]) -> str:
+    """The data export as a person reads it, in their language: what each block holds (the
+    file has every value; the NIK is shown masked here, where a screen may be seen)."""
+    _ = t.gettext
+    lines = [
+        _("🔐 <b>Your data at Gerbang Koperasi</b>, as of {date}").format(
+            date=_when(t, data.get("exported_at"))
+        ),
+        _("The file above holds all of it, for programs; this is the summary."),
+    ]
+    profile = data.get("profile") or {}
+    lines += [
+        "",
+        f"<b>{escape(_(BLOCKS['profile']))}</b>",
+        _("Language chosen: {language}").format(
+            language=_language(t, profile.get("language_chosen"))
+        ),
+        _("Telegram's language: {language}").format(
+            language=_language(t, profile.get("telegram_language"))
+        ),
+        _("First seen: {first} · last seen: {last}").format(
+            first=_when(t, profile.get("first_seen")), last=_when(t, profile.get("last_seen"))
+        ),
+    ]
+    items = data.get("applications_and_memberships") or []
+    lines += ["", f"<b>{escape(_(BLOCKS['applications_and_memberships']))}</b>"]
+    for item in items:
+        lines += _entry(t, item)
+    if not items:
+        lines.append(_("None."))
+    admin_of = data.get("admin_of") or []
+    if admin_of:
+        names = ", ".join(
+            escape(str(c.get("cooperative") or c.get("cooperative_id"))) for c in admin_of
+        )
+        lines += ["", f"<b>{escape(_(BLOCKS['admin_of']))}</b>", names]
+    # Every other block by its name and how much it holds; the file has the details.
+    others = []
+    for key, value in data.items():
+        if key in ABOUT_THE_FILE or key in ("profile", "applications_and_memberships", "admin_of"):
+            continue
+        label = _(BLOCKS[key]) if key in BLOCKS else key.replace("_", " ")
+        others.append(f"• {escape(label)}: {t.number(_count(value))}")
+    if others:
+        lines += ["", _("<b>Also stored</b> (details in the file)"), *others]
+    return "\n".join(lines)
+
+
+def split_message(text: str, limit: int = 4000) -> list[str]:
+    """``text`` in messages Telegram accepts, cut between lines (each line is whole HTML)."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if current and utf16_len(candidate) > limit:
+            parts.append(current)
+            candidate = line
+        current = candidate
+    if current.strip():
+        parts.append(current)
+    return parts
 
 
 async def delete_data(update: Update, context: BotContext) -> None:

@@ -12,7 +12,7 @@ checks that every repository conforms.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -29,6 +29,7 @@ from storage.models import (
     Invite,
     LegacyFields,
     Median,
+    Notice,
     Notification,
     PersonKey,
     Point,
@@ -226,11 +227,13 @@ class Broadcasts(Protocol):
         text: str,
         photo: str | None,
         created_by: int,
-        recipients: Sequence[int],
+        recipients: Sequence[int | Notice],
         paid: bool,
         scheduled_at: datetime | None,
         language: str,
         audience: dict[str, Any],
+        sender: str | None = None,
+        languages: Mapping[int, str] | None = None,
     ) -> Broadcast: ...
     async def get(self, job_id: str) -> Broadcast | None: ...
     async def set(
@@ -247,6 +250,10 @@ class Broadcasts(Protocol):
     async def muted(self, coop_key: str) -> builtins.set[int]: ...  # `set` is a method
     async def mute(self, user_id: int, coop_key: str) -> None: ...
     async def unmute(self, user_id: int, coop_key: str) -> None: ...
+    async def coop_name(self, coop_id: str) -> str | None: ...
+    async def languages(
+        self, user_ids: Sequence[int]
+    ) -> dict[int, tuple[str | None, str | None]]: ...
     async def mark_unreachable(self, chat_ids: Iterable[int]) -> None: ...
     async def members(self, coop_id: str, statuses: tuple[str, ...]) -> list[int]: ...
     async def all_users(self) -> list[int]: ...

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +48,7 @@ def _record(doc: Document) -> Broadcast:
         progress_message=doc.get("progress_message"),
         language=doc.get("language", "id"),
         audience=doc.get("audience") or {},
+        sender=doc.get("sender"),
     )
 
 
@@ -61,6 +62,7 @@ def _recipient(doc: Document) -> Recipient:
         next_at=doc.get("next_at"),
         text=doc.get("text"),
         buttons=doc.get("buttons"),
+        language=doc.get("language"),
     )
 
 
@@ -91,7 +93,12 @@ class BroadcastRepository:
         scheduled_at: datetime | None,
         language: str,
         audience: dict[str, Any],
+        sender: str | None = None,
+        languages: Mapping[int, str] | None = None,
     ) -> Broadcast:
+        """A job and its recipients; ``languages`` maps a recipient to the language its
+        header and buttons are rendered in (kept on the recipient: the senders read no
+        user record per message)."""
         now = datetime.now(UTC)
         status = "scheduled" if scheduled_at and scheduled_at > now else "running"
         doc: Document = {
@@ -107,6 +114,7 @@ class BroadcastRepository:
             "total": len(recipients),
             "language": language,
             "audience": audience,
+            "sender": sender,
         }
         result = await self._jobs.insert_one(doc)
         job_id = str(result.inserted_id)
@@ -124,6 +132,8 @@ class BroadcastRepository:
             if isinstance(recipient, Notice):
                 entry["text"] = recipient.text
                 entry["buttons"] = recipient.buttons
+            if languages and chat_id in languages:
+                entry["language"] = languages[chat_id]
             batch.append(entry)
             if len(batch) >= 1000:
                 await self._recipients.insert_many(batch, ordered=False)
@@ -236,6 +246,24 @@ class BroadcastRepository:
 
     async def unmute(self, user_id: int, coop_key: str) -> None:
         await self._mutes.delete_one({"_id": f"{user_id}:{coop_key}"})
+
+    async def coop_name(self, coop_id: str) -> str | None:
+        """A cooperative's name (an announcement's sender), None when it is gone."""
+        oid = _oid(coop_id)
+        doc = await self._coops.find_one({"_id": oid}, {"name": 1}) if oid else None
+        return str(doc["name"]) if doc and doc.get("name") else None
+
+    async def languages(self, user_ids: Sequence[int]) -> dict[int, tuple[str | None, str | None]]:
+        """Each user's chosen language and Telegram's, as last seen (one query per 1,000)."""
+        found: dict[int, tuple[str | None, str | None]] = {}
+        for start in range(0, len(user_ids), 1000):
+            chunk = list(user_ids[start : start + 1000])
+            cursor = self._users.find(
+                {"_id": {"$in": chunk}}, {"language": 1, "telegram_language": 1}
+            )
+            async for doc in cursor:
+                found[int(doc["_id"])] = (doc.get("language"), doc.get("telegram_language"))
+        return found
 
     async def mark_unreachable(self, chat_ids: Iterable[int]) -> None:
         ids = list(chat_ids)

@@ -177,6 +177,9 @@ class Broadcast:
     progress_message: int | None = None
     language: str = "id"
     audience: dict[str, Any] = field(default_factory=dict)
+    # Who sends it, fixed when the job is created: the cooperative's name (None for the
+    # platform). The senders put it in a header above the text, where the admin cannot.
+    sender: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,9 @@ class Recipient:
     # A notice (``Notice``) carries its own text and buttons, in the recipient's language.
     text: str | None = None
     buttons: list[list[dict[str, Any]]] | None = None
+    # The recipient's language when the job was created (their choice, else Telegram's):
+    # an announcement's header and mute button are rendered in it.
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

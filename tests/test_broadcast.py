@@ -25,12 +25,13 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.app import Backend, Services
+from bot.i18n import I18n
 from bot.services.broadcast import BroadcastEngine, BroadcastService, ProgressInfo
 from bot.telegram.localserver import LocalBotApiServer
 from bot.telegram.sender import make_sender
 from handlers.broadcast import parse_when
 from handlers.broadcast.draft import Draft
-from handlers.broadcast.keyboards import mute_markup
+from handlers.broadcast.header import Dresser
 from handlers.callbacks import COMPOSE, MUTE
 from storage.broadcasts import BroadcastRepository
 from storage.models import Broadcast
@@ -71,7 +72,7 @@ class Harness:
 
     def engine(self, **kwargs: Any) -> BroadcastEngine:
         kwargs.setdefault("progress_every", 0.5)
-        sender = self.clock.holding(make_sender(self.bot, mute_markup))
+        sender = self.clock.holding(make_sender(self.bot, Dresser(I18n(ROOT / "locales"))))
         return BroadcastEngine(self.repo, sender, self.record, clock=self.clock, **kwargs)
 
     async def job(self, recipients: list[int], *, paid: bool = False) -> Broadcast:
@@ -160,9 +161,12 @@ class TestEngine:
         assert unreachable == harness.server.blocked
         final = harness.progress[-1]
         assert final.final and (final.sent, final.blocked, final.failed) == (57, 3, 0)
-        # The announcement carries the mute button and its formatting.
+        # The announcement carries its sender's header, the mute button and its formatting
+        # (recipients the bot has no language of read the default, Indonesian).
         call = next(c for c in harness.server.api.calls if c.method == "sendMessage")
-        assert call.params["text"] == "<b>Rapat</b> &amp; info"
+        assert call.params["text"] == (
+            "📣 <b>Pengumuman dari Gerbang Koperasi</b>\n\n<b>Rapat</b> &amp; info"
+        )
         assert (
             call.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "mu:platform"
         )
@@ -441,6 +445,7 @@ class TestCompose:
         calls = await chat.tap("pending applicants", user_id=7001, language="en")
         preview = next(c for c in calls if c.method == "sendPhoto")
         assert preview.params["caption"] == (
+            "📣 <b>Announcement from Koperasi Konsumen Sejahtera</b>\n\n"
             "Rapat Anggota Tahunan, Sabtu 09.00 &lt;di balai desa&gt;"
         )
         assert "Recipients: <b>4</b>" in texts(calls)[-1]

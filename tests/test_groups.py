@@ -252,9 +252,9 @@ class TestFindings:
         assert [c.method for c in calls] == ["sendMessage"]
         assert "1271055708900003" not in str(calls[0].params)
         assert link_of(calls[0]) == BOT
-        # In the private chat it works as before.
+        # In the private chat it works as before (the file, then its readable summary).
         calls = await chat.send("/mydata", user_id=RINA, language="en")
-        assert [c.method for c in calls] == ["sendDocument"]
+        assert [c.method for c in calls] == ["sendDocument", "sendMessage"]
 
     async def test_kartu_posts_no_card(self, chat: Chat, world) -> None:
         calls = await chat.send("/kartu", user_id=RINA, language="id", chat_id=GROUP)

@@ -4,12 +4,16 @@ Extraction uses babel with the mapping in ``pyproject.toml`` over ``bot`` and
 ``handlers`` only (never ``.venv`` or ``tests``). ``update`` rewrites
 ``locales/messages.pot``, merges it into the Indonesian and English catalogs, and fills
 English translations with the (English) source text. ``check`` fails when the template is
-stale or a string lacks a translation in either language.
+stale, a string lacks a translation in either language, a text has a double space or a
+dangling separator (:func:`spacing`), or a handler sends text that gettext never sees
+(:func:`hardcoded`: a literal passed as a message's text, a caption or a button label).
 """
 
 from __future__ import annotations
 
+import ast
 import io
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -131,6 +135,154 @@ def problems() -> list[str]:
                 found.append(f"{lang}: fuzzy translation for {key[0]!r}")
             else:
                 found.extend(_placeholder_problems(lang, message))
+                found.extend(_spacing_problems(lang, message))
+    found.extend(hardcoded())
+    return found
+
+
+# --- typography: what a reader sees as a typo ----------------------------------------------
+
+_DOUBLE_SPACE = re.compile(r"\S {2,}\S")
+_DANGLING = re.compile(r"^\s*[·•|]\s*$|^\s*·\s|\s·\s*$|\(\s*\)|\[\s*\]")
+
+
+def spacing(text: str) -> list[str]:
+    """Double spaces inside a line and separators with nothing on one side ("A  · B",
+    "Application  · X", "Name ()"), in one rendered text or translation."""
+    found = []
+    for line in text.split("\n"):
+        if _DOUBLE_SPACE.search(line):
+            found.append(f"double space in {line.strip()!r}")
+        elif _DANGLING.search(line):
+            found.append(f"dangling separator in {line.strip()!r}")
+    return found
+
+
+def _spacing_problems(lang: str, message: object) -> list[str]:
+    string = message.string  # type: ignore[attr-defined]
+    msgid = message.id  # type: ignore[attr-defined]
+    texts = list(string) if isinstance(string, tuple | list) else [string]
+    sources = list(msgid) if isinstance(msgid, tuple | list) else [msgid]
+    return [f"{lang}: {problem}" for text in sources + texts for problem in spacing(text)]
+
+
+# --- hard-coded user-facing strings in handlers ---------------------------------------------
+
+# Where a call takes the text a user reads: the positional index, and keywords.
+_TEXT_ARGS: dict[str, int] = {
+    "reply_text": 0,
+    "reply_html": 0,
+    "reply_markdown": 0,
+    "edit_message_text": 0,
+    "edit_text": 0,
+    "answer": 0,
+    "send_message": 1,
+    "answer_callback_query": 1,
+    "InlineKeyboardButton": 0,
+    "KeyboardButton": 0,
+    "BotCommand": 1,
+    "InputTextMessageContent": 0,
+}
+_TEXT_KEYWORDS = ("text", "caption", "title", "description", "input_field_placeholder")
+_GETTEXT = {"_", "N_", "gettext", "ngettext", "pgettext", "npgettext"}
+_WORD = re.compile(r"[^\W\d_]{2,}")
+# Literals that may reach a user untranslated: names, not words of a language ("bot" is
+# the stand-in for the bot's username in an example).
+ALLOWED_LITERALS = {"Gerbang Koperasi", "NIK", "WIB", "WITA", "WIT", "bot"}
+
+
+def _callee(call: ast.Call) -> str:
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
+def _literals(node: ast.AST | None) -> list[tuple[int, str]]:
+    """The string literals that end up in the text ``node`` evaluates to (not those that
+    only choose between texts, such as a dictionary's keys or a condition)."""
+    if node is None:
+        return []
+    if isinstance(node, ast.Constant):
+        return [(node.lineno, node.value)] if isinstance(node.value, str) else []
+    if isinstance(node, ast.JoinedStr):
+        parts = [v.value for v in node.values if isinstance(v, ast.Constant)]
+        return [(node.lineno, "".join(str(p) for p in parts))]
+    if isinstance(node, ast.BinOp):
+        return _literals(node.left) + _literals(node.right)
+    if isinstance(node, ast.IfExp):
+        return _literals(node.body) + _literals(node.orelse)
+    if isinstance(node, ast.BoolOp):
+        return [lit for value in node.values for lit in _literals(value)]
+    if isinstance(node, ast.List | ast.Tuple):
+        return [lit for elt in node.elts for lit in _literals(elt)]
+    if isinstance(node, ast.Dict):
+        return [lit for value in node.values for lit in _literals(value)]
+    if isinstance(node, ast.Subscript):
+        return _literals(node.value)
+    if isinstance(node, ast.Starred):
+        return _literals(node.value)
+    if isinstance(node, ast.Call):
+        name = _callee(node)
+        if name in _GETTEXT:
+            return []
+        if name in ("format", "join") and isinstance(node.func, ast.Attribute):
+            found = _literals(node.func.value)
+            for arg in node.args:
+                found += _literals(arg)
+            for keyword in node.keywords:
+                found += _literals(keyword.value)
+            return found
+    return []  # a name, an attribute, another function's result: checked where it is built
+
+
+# Variables a message is assembled in before it is sent ("lines.append(...)").
+_ASSEMBLY = re.compile(r"line|text|part|title|label|caption|header|body")
+_MARKUP = re.compile(r"<[^>]*>|\{[^}]*\}")  # tags and placeholders are not words
+
+
+def _text_values(node: ast.AST) -> list[ast.AST]:
+    """The expressions of ``node`` that become text a user reads."""
+    if isinstance(node, ast.Call):
+        name = _callee(node)
+        index = _TEXT_ARGS.get(name)
+        values: list[ast.AST] = []
+        if index is not None and len(node.args) > index:
+            values.append(node.args[index])
+        if index is not None or any(k.arg in ("text", "caption") for k in node.keywords):
+            values += [k.value for k in node.keywords if k.arg in _TEXT_KEYWORDS]
+        func = node.func
+        if (
+            name in ("append", "extend", "insert")
+            and isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and _ASSEMBLY.search(func.value.id)
+        ):
+            values += node.args[-1:]
+        return values
+    if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+        target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+        if isinstance(target, ast.Name) and _ASSEMBLY.search(target.id) and node.value:
+            return [node.value]
+    return []
+
+
+def hardcoded(root: Path | None = None) -> list[str]:
+    """User-facing literals in ``handlers/`` that are not wrapped in gettext: the text of a
+    message, a caption or a button, and the lines a message is assembled from. A literal
+    without words (emoji, digits, punctuation, tags) or in :data:`ALLOWED_LITERALS` passes."""
+    base = root or ROOT
+    found = []
+    for path in sorted((base / "handlers").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        hits = []
+        for node in ast.walk(tree):
+            for value in _text_values(node):
+                hits += _literals(value)
+        for line, text in sorted(hits):
+            if _WORD.search(_MARKUP.sub(" ", text)) and text.strip() not in ALLOWED_LITERALS:
+                where = path.relative_to(base)
+                found.append(f"{where}:{line}: not translated: {text.strip()!r}")
     return found
 
 

@@ -124,9 +124,10 @@ def other_row(
     }
 
 
-DEMO_DESCRIPTION = (
-    "Data contoh untuk demo, bukan koperasi nyata. Demo data, not a real cooperative."
-)
+# No description: a stored sentence reads the same in every language (it said "Data contoh
+# …. Demo data, not a real cooperative." to everyone). Demo cooperatives are flagged by
+# their registration number, and every page says so in its reader's language.
+DEMO_DESCRIPTION = ""
 
 
 def demo_rows(

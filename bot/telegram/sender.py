@@ -3,9 +3,11 @@
 Two senders with the same outcomes: :func:`make_sender` goes through python-telegram-bot's
 ``Bot`` (the console and tests, whose Bot API is the in-process stand-in), and
 :class:`HttpSender` posts JSON straight to the Bot API (production, high rates). Both read
-Telegram's errors through the one mapping, :func:`error_outcome`. The button under every
-announcement is the broadcast feature's: the composition root passes it in as ``markup``
-(``handlers/broadcast/keyboards.py::mute_markup``), so this adapter knows no handler.
+Telegram's errors through the one mapping, :func:`error_outcome`. What an announcement looks
+like to its reader (the sender's header above the text, the mute button below, in the
+language kept on the recipient record) is the broadcast feature's: the composition root
+passes it in as ``dress`` (``handlers/broadcast/header.py::Dresser``), so this adapter knows
+no handler. Both senders build every message with the same :func:`_content`.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.services.broadcast import Outcome, Sender, SendResult
 from storage.models import Broadcast, Recipient
 
-# The buttons under an announcement (its sender's mute button).
-Markup = Callable[[Broadcast], InlineKeyboardMarkup]
+# An announcement as one reader sees it: (job, the recipient's language) → its text with the
+# sender's header, and its buttons. Pure and cheap: it runs once per message.
+Dress = Callable[[Broadcast, str | None], tuple[str, InlineKeyboardMarkup]]
 
 
 def error_outcome(code: int, description: str, retry_after: float = 1.0) -> SendResult:
@@ -41,21 +44,22 @@ def error_outcome(code: int, description: str, retry_after: float = 1.0) -> Send
 
 
 def _content(
-    job: Broadcast, recipient: Recipient, markup: Markup
+    job: Broadcast, recipient: Recipient, dress: Dress
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """What this recipient gets: a notice's own text and buttons, else the job's."""
+    """What this recipient gets: a notice's own text and buttons, else the job's text under
+    its sender's header, in the recipient's language."""
     if recipient.text is None:
-        return job.text, markup(job)
+        return dress(job, recipient.language)
     keyboard = InlineKeyboardMarkup.de_json({"inline_keyboard": recipient.buttons or []}, None)
     return recipient.text, keyboard
 
 
-def make_sender(bot: Bot, markup: Markup) -> Sender:
+def make_sender(bot: Bot, dress: Dress) -> Sender:
     """Send one announcement and say how it went (Telegram's errors → outcomes)."""
 
     async def send(job: Broadcast, recipient: Recipient) -> SendResult:
         paid = True if job.paid else None
-        text, keyboard = _content(job, recipient, markup)
+        text, keyboard = _content(job, recipient, dress)
         try:
             if job.photo:
                 await bot.send_photo(
@@ -98,10 +102,10 @@ class HttpSender:
     :func:`make_sender`."""
 
     def __init__(
-        self, base_url: str, token: str, markup: Markup, max_connections: int = 128
+        self, base_url: str, token: str, dress: Dress, max_connections: int = 128
     ) -> None:
         self.url = f"{base_url}{token}/"
-        self.markup = markup
+        self.dress = dress
         self.max_connections = max_connections
         self._session: Any = None
 
@@ -124,7 +128,7 @@ class HttpSender:
         """Send one announcement and say how it went."""
         import aiohttp
 
-        text, keyboard = _content(job, recipient, self.markup)
+        text, keyboard = _content(job, recipient, self.dress)
         payload: dict[str, Any] = {
             "chat_id": recipient.chat_id,
             "parse_mode": "HTML",

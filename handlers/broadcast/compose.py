@@ -28,13 +28,13 @@ from bot.context import BotContext
 from bot.i18n import JAKARTA
 from bot.services.admin import Forbidden as NotAllowed
 from bot.services.catalog import TYPES
-from bot.telegram.html import html_to_text
+from bot.telegram.html import html_to_text, utf16_len
 from handlers.broadcast import draft as drafts
 from handlers.broadcast.draft import Draft
+from handlers.broadcast.header import HEADER_ROOM, dress
 from handlers.broadcast.keyboards import (
     control_markup,
     coop_audience_markup,
-    mute_markup,
     platform_audience_markup,
     send_markup,
     type_markup,
@@ -106,13 +106,16 @@ async def on_message(update: Update, context: BotContext) -> int | None:
     assert message is not None
     _ = context.gettext
     draft = drafts.load(context)
-    if message.photo:
-        html = message.caption_html or ""
-        if len(html_to_text(html)) > 1024:
-            await message.reply_text(
-                _("❗ A photo caption can have at most 1,024 characters. Send it again, shorter.")
+    html = (message.caption_html or "") if message.photo else (message.text_html or "")
+    limit = (1024 if message.photo else 4096) - HEADER_ROOM  # the sender's header goes above
+    if utf16_len(html_to_text(html)) > limit:
+        await message.reply_text(
+            _("❗ At most {n} characters (the sender's name goes above). Send it shorter.").format(
+                n=context.t.number(limit)
             )
-            return None
+        )
+        return None
+    if message.photo:
         draft.photo, draft.text = message.photo[-1].file_id, html
     elif message.text:
         draft.photo, draft.text = None, message.text_html
@@ -200,23 +203,16 @@ async def _preview(update: Update, context: BotContext) -> int:
         photo=draft.photo,
         created_by=0,
         status="draft",
+        sender=await context.services.broadcast.sender_name(draft.kind, draft.coop_id),
     )
+    body, mute = dress(t, preview_job, draft.text)  # with the header every recipient gets
     await context.bot.send_message(chat.id, _("Preview — exactly what recipients will see:"))
     if draft.photo:
         await context.bot.send_photo(
-            chat.id,
-            draft.photo,
-            caption=draft.text or None,
-            parse_mode=ParseMode.HTML,
-            reply_markup=mute_markup(preview_job),
+            chat.id, draft.photo, caption=body, parse_mode=ParseMode.HTML, reply_markup=mute
         )
     else:
-        await context.bot.send_message(
-            chat.id,
-            draft.text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=mute_markup(preview_job),
-        )
+        await context.bot.send_message(chat.id, body, parse_mode=ParseMode.HTML, reply_markup=mute)
     where = []
     if draft.province or draft.regency:
         region = context.services.gazetteer.get(draft.regency or draft.province or "")

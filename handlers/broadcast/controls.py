@@ -12,6 +12,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.context import BotContext
 from bot.services.broadcast import PLATFORM
+from handlers.broadcast.header import PLATFORM_NAME
 from handlers.broadcast.keyboards import control_markup, muting_markup, unmuting_markup
 from handlers.callbacks import JOB_CANCEL, JOB_PAUSE, JOB_RESUME, MUTE, UNMUTE, any_of, which
 from handlers.guard import guarded
@@ -104,21 +105,21 @@ async def on_mute(update: Update, context: BotContext) -> None:
             return
         name = coop.name
     else:
-        name = "Gerbang Koperasi"
+        name = PLATFORM_NAME
     if kind is MUTE:
         await services.broadcast.mute(user, key)
         await query.answer(
             t.gettext("🔕 Muted: no more announcements from {name}.").format(name=name[:100]),
             show_alert=True,
         )
-        markup = unmuting_markup(key)
+        markup = unmuting_markup(t, key, name)
     else:
         await services.broadcast.unmute(user, key)
         await query.answer(
             t.gettext("🔔 You will get announcements from {name} again.").format(name=name[:100]),
             show_alert=True,
         )
-        markup = muting_markup(key)
+        markup = muting_markup(t, key, name)
     try:
         await query.edit_message_reply_markup(markup)
     except BadRequest:

@@ -1,8 +1,9 @@
 """The announcement feature's buttons, built with the kinds in ``handlers/callbacks.py``.
 
-The mute button goes under every announcement (the senders in ``bot/telegram/sender.py``
-attach it) and the pause/resume/cancel buttons under the progress message
-(``handlers/broadcast/progress.py`` edits it): both come from here so that a button and the
+The mute button goes under every announcement (``header.py`` puts it there, in each
+reader's language, for the senders in ``bot/telegram/sender.py``) and the
+pause/resume/cancel buttons under the progress message (``handlers/broadcast/progress.py``
+edits it): both come from here so that a button and the
 handler that answers it (``handlers/broadcast/controls.py``) cannot drift apart.
 """
 
@@ -32,24 +33,53 @@ def mute_key(job: Broadcast) -> str:
     return job.coop_id if job.kind == "coop" and job.coop_id else PLATFORM
 
 
-# The labels under an announcement are bilingual: recipients' languages vary.
-def mute_markup(job: Broadcast) -> InlineKeyboardMarkup:
-    """The button under every announcement."""
-    return muting_markup(mute_key(job))
+# A button label shows this much of a sender's name; the callback data carries only the
+# key (a cooperative's id or "platform"), well within Telegram's 64 bytes.
+BUTTON_NAME = 32
+# How names are shortened on a button, as Indonesians write them. Tens of thousands of
+# names begin "Koperasi Desa/Kelurahan Merah Putih": cutting the end would leave only that.
+_ABBREVIATIONS = (
+    ("Koperasi Desa Merah Putih ", "KDMP "),
+    ("Koperasi Kelurahan Merah Putih ", "KKMP "),
+    ("Koperasi Simpan Pinjam ", "KSP "),
+    ("Koperasi ", "Kop. "),
+)
 
 
-def muting_markup(key: str) -> InlineKeyboardMarkup:
-    """Mute announcements from ``key`` (a cooperative's id or the platform)."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton("🔕 Bisukan pengumuman · Mute", callback_data=MUTE(key))]]
+def _short(name: str) -> str:
+    """``name`` in at most ``BUTTON_NAME`` characters, its distinguishing end kept."""
+    name = " ".join(name.split())
+    if len(name) <= BUTTON_NAME:
+        return name
+    for long, short in _ABBREVIATIONS:
+        if name.startswith(long):
+            name = short + name[len(long) :]
+            break
+    if len(name) <= BUTTON_NAME:
+        return name
+    head = BUTTON_NAME // 3
+    return name[:head].rstrip() + "…" + name[-(BUTTON_NAME - head - 1) :].lstrip()
+
+
+def muting_markup(t: Translator, key: str, name: str) -> InlineKeyboardMarkup:
+    """Mute announcements from ``key`` (a cooperative's id or the platform), named ``name``,
+    in the reader's language (each recipient's, kept on the recipient record)."""
+    label = (
+        t.gettext("🔕 Mute {sender}").format(sender=_short(name))
+        if name
+        else t.gettext("🔕 Mute this cooperative")
     )
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=MUTE(key))]])
 
 
-def unmuting_markup(key: str) -> InlineKeyboardMarkup:
+def unmuting_markup(t: Translator, key: str, name: str) -> InlineKeyboardMarkup:
     """Take back a mute of ``key``."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton("🔔 Aktifkan lagi · Unmute", callback_data=UNMUTE(key))]]
+    label = (
+        t.gettext("🔔 Unmute {sender}").format(sender=_short(name))
+        if name
+        else t.gettext("🔔 Unmute this cooperative")
     )
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=UNMUTE(key))]])
 
 
 def control_markup(t: Translator, job: Broadcast) -> InlineKeyboardMarkup:

@@ -140,7 +140,7 @@ def error_text(t: Translator, error: FormError) -> str:
         "name_too_long": _("That name is longer than {max} characters. Type it as on your KTP."),
         "name_digits": _("A name cannot contain digits. Type your full name as on your KTP."),
         "name_chars": _(
-            "A name can only contain letters, spaces and ' . , -  (no emoji or symbols)."
+            "A name can only contain letters, spaces and ' . , - (no emoji or symbols)."
         ),
         "name_short": _("That is too short for a full name."),
         "nik_empty": _("Please type your NIK: the 16 digits on your KTP."),

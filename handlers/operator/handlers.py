@@ -18,6 +18,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.context import BotContext
 from bot.services.catalog import type_label
 from bot.services.profile import InputError
+from handlers.admin.stats import STATUS_LABELS
 from handlers.callbacks import (
     COMPOSE_PLATFORM,
     INVITE,
@@ -89,7 +90,10 @@ async def on_stats(update: Update, context: BotContext, user_id: int) -> None:
         _("Cooperatives: {n}").format(n=t.number(stats.cooperatives)),
         _("Active memberships: {n}").format(n=t.number(stats.memberships)),
         _("Applications: {list}").format(
-            list=", ".join(f"{k} {t.number(v)}" for k, v in sorted(stats.applications.items()))
+            list=", ".join(
+                f"{_(STATUS_LABELS.get(k, k))} {t.number(v)}"
+                for k, v in sorted(stats.applications.items())
+            )
             or "–"
         ),
         "",
@@ -124,7 +128,9 @@ async def on_audit(update: Update, context: BotContext, user_id: int) -> None:
                 actor=entry.actor,
                 action=escape(entry.action),
                 outcome=escape(entry.outcome),
-                coop=f" · coop {entry.coop_id[-6:]}" if entry.coop_id else "",
+                coop=" · " + t.gettext("cooperative {id}").format(id=entry.coop_id[-6:])
+                if entry.coop_id
+                else "",
                 target=f" · {entry.target[-6:]}" if entry.target else "",
             )
         )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.i18n import I18n
 from bot.services.broadcast.clock import Clock, SystemClock
 from bot.services.broadcast.engine import PLATFORM, BroadcastEngine
 from storage.broadcasts import BroadcastRepository
@@ -43,10 +44,28 @@ class Audience:
 class BroadcastService:
     """Composing and controlling announcements (the engine does the sending)."""
 
-    def __init__(self, repo: BroadcastRepository, clock: Clock | None = None) -> None:
+    def __init__(
+        self, repo: BroadcastRepository, clock: Clock | None = None, i18n: I18n | None = None
+    ) -> None:
         self.repo = repo
         self.clock = clock or SystemClock()
+        self.i18n = i18n  # negotiates each recipient's language (None: the default for all)
         self.engine: BroadcastEngine | None = None
+
+    async def sender_name(self, kind: str, coop_id: str | None) -> str | None:
+        """Who an announcement is from: the cooperative's name; None for the platform."""
+        if kind == "coop" and coop_id:
+            return await self.repo.coop_name(coop_id)
+        return None
+
+    async def languages(self, user_ids: Sequence[int]) -> dict[int, str]:
+        """The language each recipient reads the bot in: their choice, else Telegram's as
+        last seen, else the default (the same rule as ``UserService.recipient_locale``)."""
+        if self.i18n is None:
+            return {}
+        stored = await self.repo.languages(user_ids)
+        i18n = self.i18n
+        return {user: i18n.negotiate(*stored.get(user, (None, None))) for user in user_ids}
 
     async def recipients(self, audience: Audience) -> list[int]:
         if audience.kind == "coop":
@@ -79,6 +98,11 @@ class BroadcastService:
         language: str,
     ) -> Broadcast:
         recipients = await self.recipients(audience)
+        if audience.kind == "coop" and audience.coop_id:
+            # Fixed now: the header names the cooperative even if it is renamed later.
+            sender = await self.repo.coop_name(audience.coop_id)
+        else:
+            sender = None
         job = await self.repo.create(
             kind=audience.kind,
             coop_id=audience.coop_id,
@@ -90,6 +114,8 @@ class BroadcastService:
             scheduled_at=scheduled_at,
             language=language,
             audience=audience.as_dict(),
+            sender=sender,
+            languages=await self.languages(recipients),
         )
         if self.engine is not None:
             self.engine.wake()

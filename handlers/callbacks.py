@@ -216,5 +216,8 @@ MUTE_KEY = Field(f"{ID.regex}|{PLATFORM}")
 MUTE = Callback("mu", (MUTE_KEY,))
 UNMUTE = Callback("um", (MUTE_KEY,))
 
+# -- boards coming aboard --------------------------------------------------------------
+CLAIM_START = Callback("cl", (ID,))  # "I run this cooperative": start a claim
+
 # -- privacy ----------------------------------------------------------------------------
 DELETE_DATA = Callback("dd", (choice("yes", "no"),))

@@ -34,6 +34,7 @@ from bot.services.admin import AdminService
 from bot.services.board import BoardService
 from bot.services.broadcast import BroadcastEngine, BroadcastService
 from bot.services.cards import CardService
+from bot.services.claims import ClaimService
 from bot.services.crypto import Keyring, Vault
 from bot.services.directory import DirectoryService
 from bot.services.gazetteer import Gazetteer
@@ -58,6 +59,7 @@ from storage.admins import AdminRepository
 from storage.applications import ApplicationRepository
 from storage.audit import AuditRepository
 from storage.broadcasts import BroadcastRepository
+from storage.claims import ClaimRepository
 from storage.cooperatives import CooperativeRepository
 from storage.invites import InviteRepository
 from storage.keys import KeyRepository
@@ -111,6 +113,7 @@ class Backend:
     keys: KeyRepository  # every person's wrapped data key
     keyring: Keyring  # opens them with the vault
     sealed_states: SealedStates  # user_data as persisted: drafts sealed with the keyring
+    claims: ClaimRepository
 
     @classmethod
     def over(cls, store: Store, settings: Settings) -> Backend:
@@ -135,6 +138,7 @@ class Backend:
             keys=keys,
             keyring=keyring,
             sealed_states=SealedStates(store, keyring),
+            claims=ClaimRepository(store),
         )
 
     @classmethod
@@ -174,29 +178,34 @@ def build_services(
     )
     platform = PlatformService()
     board = BoardService(b.admins, b.coops, b.audit, platform)
+    admin = AdminService(
+        operators=settings.admin_ids,
+        admins=b.admins,
+        apps=apps,
+        coops=b.coops,
+        audit=b.audit,
+        invites=b.invites,
+        membership=membership,
+        vault=b.vault,
+        importer=importer,
+        gazetteer=gazetteer,
+        users=b.users,
+        board=board,
+    )
+    search = SearchService(b.coops, b.searches, gazetteer, names, geocoder)
+    claims = ClaimService(
+        b.claims, b.coops, admin, board, search, b.keyring, b.audit, settings.retention_days
+    )
     return Services(
         i18n=i18n,
         gazetteer=gazetteer,
         users=UserService(b.users, i18n),
         directory=DirectoryService(b.coops, gazetteer),
-        search=SearchService(b.coops, b.searches, gazetteer, names, geocoder),
+        search=search,
         importer=importer,
         membership=membership,
         cards=CardService(apps, b.coops, b.admins, b.vault),
-        admin=AdminService(
-            operators=settings.admin_ids,
-            admins=b.admins,
-            apps=apps,
-            coops=b.coops,
-            audit=b.audit,
-            invites=b.invites,
-            membership=membership,
-            vault=b.vault,
-            importer=importer,
-            gazetteer=gazetteer,
-            users=b.users,
-            board=board,
-        ),
+        admin=admin,
         privacy=PrivacyService(
             b.privacy,
             membership,
@@ -206,7 +215,9 @@ def build_services(
             settings.retention_days,
             b.keyring,
             board,
+            claims=claims,
         ),
+        claims=claims,
         board=board,
         platform=platform,
         broadcast=BroadcastService(b.broadcasts),

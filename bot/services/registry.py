@@ -14,6 +14,7 @@ from bot.services.admin import AdminService
 from bot.services.board import BoardService
 from bot.services.broadcast import BroadcastService
 from bot.services.cards import CardService
+from bot.services.claims import ClaimService
 from bot.services.directory import DirectoryService
 from bot.services.gazetteer import Gazetteer
 from bot.services.geocode import Geocoder
@@ -44,6 +45,7 @@ class Services:
     board: BoardService
     platform: PlatformService
     broadcast: BroadcastService
+    claims: ClaimService
     health: HealthService
     updates: UpdateService
     geocoder: Geocoder | None = None  # an online geocoder the search service uses, if any

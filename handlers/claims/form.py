@@ -397,15 +397,15 @@ async def on_send(update: Update, context: BotContext) -> State:
         return ConversationHandler.END
     ClaimDraft.drop(_user_data(context))
     await query.edit_message_text(submitted_text(t, coop), parse_mode=ParseMode.HTML)
-    from handlers.claims.decide import notify_operators
-
-    await notify_operators(context, view)
     await _say(
         update,
         context,
         context.gettext("You can search for cooperatives any time."),
         main_keyboard(t),
     )
+    from handlers.claims.decide import notify_operators
+
+    await notify_operators(context, view)
     return ConversationHandler.END
 
 

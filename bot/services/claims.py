@@ -12,14 +12,14 @@ A person has at most one open claim per cooperative. Evidence is kept until the 
 plus the retention period (:meth:`purge_expired`); /mydata exports claims, /deletedata
 erases them (:meth:`export`, :meth:`erase`).
 
-The unfinished form is a :class:`ClaimDraft` in ``user_data`` (so it survives a restart
-like the membership form); its name and phone are sealed before they enter it.
+The unfinished form is a :class:`~bot.services.claimdraft.ClaimDraft` in ``user_data`` (so
+it survives a restart like the membership form); its name and phone enter it sealed.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 from bot.services.admin import AdminService, Forbidden
 from bot.services.board import BoardService
 from bot.services.catalog import N_
+from bot.services.claimdraft import ClaimDraft
 from bot.services.crypto import DataKeyError, Keyring
 from bot.services.membership import FormError, check_person_name
 from bot.services.phone import normalize_phone
@@ -61,84 +62,6 @@ class ClaimError(ValueError):
         self.code = code
         self.claim = claim
         self.params = params
-
-
-@dataclass(slots=True)
-class ClaimDraft:
-    """An unfinished claim as ``user_data["claim"]`` keeps it; ``name`` and ``phone`` are
-    sealed values (the form asks the service to seal and open them)."""
-
-    coop_id: str
-    step: int | None = None
-    role: str | None = None
-    name: str | None = None
-    phone: str | None = None
-    evidence: list[Evidence] = field(default_factory=list)
-    consent_version: str | None = None
-    consent_at: datetime | None = None
-    started_at: datetime | None = None
-
-    KEY = "claim"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "coop_id": self.coop_id,
-            "step": self.step,
-            "role": self.role,
-            "name": self.name,
-            "phone": self.phone,
-            "evidence": [
-                {"file_id": e.file_id, "kind": e.kind, "mime": e.mime, "name": e.name}
-                for e in self.evidence
-            ],
-            "consent_version": self.consent_version,
-            "consent_at": self.consent_at.isoformat() if self.consent_at else None,
-            "started_at": self.started_at.isoformat() if self.started_at else None,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ClaimDraft | None:
-        coop_id = data.get("coop_id")
-        if not isinstance(coop_id, str):
-            return None
-
-        def moment(raw: object) -> datetime | None:
-            try:
-                return datetime.fromisoformat(raw) if isinstance(raw, str) else None
-            except ValueError:
-                return None
-
-        def text(raw: object) -> str | None:
-            return raw if isinstance(raw, str) else None
-
-        step = data.get("step")
-        return cls(
-            coop_id=coop_id,
-            step=step if isinstance(step, int) else None,
-            role=text(data.get("role")),
-            name=text(data.get("name")),
-            phone=text(data.get("phone")),
-            evidence=[
-                Evidence(str(e["file_id"]), str(e.get("kind")), e.get("mime"), e.get("name"))
-                for e in data.get("evidence") or []
-                if isinstance(e, Mapping) and e.get("file_id")
-            ],
-            consent_version=text(data.get("consent_version")),
-            consent_at=moment(data.get("consent_at")),
-            started_at=moment(data.get("started_at")),
-        )
-
-    @classmethod
-    def of(cls, user_data: Mapping[Any, Any]) -> ClaimDraft | None:
-        stored = user_data.get(cls.KEY)
-        return cls.from_dict(stored) if isinstance(stored, Mapping) else None
-
-    def save(self, user_data: MutableMapping[Any, Any]) -> None:
-        user_data[self.KEY] = self.to_dict()
-
-    @staticmethod
-    def drop(user_data: MutableMapping[Any, Any]) -> None:
-        user_data.pop(ClaimDraft.KEY, None)
 
 
 @dataclass(slots=True)

@@ -4,6 +4,7 @@
   button, the deep link ``?start=claim_<id>``): consent, role, name, own phone, evidence;
 - ``decide.py``: what operators get and their decisions (approve, reject with a reason, ask
   for more), the queue in their menu, and the claimant's answer;
+- ``notify.py``: a claim sent to every operator in their language, with its files;
 - ``conversation.py``: the persistent conversation that waits for typed input (diagram:
   ``conversation.mmd``); ``states.py``, ``texts.py``, ``keyboards.py``.
 

@@ -14,13 +14,11 @@ from html import escape
 from typing import Any
 
 from telegram import Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden
 from telegram.ext import ConversationHandler
 
 from bot.context import BotContext
 from bot.services.admin import Forbidden as Refused
-from bot.services.claims import ClaimError, ClaimView, Decision
+from bot.services.claims import ClaimError, Decision
 from handlers.callbacks import (
     CLAIM_APPROVE,
     CLAIM_ASK,
@@ -32,15 +30,14 @@ from handlers.callbacks import (
 )
 from handlers.claims.form import State, evidence_of
 from handlers.claims.keyboards import (
-    decision_keyboard,
     queue_keyboard,
     reply_keyboard,
     return_keyboard,
 )
+from handlers.claims.notify import notify_operators, send, send_claim
 from handlers.claims.states import Step
 from handlers.claims.texts import (
     approved_text,
-    claim_card,
     error_text,
     question_to_claimant,
     rejected_text,
@@ -61,48 +58,13 @@ def _data(context: BotContext) -> dict[Any, Any]:
     return context.user_data
 
 
-async def _send(context: BotContext, chat_id: int, text: str, markup: Any = None) -> bool:
-    """Send to someone who may have blocked the bot (then logged and skipped)."""
-    try:
-        await context.bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
-    except (Forbidden, BadRequest) as error:
-        log.warning("claim notice not delivered error=%s", type(error).__name__)
-        return False
-    return True
-
-
-async def send_claim(context: BotContext, chat_id: int, view: ClaimView, locale: str) -> None:
-    """The claim's files, then its card with the decisions, in ``locale``."""
-    t = context.services.i18n.get(locale)
-    try:
-        for item in view.claim.evidence:
-            if item.kind == "photo":
-                await context.bot.send_photo(chat_id, item.file_id)
-            else:
-                await context.bot.send_document(chat_id, item.file_id)
-    except (Forbidden, BadRequest) as error:
-        log.warning("claim evidence not delivered error=%s", type(error).__name__)
-    markup = decision_keyboard(t, view.claim) if view.claim.status in ("open", "more") else None
-    await _send(context, chat_id, claim_card(t, view), markup)
-
-
-async def notify_operators(context: BotContext, view: ClaimView) -> None:
-    """Give every operator the claim at once, each in their own language."""
-    services = context.services
-    for operator in services.claims.operators():
-        locale = await services.users.recipient_locale(operator)
-        await send_claim(context, operator, view, locale)
-
-
 async def _tell(context: BotContext, claim: Claim, text_of: Any) -> None:
     """Tell a claimant, in their language (``text_of(t)`` builds the message)."""
     if claim.user_id is None:
         return
     services = context.services
     t = services.i18n.get(await services.users.recipient_locale(claim.user_id))
-    await _send(context, claim.user_id, text_of(t))
+    await send(context, claim.user_id, text_of(t))
 
 
 def _coop_name(decision: Decision) -> str:
@@ -134,7 +96,7 @@ async def on_approve(update: Update, context: BotContext, user_id: int, claim_id
     for other in decision.superseded:
         await _tell(context, other, lambda t: superseded_text(t, name))
     assert update.effective_chat is not None
-    await _send(
+    await send(
         context,
         update.effective_chat.id,
         context.gettext("✅ Approved: {person} ({role}) now runs <b>{coop}</b>.").format(
@@ -162,7 +124,7 @@ async def _expect(update: Update, context: BotContext, kind: str, claim_id: str)
         else _("Type what is missing (the claimant will see it):")
     )
     assert update.effective_chat is not None
-    await _send(context, update.effective_chat.id, prompt + "\n" + _("(/cancel to stop)"))
+    await send(context, update.effective_chat.id, prompt + "\n" + _("(/cancel to stop)"))
     return Step.REASON if kind == "reject" else Step.QUESTION
 
 
@@ -213,7 +175,7 @@ async def on_typed(update: Update, context: BotContext) -> State:
     elif claim.user_id is not None:
         services = context.services
         t = services.i18n.get(await services.users.recipient_locale(claim.user_id))
-        await _send(
+        await send(
             context,
             claim.user_id,
             question_to_claimant(t, name, claim.question or ""),
@@ -244,7 +206,7 @@ async def on_queue(update: Update, context: BotContext, user_id: int) -> None:
         lines.append(_("No claim is waiting."))
     items = [(v.claim, v.coop) for v in views]
     assert update.effective_chat is not None
-    await _send(
+    await send(
         context,
         update.effective_chat.id,
         "\n".join(lines),
@@ -277,7 +239,7 @@ async def on_reply(update: Update, context: BotContext) -> State:
     await query.answer()
     _data(context)[ANSWER] = {"claim": claim_id, "files": [], "text": None}
     assert update.effective_chat is not None
-    await _send(
+    await send(
         context,
         update.effective_chat.id,
         context.gettext(
@@ -290,7 +252,7 @@ async def on_reply(update: Update, context: BotContext) -> State:
 
 async def _received(update: Update, context: BotContext, claim_id: str) -> State:
     assert update.effective_chat is not None
-    await _send(
+    await send(
         context,
         update.effective_chat.id,
         context.gettext("✅ Received. Send more, or tap “Send to the operators”."),

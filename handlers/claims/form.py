@@ -34,6 +34,7 @@ from handlers.claims.keyboards import (
     review_keyboard,
     role_keyboard,
 )
+from handlers.claims.notify import notify_operators
 from handlers.claims.states import FORM, Step
 from handlers.claims.texts import (
     consent_text,
@@ -403,8 +404,6 @@ async def on_send(update: Update, context: BotContext) -> State:
         context.gettext("You can search for cooperatives any time."),
         main_keyboard(t),
     )
-    from handlers.claims.decide import notify_operators
-
     await notify_operators(context, view)
     return ConversationHandler.END
 

@@ -34,6 +34,7 @@ from bot.services.admin import AdminService
 from bot.services.board import BoardService
 from bot.services.broadcast import BroadcastEngine, BroadcastService
 from bot.services.cards import CardService
+from bot.services.claims import ClaimService
 from bot.services.crypto import Keyring, Vault
 from bot.services.directory import DirectoryService
 from bot.services.gazetteer import Gazetteer
@@ -59,6 +60,7 @@ from storage.admins import AdminRepository
 from storage.applications import ApplicationRepository
 from storage.audit import AuditRepository
 from storage.broadcasts import BroadcastRepository
+from storage.claims import ClaimRepository
 from storage.cooperatives import CooperativeRepository
 from storage.invites import InviteRepository
 from storage.keys import KeyRepository
@@ -113,6 +115,7 @@ class Backend:
     keys: KeyRepository  # every person's wrapped data key
     keyring: Keyring  # opens them with the vault
     sealed_states: SealedStates  # user_data as persisted: drafts sealed with the keyring
+    claims: ClaimRepository
 
     @classmethod
     def over(cls, store: Store, settings: Settings) -> Backend:
@@ -137,6 +140,7 @@ class Backend:
             keys=keys,
             keyring=keyring,
             sealed_states=SealedStates(store, keyring),
+            claims=ClaimRepository(store),
         )
 
     @classmethod
@@ -190,12 +194,16 @@ def build_services(
         users=b.users,
         board=board,
     )
+    search = SearchService(b.coops, b.searches, gazetteer, names, geocoder)
+    claims = ClaimService(
+        b.claims, b.coops, admin, board, search, b.keyring, b.audit, settings.retention_days
+    )
     return Services(
         i18n=i18n,
         gazetteer=gazetteer,
         users=UserService(b.users, i18n),
         directory=DirectoryService(b.coops, gazetteer),
-        search=SearchService(b.coops, b.searches, gazetteer, names, geocoder),
+        search=search,
         importer=importer,
         membership=membership,
         cards=CardService(apps, b.coops, b.admins, b.vault),
@@ -209,7 +217,9 @@ def build_services(
             settings.retention_days,
             b.keyring,
             board,
+            claims=claims,
         ),
+        claims=claims,
         board=board,
         platform=platform,
         broadcast=BroadcastService(b.broadcasts, i18n=i18n),

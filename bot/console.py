@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import mimetypes
 import re
 import shlex
 import sys
@@ -260,7 +261,11 @@ class Console:
                 content = path.read_bytes()
             except OSError as exc:
                 raise ConsoleInputError(f"cannot read {path}: {exc.strerror}") from exc
-            mime = "text/csv" if path.suffix.lower() == ".csv" else "application/octet-stream"
+            mime = (
+                "text/csv"
+                if path.suffix.lower() == ".csv"
+                else mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            )
             return self.api.document_update(self.user, path.name, content, mime)
         if command == "inline":
             return self.api.inline_update(self.user, rest)

@@ -10,6 +10,7 @@ from handlers import (
     awaited,
     broadcast,
     cards,
+    claims,
     errors,
     fallback,
     jobs,
@@ -50,6 +51,7 @@ def register(
         ),
         broadcast.build_conversation(),
         membership.build_conversation(form_timeout_s),
+        claims.build_conversation(form_timeout_s),
     ]
     for module in (
         start,
@@ -58,6 +60,7 @@ def register(
         admin,
         broadcast,
         operator,
+        claims,
         privacy,
         search,  # the search handlers, then a cooperative's page, then inline mode
         fallback,  # last: unknown commands, unsupported messages, stale buttons

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.services.broadcast import PLATFORM
 from bot.services.catalog import SERVICES, TYPES
+from bot.services.claims import ROLES
 from bot.services.draft import QUESTIONS
 from bot.services.membership import OCCUPATIONS
 
@@ -220,6 +221,23 @@ JOB_CANCEL = Callback("bx", (ID,))
 MUTE_KEY = Field(f"{ID.regex}|{PLATFORM}")
 MUTE = Callback("mu", (MUTE_KEY,))
 UNMUTE = Callback("um", (MUTE_KEY,))
+
+# -- boards coming aboard --------------------------------------------------------------
+CLAIM_START = Callback("cl", (ID,))  # "I run this cooperative": start a claim
+
+# -- claims: a board member's form, the claimant's answer, the operators' decisions -----
+CLAIM_AGREE = Callback("kl:ok")  # consent to the processing
+CLAIM_ROLE = Callback("kl:role", (choice(*ROLES),))
+CLAIM_SEND = Callback("kl:send")
+CLAIM_STOP = Callback("kl:stop")
+CLAIM_REPLY = Callback("kl:reply", (ID,))  # answer the operators' question
+CLAIM_RETURN = Callback("kl:back", (ID,))  # send the answer: back to the queue
+CLAIM_FORM_BUTTONS = (CLAIM_AGREE, CLAIM_ROLE, CLAIM_SEND, CLAIM_STOP, CLAIM_RETURN)
+CLAIM_APPROVE = Callback("ko:yes", (ID,))
+CLAIM_REJECT = Callback("ko:no", (ID,))  # asks for the reason
+CLAIM_ASK = Callback("ko:ask", (ID,))  # asks what is missing
+CLAIM_QUEUE = Callback("ko:q")
+CLAIM_SHOW = Callback("ko:see", (ID,))
 
 # -- privacy ----------------------------------------------------------------------------
 DELETE_DATA = Callback("dd", (choice("yes", "no"),))

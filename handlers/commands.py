@@ -24,6 +24,7 @@ def _commands(t: Translator) -> list[BotCommand]:
         ("privasi", "privacy", _("How your data is used")),
         ("dataku", "mydata", _("Download my data")),
         ("hapusdata", "deletedata", _("Delete my data")),
+        ("klaim", "claim", _("I run a cooperative: claim it")),
         ("batal", "cancel", _("Cancel what is in progress")),
         ("bantuan", "help", _("Help")),
     ]

@@ -22,12 +22,13 @@ async def purge_expired(context: BotContext) -> None:
         return
     try:
         purged = await services.privacy.purge_expired()
+        claims = await services.claims.purge_expired()  # evidence past decision + retention
     except Exception as exc:
         if services.health.unavailable(exc):
             log.warning("retention purge skipped: database unavailable")
             return
         raise
-    log.info("retention purge applications=%s", purged)
+    log.info("retention purge applications=%s claims=%s", purged, claims)
 
 
 def schedule(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

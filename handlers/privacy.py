@@ -49,6 +49,12 @@ async def privacy(update: Update, context: BotContext) -> None:
                 "membership."
             ),
             _(
+                "<b>Claiming a cooperative</b> (for its board) asks for your role, full name, "
+                "phone number and a photo or PDF showing you are on the board; only the "
+                "platform's operators see them, and the files are deleted {days} days after the "
+                "decision."
+            ).format(days=settings.retention_days),
+            _(
                 "<b>Who sees it:</b> each cooperative's board sees only its own applicants and "
                 "members; the platform's operators see what they need to run it. Nobody else, and "
                 "nothing is sold or shared."
@@ -265,6 +271,10 @@ async def delete_data(update: Update, context: BotContext) -> None:
                 _(
                     "• Your name, NIK, phone number, address, birth data and unfinished forms are "
                     "erased everywhere; your cards stop being valid."
+                ),
+                _(
+                    "• Claims to run a cooperative are withdrawn; their name, phone number and "
+                    "files are erased."
                 ),
                 _(
                     "• Only anonymous counts remain (for example, that a cooperative had one more "

@@ -304,3 +304,40 @@ class Median:
 
     count: int
     value: timedelta | None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A file a claimant sent to show they run the cooperative (kept as Telegram's id)."""
+
+    file_id: str
+    kind: str  # "photo" | "document"
+    mime: str | None = None
+    name: str | None = None
+
+
+@dataclass(slots=True)
+class Claim:
+    """A board member's claim to run a cooperative (``storage/claims.py``).
+
+    ``name``, ``phone`` and ``answer`` are sealed with the claimant's key where they are
+    stored; the repository returns them as stored and ``ClaimService`` opens them.
+    """
+
+    id: str
+    coop_id: str
+    user_id: int | None  # None once the claimant erased their data
+    role: str
+    status: str  # open | more | approved | rejected | superseded | withdrawn
+    created_at: datetime
+    updated_at: datetime | None = None
+    name: str | None = None
+    phone: str | None = None
+    phone_matches: bool = False
+    evidence: list[Evidence] = field(default_factory=list)
+    decided_at: datetime | None = None
+    decided_by: int | None = None
+    reason: str | None = None  # why it was rejected (the operator's words)
+    question: str | None = None  # what the operators asked for ("more")
+    answer: str | None = None  # the claimant's typed answer to it
+    consent: dict[str, Any] = field(default_factory=dict)  # version and time

@@ -80,6 +80,11 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("done_at", ASCENDING)], name="ttl", expireAfterSeconds=24 * 3600),
         IndexModel([("pending", ASCENDING), ("_id", ASCENDING)], name="pending", sparse=True),
     ],
+    "claims": [
+        IndexModel([("user_id", ASCENDING), ("coop_id", ASCENDING)], name="user_coop"),
+        IndexModel([("coop_id", ASCENDING), ("status", ASCENDING)], name="coop_status"),
+        IndexModel([("status", ASCENDING), ("created_at", ASCENDING)], name="status_created"),
+    ],
 }
 
 

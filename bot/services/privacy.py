@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.services.board import BoardService
+from bot.services.claims import ClaimService
 from bot.services.crypto import Keyring
 from bot.services.draft import Forms, open_forms
 from bot.services.membership import MembershipService
@@ -46,7 +47,10 @@ class PrivacyService:
         retention_days: int,
         keyring: Keyring,
         board: BoardService,
+        *,
+        claims: ClaimService | None = None,
     ) -> None:
+        self.claims = claims
         self.board = board
         self.repo = repo
         self.keyring = keyring
@@ -94,7 +98,7 @@ class PrivacyService:
                 }
             )
         drafts = [{"cooperative_id": coop_id, **draft.export()} for coop_id, draft in Forms(forms)]
-        return {
+        export = {
             "exported_at": datetime.now(UTC).isoformat(),
             "controller": "Gerbang Koperasi",
             "telegram_user_id": user_id,
@@ -120,6 +124,9 @@ class PrivacyService:
             "announcement_mutes": await self.repo.mutes(user_id),
             "saved_searches": await self.repo.search_count(user_id),
         }
+        if self.claims is not None:  # claims to run a cooperative, and an unfinished one
+            export.update(await self.claims.export(user_id, state.data))
+        return export
 
     async def erase(self, user_id: int) -> Erasure:
         """Delete the user's personal data everywhere; only anonymous counts remain."""
@@ -139,6 +146,8 @@ class PrivacyService:
         # lies, even if the bot stops before the clean-up below (a retry finishes it).
         await self.keyring.destroy(user_id)
         erased = await self.repo.erase_applications(user_id, PERSONAL_FIELDS)
+        if self.claims is not None:
+            await self.claims.erase(user_id)
         for coop_id in await self.admins.coops_of(user_id):
             await self.board.revoke(coop_id, user_id, actor=user_id, how="erasure")
         await self.repo.erase_user(user_id)

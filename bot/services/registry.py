@@ -14,6 +14,7 @@ from bot.services.admin import AdminService
 from bot.services.board import BoardService
 from bot.services.broadcast import BroadcastService
 from bot.services.cards import CardService
+from bot.services.claims import ClaimService
 from bot.services.directory import DirectoryService
 from bot.services.gazetteer import Gazetteer
 from bot.services.geocode import Geocoder
@@ -45,6 +46,7 @@ class Services:
     board: BoardService
     platform: PlatformService
     broadcast: BroadcastService
+    claims: ClaimService
     health: HealthService
     updates: UpdateService
     onboarding: OnboardingService  # operators' onboarding figures (/stats)

@@ -20,6 +20,7 @@ from bot.services.catalog import type_label
 from bot.services.profile import InputError
 from handlers.admin.stats import STATUS_LABELS
 from handlers.callbacks import (
+    CLAIM_QUEUE,
     COMPOSE_PLATFORM,
     INVITE,
     OPERATOR_AUDIT,
@@ -71,6 +72,11 @@ async def on_menu(update: Update, context: BotContext, user_id: int) -> None:
                 ],
                 [InlineKeyboardButton(_("📣 Announcement"), callback_data=COMPOSE_PLATFORM())],
                 [InlineKeyboardButton(_("🧾 Audit log"), callback_data=OPERATOR_AUDIT())],
+                [
+                    InlineKeyboardButton(
+                        _("🏛 Claims to run a cooperative"), callback_data=CLAIM_QUEUE()
+                    )
+                ],
             ]
         ),
     )

@@ -114,6 +114,8 @@ BLOCKS: dict[str, str] = {
     "admin_of": N_("Board member of"),
     "announcement_mutes": N_("Muted announcements"),
     "saved_searches": N_("Saved searches (kept for a week)"),
+    "claims": N_("Claims to run a cooperative"),
+    "unfinished_claim": N_("Unfinished claim"),
 }
 # Keys that say what the file is, not what it holds about the person.
 ABOUT_THE_FILE = ("exported_at", "controller", "telegram_user_id")

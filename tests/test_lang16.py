@@ -219,7 +219,8 @@ class TestLanguage:
         self, chat: Chat, services: Services, members: dict[str, Any]
     ) -> None:
         calls = await chat.send("/stats", user_id=900, language="id")  # the tests' operator
-        line = next(line for line in texts(calls)[-1].split("\n") if "Permohonan" in line)
+        said = "\n".join(texts(calls))
+        line = next(line for line in said.split("\n") if line.startswith("Permohonan:"))
         assert "aktif 3" in line and "menunggu 1" in line
         assert "active" not in line and "pending" not in line
 

@@ -47,6 +47,7 @@ from bot.services.platform import PlatformService
 from bot.services.privacy import PrivacyService
 from bot.services.registry import Services
 from bot.services.search import SearchService
+from bot.services.sla import SlaService
 from bot.services.updates import UpdateService
 from bot.services.users import UserService
 from bot.telegram.processing import FloodGuard, InboxQueue, PerUserProcessor
@@ -54,6 +55,7 @@ from bot.telegram.sender import HttpSender, make_sender
 from handlers.broadcast.keyboards import mute_markup
 from handlers.broadcast.progress import make_progress
 from handlers.commands import set_default_commands
+from handlers.sla import SlaMessages
 from storage.admins import AdminRepository
 from storage.applications import ApplicationRepository
 from storage.audit import AuditRepository
@@ -174,10 +176,12 @@ def build_services(
     )
     platform = PlatformService()
     board = BoardService(b.admins, b.coops, b.audit, platform)
-    return Services(
+    users = UserService(b.users, i18n)
+    broadcast = BroadcastService(b.broadcasts)
+    services = Services(
         i18n=i18n,
         gazetteer=gazetteer,
-        users=UserService(b.users, i18n),
+        users=users,
         directory=DirectoryService(b.coops, gazetteer),
         search=SearchService(b.coops, b.searches, gazetteer, names, geocoder),
         importer=importer,
@@ -209,11 +213,16 @@ def build_services(
         ),
         board=board,
         platform=platform,
-        broadcast=BroadcastService(b.broadcasts),
+        broadcast=broadcast,
         health=HealthService(b.store),
         updates=UpdateService(b.updates, b.vault, b.keyring),
+        sla=SlaService(
+            b.apps, b.coops, b.admins, broadcast, settings.admin_ids, SlaMessages(i18n, users)
+        ),
         geocoder=geocoder,
     )
+    board.bind(services.admin)  # the board's role checks are AdminService.authorize
+    return services
 
 
 async def open_services(settings: Settings, backend: Backend) -> Services:

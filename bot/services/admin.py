@@ -430,28 +430,68 @@ class AdminService:
         coop.verified = verified
         return coop
 
-    async def create_invite(self, actor: int, coop_id: str) -> tuple[str, Cooperative]:
-        """A one-time token (valid for 7 days) that makes whoever opens it an admin."""
-        await self.require_operator(actor, "invite")
+    async def create_invite(
+        self, actor: int, coop_id: str, *, board: bool = False
+    ) -> tuple[str, Cooperative]:
+        """A one-time token (valid for 7 days) that makes whoever opens it an admin.
+
+        An operator invites anyone (``board`` False); with ``board`` an admin invites a
+        fellow board member of their own cooperative, and only while it has a free seat
+        (``InputError("board_full")``). Such an invitation is void once its creator is no
+        longer an admin.
+        """
+        action = "board_invite" if board else "invite"
+        if not board:
+            await self.require_operator(actor, action)
         coop = await self.coops.get(coop_id)
         if coop is None:
-            raise await self.refuse(actor, "invite", target=coop_id)
+            raise await self.refuse(actor, action, target=coop_id)
+        if board:
+            await self.authorize(actor, action, coop_id=coop.id)
+            if await self.board.seats_left(coop.id) <= 0:
+                await self._done(actor, action, coop.id, outcome="board_full")
+                raise InputError("board_full")
         token = secrets.token_urlsafe(24)  # 32 characters of A-Z a-z 0-9 _ -
-        await self.invites.create(_hash(token), coop.id, actor, timedelta(days=INVITE_DAYS))
-        await self._done(actor, "invite", coop.id)
+        await self.invites.create(
+            _hash(token),
+            coop.id,
+            actor,
+            timedelta(days=INVITE_DAYS),
+            kind="board" if board else "operator",
+        )
+        await self._done(actor, action, coop.id)
         return token, coop
 
     async def accept_invite(self, user_id: int, token: str) -> Cooperative:
-        """Make ``user_id`` an admin; raises :class:`InputError` (``invite_invalid``)."""
-        used = await self.invites.use(_hash(token), user_id) if 16 <= len(token) <= 64 else None
-        if used is None:
+        """Make ``user_id`` an admin; raises :class:`InputError`: ``invite_invalid`` (used,
+        expired, unknown, or its inviting admin has left the board) or ``board_full``
+        (the cooperative has :data:`~bot.services.board.MAX_ADMINS` admins already; the
+        invitation stays unused)."""
+        invite = await self.invites.get(_hash(token)) if 16 <= len(token) <= 64 else None
+        coop = await self.coops.get(invite.coop_id) if invite is not None else None
+        if (
+            invite is not None
+            and coop is not None
+            and invite.kind == "board"
+            and not await self.admins.is_admin(coop.id, invite.created_by or 0)
+        ):
+            coop = None  # its admin was removed or left: what they started ends with them
+        if (
+            invite is not None
+            and coop is not None
+            and invite.used_by is None
+            and not await self.admins.is_admin(coop.id, user_id)
+            and await self.board.seats_left(coop.id) <= 0
+        ):
+            await self._done(user_id, "accept_invite", coop.id, outcome="board_full")
+            raise InputError("board_full", coop=coop.name)
+        used = await self.invites.use(_hash(token), user_id) if coop is not None else None
+        if used is None or coop is None:
             await self.audit.record(actor=user_id, action="accept_invite", outcome="refused")
             raise InputError("invite_invalid")
-        coop = await self.coops.get(used.coop_id)
-        if coop is None:
-            raise InputError("invite_invalid")
         await self._done(user_id, "accept_invite", coop.id)
-        await self.board.grant(coop.id, user_id, actor=used.created_by or 0, how="invite")
+        how = "board_invite" if used.kind == "board" else "invite"
+        await self.board.grant(coop.id, user_id, actor=used.created_by or 0, how=how)
         return coop
 
     async def import_directory(

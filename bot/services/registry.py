@@ -23,6 +23,7 @@ from bot.services.membership import MembershipService
 from bot.services.platform import PlatformService
 from bot.services.privacy import PrivacyService
 from bot.services.search import SearchService
+from bot.services.sla import SlaService
 from bot.services.updates import UpdateService
 from bot.services.users import UserService
 
@@ -46,6 +47,7 @@ class Services:
     broadcast: BroadcastService
     health: HealthService
     updates: UpdateService
+    sla: SlaService
     geocoder: Geocoder | None = None  # an online geocoder the search service uses, if any
 
     async def close(self) -> None:

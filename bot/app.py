@@ -57,7 +57,7 @@ from handlers.broadcast.progress import make_progress
 from handlers.commands import set_default_commands
 from handlers.sla import SlaMessages
 from storage.admins import AdminRepository
-from storage.applications import ApplicationRepository
+from storage.applications import ApplicationRepository, WaitingApplications
 from storage.audit import AuditRepository
 from storage.broadcasts import BroadcastRepository
 from storage.cooperatives import CooperativeRepository
@@ -175,7 +175,7 @@ def build_services(
         apps, b.coops, gazetteer, b.vault, retention_days=settings.retention_days
     )
     platform = PlatformService()
-    board = BoardService(b.admins, b.coops, b.audit, platform)
+    board = BoardService(b.admins, b.coops, b.audit, platform, invites=b.invites)
     users = UserService(b.users, i18n)
     broadcast = BroadcastService(b.broadcasts)
     services = Services(
@@ -217,7 +217,12 @@ def build_services(
         health=HealthService(b.store),
         updates=UpdateService(b.updates, b.vault, b.keyring),
         sla=SlaService(
-            b.apps, b.coops, b.admins, broadcast, settings.admin_ids, SlaMessages(i18n, users)
+            WaitingApplications(b.store),
+            b.coops,
+            b.admins,
+            broadcast,
+            settings.admin_ids,
+            SlaMessages(i18n, users),
         ),
         geocoder=geocoder,
     )

@@ -367,7 +367,14 @@ class ApplicationRepository:
         query: Document = {"kind": kind} if kind else {}
         return [_notification(doc) async for doc in self._outbox.find(query).sort("created_at", 1)]
 
-    # --- waiting times (``bot/services/sla.py``) ----------------------------------------
+
+class WaitingApplications:
+    """Pending applications by how long they have waited, and the once-only markers on
+    them (``sla.<stage>_at``; ``bot/services/sla.py``). Over ``applications``, apart from
+    :class:`ApplicationRepository`: it opens no personal value and writes only markers."""
+
+    def __init__(self, store: Store) -> None:
+        self._col = store["applications"]
 
     async def sla_due(
         self, stage: str, created_before: datetime, after: str | None, limit: int

@@ -8,11 +8,9 @@ Every action — allowed or refused — is written to the insert-only audit log.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.services.board import BoardService
@@ -26,7 +24,6 @@ from bot.services.text import clean_line, fold
 from storage.base import Admins, Applications, AuditLog, Cooperatives, Invites, Users
 from storage.models import Application, AuditEntry, Cooperative, Point
 
-INVITE_DAYS = 7
 MEMBER_STATUSES = ("active", "suspended")
 
 
@@ -52,10 +49,6 @@ class PlatformStats:
     by_province: list[tuple[str, int, int, int]] = field(default_factory=list)  # code, coops,
     # active members, pending applications
     by_type: list[tuple[str, int, int]] = field(default_factory=list)  # type, coops, members
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class AdminService:
@@ -433,66 +426,17 @@ class AdminService:
     async def create_invite(
         self, actor: int, coop_id: str, *, board: bool = False
     ) -> tuple[str, Cooperative]:
-        """A one-time token (valid for 7 days) that makes whoever opens it an admin.
-
-        An operator invites anyone (``board`` False); with ``board`` an admin invites a
-        fellow board member of their own cooperative, and only while it has a free seat
-        (``InputError("board_full")``). Such an invitation is void once its creator is no
-        longer an admin.
-        """
-        action = "board_invite" if board else "invite"
+        """A one-time token (valid for 7 days) that makes whoever opens it an admin: from an
+        operator, or (``board``) from an admin for their own cooperative
+        (:meth:`BoardService.create_invite`)."""
         if not board:
-            await self.require_operator(actor, action)
-        coop = await self.coops.get(coop_id)
-        if coop is None:
-            raise await self.refuse(actor, action, target=coop_id)
-        if board:
-            await self.authorize(actor, action, coop_id=coop.id)
-            if await self.board.seats_left(coop.id) <= 0:
-                await self._done(actor, action, coop.id, outcome="board_full")
-                raise InputError("board_full")
-        token = secrets.token_urlsafe(24)  # 32 characters of A-Z a-z 0-9 _ -
-        await self.invites.create(
-            _hash(token),
-            coop.id,
-            actor,
-            timedelta(days=INVITE_DAYS),
-            kind="board" if board else "operator",
-        )
-        await self._done(actor, action, coop.id)
-        return token, coop
+            await self.require_operator(actor, "invite")
+        return await self.board.create_invite(actor, coop_id, board=board)
 
     async def accept_invite(self, user_id: int, token: str) -> Cooperative:
-        """Make ``user_id`` an admin; raises :class:`InputError`: ``invite_invalid`` (used,
-        expired, unknown, or its inviting admin has left the board) or ``board_full``
-        (the cooperative has :data:`~bot.services.board.MAX_ADMINS` admins already; the
-        invitation stays unused)."""
-        invite = await self.invites.get(_hash(token)) if 16 <= len(token) <= 64 else None
-        coop = await self.coops.get(invite.coop_id) if invite is not None else None
-        if (
-            invite is not None
-            and coop is not None
-            and invite.kind == "board"
-            and not await self.admins.is_admin(coop.id, invite.created_by or 0)
-        ):
-            coop = None  # its admin was removed or left: what they started ends with them
-        if (
-            invite is not None
-            and coop is not None
-            and invite.used_by is None
-            and not await self.admins.is_admin(coop.id, user_id)
-            and await self.board.seats_left(coop.id) <= 0
-        ):
-            await self._done(user_id, "accept_invite", coop.id, outcome="board_full")
-            raise InputError("board_full", coop=coop.name)
-        used = await self.invites.use(_hash(token), user_id) if coop is not None else None
-        if used is None or coop is None:
-            await self.audit.record(actor=user_id, action="accept_invite", outcome="refused")
-            raise InputError("invite_invalid")
-        await self._done(user_id, "accept_invite", coop.id)
-        how = "board_invite" if used.kind == "board" else "invite"
-        await self.board.grant(coop.id, user_id, actor=used.created_by or 0, how=how)
-        return coop
+        """Make ``user_id`` an admin; raises :class:`InputError` (``invite_invalid``,
+        ``board_full``)."""
+        return await self.board.accept_invite(user_id, token)
 
     async def import_directory(
         self, actor: int, data: bytes, progress: Progress | None = None

@@ -19,14 +19,22 @@ accept takes it, the others are told why not). Every check is ``AdminService.aut
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from storage.base import Admins, AuditLog, Cooperatives
+from bot.services.profile import InputError
+from storage.base import Admins, AuditLog, Cooperatives, Invites
 from storage.models import Cooperative
 
 MAX_ADMINS = 5
+INVITE_DAYS = 7
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class PlatformEvents(Protocol):
@@ -100,7 +108,9 @@ class BoardService:
         coops: Cooperatives,
         audit: AuditLog,
         events: PlatformEvents | None = None,
+        invites: Invites | None = None,
     ) -> None:
+        self.invites = invites
         self.admins = admins
         self.coops = coops
         self.audit = audit
@@ -161,6 +171,72 @@ class BoardService:
             raise LastAdmin(coop_id)
         await self.revoke(coop_id, actor, actor=actor, how="leave")
         return others
+
+    # --- invitations --------------------------------------------------------------------
+
+    async def create_invite(
+        self, actor: int, coop_id: str, *, board: bool = False
+    ) -> tuple[str, Cooperative]:
+        """A one-time token, valid for :data:`INVITE_DAYS` days, that makes whoever opens it
+        an admin of ``coop_id``. Without ``board`` the caller has checked that ``actor`` is
+        an operator; with it, ``actor`` must be an admin of ``coop_id`` and the board have a
+        free seat (``InputError("board_full")``). A board's invitation is void once its
+        creator is no longer an admin."""
+        assert self.invites is not None
+        action = "board_invite" if board else "invite"
+        coop = await self.coops.get(coop_id)
+        if coop is None:
+            raise await self._guard.refuse(actor, action, target=coop_id)
+        if board:
+            await self._authorize(actor, action, coop.id, None)
+            if await self.seats_left(coop.id) <= 0:
+                await self.audit.record(
+                    actor=actor, action=action, outcome="board_full", coop_id=coop.id
+                )
+                raise InputError("board_full")
+        token = secrets.token_urlsafe(24)  # 32 characters of A-Z a-z 0-9 _ -
+        kind = "board" if board else "operator"
+        await self.invites.create(
+            _hash(token), coop.id, actor, timedelta(days=INVITE_DAYS), kind=kind
+        )
+        await self.audit.record(actor=actor, action=action, outcome="ok", coop_id=coop.id)
+        return token, coop
+
+    async def accept_invite(self, user_id: int, token: str) -> Cooperative:
+        """Make ``user_id`` an admin; raises :class:`InputError`: ``invite_invalid`` (used,
+        expired, unknown, or its inviting admin has left the board) or ``board_full``
+        (already :data:`MAX_ADMINS` admins; the invitation stays unused)."""
+        assert self.invites is not None
+        invite = await self.invites.get(_hash(token)) if 16 <= len(token) <= 64 else None
+        coop = await self.coops.get(invite.coop_id) if invite is not None else None
+        if (
+            invite is not None
+            and coop is not None
+            and invite.kind == "board"
+            and not await self.admins.is_admin(coop.id, invite.created_by or 0)
+        ):
+            coop = None  # its admin was removed or left: what they started ends with them
+        if (
+            invite is not None
+            and coop is not None
+            and invite.used_by is None
+            and not await self.admins.is_admin(coop.id, user_id)
+            and await self.seats_left(coop.id) <= 0
+        ):
+            await self.audit.record(
+                actor=user_id, action="accept_invite", outcome="board_full", coop_id=coop.id
+            )
+            raise InputError("board_full", coop=coop.name)
+        used = await self.invites.use(_hash(token), user_id) if coop is not None else None
+        if used is None or coop is None:
+            await self.audit.record(actor=user_id, action="accept_invite", outcome="refused")
+            raise InputError("invite_invalid")
+        await self.audit.record(
+            actor=user_id, action="accept_invite", outcome="ok", coop_id=coop.id
+        )
+        how = "board_invite" if used.kind == "board" else "invite"
+        await self.grant(coop.id, user_id, actor=used.created_by or 0, how=how)
+        return coop
 
     # --- grants and removals ------------------------------------------------------------
 

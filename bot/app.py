@@ -49,6 +49,7 @@ from bot.services.platform import PlatformService
 from bot.services.privacy import PrivacyService
 from bot.services.registry import Services
 from bot.services.search import SearchService
+from bot.services.sla import SlaService
 from bot.services.updates import UpdateService
 from bot.services.users import UserService
 from bot.telegram.processing import FloodGuard, InboxQueue, PerUserProcessor
@@ -56,8 +57,9 @@ from bot.telegram.sender import HttpSender, make_sender
 from handlers.broadcast.header import Dresser
 from handlers.broadcast.progress import make_progress
 from handlers.commands import set_default_commands
+from handlers.sla import SlaMessages
 from storage.admins import AdminRepository
-from storage.applications import ApplicationRepository
+from storage.applications import ApplicationRepository, WaitingApplications
 from storage.audit import AuditRepository
 from storage.broadcasts import BroadcastRepository
 from storage.claims import ClaimRepository
@@ -179,7 +181,9 @@ def build_services(
         apps, b.coops, gazetteer, b.vault, retention_days=settings.retention_days
     )
     platform = PlatformService()
-    board = BoardService(b.admins, b.coops, b.audit, platform)
+    board = BoardService(b.admins, b.coops, b.audit, platform, invites=b.invites)
+    users = UserService(b.users, i18n)
+    broadcast = BroadcastService(b.broadcasts, i18n=i18n)
     admin = AdminService(
         operators=settings.admin_ids,
         admins=b.admins,
@@ -194,6 +198,7 @@ def build_services(
         users=b.users,
         board=board,
     )
+    board.bind(admin)  # the board's role checks are AdminService.authorize
     search = SearchService(b.coops, b.searches, gazetteer, names, geocoder)
     claims = ClaimService(
         b.claims, b.coops, admin, board, search, b.keyring, b.audit, settings.retention_days
@@ -201,7 +206,7 @@ def build_services(
     return Services(
         i18n=i18n,
         gazetteer=gazetteer,
-        users=UserService(b.users, i18n),
+        users=users,
         directory=DirectoryService(b.coops, gazetteer),
         search=search,
         importer=importer,
@@ -222,10 +227,18 @@ def build_services(
         claims=claims,
         board=board,
         platform=platform,
-        broadcast=BroadcastService(b.broadcasts, i18n=i18n),
+        broadcast=broadcast,
         health=HealthService(b.store),
         updates=UpdateService(b.updates, b.vault, b.keyring),
         onboarding=OnboardingService(OnboardingRepository(b.store), b.coops, admin, gazetteer),
+        sla=SlaService(
+            WaitingApplications(b.store),
+            b.coops,
+            b.admins,
+            broadcast,
+            settings.admin_ids,
+            SlaMessages(i18n, users),
+        ),
         geocoder=geocoder,
     )
 

@@ -197,6 +197,14 @@ PROFILE = Callback("ap", (ID,))
 PROFILE_EDIT = Callback("pe", (ID, Field(r"[a-z]{2,6}")))  # a profile field's short key
 LOOP = Callback("pl", (ID, choice("c", "o", "x")))  # closed-loop, open-loop, not set
 STATS = Callback("as", (ID,))
+# The board (issue 15): its admins, inviting a fellow board member, removing one, leaving.
+USER = number(16)  # a Telegram user id (another admin of the same cooperative)
+BOARD = Callback("ab", (ID,))
+BOARD_INVITE = Callback("abi", (ID,))
+BOARD_REMOVE_ASK = Callback("abq", (ID, USER))
+BOARD_REMOVE = Callback("abr", (ID, USER))
+BOARD_LEAVE_ASK = Callback("abl", (ID,))
+BOARD_LEAVE = Callback("aby", (ID,))
 
 # -- platform operators -----------------------------------------------------------------
 OPERATOR_MENU = Callback("op")

@@ -4,6 +4,7 @@ start; what they act on is in the database, so a restart loses nothing."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram.ext import Application
@@ -13,6 +14,7 @@ from bot.context import BotContext
 log = logging.getLogger(__name__)
 
 RETENTION_EVERY_S = 6 * 3600
+SLA_EVERY_S = 3600  # reminders are due in days: an hour late is on time
 
 
 async def purge_expired(context: BotContext) -> None:
@@ -31,8 +33,26 @@ async def purge_expired(context: BotContext) -> None:
     log.info("retention purge applications=%s claims=%s", purged, claims)
 
 
+async def waiting_times(context: BotContext) -> None:
+    """Remind boards of applications waiting 3 days; tell operators and applicants at 7."""
+    services = context.bot_data.services
+    if services is None:
+        return
+    try:
+        await services.sla.run(datetime.now(UTC))
+    except Exception as exc:
+        if services.health.unavailable(exc):
+            log.warning("waiting-time reminders skipped: database unavailable")
+            return
+        raise
+
+
 def schedule(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     if app.job_queue is not None:
         app.job_queue.run_repeating(
             purge_expired, interval=RETENTION_EVERY_S, first=60, name="retention"
+        )
+        # At start too (soon after): the markers on the applications say what was sent.
+        app.job_queue.run_repeating(
+            waiting_times, interval=SLA_EVERY_S, first=30, name="waiting_times"
         )

@@ -92,6 +92,11 @@ class AdminRepository:
     async def admins_of(self, coop_id: str) -> list[int]:
         return [int(doc["user_id"]) async for doc in self._col.find({"coop_id": coop_id})]
 
+    async def grants_of(self, coop_id: str) -> list[AdminGrant]:
+        """A cooperative's admins, longest-serving first (the board screen numbers them)."""
+        cursor = self._col.find({"coop_id": coop_id}).sort([("added_at", 1), ("user_id", 1)])
+        return [_record(doc) async for doc in cursor]
+
     async def all(self) -> list[AdminGrant]:
         cursor = self._col.find().sort([("coop_id", 1), ("user_id", 1)])
         return [_record(doc) async for doc in cursor]

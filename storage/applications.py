@@ -370,3 +370,44 @@ class ApplicationRepository:
         """Queued notifications (of one kind, or all), oldest first."""
         query: Document = {"kind": kind} if kind else {}
         return [_notification(doc) async for doc in self._outbox.find(query).sort("created_at", 1)]
+
+
+class WaitingApplications:
+    """Pending applications by how long they have waited, and the once-only markers on
+    them (``sla.<stage>_at``; ``bot/services/sla.py``). Over ``applications``, apart from
+    :class:`ApplicationRepository`: it opens no personal value and writes only markers."""
+
+    def __init__(self, store: Store) -> None:
+        self._col = store["applications"]
+
+    async def sla_due(
+        self, stage: str, created_before: datetime, after: str | None, limit: int
+    ) -> list[Application]:
+        """Pending applications sent before ``created_before`` without the ``stage``
+        marker (``sla.<stage>_at``), in id order after ``after`` (to page through them)."""
+        query: Document = {
+            "status": "pending",
+            "created_at": {"$lte": created_before},
+            f"sla.{stage}_at": {"$exists": False},
+        }
+        oid = _oid(after) if after else None
+        if oid is not None:
+            query["_id"] = {"$gt": oid}
+        cursor = self._col.find(query).sort("_id", 1).limit(limit)
+        return [to_record(doc) async for doc in cursor]
+
+    async def sla_claim(
+        self, ids: Sequence[str], stage: str, now: datetime, run: str
+    ) -> list[Application]:
+        """Set the ``stage`` marker on those of ``ids`` still pending and unmarked; returns
+        the ones this ``run`` marked. The conditional write is the claim: two processes
+        never both get an application, so nobody is told twice."""
+        oids = [oid for oid in map(_oid, ids) if oid is not None]
+        if not oids:
+            return []
+        await self._col.update_many(
+            {"_id": {"$in": oids}, "status": "pending", f"sla.{stage}_at": {"$exists": False}},
+            {"$set": {f"sla.{stage}_at": now, f"sla.{stage}_run": run}},
+        )
+        cursor = self._col.find({"_id": {"$in": oids}, f"sla.{stage}_run": run}).sort("_id", 1)
+        return [to_record(doc) async for doc in cursor]

@@ -1,4 +1,8 @@
-"""One-time admin invitations: stored by hash, single use, with an expiry."""
+"""One-time admin invitations: stored by hash, single use, with an expiry.
+
+``kind`` says who invited: ``operator`` (the platform) or ``board`` (an admin of the
+cooperative inviting a fellow board member; void once that admin is no longer one).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ def _record(doc: Document) -> Invite:
         expires_at=doc["expires_at"],
         used_by=doc.get("used_by"),
         used_at=doc.get("used_at"),
+        kind=doc.get("kind") or "operator",
     )
 
 
@@ -29,7 +34,12 @@ class InviteRepository:
         self._col = store["invites"]
 
     async def create(
-        self, token_hash: str, coop_id: str, created_by: int, valid_for: timedelta
+        self,
+        token_hash: str,
+        coop_id: str,
+        created_by: int,
+        valid_for: timedelta,
+        kind: str = "operator",
     ) -> None:
         now = datetime.now(UTC)
         await self._col.insert_one(
@@ -40,6 +50,7 @@ class InviteRepository:
                 "created_at": now,
                 "expires_at": now + valid_for,
                 "used_by": None,
+                "kind": kind,
             }
         )
 

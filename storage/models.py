@@ -231,6 +231,7 @@ class Invite:
     expires_at: datetime
     used_by: int | None = None  # -1 once the user who accepted it was erased
     used_at: datetime | None = None
+    kind: str = "operator"  # "board": a cooperative's admin invited a fellow board member
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,8 @@ INDEXES: dict[str, list[IndexModel]] = {
             [("coop_id", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)],
             name="coop_status",
         ),
+        # Waiting times: pending applications by age (bot/services/sla.py).
+        IndexModel([("status", ASCENDING), ("created_at", ASCENDING)], name="status_created"),
     ],
     "notifications": [
         IndexModel([("delivered", ASCENDING), ("created_at", ASCENDING)], name="pending")

@@ -8,11 +8,9 @@ Every action — allowed or refused — is written to the insert-only audit log.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.services.board import BoardService
@@ -26,7 +24,6 @@ from bot.services.text import clean_line, fold
 from storage.base import Admins, Applications, AuditLog, Cooperatives, Invites, Users
 from storage.models import Application, AuditEntry, Cooperative, Point
 
-INVITE_DAYS = 7
 MEMBER_STATUSES = ("active", "suspended")
 
 
@@ -52,10 +49,6 @@ class PlatformStats:
     by_province: list[tuple[str, int, int, int]] = field(default_factory=list)  # code, coops,
     # active members, pending applications
     by_type: list[tuple[str, int, int]] = field(default_factory=list)  # type, coops, members
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class AdminService:
@@ -430,29 +423,20 @@ class AdminService:
         coop.verified = verified
         return coop
 
-    async def create_invite(self, actor: int, coop_id: str) -> tuple[str, Cooperative]:
-        """A one-time token (valid for 7 days) that makes whoever opens it an admin."""
-        await self.require_operator(actor, "invite")
-        coop = await self.coops.get(coop_id)
-        if coop is None:
-            raise await self.refuse(actor, "invite", target=coop_id)
-        token = secrets.token_urlsafe(24)  # 32 characters of A-Z a-z 0-9 _ -
-        await self.invites.create(_hash(token), coop.id, actor, timedelta(days=INVITE_DAYS))
-        await self._done(actor, "invite", coop.id)
-        return token, coop
+    async def create_invite(
+        self, actor: int, coop_id: str, *, board: bool = False
+    ) -> tuple[str, Cooperative]:
+        """A one-time token (valid for 7 days) that makes whoever opens it an admin: from an
+        operator, or (``board``) from an admin for their own cooperative
+        (:meth:`BoardService.create_invite`)."""
+        if not board:
+            await self.require_operator(actor, "invite")
+        return await self.board.create_invite(actor, coop_id, board=board)
 
     async def accept_invite(self, user_id: int, token: str) -> Cooperative:
-        """Make ``user_id`` an admin; raises :class:`InputError` (``invite_invalid``)."""
-        used = await self.invites.use(_hash(token), user_id) if 16 <= len(token) <= 64 else None
-        if used is None:
-            await self.audit.record(actor=user_id, action="accept_invite", outcome="refused")
-            raise InputError("invite_invalid")
-        coop = await self.coops.get(used.coop_id)
-        if coop is None:
-            raise InputError("invite_invalid")
-        await self._done(user_id, "accept_invite", coop.id)
-        await self.board.grant(coop.id, user_id, actor=used.created_by or 0, how="invite")
-        return coop
+        """Make ``user_id`` an admin; raises :class:`InputError` (``invite_invalid``,
+        ``board_full``)."""
+        return await self.board.accept_invite(user_id, token)
 
     async def import_directory(
         self, actor: int, data: bytes, progress: Progress | None = None

@@ -25,6 +25,7 @@ from bot.services.onboarding import OnboardingService
 from bot.services.platform import PlatformService
 from bot.services.privacy import PrivacyService
 from bot.services.search import SearchService
+from bot.services.sla import SlaService
 from bot.services.updates import UpdateService
 from bot.services.users import UserService
 
@@ -50,6 +51,7 @@ class Services:
     health: HealthService
     updates: UpdateService
     onboarding: OnboardingService  # operators' onboarding figures (/stats)
+    sla: SlaService
     geocoder: Geocoder | None = None  # an online geocoder the search service uses, if any
 
     async def close(self) -> None:

@@ -6,6 +6,7 @@ application gets the same answer as a missing one.
 
 ``panel.py`` /admin and the panel · ``applications.py`` the queue and decisions ·
 ``members.py`` the register · ``profile.py`` the profile · ``stats.py`` statistics ·
+``board.py`` the board's admins (invite, remove, leave) ·
 ``input.py`` what admins type when a button asks (reasons, a member search, profile fields),
 through the shared awaited-input conversation (:mod:`handlers.awaited`) · ``reply.py`` how
 the panel answers. Messages to applicants and admins are :mod:`handlers.notify`.
@@ -22,6 +23,14 @@ from handlers.admin.applications import (
     on_reject_preset,
     on_reveal,
 )
+from handlers.admin.board import (
+    on_board,
+    on_invite,
+    on_leave,
+    on_leave_ask,
+    on_remove,
+    on_remove_ask,
+)
 from handlers.admin.input import ENTRY_POINTS as INPUT_ENTRY_POINTS
 from handlers.admin.input import on_location as on_input_location
 from handlers.admin.input import on_text as on_input_text
@@ -31,6 +40,12 @@ from handlers.admin.profile import on_loop, on_profile
 from handlers.admin.stats import on_stats
 from handlers.callbacks import (
     APPROVE,
+    BOARD,
+    BOARD_INVITE,
+    BOARD_LEAVE,
+    BOARD_LEAVE_ASK,
+    BOARD_REMOVE,
+    BOARD_REMOVE_ASK,
     EXPORT,
     LOOP,
     MEMBER,
@@ -60,4 +75,10 @@ HANDLERS: list[BaseHandler] = [
     CallbackQueryHandler(on_profile, pattern=PROFILE.pattern),
     CallbackQueryHandler(on_loop, pattern=LOOP.pattern),
     CallbackQueryHandler(on_stats, pattern=STATS.pattern),
+    CallbackQueryHandler(on_board, pattern=BOARD.pattern),
+    CallbackQueryHandler(on_invite, pattern=BOARD_INVITE.pattern),
+    CallbackQueryHandler(on_remove_ask, pattern=BOARD_REMOVE_ASK.pattern),
+    CallbackQueryHandler(on_remove, pattern=BOARD_REMOVE.pattern),
+    CallbackQueryHandler(on_leave_ask, pattern=BOARD_LEAVE_ASK.pattern),
+    CallbackQueryHandler(on_leave, pattern=BOARD_LEAVE.pattern),
 ]

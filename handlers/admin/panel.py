@@ -11,7 +11,16 @@ from bot.context import BotContext
 from bot.i18n import Translator
 from bot.services.admin import Forbidden
 from handlers.admin.reply import edit
-from handlers.callbacks import COMPOSE, MEMBERS, OPERATOR_MENU, PANEL, PROFILE, QUEUE, STATS
+from handlers.callbacks import (
+    BOARD,
+    COMPOSE,
+    MEMBERS,
+    OPERATOR_MENU,
+    PANEL,
+    PROFILE,
+    QUEUE,
+    STATS,
+)
 from handlers.guard import actor, guarded
 from storage.models import Cooperative
 
@@ -33,6 +42,7 @@ def panel_keyboard(t: Translator, coop: Cooperative, pending: int) -> InlineKeyb
                 InlineKeyboardButton(_("📊 Statistics"), callback_data=STATS(coop.id)),
                 InlineKeyboardButton(_("📣 Announcement"), callback_data=COMPOSE(coop.id)),
             ],
+            [InlineKeyboardButton(_("👤 Admins"), callback_data=BOARD(coop.id))],
         ]
     )
 

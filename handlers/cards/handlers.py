@@ -147,6 +147,10 @@ async def _show(update: Update, context: BotContext, application_id: str) -> Non
         await query.answer(t.gettext("This card is not in your wallet."), show_alert=True)
         return
     await query.answer()
+    if _is_text(query.message) and query.message is not None:  # no photo to replace
+        await query.edit_message_reply_markup(None)
+        await send_wallet(context, query.message.chat.id, user.id, focus=application_id)
+        return
     entry = entries[index]
     await _with_photo(
         context,
@@ -222,11 +226,16 @@ async def _ask(
     query = update.callback_query
     assert query is not None
     await query.answer()
-    await query.edit_message_caption(
-        text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=confirm_keyboard(yes, yes_data, context.gettext("↩ No"), back_data),
-    )
+    markup = confirm_keyboard(yes, yes_data, context.gettext("↩ No"), back_data)
+    if _is_text(query.message):  # a status message about the application (waiting times)
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        return
+    await query.edit_message_caption(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+def _is_text(message: object) -> bool:
+    """Whether a button's message is text, not a card (a photo's caption is edited)."""
+    return isinstance(message, Message) and not message.photo
 
 
 async def on_leave_ask(update: Update, context: BotContext) -> None:

@@ -16,6 +16,7 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
+from bot.services.board import MAX_ADMINS
 from bot.services.catalog import type_label
 from bot.services.profile import InputError
 from handlers.admin.stats import STATUS_LABELS
@@ -206,7 +207,17 @@ async def accept_invite(update: Update, context: BotContext, token: str) -> None
     assert message is not None
     try:
         coop = await context.services.admin.accept_invite(actor(update), token)
-    except InputError:
+    except InputError as error:
+        if error.code == "board_full":
+            await message.reply_text(
+                context.gettext(
+                    "This invitation cannot be used now: <b>{coop}</b> already has {most} "
+                    "admins, the most a cooperative may have. Ask its admins to remove one "
+                    "first; the invitation stays valid until it expires."
+                ).format(coop=escape(str(error.params.get("coop", ""))), most=MAX_ADMINS),
+                parse_mode=ParseMode.HTML,
+            )
+            return
         await message.reply_text(
             context.gettext(
                 "This invitation is not valid: it was used already, has expired or does not "

@@ -54,17 +54,20 @@ from bot.telegram.sender import HttpSender, make_sender
 from handlers.broadcast.keyboards import mute_markup
 from handlers.broadcast.progress import make_progress
 from handlers.commands import set_default_commands
+from handlers.platform.notices import TelegramNotices
 from storage.admins import AdminRepository
 from storage.applications import ApplicationRepository
 from storage.audit import AuditRepository
 from storage.broadcasts import BroadcastRepository
 from storage.cooperatives import CooperativeRepository
 from storage.invites import InviteRepository
+from storage.join_attempts import JoinAttemptRepository
 from storage.keys import KeyRepository
 from storage.mongo import Store
 from storage.privacy import PrivacyRepository
 from storage.searches import SearchRepository
 from storage.state import StateRepository
+from storage.subscriptions import SubscriptionRepository
 from storage.updates import UpdateLog
 from storage.users import UserRepository
 
@@ -172,12 +175,23 @@ def build_services(
     membership = MembershipService(
         apps, b.coops, gazetteer, b.vault, retention_days=settings.retention_days
     )
-    platform = PlatformService()
+    users = UserService(b.users, i18n)
+    broadcast = BroadcastService(b.broadcasts)
+    platform = PlatformService(
+        SubscriptionRepository(b.store),
+        JoinAttemptRepository(b.store),
+        b.coops,
+        b.apps,
+        b.admins,
+        users,
+        broadcast,
+        TelegramNotices(),
+    )
     board = BoardService(b.admins, b.coops, b.audit, platform)
     return Services(
         i18n=i18n,
         gazetteer=gazetteer,
-        users=UserService(b.users, i18n),
+        users=users,
         directory=DirectoryService(b.coops, gazetteer),
         search=SearchService(b.coops, b.searches, gazetteer, names, geocoder),
         importer=importer,
@@ -206,10 +220,11 @@ def build_services(
             settings.retention_days,
             b.keyring,
             board,
+            platform=platform,
         ),
         board=board,
         platform=platform,
-        broadcast=BroadcastService(b.broadcasts),
+        broadcast=broadcast,
         health=HealthService(b.store),
         updates=UpdateService(b.updates, b.vault, b.keyring),
         geocoder=geocoder,

@@ -16,6 +16,7 @@ from handlers import (
     language,
     membership,
     operator,
+    platform,
     preprocess,
     privacy,
     private,
@@ -59,6 +60,7 @@ def register(
         broadcast,
         operator,
         privacy,
+        platform,
         search,  # the search handlers, then a cooperative's page, then inline mode
         fallback,  # last: unknown commands, unsupported messages, stale buttons
     ):

@@ -218,3 +218,12 @@ UNMUTE = Callback("um", (MUTE_KEY,))
 
 # -- privacy ----------------------------------------------------------------------------
 DELETE_DATA = Callback("dd", (choice("yes", "no"),))
+
+# -- boards coming aboard ---------------------------------------------------------------
+# "I run this cooperative" on the card of a cooperative not on the platform: the claim
+# form starts (its handler is the claims feature's).
+CLAIM_START = Callback("clm", (ID,))
+NOTIFY_ME = Callback("nm", (ID,))  # tell me when this cooperative comes aboard
+NOTIFY_CANCEL = Callback("nc", (ID,))  # … not any more (from its contact card)
+NOTIFY_LIST = Callback("nl")  # the cooperatives I wait for
+NOTIFY_UNLIST = Callback("nx", (ID,))  # stop waiting for one (from that list)

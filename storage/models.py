@@ -267,3 +267,27 @@ class InboxEntry:
     body: str  # the update's JSON, sealed by the service
     received_at: datetime
     attempts: int  # how many starts have replayed it (counted before each replay)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """Someone asked to be told when a cooperative comes on the platform ("🔔 notify me").
+
+    ``notified_at`` is set when they were told: they are told once; subscribing again after
+    that starts a new subscription."""
+
+    coop_id: str
+    user_id: int
+    created_at: datetime
+    notified_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JoinAttempt:
+    """Someone tried to join a cooperative that is not on the platform (the demand list)."""
+
+    coop_id: str
+    user_id: int
+    first_at: datetime
+    last_at: datetime
+    count: int = 1

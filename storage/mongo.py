@@ -80,6 +80,16 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("done_at", ASCENDING)], name="ttl", expireAfterSeconds=24 * 3600),
         IndexModel([("pending", ASCENDING), ("_id", ASCENDING)], name="pending", sparse=True),
     ],
+    # Notify-me and join attempts on cooperatives not on the platform: _id is
+    # "<coop_id>:<user_id>"; by cooperative (who to tell, demand) and by user (/mydata).
+    "subscriptions": [
+        IndexModel([("coop_id", ASCENDING), ("notified_at", ASCENDING)], name="coop"),
+        IndexModel([("user_id", ASCENDING)], name="user"),
+    ],
+    "join_attempts": [
+        IndexModel([("coop_id", ASCENDING)], name="coop"),
+        IndexModel([("user_id", ASCENDING)], name="user"),
+    ],
 }
 
 

@@ -20,6 +20,7 @@ from bot.services.crypto import Keyring
 from bot.services.draft import Forms, open_forms
 from bot.services.membership import MembershipService
 from bot.services.personal import APPLICATION_FIELDS
+from bot.services.platform import PlatformService
 from storage.base import Admins, Cooperatives, Privacy, Users
 
 # What erasure and retention remove from an application: its personal values (sealed, and
@@ -46,8 +47,11 @@ class PrivacyService:
         retention_days: int,
         keyring: Keyring,
         board: BoardService,
+        *,
+        platform: PlatformService | None = None,
     ) -> None:
         self.board = board
+        self.platform = platform
         self.repo = repo
         self.keyring = keyring
         self.membership = membership
@@ -94,7 +98,7 @@ class PrivacyService:
                 }
             )
         drafts = [{"cooperative_id": coop_id, **draft.export()} for coop_id, draft in Forms(forms)]
-        return {
+        export = {
             "exported_at": datetime.now(UTC).isoformat(),
             "controller": "Gerbang Koperasi",
             "telegram_user_id": user_id,
@@ -120,6 +124,9 @@ class PrivacyService:
             "announcement_mutes": await self.repo.mutes(user_id),
             "saved_searches": await self.repo.search_count(user_id),
         }
+        if self.platform is not None:  # notify-me subscriptions and join attempts
+            export.update(await self.platform.export(user_id))
+        return export
 
     async def erase(self, user_id: int) -> Erasure:
         """Delete the user's personal data everywhere; only anonymous counts remain."""
@@ -142,6 +149,8 @@ class PrivacyService:
         for coop_id in await self.admins.coops_of(user_id):
             await self.board.revoke(coop_id, user_id, actor=user_id, how="erasure")
         await self.repo.erase_user(user_id)
+        if self.platform is not None:
+            await self.platform.forget(user_id)
         return Erasure(withdrawn, ended, erased, notified)
 
     async def purge_expired(self, now: datetime | None = None) -> int:

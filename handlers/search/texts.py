@@ -9,6 +9,7 @@ from bot.i18n import Translator
 from bot.services.directory import DirectoryService
 from bot.services.gazetteer import display_name
 from bot.services.search import PAGE_SIZE, NoResults, ResultPage
+from handlers.platform.texts import platform_badge, result_badge
 from handlers.render import services_text, type_text
 from storage.models import Cooperative
 
@@ -21,7 +22,7 @@ def result_line(
     n: int, coop: Cooperative, t: Translator, directory: DirectoryService, *, show_distance: bool
 ) -> str:
     lines = [f"<b>{n}. {escape(coop.name)}</b>{verified_badge(coop, t)}"]
-    meta = [type_text(coop.type, t)]
+    meta = [type_text(coop.type, t), *result_badge(coop, t)]
     if show_distance and coop.distance_m is not None:
         meta.append("📏 " + t.distance(coop.distance_m))
     else:
@@ -161,6 +162,7 @@ def detail_text(coop: Cooperative, t: Translator, directory: DirectoryService) -
         lines.append(_("✅ Verified by Gerbang Koperasi"))
     if coop.demo:
         lines.append(_("🧪 Demo data — not a real cooperative"))
+    lines.append(platform_badge(coop, t))
     lines.append("")
     lines.append(_("Type: {type}").format(type=type_text(coop.type, t)))
     if coop.services:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from html import escape
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ParseMode
@@ -14,6 +15,7 @@ from bot.context import BotContext
 from handlers.callbacks import DELETE_DATA
 from handlers.keyboards import main_keyboard
 from handlers.notify import notify_admins_left
+from handlers.platform.keyboards import list_button
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,14 @@ async def my_data(update: Update, context: BotContext) -> None:
             "🔐 Everything Gerbang Koperasi stores about you, including "
             "your NIK. Keep this file private."
         ),
+        reply_markup=_notify_me_button(context, data),
     )
+
+
+def _notify_me_button(context: BotContext, data: dict[str, Any]) -> InlineKeyboardMarkup | None:
+    """The notify-me list, for someone waiting for a cooperative to join (to cancel)."""
+    waiting = [s for s in data.get("notify_me", []) if s.get("notified_at") is None]
+    return list_button(context.t) if waiting else None
 
 
 async def delete_data(update: Update, context: BotContext) -> None:

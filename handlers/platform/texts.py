@@ -20,7 +20,7 @@ def platform_badge(coop: Cooperative, t: Translator) -> str:
 
 def result_badge(coop: Cooperative, t: Translator) -> list[str]:
     """The mark in a search result row (only for one on the platform: most are not)."""
-    return [t.gettext("🟢 online")] if coop.on_platform else []
+    return [t.gettext("🟢 apply online")] if coop.on_platform else []
 
 
 def contact_text(

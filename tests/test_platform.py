@@ -353,3 +353,19 @@ def test_repositories_conform(store: Store) -> None:
     for repo, protocol in ((subscriptions, Subscriptions), (attempts, JoinAttempts)):
         names = [n for n in vars(protocol) if not n.startswith("_")]
         assert names and all(callable(getattr(repo, n, None)) for n in names)
+
+
+async def test_demo_has_cooperatives_on_and_off(
+    services: Services, backend: Backend, gazetteer: Any
+) -> None:
+    from bot.services.demo import DEMO_BOARD_ID, seed_demo
+
+    coops, board = services.directory.coops, services.board
+    await seed_demo(services.importer, coops, gazetteer, ("53.71",), board=board)
+    run_by = await backend.admins.coops_of(DEMO_BOARD_ID)
+    assert 1 <= len(run_by) <= 10  # the Merah Putih cooperatives near Kupang's centre
+    total = await backend.store["cooperatives"].count_documents({})
+    on = await backend.store["cooperatives"].count_documents({"on_platform": True})
+    assert on == len(run_by) and total > on
+    await seed_demo(services.importer, coops, gazetteer, ("53.71",), board=board)
+    assert sorted(await backend.admins.coops_of(DEMO_BOARD_ID)) == sorted(run_by)

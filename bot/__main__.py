@@ -203,7 +203,9 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     setup_logging(settings)
 
     async def work(services: Services, backend: Backend) -> int:
-        result = await seed_demo(services.importer, services.directory.coops, services.gazetteer)
+        result = await seed_demo(
+            services.importer, services.directory.coops, services.gazetteer, board=services.board
+        )
         print(
             f"Demo directory: {result.report.created} created, {result.report.updated} "
             f"updated ({result.report.rows} synthetic cooperatives, names end in “(Demo)”)."

@@ -57,6 +57,7 @@ from bot.telegram.sender import HttpSender, make_sender
 from handlers.broadcast.header import Dresser
 from handlers.broadcast.progress import make_progress
 from handlers.commands import set_default_commands
+from handlers.platform.notices import TelegramNotices
 from handlers.sla import SlaMessages
 from storage.admins import AdminRepository
 from storage.applications import ApplicationRepository, WaitingApplications
@@ -65,12 +66,14 @@ from storage.broadcasts import BroadcastRepository
 from storage.claims import ClaimRepository
 from storage.cooperatives import CooperativeRepository
 from storage.invites import InviteRepository
+from storage.join_attempts import JoinAttemptRepository
 from storage.keys import KeyRepository
 from storage.mongo import Store
 from storage.onboarding import OnboardingRepository
 from storage.privacy import PrivacyRepository
 from storage.searches import SearchRepository
 from storage.state import StateRepository
+from storage.subscriptions import SubscriptionRepository
 from storage.updates import UpdateLog
 from storage.users import UserRepository
 
@@ -180,10 +183,19 @@ def build_services(
     membership = MembershipService(
         apps, b.coops, gazetteer, b.vault, retention_days=settings.retention_days
     )
-    platform = PlatformService()
-    board = BoardService(b.admins, b.coops, b.audit, platform, invites=b.invites)
     users = UserService(b.users, i18n)
     broadcast = BroadcastService(b.broadcasts, i18n=i18n)
+    platform = PlatformService(
+        SubscriptionRepository(b.store),
+        JoinAttemptRepository(b.store),
+        b.coops,
+        b.apps,
+        b.admins,
+        users,
+        broadcast,
+        TelegramNotices(),
+    )
+    board = BoardService(b.admins, b.coops, b.audit, platform, invites=b.invites)
     admin = AdminService(
         operators=settings.admin_ids,
         admins=b.admins,
@@ -223,6 +235,7 @@ def build_services(
             b.keyring,
             board,
             claims=claims,
+            platform=platform,
         ),
         claims=claims,
         board=board,

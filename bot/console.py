@@ -436,7 +436,9 @@ async def console_session(
     async def seed_if_empty(services: Services) -> None:
         if not demo or await services.directory.count() > 0:
             return
-        result = await seed_demo(services.importer, services.directory.coops, services.gazetteer)
+        result = await seed_demo(
+            services.importer, services.directory.coops, services.gazetteer, board=services.board
+        )
         print(
             f"Loaded demo data: {result.report.imported} synthetic cooperatives (names end in "
             "“(Demo)”) in Medan, Sleman, Jakarta, Makassar and Kupang.",

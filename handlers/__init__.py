@@ -17,6 +17,7 @@ from handlers import (
     language,
     membership,
     operator,
+    platform,
     preprocess,
     privacy,
     private,
@@ -62,6 +63,7 @@ def register(
         operator,
         claims,
         privacy,
+        platform,
         search,  # the search handlers, then a cooperative's page, then inline mode
         fallback,  # last: unknown commands, unsupported messages, stale buttons
     ):

@@ -230,9 +230,6 @@ MUTE_KEY = Field(f"{ID.regex}|{PLATFORM}")
 MUTE = Callback("mu", (MUTE_KEY,))
 UNMUTE = Callback("um", (MUTE_KEY,))
 
-# -- boards coming aboard --------------------------------------------------------------
-CLAIM_START = Callback("cl", (ID,))  # "I run this cooperative": start a claim
-
 # -- claims: a board member's form, the claimant's answer, the operators' decisions -----
 CLAIM_AGREE = Callback("kl:ok")  # consent to the processing
 CLAIM_ROLE = Callback("kl:role", (choice(*ROLES),))
@@ -249,3 +246,12 @@ CLAIM_SHOW = Callback("ko:see", (ID,))
 
 # -- privacy ----------------------------------------------------------------------------
 DELETE_DATA = Callback("dd", (choice("yes", "no"),))
+
+# -- boards coming aboard ---------------------------------------------------------------
+# "I run this cooperative" on the card of a cooperative not on the platform: the claim
+# form starts (its handler is the claims feature's).
+CLAIM_START = Callback("clm", (ID,))
+NOTIFY_ME = Callback("nm", (ID,))  # tell me when this cooperative comes aboard
+NOTIFY_CANCEL = Callback("nc", (ID,))  # … not any more (from its contact card)
+NOTIFY_LIST = Callback("nl")  # the cooperatives I wait for
+NOTIFY_UNLIST = Callback("nx", (ID,))  # stop waiting for one (from that list)

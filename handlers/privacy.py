@@ -24,6 +24,7 @@ from handlers.admin.stats import STATUS_LABELS
 from handlers.callbacks import DELETE_DATA
 from handlers.keyboards import main_keyboard
 from handlers.notify import notify_admins_left, occupation_text, reason_text
+from handlers.platform.keyboards import list_button
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ async def my_data(update: Update, context: BotContext) -> None:
             "🔐 Everything Gerbang Koperasi stores about you, including "
             "your NIK. Keep this file private."
         ),
+        reply_markup=_notify_me_button(context, data),
     )
     for part in split_message(export_summary(context.t, data)):
         await context.bot.send_message(chat.id, part, parse_mode=ParseMode.HTML)
@@ -256,6 +258,12 @@ def split_message(text: str, limit: int = 4000) -> list[str]:
     if current.strip():
         parts.append(current)
     return parts
+
+
+def _notify_me_button(context: BotContext, data: dict[str, Any]) -> InlineKeyboardMarkup | None:
+    """The notify-me list, for someone waiting for a cooperative to join (to cancel)."""
+    waiting = [s for s in data.get("notify_me", []) if s.get("notified_at") is None]
+    return list_button(context.t) if waiting else None
 
 
 async def delete_data(update: Update, context: BotContext) -> None:

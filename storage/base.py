@@ -29,6 +29,7 @@ from storage.models import (
     Evidence,
     InboxEntry,
     Invite,
+    JoinAttempt,
     LegacyFields,
     Median,
     Notice,
@@ -37,6 +38,7 @@ from storage.models import (
     Point,
     Recipient,
     SavedSearch,
+    Subscription,
     UpsertResult,
     UserProfile,
     UserState,
@@ -367,3 +369,27 @@ class SlaQueue(Protocol):
     async def sla_claim(
         self, ids: Sequence[str], stage: str, now: datetime, run: str
     ) -> list[Application]: ...
+
+
+class Subscriptions(Protocol):
+    """Notify-me subscriptions to cooperatives not on the platform
+    (``storage/subscriptions.py``)."""
+
+    async def subscribe(self, coop_id: str, user_id: int, now: datetime | None = None) -> bool: ...
+    async def cancel(self, coop_id: str, user_id: int) -> bool: ...
+    async def is_waiting(self, coop_id: str, user_id: int) -> bool: ...
+    async def waiting_of(self, user_id: int) -> list[Subscription]: ...
+    async def of_user(self, user_id: int) -> list[Subscription]: ...
+    async def take_waiting(
+        self, coop_id: str, now: datetime | None = None
+    ) -> list[Subscription]: ...
+    async def count_waiting(self, coop_id: str) -> int: ...
+    async def erase_user(self, user_id: int) -> int: ...
+
+
+class JoinAttempts(Protocol):
+    """Attempts to join cooperatives not on the platform (``storage/join_attempts.py``)."""
+
+    async def record(self, coop_id: str, user_id: int, now: datetime | None = None) -> None: ...
+    async def of_user(self, user_id: int) -> list[JoinAttempt]: ...
+    async def erase_user(self, user_id: int) -> int: ...

@@ -36,6 +36,7 @@ LIST_PROJECTION = {
     "loc": 1,
     "name_tokens": 1,
     "demo": 1,
+    "on_platform": 1,  # the "on the platform" badge
 }
 
 _FIELDS = (

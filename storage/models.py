@@ -342,3 +342,27 @@ class Claim:
     question: str | None = None  # what the operators asked for ("more")
     answer: str | None = None  # the claimant's typed answer to it
     consent: dict[str, Any] = field(default_factory=dict)  # version and time
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """Someone asked to be told when a cooperative comes on the platform ("🔔 notify me").
+
+    ``notified_at`` is set when they were told: they are told once; subscribing again after
+    that starts a new subscription."""
+
+    coop_id: str
+    user_id: int
+    created_at: datetime
+    notified_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JoinAttempt:
+    """Someone tried to join a cooperative that is not on the platform (the demand list)."""
+
+    coop_id: str
+    user_id: int
+    first_at: datetime
+    last_at: datetime
+    count: int = 1

@@ -87,6 +87,16 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("coop_id", ASCENDING), ("status", ASCENDING)], name="coop_status"),
         IndexModel([("status", ASCENDING), ("created_at", ASCENDING)], name="status_created"),
     ],
+    # Notify-me and join attempts on cooperatives not on the platform: _id is
+    # "<coop_id>:<user_id>"; by cooperative (who to tell, demand) and by user (/mydata).
+    "subscriptions": [
+        IndexModel([("coop_id", ASCENDING), ("notified_at", ASCENDING)], name="coop"),
+        IndexModel([("user_id", ASCENDING)], name="user"),
+    ],
+    "join_attempts": [
+        IndexModel([("coop_id", ASCENDING)], name="coop"),
+        IndexModel([("user_id", ASCENDING)], name="user"),
+    ],
 }
 
 

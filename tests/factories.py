@@ -7,7 +7,7 @@ import csv
 import io
 import random
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -149,8 +149,17 @@ async def shared_database(
             await store.close()
 
 
-async def import_rows(services: Services, rows: list[dict[str, Any]]) -> dict[str, str]:
-    """Import ``rows`` as a directory CSV; each row's cooperative id by registration number."""
+# The board member who runs the cooperatives tests put on the platform (``import_rows``).
+BOARD = 8800
+
+
+async def import_rows(
+    services: Services, rows: list[dict[str, Any]], *, on_platform: bool = False
+) -> dict[str, str]:
+    """Import ``rows`` as a directory CSV; each row's cooperative id by registration number.
+
+    ``on_platform``: :data:`BOARD` becomes an admin of each (granted as an approved claim or
+    an invitation would), so they take applications."""
     await services.importer.import_bytes(csv_bytes(rows))
     ids: dict[str, str] = {}
     for row in rows:
@@ -158,4 +167,12 @@ async def import_rows(services: Services, rows: list[dict[str, Any]]) -> dict[st
         ids[row["registration_number"]] = present(
             await services.directory.coops.get_by_key(key)
         ).id
+    if on_platform:
+        await put_on_platform(services, ids.values())
     return ids
+
+
+async def put_on_platform(services: Services, coop_ids: Iterable[str], admin: int = BOARD) -> None:
+    """Give each cooperative an admin (``admin``): it is on the platform."""
+    for coop_id in coop_ids:
+        await services.board.grant(coop_id, admin, actor=0, how="test")

@@ -11,7 +11,7 @@ import pytest
 
 from bot.app import Backend, Services
 from tests.conftest import Chat, texts
-from tests.factories import COLUMNS, csv_bytes, import_rows, present
+from tests.factories import COLUMNS, csv_bytes, import_rows, present, put_on_platform
 from tests.test_cards import apply
 from tests.test_membership import ROWS
 
@@ -27,6 +27,7 @@ async def world(services: Services, backend: Backend) -> dict[str, str]:
     ids = await import_rows(services, ROWS)
     await backend.admins.add(ids["KK-2"], ADMIN)
     await backend.admins.add(ids["KSP-3"], OTHER_ADMIN)
+    await put_on_platform(services, [ids["KJ-4"]])  # run by a board member of its own
     ids["app"] = await apply(
         services, PLAIN, ids["KK-2"], "1271055708900001", name="Siti Aminah", language="en"
     )

@@ -46,7 +46,7 @@ def nik(i: int) -> str:
 
 @pytest.fixture
 async def coops(services: Services) -> dict[str, str]:
-    found = await import_rows(services, ROWS)
+    found = await import_rows(services, ROWS, on_platform=True)
     return found
 
 

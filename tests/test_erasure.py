@@ -78,7 +78,7 @@ PERSONAL = (
 
 @pytest.fixture
 async def coops(services: Services, backend: Backend) -> dict[str, str]:
-    ids = await import_rows(services, ROWS)
+    ids = await import_rows(services, ROWS, on_platform=True)
     await backend.admins.add(ids["KK-2"], ADMIN)
     return ids
 

@@ -48,7 +48,7 @@ from handlers.callbacks import (
 )
 from handlers.private import PUBLIC_BUTTONS, PUBLIC_COMMANDS, commands_of
 from tests.conftest import Chat
-from tests.factories import import_rows, present
+from tests.factories import import_rows, present, put_on_platform
 from tests.test_cards import apply
 from tests.test_membership import ROWS
 
@@ -80,6 +80,7 @@ async def world(services: Services, backend: Backend) -> dict[str, str]:
     ids = await import_rows(services, ROWS)
     kk = ids["KK-2"]
     await backend.admins.add(kk, OPERATOR)
+    await put_on_platform(services, [ids["KJ-4"]])  # its board takes applications here
     ids["app"] = await apply(services, 1001, kk, "1271055708900001", name="Siti Aminah")
     member = await apply(services, RINA, kk, "1271055708900003", name="Rina Marlina")
     await services.membership.approve(member)

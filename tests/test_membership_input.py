@@ -8,7 +8,7 @@ import pytest
 
 from bot.app import Services
 from tests.conftest import Chat, texts
-from tests.factories import csv_bytes
+from tests.factories import csv_bytes, put_on_platform
 from tests.test_membership import NIK_F, ROWS, draft_of
 
 STICKER = {
@@ -96,7 +96,9 @@ CASES = [
 @pytest.fixture
 async def coop_id(services: Services) -> str:
     await services.importer.import_bytes(csv_bytes(ROWS[1:2]))
-    return (await services.directory.coops.by_tokens(["sejahtera"]))[0].id
+    coop_id = (await services.directory.coops.by_tokens(["sejahtera"]))[0].id
+    await put_on_platform(services, [coop_id])  # its board takes applications here
+    return coop_id
 
 
 async def reach(chat: Chat, coop_id: str, step: str, language: str) -> None:

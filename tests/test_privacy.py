@@ -37,7 +37,7 @@ PHONE = "081398765432"
 
 @pytest.fixture
 async def coops(services: Services) -> dict[str, str]:
-    ids = await import_rows(services, ROWS)
+    ids = await import_rows(services, ROWS, on_platform=True)
     return ids
 
 

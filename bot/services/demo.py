@@ -13,8 +13,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.services.board import BoardService
 from bot.services.catalog import KDMP_UNITS
-from bot.services.gazetteer import Gazetteer, Region
+from bot.services.gazetteer import Gazetteer, Region, haversine_m
 from bot.services.importer import COLUMNS, Importer, ImportReport, import_key
 from storage.base import Cooperatives
 from storage.models import Point
@@ -182,8 +183,10 @@ async def seed_demo(
     *,
     seed: int = 2025,
     progress: object = None,
+    board: BoardService | None = None,
 ) -> DemoResult:
-    """Import the demo directory (idempotent) and give it member counts and badges."""
+    """Import the demo directory (idempotent) and give it member counts and badges; with
+    ``board``, put some of it on the platform (:func:`put_on_platform`)."""
     rows = demo_rows(gazetteer, regions, seed=seed)
     report = await importer.import_bytes(to_csv(rows), progress=progress)  # type: ignore[arg-type]
     rng = random.Random(seed + 1)
@@ -193,4 +196,34 @@ async def seed_demo(
         key = import_key(row["name"], row["registration_number"], row["village_code"], point)
         updates[key] = {"verified": rng.random() < 0.35, "member_count": rng.randint(25, 1800)}
     await coops.set_by_keys(updates)
+    if board is not None:
+        await put_on_platform(rows, coops, gazetteer, board)
     return DemoResult(report, regions)
+
+
+# The console's demo board member (``#as 10100``): admin of the demo cooperatives on the
+# platform, so both paths can be tried — joining one of those, and the contact card and
+# "notify me" of every other one.
+DEMO_BOARD_ID = 10100
+ON_PLATFORM_KM = 1.3
+
+
+async def put_on_platform(
+    rows: Sequence[dict[str, str]], coops: Cooperatives, gazetteer: Gazetteer, board: BoardService
+) -> int:
+    """Make :data:`DEMO_BOARD_ID` an admin of the Merah Putih cooperatives within
+    :data:`ON_PLATFORM_KM` of their city's centre (the rest stay off the platform); returns
+    how many were granted now (none when run again)."""
+    granted = 0
+    for row in rows:
+        if not row["registration_number"].startswith("DEMO-KDMP-"):
+            continue
+        city = gazetteer.get(".".join(row["village_code"].split(".")[:2]))
+        point = Point(float(row["latitude"]), float(row["longitude"]))
+        if city is None or haversine_m(point, city.center) > ON_PLATFORM_KM * 1000:
+            continue
+        key = import_key(row["name"], row["registration_number"], row["village_code"], point)
+        coop = await coops.get_by_key(key)
+        if coop is not None and await board.grant(coop.id, DEMO_BOARD_ID, actor=0, how="demo"):
+            granted += 1
+    return granted

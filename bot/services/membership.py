@@ -56,7 +56,8 @@ class FormError(ValueError):
 
 @dataclass(slots=True)
 class Eligibility:
-    status: str  # ok | unknown | pending | active | suspended
+    # ok | unknown | pending | active | suspended | off_platform (no board here to decide)
+    status: str
     coop: Cooperative | None = None
     application: Application | None = None
 
@@ -156,6 +157,8 @@ class MembershipService:
         current = await self.apps.open_for(user_id, coop_id)
         if current is not None:
             return Eligibility(current.status, coop, current)
+        if not coop.on_platform:  # nobody here would read the application
+            return Eligibility("off_platform", coop)
         return Eligibility("ok", coop)
 
     async def coop(self, coop_id: str) -> Cooperative | None:
@@ -233,6 +236,8 @@ class MembershipService:
         eligibility = await self.eligibility(user_id, coop_id)
         if eligibility.status == "unknown" or eligibility.coop is None:
             raise FormError("coop_gone")
+        if eligibility.status == "off_platform":
+            raise FormError("off_platform")
         if eligibility.status != "ok":
             raise FormError("already_" + eligibility.status)
         if not self.domicile_ok(eligibility.coop, draft) and not draft.domicile_declared:

@@ -21,6 +21,7 @@ from bot.services.crypto import Keyring
 from bot.services.draft import Forms, open_forms
 from bot.services.membership import MembershipService
 from bot.services.personal import APPLICATION_FIELDS
+from bot.services.platform import PlatformService
 from storage.base import Admins, Cooperatives, Privacy, Users
 
 # What erasure and retention remove from an application: its personal values (sealed, and
@@ -49,9 +50,11 @@ class PrivacyService:
         board: BoardService,
         *,
         claims: ClaimService | None = None,
+        platform: PlatformService | None = None,
     ) -> None:
         self.claims = claims
         self.board = board
+        self.platform = platform
         self.repo = repo
         self.keyring = keyring
         self.membership = membership
@@ -126,6 +129,8 @@ class PrivacyService:
         }
         if self.claims is not None:  # claims to run a cooperative, and an unfinished one
             export.update(await self.claims.export(user_id, state.data))
+        if self.platform is not None:  # notify-me subscriptions and join attempts
+            export.update(await self.platform.export(user_id))
         return export
 
     async def erase(self, user_id: int) -> Erasure:
@@ -151,6 +156,8 @@ class PrivacyService:
         for coop_id in await self.admins.coops_of(user_id):
             await self.board.revoke(coop_id, user_id, actor=user_id, how="erasure")
         await self.repo.erase_user(user_id)
+        if self.platform is not None:
+            await self.platform.forget(user_id)
         return Erasure(withdrawn, ended, erased, notified)
 
     async def purge_expired(self, now: datetime | None = None) -> int:

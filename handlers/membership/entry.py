@@ -2,6 +2,8 @@
 
 The "Join" button (``jn:<coop id>``) and the deep link ``?start=join_<coop id>`` start a
 form or resume a kept draft; after 30 idle minutes the form pauses with a button to go on.
+A cooperative not on the platform (no board here to decide) gets its contact card instead
+of the form, whichever way in (``handlers/platform``).
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from handlers.membership.flow import Form, ask, forms_of
 from handlers.membership.keyboards import continue_keyboard
 from handlers.membership.steps import Step
 from handlers.membership.texts import open_application_text
+from handlers.platform import send_contact_card
 
 JOIN_PREFIX = "join_"
 # The deep link that opens a cooperative's form (payloads are [A-Za-z0-9_-]{1,64}).
 JOIN_LINK = filters.Regex(rf"^/start {JOIN_PREFIX}[0-9a-f]{{24}}$")
 
 
-async def start_form(update: Update, context: BotContext, coop_id: str) -> Step | int:
+async def start_form(update: Update, context: BotContext, coop_id: str) -> Step | int | None:
     """Open the cooperative's form: a new one at the terms, a kept one where it stopped."""
     user = update.effective_user
     chat = update.effective_chat
@@ -46,6 +49,9 @@ async def start_form(update: Update, context: BotContext, coop_id: str) -> Step 
             parse_mode=ParseMode.HTML,
         )
         return ConversationHandler.END
+    if eligibility.status == "off_platform":
+        await send_contact_card(update, context, coop)
+        return None  # a form open for another cooperative stays where it was
     forms = forms_of(context)
     previous = forms.open_id
     forms.open(coop_id)
@@ -76,14 +82,14 @@ async def start_form(update: Update, context: BotContext, coop_id: str) -> Step 
     return state
 
 
-async def join_button(update: Update, context: BotContext) -> Step | int:
+async def join_button(update: Update, context: BotContext) -> Step | int | None:
     """Start (or resume) the form from the "Join" button."""
     assert update.callback_query is not None
     (coop_id,) = JOIN.parse(update.callback_query.data)
     return await start_form(update, context, coop_id)
 
 
-async def join_link(update: Update, context: BotContext) -> Step | int:
+async def join_link(update: Update, context: BotContext) -> Step | int | None:
     """Start (or resume) the form from the deep link ``?start=join_<id>``."""
     payload = context.args[0] if context.args else ""
     return await start_form(update, context, payload.removeprefix(JOIN_PREFIX))

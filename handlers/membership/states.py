@@ -31,6 +31,7 @@ from handlers.keyboards import main_keyboard
 from handlers.membership.flow import Form, State, StateCallback, ask, reprompt, with_form
 from handlers.membership.steps import EDIT, Step, following
 from handlers.membership.texts import error_text, reuse_summary, submitted_text
+from handlers.platform import send_contact_card
 from storage.models import Point
 
 log = logging.getLogger(__name__)
@@ -344,6 +345,13 @@ async def on_submit(update: Update, context: BotContext, form: Form) -> State:
             return ConversationHandler.END
         if error.code == "domicile":
             return await ask(update, context, form, Step.DOMICILE)
+        if error.code == "off_platform":  # its last admin left while the form was open
+            kept = _(
+                "Your answers are kept: you can send them once this cooperative takes "
+                "applications here."
+            )
+            await send_contact_card(update, context, coop, prefix=kept)
+            return ConversationHandler.END
         log.warning("submit refused code=%s", error.code)
         if error.code == "incomplete":  # the review names what is missing and opens it
             return await ask(update, context, form, Step.REVIEW)

@@ -10,6 +10,7 @@ from bot.services.catalog import TYPES
 from bot.services.directory import DirectoryService
 from bot.services.gazetteer import display_name
 from bot.services.search import PAGE_SIZE, NoResults, ResultPage
+from handlers.platform.texts import platform_badge, result_badge
 from handlers.render import services_text, type_text
 from storage.models import Cooperative
 
@@ -41,6 +42,7 @@ def result_line(
         # The type filter also lists cooperatives that run that business as a unit (a
         # village cooperative's savings & loan unit): say why this one is listed.
         meta[0] += ", " + unit_text(filter_type, t)
+    meta += result_badge(coop, t)
     if show_distance and coop.distance_m is not None:
         meta.append("📏 " + t.distance(coop.distance_m))
     else:
@@ -182,6 +184,7 @@ def detail_text(coop: Cooperative, t: Translator, directory: DirectoryService) -
         lines.append(_("✅ Verified by Gerbang Koperasi"))
     if coop.demo:
         lines.append(_("🧪 Demo data — not a real cooperative"))
+    lines.append(platform_badge(coop, t))
     lines.append("")
     lines.append(_("Type: {type}").format(type=type_text(coop.type, t)))
     if coop.services:

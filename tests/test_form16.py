@@ -19,7 +19,7 @@ KESAWAN = (3.5928, 98.6762)
 
 @pytest.fixture
 async def coops(services: Services) -> dict[str, str]:
-    return await import_rows(services, ROWS)
+    return await import_rows(services, ROWS, on_platform=True)
 
 
 async def start_form(chat: Chat, coop_id: str, *, user_id: int = 1001, lang: str = "en") -> None:

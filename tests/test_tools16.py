@@ -1,0 +1,78 @@
+"""Board and operator tools (issue 16, items 16–23): the register export, member counts,
+services from the vocabulary, verification, approval, the statistics chart, scheduling and
+empty audiences — each through the real Application where a person meets it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.app import Backend, Services
+from bot.services.zones import WIB, format_moment
+from tests.conftest import Chat, texts
+from tests.test_broadcast import members  # noqa: F401  (a fixture)
+
+ADMIN = 7001
+
+
+async def _compose(chat: Chat, text: str = "Rapat anggota", language: str = "en") -> None:
+    await chat.send("/admin", user_id=ADMIN, language=language)
+    await chat.tap("📣", user_id=ADMIN, language=language)
+    await chat.send(text, user_id=ADMIN, language=language)
+
+
+@pytest.mark.usefixtures("members")
+class TestScheduling:
+    async def test_besok_jam_9_is_scheduled_and_echoed(self, chat: Chat, backend: Backend) -> None:
+        await _compose(chat, language="id")
+        await chat.tap("Anggota aktif", user_id=ADMIN, language="id")
+        calls = await chat.tap("Jadwalkan", user_id=ADMIN, language="id")
+        assert "besok jam 9" in texts(calls)[-1]  # the prompt gives examples that work
+        calls = await chat.send("besok jam 9", user_id=ADMIN, language="id")
+        tomorrow = datetime.now(WIB.tz).date() + timedelta(days=1)
+        expected = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 9, tzinfo=WIB.tz)
+        echo = format_moment(expected, WIB, "id", "full")
+        assert f"Dijadwalkan pada {echo} untuk 3 penerima" in texts(calls)[-1]
+        jobs = await backend.broadcasts.recent(ADMIN)
+        assert jobs[0].scheduled_at == expected.astimezone(UTC)
+
+    async def test_english_phrasings_and_refusals_say_why(self, chat: Chat) -> None:
+        await _compose(chat)
+        await chat.tap("Active members", user_id=ADMIN, language="en")
+        await chat.tap("Schedule", user_id=ADMIN, language="en")
+        calls = await chat.send("yesterday-ish", user_id=ADMIN, language="en")
+        assert "did not understand" in texts(calls)[-1] and "in 2 hours" in texts(calls)[-1]
+        calls = await chat.send("tomorrow", user_id=ADMIN, language="en")
+        assert "At what time?" in texts(calls)[-1]
+        calls = await chat.send("2025-01-01 08:00", user_id=ADMIN, language="en")
+        assert "has already passed" in texts(calls)[-1] and "2025" in texts(calls)[-1]
+        calls = await chat.send("in 2 hours", user_id=ADMIN, language="en")
+        assert "Scheduled for " in texts(calls)[-1] and " WIB to 3 recipients" in texts(calls)[-1]
+
+
+@pytest.mark.usefixtures("members")
+class TestNobodyToSendTo:
+    async def test_an_empty_audience_cannot_be_sent(
+        self, chat: Chat, backend: Backend, services: Services
+    ) -> None:
+        empty = await services.directory.coops.get_by_key("reg:kdmp1")
+        assert empty is not None
+        await backend.admins.add(empty.id, 7002)
+        await chat.send("/admin", user_id=7002, language="en")
+        await chat.tap("📣", user_id=7002, language="en")
+        await chat.send("Hello", user_id=7002, language="en")
+        calls = await chat.tap("Active members", user_id=7002, language="en")
+        assert "Recipients: <b>0</b>" in texts(calls)[-1]
+        assert "Nobody would receive" in texts(calls)[-1]
+        labels = [b["text"] for b in chat.buttons(7002)]
+        assert not any("Send now" in label for label in labels)
+        assert any("Active members" in label for label in labels)  # choose again
+
+    async def test_a_platform_filter_nobody_matches_is_refused(self, chat: Chat) -> None:
+        await chat.send("/broadcast", user_id=900, language="id")
+        await chat.send("Halo", user_id=900, language="id")
+        await chat.tap("provinsi", user_id=900, language="id")
+        calls = await chat.send("Papua", user_id=900, language="id")
+        assert "Penerima: <b>0</b>" in texts(calls)[-1]
+        assert not any("Kirim sekarang" in b["text"] for b in chat.buttons(900))

@@ -76,3 +76,28 @@ class TestNobodyToSendTo:
         calls = await chat.send("Papua", user_id=900, language="id")
         assert "Penerima: <b>0</b>" in texts(calls)[-1]
         assert not any("Kirim sekarang" in b["text"] for b in chat.buttons(900))
+
+
+@pytest.mark.usefixtures("members")
+class TestVerify:
+    async def test_the_page_shows_the_new_state(self, chat: Chat, services: Services) -> None:
+        coop = await services.directory.coops.get_by_key("reg:kk2")
+        assert coop is not None
+        await chat.send(f"/start c_{coop.id}", user_id=900, language="en")
+        calls = await chat.tap("✅ Verify", user_id=900, language="en")
+        edited = [c for c in calls if c.method == "editMessageText"]
+        assert edited and "✅ Verified by Gerbang Koperasi" in edited[-1].params["text"]
+        labels = [b["text"] for b in chat.buttons(900)]
+        assert "✖ Remove verification" in labels and "✅ Verify" not in labels
+        calls = await chat.tap("Remove verification", user_id=900, language="id")
+        edited = [c for c in calls if c.method == "editMessageText"]
+        assert edited and "Diverifikasi" not in edited[-1].params["text"]
+        assert any("Verifikasi" in b["text"] for b in chat.buttons(900))
+
+    async def test_from_results_keeps_distance_and_way_back(self, chat: Chat) -> None:
+        await chat.location(3.5952, 98.6722, user_id=900, language="en")
+        await chat.tap("Konsumen Sejahtera", user_id=900, language="en")
+        calls = await chat.tap("✅ Verify", user_id=900, language="en")
+        text = next(c for c in calls if c.method == "editMessageText").params["text"]
+        assert "from you" in text and "Verified by" in text
+        assert any("Back to results" in b["text"] for b in chat.buttons(900))

@@ -177,7 +177,8 @@ WITHDRAW = Callback("wy", (ID,))
 # -- a cooperative's admins -------------------------------------------------------------
 PANEL = Callback("ad", (ID,))
 QUEUE = Callback("aq", (ID, number(4)))  # applications waiting, at an index
-APPROVE = Callback("aa", (ID,))
+APPROVE = Callback("aa", (ID,))  # ask to confirm the approval
+APPROVE_YES = Callback("ay", (ID,))  # approve, confirmed: the applicant is told
 REJECT_MENU = Callback("ar", (ID,))
 REJECT_PRESET = Callback("rr", (ID, Field(r"[a-z]{1,12}")))  # a preset reason's key
 REJECT_TYPED = Callback("rt", (ID,))  # ask for a typed reason

@@ -46,7 +46,7 @@ def actions(w: dict[str, str]) -> dict[str, list[str]]:
     return {
         "panel": [f"ad:{kk}"],
         "queue": [f"aq:{kk}:0"],
-        "approve": [f"aa:{app}"],
+        "approve": [f"aa:{app}", f"ay:{app}"],
         "reject_menu": [f"ar:{app}"],
         "reject": [f"rr:{app}:quota"],
         "reveal": [f"av:{app}"],
@@ -139,6 +139,7 @@ async def test_forged_callbacks_across_cooperatives(chat: Chat, services: Servic
     await chat.send("/admin", user_id=OTHER_ADMIN, language="en")
     for data in (
         f"aa:{world['app']}",
+        f"ay:{world['app']}",
         f"rr:{world['app']}:quota",
         f"av:{world['app']}",
         f"mo:{world['member']}",
@@ -155,7 +156,9 @@ async def test_forged_callbacks_across_cooperatives(chat: Chat, services: Servic
         )
     assert present(await services.membership.apps.get(world["app"])).status == "pending"
     # Its own application works.
-    calls = await chat.callback(f"aa:{world['other_app']}", user_id=OTHER_ADMIN, language="en")
+    await chat.callback(f"aa:{world['other_app']}", user_id=OTHER_ADMIN, language="en")
+    assert present(await services.membership.apps.get(world["other_app"])).status == "pending"
+    await chat.callback(f"ay:{world['other_app']}", user_id=OTHER_ADMIN, language="en")
     assert present(await services.membership.apps.get(world["other_app"])).status == "active"
 
 
@@ -220,6 +223,8 @@ class TestDecisions:
         calls = await chat.tap("Applications", user_id=ADMIN, language="en")
         assert "Siti Aminah" in texts(calls)[-1] and "1271********0001" in texts(calls)[-1]
         calls = await chat.tap("Approve", user_id=ADMIN, language="en")
+        assert not [c for c in calls if c.params.get("chat_id") == PLAIN]  # asked first
+        calls = await chat.tap("Yes, approve", user_id=ADMIN, language="en")
         told = [c for c in calls if c.method == "sendMessage" and c.params["chat_id"] == PLAIN]
         assert "Welcome to Koperasi Konsumen Sejahtera" in told[0].params["text"]
         assert "KKS-000002" in told[0].params["text"]

@@ -5,6 +5,7 @@ empty audiences — each through the real Application where a person meets it.""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -101,3 +102,31 @@ class TestVerify:
         text = next(c for c in calls if c.method == "editMessageText").params["text"]
         assert "from you" in text and "Verified by" in text
         assert any("Back to results" in b["text"] for b in chat.buttons(900))
+
+
+class TestApprove:
+    async def test_approve_asks_before_the_applicant_is_told(
+        self,
+        chat: Chat,
+        services: Services,
+        members: dict[str, Any],  # noqa: F811
+    ) -> None:
+        await chat.send("/admin", user_id=ADMIN, language="id")
+        await chat.tap("Permohonan", user_id=ADMIN, language="id")
+        calls = await chat.tap("Setujui", user_id=ADMIN, language="id")
+        assert not [c for c in calls if c.params.get("chat_id") == members["pending"]]
+        assert "Setujui" in texts(calls)[-1]
+        application = await services.membership.apps.get(members["pending_app"])
+        assert application is not None and application.status == "pending"
+        # "Not yet" goes back to the application, still waiting.
+        calls = await chat.tap("Belum", user_id=ADMIN, language="id")
+        assert "Siti Aminah" in texts(calls)[-1]
+        await chat.tap("Setujui", user_id=ADMIN, language="id")
+        calls = await chat.tap("Ya, setujui", user_id=ADMIN, language="id")
+        told = [c for c in calls if c.params.get("chat_id") == members["pending"]]
+        assert told, "the applicant is told once confirmed"
+        application = await services.membership.apps.get(members["pending_app"])
+        assert application is not None and application.status == "active"
+        # A stale confirmation (another admin approved already) changes nothing.
+        calls = await chat.callback(f"ay:{members['pending_app']}", user_id=ADMIN, language="id")
+        assert not [c for c in calls if c.params.get("chat_id") == members["pending"]]

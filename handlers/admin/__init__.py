@@ -17,6 +17,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers.admin.applications import (
     on_approve,
+    on_approve_yes,
     on_queue,
     on_reject_menu,
     on_reject_preset,
@@ -31,6 +32,7 @@ from handlers.admin.profile import on_loop, on_profile
 from handlers.admin.stats import on_stats
 from handlers.callbacks import (
     APPROVE,
+    APPROVE_YES,
     EXPORT,
     LOOP,
     MEMBER,
@@ -51,6 +53,7 @@ HANDLERS: list[BaseHandler] = [
     CallbackQueryHandler(on_panel, pattern=PANEL.pattern),
     CallbackQueryHandler(on_queue, pattern=QUEUE.pattern),
     CallbackQueryHandler(on_approve, pattern=APPROVE.pattern),
+    CallbackQueryHandler(on_approve_yes, pattern=APPROVE_YES.pattern),
     CallbackQueryHandler(on_reject_menu, pattern=REJECT_MENU.pattern),
     CallbackQueryHandler(on_reject_preset, pattern=REJECT_PRESET.pattern),
     CallbackQueryHandler(on_reveal, pattern=REVEAL.pattern),

@@ -7,6 +7,7 @@ import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import openpyxl
 import pytest
 
 from bot.app import Backend, Services
@@ -52,7 +53,7 @@ def actions(w: dict[str, str]) -> dict[str, list[str]]:
         "reveal": [f"av:{app}"],
         "members": [f"am:{kk}:0"],
         "member": [f"mo:{member}"],
-        "export": [f"ax:{kk}"],
+        "export": [f"ax:{kk}", f"axc:{kk}"],
         "profile": [f"ap:{kk}"],
         "loop": [f"pl:{kk}:c"],
         "stats": [f"as:{kk}"],
@@ -299,26 +300,31 @@ class TestMembers:
         # Export.
         await chat.send("/admin", user_id=ADMIN, language="en")
         await chat.tap("Members", user_id=ADMIN, language="en")
-        calls = await chat.tap("Export", user_id=ADMIN, language="en")
+        calls = await chat.tap("Export (Excel)", user_id=ADMIN, language="en")
         document = next(c for c in calls if c.method == "sendDocument")
-        content = document.files["document"][1].decode("utf-8-sig")
-        rows = list(csv.DictReader(io.StringIO(content)))
-        assert rows == [
-            {
-                "member_number": "KKS-000001",
-                "full_name": "Rina Marlina",
-                "nik": "1271055708900003",
-                "sex": "F",
-                "birth_date": "1990-08-17",
-                "birth_place": "Medan",
-                "address": "Jl. Mawar 1",
-                "phone": "+6281234567890",
-                "occupation": "pedagang",
-                "status": "active",
-                "member_since": rows[0]["member_since"],
-                "domicile_declared": "yes",
-            }
+        name, content = document.files["document"][:2]
+        assert name == "members-KK-2.xlsx"
+        sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+        assert sheet is not None
+        rows = [[c.value for c in row] for row in sheet.iter_rows()]
+        assert rows[0][:4] == ["Member number", "Full name", "NIK", "Sex"]
+        member_since = rows[1][10]
+        assert rows[1] == [
+            "KKS-000001",
+            "Rina Marlina",
+            "1271055708900003",
+            "female",
+            datetime(1990, 8, 17),
+            "Medan",
+            "Jl. Mawar 1",
+            "+6281234567890",
+            "Trader",
+            "active",
+            member_since,
+            "yes",
         ]
+        assert isinstance(member_since, datetime)
+        assert sheet["C2"].data_type == "s" and sheet["C2"].number_format == "@"
         audit = await services.admin.audit.recent(20)
         assert any(e.action == "export_members" and e.actor == ADMIN for e in audit)
 

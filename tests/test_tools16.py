@@ -4,13 +4,19 @@ empty audiences — each through the real Application where a person meets it.""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import openpyxl
 import pytest
 
 from bot.app import Backend, Services
-from bot.services.zones import WIB, format_moment
+from bot.config import Settings
+from bot.i18n import I18n
+from bot.services.register import register_csv, register_xlsx
+from bot.services.zones import WIB, WITA, format_moment
+from storage.models import Application
 from tests.conftest import Chat, texts
 from tests.test_broadcast import members  # noqa: F401  (a fixture)
 
@@ -130,3 +136,83 @@ class TestApprove:
         # A stale confirmation (another admin approved already) changes nothing.
         calls = await chat.callback(f"ay:{members['pending_app']}", user_id=ADMIN, language="id")
         assert not [c for c in calls if c.params.get("chat_id") == members["pending"]]
+
+
+def _member(**fields: Any) -> Application:
+    values: dict[str, Any] = {
+        "id": "a1",
+        "number": "P-1",
+        "coop_id": "c1",
+        "user_id": 1,
+        "status": "active",
+        "created_at": datetime(2026, 11, 20, tzinfo=UTC),
+        "member_number": "KKS-000001",
+        "full_name": "Siti Aminah",
+        "sex": "F",
+        "birth_date": "1990-08-17",
+        "birth_place": "Medan",
+        "address": "Jl. Mawar 1",
+        "phone": "+6281234567890",
+        "occupation": "other:Penjahit",
+        "decided_at": datetime(2026, 11, 29, 20, 30, tzinfo=UTC),  # 30 Nov in WIB
+        "domicile_declared": True,
+    }
+    values.update(fields)
+    return Application(**values)
+
+
+NIK = "1708021234560007"
+
+
+class TestRegisterExport:
+    def _t(self, language: str) -> Any:
+        return I18n(Settings().locales_dir).get(language)
+
+    def test_csv_opens_in_indonesian_excel(self) -> None:
+        data = register_csv([_member()], lambda m: NIK, self._t("id"), WIB)
+        assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+        header, row = data.decode("utf-8-sig").splitlines()
+        assert header.split(";")[:4] == ["No. anggota", "Nama lengkap", "NIK", "Jenis kelamin"]
+        cells = row.split(";")
+        assert cells[2] == '"=""1708021234560007"""'  # exact, as text, in any spreadsheet
+        assert cells[3] == "perempuan" and cells[8] == "Penjahit"  # no "other:"
+        assert cells[10] == "2026-11-30"  # the cooperative's date, not UTC's 29th
+        assert cells[11] == "ya" and not data.decode("utf-8-sig").startswith("sep=")
+
+    def test_csv_in_english_uses_commas(self) -> None:
+        data = register_csv([_member()], lambda m: NIK, self._t("en"), WITA)
+        header = data.decode("utf-8-sig").splitlines()[0]
+        assert header.startswith("Member number,Full name,NIK,Sex")
+
+    def test_xlsx_keeps_nik_and_phone_as_text(self) -> None:
+        data = register_xlsx([_member()], lambda m: NIK, self._t("id"), WIB)
+        sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+        assert sheet is not None
+        assert sheet["A1"].value == "No. anggota"
+        assert sheet["C2"].value == NIK and sheet["C2"].data_type == "s"
+        assert sheet["H2"].value == "+6281234567890" and sheet["H2"].data_type == "s"
+        assert sheet["I2"].value == "Penjahit"
+        assert sheet["K2"].value == datetime(2026, 11, 30)
+
+    def test_typed_formulas_stay_text(self) -> None:
+        evil = _member(full_name='=HYPERLINK("http://x","klik")', address="+1+1")
+        sheet = openpyxl.load_workbook(
+            io.BytesIO(register_xlsx([evil], lambda m: NIK, self._t("en"), WIB))
+        ).active
+        assert sheet is not None and sheet["B2"].data_type == "s"
+        text = register_csv([evil], lambda m: NIK, self._t("en"), WIB).decode("utf-8-sig")
+        assert ",'=HYPERLINK" in text.replace('"', "") and ",'+1+1," in text
+
+    async def test_the_board_gets_both_files(
+        self,
+        chat: Chat,
+        members: dict[str, Any],  # noqa: F811
+    ) -> None:
+        await chat.send("/admin", user_id=ADMIN, language="id")
+        await chat.tap("Anggota", user_id=ADMIN, language="id")
+        calls = await chat.tap("Ekspor (CSV)", user_id=ADMIN, language="id")
+        name, content = next(c for c in calls if c.method == "sendDocument").files["document"][:2]
+        assert name == "anggota-KK-2.csv" and content.decode("utf-8-sig").count(";") > 10
+        calls = await chat.tap("Ekspor (Excel)", user_id=ADMIN, language="id")
+        name = next(c for c in calls if c.method == "sendDocument").files["document"][0]
+        assert name == "anggota-KK-2.xlsx"

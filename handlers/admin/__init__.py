@@ -26,7 +26,7 @@ from handlers.admin.applications import (
 from handlers.admin.input import ENTRY_POINTS as INPUT_ENTRY_POINTS
 from handlers.admin.input import on_location as on_input_location
 from handlers.admin.input import on_text as on_input_text
-from handlers.admin.members import on_export, on_member, on_members
+from handlers.admin.members import on_export, on_export_csv, on_member, on_members
 from handlers.admin.panel import admin_command, on_panel
 from handlers.admin.profile import on_loop, on_profile
 from handlers.admin.stats import on_stats
@@ -34,6 +34,7 @@ from handlers.callbacks import (
     APPROVE,
     APPROVE_YES,
     EXPORT,
+    EXPORT_CSV,
     LOOP,
     MEMBER,
     MEMBERS,
@@ -60,6 +61,7 @@ HANDLERS: list[BaseHandler] = [
     CallbackQueryHandler(on_members, pattern=MEMBERS.pattern),
     CallbackQueryHandler(on_member, pattern=MEMBER.pattern),
     CallbackQueryHandler(on_export, pattern=EXPORT.pattern),
+    CallbackQueryHandler(on_export_csv, pattern=EXPORT_CSV.pattern),
     CallbackQueryHandler(on_profile, pattern=PROFILE.pattern),
     CallbackQueryHandler(on_loop, pattern=LOOP.pattern),
     CallbackQueryHandler(on_stats, pattern=STATS.pattern),

@@ -216,3 +216,47 @@ class TestRegisterExport:
         calls = await chat.tap("Ekspor (Excel)", user_id=ADMIN, language="id")
         name = next(c for c in calls if c.method == "sendDocument").files["document"][0]
         assert name == "anggota-KK-2.xlsx"
+
+
+class TestStatisticsChart:
+    def test_whole_numbers_titles_and_month_names(self) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from bot.services.charts import _members_figure
+
+        months = [f"2026-{m:02d}" for m in range(1, 13)]
+        fig = _members_figure(
+            plt,
+            months,
+            [0] * 11 + [1],
+            [0] * 11 + [1],
+            title="Anggota 12 bulan terakhir",
+            total_label="anggota",
+            joined_label="anggota baru",
+            status_counts={"aktif": 1, "menunggu": 2},
+            month_labels=["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"],
+            status_title="Permohonan menurut status",
+        )
+        try:
+            left, right = fig.axes
+            assert all(float(v).is_integer() for v in left.get_yticks())
+            assert all(float(v).is_integer() for v in right.get_xticks())
+            assert right.get_title() == "Permohonan menurut status"
+            assert [x.get_text() for x in left.get_xticklabels()][-1] == "Des"
+        finally:
+            plt.close(fig)
+
+    async def test_the_board_reads_months_in_its_language(
+        self,
+        chat: Chat,
+        members: dict[str, Any],  # noqa: F811
+    ) -> None:
+        await chat.send("/admin", user_id=ADMIN, language="id")
+        calls = await chat.tap("Statistik", user_id=ADMIN, language="id")
+        month = datetime.now(UTC)
+        names = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli"]
+        names += ["Agustus", "September", "Oktober", "November", "Desember"]
+        assert f"• {names[month.month - 1]} {month.year}: +3 → 3" in texts(calls)[0]

@@ -237,7 +237,20 @@ class TestStatisticsChart:
             total_label="anggota",
             joined_label="anggota baru",
             status_counts={"aktif": 1, "menunggu": 2},
-            month_labels=["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"],
+            month_labels=[
+                "Jan",
+                "Feb",
+                "Mar",
+                "Apr",
+                "Mei",
+                "Jun",
+                "Jul",
+                "Agu",
+                "Sep",
+                "Okt",
+                "Nov",
+                "Des",
+            ],
             status_title="Permohonan menurut status",
         )
         try:

@@ -193,6 +193,8 @@ REINSTATE = Callback("ri", (ID,))
 PROFILE = Callback("ap", (ID,))
 PROFILE_EDIT = Callback("pe", (ID, Field(r"[a-z]{2,6}")))  # a profile field's short key
 LOOP = Callback("pl", (ID, choice("c", "o", "x")))  # closed-loop, open-loop, not set
+PROFILE_SERVICES = Callback("ps", (ID,))  # the services offered, as toggles
+SERVICE_TOGGLE = Callback("pt", (ID, choice(*SERVICES)))  # switch one service on or off
 STATS = Callback("as", (ID,))
 
 # -- platform operators -----------------------------------------------------------------

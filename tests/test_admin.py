@@ -340,8 +340,10 @@ class TestProfileAndStats:
         assert "amount in rupiah" in texts(calls)[-1]
         calls = await chat.send("75.000", user_id=ADMIN, language="en")
         assert "Simpanan pokok: Rp75,000" in texts(calls)[-1]
-        await chat.tap("Services", user_id=ADMIN, language="en")
-        await chat.send("sembako, klinik", user_id=ADMIN, language="en")
+        await chat.tap("Services offered", user_id=ADMIN, language="en")  # toggles
+        await chat.tap("Basic goods shop", user_id=ADMIN, language="en")
+        await chat.tap("Clinic", user_id=ADMIN, language="en")
+        await chat.tap("Done", user_id=ADMIN, language="en")
         await chat.tap("Last RAT year", user_id=ADMIN, language="en")
         calls = await chat.send("2031", user_id=ADMIN, language="en")
         assert "between 1945 and" in texts(calls)[-1]

@@ -273,3 +273,53 @@ class TestStatisticsChart:
         names = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli"]
         names += ["Agustus", "September", "Oktober", "November", "Desember"]
         assert f"• {names[month.month - 1]} {month.year}: +3 → 3" in texts(calls)[0]
+
+
+class TestServicesVocabulary:
+    def test_typed_services_must_be_known(self) -> None:
+        from bot.services.profile import InputError, parse_profile
+
+        assert parse_profile("services", "sembako; Apotek, simpan pinjam") == [
+            "sembako",
+            "apotek",
+            "simpan_pinjam",
+        ]
+        for typed in ("Foo", "sembako; kapal_selam"):
+            with pytest.raises(InputError) as caught:
+                parse_profile("services", typed)
+            assert caught.value.code == "service_unknown"
+
+    async def test_import_reports_unknown_tags(self, services: Services) -> None:
+        from bot.services.importer import describe_error
+        from tests.factories import csv_bytes
+        from tests.test_membership import ROWS
+
+        rows = [{**ROWS[0], "services": "sembako;kapal_selam"}, ROWS[1]]
+        report = await services.importer.import_bytes(csv_bytes(rows))
+        assert report.created == 1
+        assert [(e.line, e.code, e.value) for e in report.errors] == [
+            (2, "service_unknown", "kapal_selam")
+        ]
+        assert "sembako, apotek" in describe_error(report.errors[0], lambda s: s)
+
+    async def test_profile_chooses_services_with_toggles(
+        self,
+        chat: Chat,
+        services: Services,
+        members: dict[str, Any],  # noqa: F811
+    ) -> None:
+        await chat.send("/admin", user_id=ADMIN, language="id")
+        await chat.tap("Profil", user_id=ADMIN, language="id")
+        labels = [b["text"] for b in chat.buttons(ADMIN)]
+        assert "✏️ Layanan" in labels and "✏️ Jasa" not in labels
+        calls = await chat.tap("✏️ Layanan", user_id=ADMIN, language="id")
+        assert "Ketuk layanan" in texts(calls)[-1]
+        await chat.tap("Apotek", user_id=ADMIN, language="id")
+        coop = await services.directory.get(members["coop"])
+        assert coop is not None and "apotek" in coop.services
+        assert any(b["text"].startswith("✅ 💊") for b in chat.buttons(ADMIN))
+        await chat.tap("Apotek", user_id=ADMIN, language="id")
+        coop = await services.directory.get(members["coop"])
+        assert coop is not None and "apotek" not in coop.services
+        calls = await chat.tap("Selesai", user_id=ADMIN, language="id")
+        assert "Profil" in texts(calls)[-1]

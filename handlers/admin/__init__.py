@@ -28,7 +28,7 @@ from handlers.admin.input import on_location as on_input_location
 from handlers.admin.input import on_text as on_input_text
 from handlers.admin.members import on_export, on_export_csv, on_member, on_members
 from handlers.admin.panel import admin_command, on_panel
-from handlers.admin.profile import on_loop, on_profile
+from handlers.admin.profile import on_loop, on_profile, on_service_toggle, on_services
 from handlers.admin.stats import on_stats
 from handlers.callbacks import (
     APPROVE,
@@ -40,10 +40,12 @@ from handlers.callbacks import (
     MEMBERS,
     PANEL,
     PROFILE,
+    PROFILE_SERVICES,
     QUEUE,
     REJECT_MENU,
     REJECT_PRESET,
     REVEAL,
+    SERVICE_TOGGLE,
     STATS,
 )
 
@@ -64,5 +66,7 @@ HANDLERS: list[BaseHandler] = [
     CallbackQueryHandler(on_export_csv, pattern=EXPORT_CSV.pattern),
     CallbackQueryHandler(on_profile, pattern=PROFILE.pattern),
     CallbackQueryHandler(on_loop, pattern=LOOP.pattern),
+    CallbackQueryHandler(on_services, pattern=PROFILE_SERVICES.pattern),
+    CallbackQueryHandler(on_service_toggle, pattern=SERVICE_TOGGLE.pattern),
     CallbackQueryHandler(on_stats, pattern=STATS.pattern),
 ]

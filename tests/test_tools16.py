@@ -323,3 +323,29 @@ class TestServicesVocabulary:
         assert coop is not None and "apotek" not in coop.services
         calls = await chat.tap("Selesai", user_id=ADMIN, language="id")
         assert "Profil" in texts(calls)[-1]
+
+
+class TestMemberCounts:
+    async def test_page_and_panel_agree_and_say_where_numbers_come_from(
+        self,
+        chat: Chat,
+        services: Services,
+        members: dict[str, Any],  # noqa: F811
+    ) -> None:
+        await services.directory.coops.set_fields(members["coop"], {"members_declared": 554})
+        calls = await chat.send(f"/start c_{members['coop']}", user_id=5, language="id")
+        page = texts(calls)[-1]
+        assert "👥 554 anggota menurut direktori koperasi · 3 anggota terdaftar di Gerbang" in page
+        calls = await chat.send("/admin", user_id=ADMIN, language="id")
+        assert "👥 3 anggota" in texts(calls)[-1]
+        calls = await chat.send(f"/start c_{members['coop']}", user_id=5, language="en")
+        assert "554 members according to the cooperative directory" in texts(calls)[-1]
+
+    async def test_without_a_stated_number_only_the_registered_show(
+        self,
+        chat: Chat,
+        members: dict[str, Any],  # noqa: F811
+    ) -> None:
+        calls = await chat.send(f"/start c_{members['coop']}", user_id=5, language="en")
+        assert "👥 3 members registered in Gerbang Koperasi" in texts(calls)[-1]
+        assert "directory" not in texts(calls)[-1]

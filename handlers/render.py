@@ -45,9 +45,13 @@ def members_text(t: Translator, coop: Cooperative) -> str:
     ).format(count=t.number(coop.member_count))
     if coop.members_declared is None:
         return registered
-    declared = t.ngettext(
-        "{count} member according to the cooperative directory",
-        "{count} members according to the cooperative directory",
-        coop.members_declared,
-    ).format(count=t.number(coop.members_declared))
-    return f"{declared} · {registered}"
+    declared = t.ngettext("{count} member", "{count} members", coop.members_declared).format(
+        count=t.number(coop.members_declared)
+    )
+    source = t.gettext("(according to the cooperative directory)")
+    also = t.ngettext(
+        "{count} registered in Gerbang Koperasi",
+        "{count} registered in Gerbang Koperasi",
+        coop.member_count,
+    ).format(count=t.number(coop.member_count))
+    return f"{declared} {source} · {also}"

@@ -335,11 +335,11 @@ class TestMemberCounts:
         await services.directory.coops.set_fields(members["coop"], {"members_declared": 554})
         calls = await chat.send(f"/start c_{members['coop']}", user_id=5, language="id")
         page = texts(calls)[-1]
-        assert "👥 554 anggota menurut direktori koperasi · 3 anggota terdaftar di Gerbang" in page
+        assert "👥 554 anggota (menurut direktori koperasi) · 3 terdaftar di Gerbang" in page
         calls = await chat.send("/admin", user_id=ADMIN, language="id")
         assert "👥 3 anggota" in texts(calls)[-1]
         calls = await chat.send(f"/start c_{members['coop']}", user_id=5, language="en")
-        assert "554 members according to the cooperative directory" in texts(calls)[-1]
+        assert "554 members (according to the cooperative directory)" in texts(calls)[-1]
 
     async def test_without_a_stated_number_only_the_registered_show(
         self,

@@ -209,10 +209,16 @@ class TestAnnouncementControls:
         assert [e.outcome for e in audit if e.action == "broadcast_cancel"] == ["ok"] * 3
 
 
+async def _a_member_of_ksp3(services: Services, world: dict[str, str]) -> None:
+    member = await apply(services, 1004, world["KSP-3"], "1271055708900004", name="Tono")
+    await services.membership.approve(member)
+
+
 async def test_paid_mode_refused_to_an_admin_and_audited(
     chat: Chat, services: Services, world: dict[str, str]
 ) -> None:
     """``bs:paid`` (operators only) forged while an admin previews their announcement."""
+    await _a_member_of_ksp3(services, world)  # an audience of nobody is refused earlier
     await chat.send("/admin", user_id=OTHER_ADMIN, language="en")
     await chat.tap("Announcement", user_id=OTHER_ADMIN, language="en")
     await chat.send("Rapat anggota", user_id=OTHER_ADMIN, language="en")
@@ -226,6 +232,7 @@ async def test_paid_mode_refused_to_an_admin_and_audited(
 async def test_admin_removed_while_composing_is_refused_at_send(
     chat: Chat, services: Services, backend: Backend, world: dict[str, str]
 ) -> None:
+    await _a_member_of_ksp3(services, world)  # an audience of nobody is refused earlier
     await chat.send("/admin", user_id=OTHER_ADMIN, language="en")
     await chat.tap("Announcement", user_id=OTHER_ADMIN, language="en")
     await chat.send("Rapat anggota", user_id=OTHER_ADMIN, language="en")

@@ -182,7 +182,8 @@ WITHDRAW = Callback("wy", (ID,))
 # -- a cooperative's admins -------------------------------------------------------------
 PANEL = Callback("ad", (ID,))
 QUEUE = Callback("aq", (ID, number(4)))  # applications waiting, at an index
-APPROVE = Callback("aa", (ID,))
+APPROVE = Callback("aa", (ID,))  # ask to confirm the approval
+APPROVE_YES = Callback("ay", (ID,))  # approve, confirmed: the applicant is told
 REJECT_MENU = Callback("ar", (ID,))
 REJECT_PRESET = Callback("rr", (ID, Field(r"[a-z]{1,12}")))  # a preset reason's key
 REJECT_TYPED = Callback("rt", (ID,))  # ask for a typed reason
@@ -190,12 +191,15 @@ REVEAL = Callback("av", (ID,))  # show an applicant's full data
 MEMBERS = Callback("am", (ID, number(5)))
 MEMBER = Callback("mo", (ID,))
 MEMBER_SEARCH = Callback("ams", (ID,))
-EXPORT = Callback("ax", (ID,))
+EXPORT = Callback("ax", (ID,))  # the register as .xlsx
+EXPORT_CSV = Callback("axc", (ID,))  # … as CSV for Excel in the admin's language
 SUSPEND = Callback("su", (ID,))
 REINSTATE = Callback("ri", (ID,))
 PROFILE = Callback("ap", (ID,))
 PROFILE_EDIT = Callback("pe", (ID, Field(r"[a-z]{2,6}")))  # a profile field's short key
 LOOP = Callback("pl", (ID, choice("c", "o", "x")))  # closed-loop, open-loop, not set
+PROFILE_SERVICES = Callback("ps", (ID,))  # the services offered, as toggles
+SERVICE_TOGGLE = Callback("pt", (ID, choice(*SERVICES)))  # switch one service on or off
 STATS = Callback("as", (ID,))
 # The board (issue 15): its admins, inviting a fellow board member, removing one, leaving.
 USER = number(16)  # a Telegram user id (another admin of the same cooperative)

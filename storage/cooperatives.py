@@ -104,6 +104,7 @@ def to_record(doc: Document) -> Cooperative:
         description=doc.get("description"),
         verified=bool(doc.get("verified", False)),
         member_count=int(doc.get("member_count", 0) or 0),
+        members_declared=doc.get("members_declared"),
         village_restricted=bool(doc.get("village_restricted", False)),
         closed_loop=doc.get("closed_loop"),
         rat_year=doc.get("rat_year"),

@@ -32,7 +32,8 @@ class Cooperative:
     simpanan_wajib: int | None = None
     description: str | None = None
     verified: bool = False
-    member_count: int = 0
+    member_count: int = 0  # members registered through the bot (approved, not left)
+    members_declared: int | None = None  # the number the directory states, if any
     village_restricted: bool = False
     closed_loop: bool | None = None
     rat_year: int | None = None

@@ -7,6 +7,7 @@ import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import openpyxl
 import pytest
 
 from bot.app import Backend, Services
@@ -47,13 +48,13 @@ def actions(w: dict[str, str]) -> dict[str, list[str]]:
     return {
         "panel": [f"ad:{kk}"],
         "queue": [f"aq:{kk}:0"],
-        "approve": [f"aa:{app}"],
+        "approve": [f"aa:{app}", f"ay:{app}"],
         "reject_menu": [f"ar:{app}"],
         "reject": [f"rr:{app}:quota"],
         "reveal": [f"av:{app}"],
         "members": [f"am:{kk}:0"],
         "member": [f"mo:{member}"],
-        "export": [f"ax:{kk}"],
+        "export": [f"ax:{kk}", f"axc:{kk}"],
         "profile": [f"ap:{kk}"],
         "loop": [f"pl:{kk}:c"],
         "stats": [f"as:{kk}"],
@@ -140,6 +141,7 @@ async def test_forged_callbacks_across_cooperatives(chat: Chat, services: Servic
     await chat.send("/admin", user_id=OTHER_ADMIN, language="en")
     for data in (
         f"aa:{world['app']}",
+        f"ay:{world['app']}",
         f"rr:{world['app']}:quota",
         f"av:{world['app']}",
         f"mo:{world['member']}",
@@ -156,7 +158,9 @@ async def test_forged_callbacks_across_cooperatives(chat: Chat, services: Servic
         )
     assert present(await services.membership.apps.get(world["app"])).status == "pending"
     # Its own application works.
-    calls = await chat.callback(f"aa:{world['other_app']}", user_id=OTHER_ADMIN, language="en")
+    await chat.callback(f"aa:{world['other_app']}", user_id=OTHER_ADMIN, language="en")
+    assert present(await services.membership.apps.get(world["other_app"])).status == "pending"
+    await chat.callback(f"ay:{world['other_app']}", user_id=OTHER_ADMIN, language="en")
     assert present(await services.membership.apps.get(world["other_app"])).status == "active"
 
 
@@ -221,6 +225,8 @@ class TestDecisions:
         calls = await chat.tap("Applications", user_id=ADMIN, language="en")
         assert "Siti Aminah" in texts(calls)[-1] and "1271********0001" in texts(calls)[-1]
         calls = await chat.tap("Approve", user_id=ADMIN, language="en")
+        assert not [c for c in calls if c.params.get("chat_id") == PLAIN]  # asked first
+        calls = await chat.tap("Yes, approve", user_id=ADMIN, language="en")
         told = [c for c in calls if c.method == "sendMessage" and c.params["chat_id"] == PLAIN]
         assert "Welcome to Koperasi Konsumen Sejahtera" in told[0].params["text"]
         assert "KKS-000002" in told[0].params["text"]
@@ -295,26 +301,31 @@ class TestMembers:
         # Export.
         await chat.send("/admin", user_id=ADMIN, language="en")
         await chat.tap("Members", user_id=ADMIN, language="en")
-        calls = await chat.tap("Export", user_id=ADMIN, language="en")
+        calls = await chat.tap("Export (Excel)", user_id=ADMIN, language="en")
         document = next(c for c in calls if c.method == "sendDocument")
-        content = document.files["document"][1].decode("utf-8-sig")
-        rows = list(csv.DictReader(io.StringIO(content)))
-        assert rows == [
-            {
-                "member_number": "KKS-000001",
-                "full_name": "Rina Marlina",
-                "nik": "1271055708900003",
-                "sex": "F",
-                "birth_date": "1990-08-17",
-                "birth_place": "Medan",
-                "address": "Jl. Mawar 1",
-                "phone": "+6281234567890",
-                "occupation": "pedagang",
-                "status": "active",
-                "member_since": rows[0]["member_since"],
-                "domicile_declared": "yes",
-            }
+        name, content = document.files["document"][:2]
+        assert name == "members-KK-2.xlsx"
+        sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+        assert sheet is not None
+        rows = [[c.value for c in row] for row in sheet.iter_rows()]
+        assert rows[0][:4] == ["Member number", "Full name", "NIK", "Sex"]
+        member_since = rows[1][10]
+        assert rows[1] == [
+            "KKS-000001",
+            "Rina Marlina",
+            "1271055708900003",
+            "female",
+            datetime(1990, 8, 17),
+            "Medan",
+            "Jl. Mawar 1",
+            "+6281234567890",
+            "Trader",
+            "active",
+            member_since,
+            "yes",
         ]
+        assert isinstance(member_since, datetime)
+        assert sheet["C2"].data_type == "s" and sheet["C2"].number_format == "@"
         audit = await services.admin.audit.recent(20)
         assert any(e.action == "export_members" and e.actor == ADMIN for e in audit)
 
@@ -330,8 +341,10 @@ class TestProfileAndStats:
         assert "amount in rupiah" in texts(calls)[-1]
         calls = await chat.send("75.000", user_id=ADMIN, language="en")
         assert "Simpanan pokok: Rp75,000" in texts(calls)[-1]
-        await chat.tap("Services", user_id=ADMIN, language="en")
-        await chat.send("sembako, klinik", user_id=ADMIN, language="en")
+        await chat.tap("Services offered", user_id=ADMIN, language="en")  # toggles
+        await chat.tap("Basic goods shop", user_id=ADMIN, language="en")
+        await chat.tap("Clinic", user_id=ADMIN, language="en")
+        await chat.tap("Done", user_id=ADMIN, language="en")
         await chat.tap("Last RAT year", user_id=ADMIN, language="en")
         calls = await chat.send("2031", user_id=ADMIN, language="en")
         assert "between 1945 and" in texts(calls)[-1]

@@ -75,6 +75,7 @@ def buttons(w: dict[str, str]) -> dict[str, str]:
         "panel": f"ad:{kk}",
         "queue": f"aq:{kk}:0",
         "approve": f"aa:{app}",
+        "approve_confirm": f"ay:{app}",
         "reject_menu": f"ar:{app}",
         "reject_preset": f"rr:{app}:quota",
         "reject_forged_preset": f"rr:{app}:bogus",
@@ -84,12 +85,15 @@ def buttons(w: dict[str, str]) -> dict[str, str]:
         "member": f"mo:{member}",
         "member_search": f"ams:{kk}",
         "export": f"ax:{kk}",
+        "export_csv": f"axc:{kk}",
         "suspend": f"su:{member}",
         "reinstate": f"ri:{member}",
         "profile": f"ap:{kk}",
         "profile_edit": f"pe:{kk}:desc",
         "profile_forged_field": f"pe:{kk}:bogus",
         "loop": f"pl:{kk}:c",
+        "profile_services": f"ps:{kk}",
+        "service_toggle": f"pt:{kk}:apotek",
         "stats": f"as:{kk}",
         "operator_menu": "op",
         "platform_stats": "os",
@@ -205,10 +209,16 @@ class TestAnnouncementControls:
         assert [e.outcome for e in audit if e.action == "broadcast_cancel"] == ["ok"] * 3
 
 
+async def _a_member_of_ksp3(services: Services, world: dict[str, str]) -> None:
+    member = await apply(services, 1004, world["KSP-3"], "1271055708900004", name="Tono")
+    await services.membership.approve(member)
+
+
 async def test_paid_mode_refused_to_an_admin_and_audited(
     chat: Chat, services: Services, world: dict[str, str]
 ) -> None:
     """``bs:paid`` (operators only) forged while an admin previews their announcement."""
+    await _a_member_of_ksp3(services, world)  # an audience of nobody is refused earlier
     await chat.send("/admin", user_id=OTHER_ADMIN, language="en")
     await chat.tap("Announcement", user_id=OTHER_ADMIN, language="en")
     await chat.send("Rapat anggota", user_id=OTHER_ADMIN, language="en")
@@ -222,6 +232,7 @@ async def test_paid_mode_refused_to_an_admin_and_audited(
 async def test_admin_removed_while_composing_is_refused_at_send(
     chat: Chat, services: Services, backend: Backend, world: dict[str, str]
 ) -> None:
+    await _a_member_of_ksp3(services, world)  # an audience of nobody is refused earlier
     await chat.send("/admin", user_id=OTHER_ADMIN, language="en")
     await chat.tap("Announcement", user_id=OTHER_ADMIN, language="en")
     await chat.send("Rapat anggota", user_id=OTHER_ADMIN, language="en")

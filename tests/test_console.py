@@ -390,6 +390,7 @@ class TestConsoleAdmin:
             "/admin",
             "#tap Permohonan",
             "#tap Setujui",
+            "#tap Ya, setujui",
             "#tap Permohonan berikutnya",
             "#tap Tolak",
             "#tap Ketik alasan",
@@ -423,7 +424,7 @@ class TestConsoleAdmin:
         assert "Selamat bergabung" in text  # Siti approved, told in Indonesian
         assert "was not approved" in text and "Alamat tidak jelas" in text  # Budi, English
         documents = [c for c in got if c["method"] == "sendDocument"]
-        assert documents and documents[0]["params"]["document"]["file"].endswith(".csv")
+        assert documents and documents[0]["params"]["document"]["file"].endswith(".xlsx")
         photos = [c for c in got if c["method"] == "sendPhoto"]
         assert any(p["params"]["photo"]["file"] == "statistik.png" for p in photos)
         captions = [p["params"].get("caption", "") for p in photos]
@@ -479,8 +480,10 @@ class TestConsoleBroadcast:
             "/admin",
             "#tap Permohonan",
             "#tap Setujui",
+            "#tap Ya, setujui",
             "#tap Permohonan berikutnya",
             "#tap Setujui",
+            "#tap Ya, setujui",
             "/admin",
             "#tap Pengumuman",
             f"#photo {poster} <b>Rapat anggota</b> Sabtu pukul 09.00",

@@ -181,6 +181,7 @@ class TestEveryCopy:
         assert set(applications) == {coops["KK-2"], coops["KSP-3"]}
         await chat.send("/admin", user_id=ADMIN, language="en")
         await chat.callback(f"aa:{applications[coops['KK-2']].id}", user_id=ADMIN, language="en")
+        await chat.callback(f"ay:{applications[coops['KK-2']].id}", user_id=ADMIN, language="en")
         await form(chat, coops["KDMP-1"], address=ADDRESS, birth_place=BIRTH_PLACE, submit=False)
         await chat.app.update_persistence()
         # While the person is a member the board reads everything: list, export, card.
@@ -189,9 +190,14 @@ class TestEveryCopy:
         assert members[0].phone == "+6281324681357" and members[0].address == ADDRESS
         assert members[0].nik_masked == MASKED_NIK and members[0].birth_place == BIRTH_PLACE
         assert services.membership.reveal_nik(members[0]) == NIK
-        exported = await services.admin.export_members(ADMIN, coops["KK-2"])
+        english = services.i18n.get("en")
+        exported = await services.admin.export_members(ADMIN, coops["KK-2"], english, "csv")
         (row,) = csv.DictReader(io.StringIO(exported.decode("utf-8-sig")))
-        assert (row["full_name"], row["nik"], row["phone"]) == (NAME, NIK, "+6281324681357")
+        assert (row["Full name"], row["NIK"], row["Phone"]) == (
+            NAME,
+            f'="{NIK}"',
+            '="+6281324681357"',
+        )
         calls = await chat.send("/kartu", user_id=USER, language="en")
         assert calls[0].method == "sendPhoto" and NAME in calls[0].params["caption"]
 

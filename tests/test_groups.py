@@ -25,6 +25,7 @@ from bot.telegram.localapi import Call, LocalBotApi, StoredMessage
 from handlers import callbacks
 from handlers.callbacks import (
     APPROVE,
+    APPROVE_YES,
     CARD,
     CARD_OPEN,
     JOB_CANCEL,
@@ -130,7 +131,9 @@ def command_trials(w: dict[str, str], commands: frozenset[str]) -> list[tuple[st
 def sample(kind: Callback, w: dict[str, str]) -> str:
     """Data for one button of ``kind``, pointing at real things where it matters."""
     targets = {
-        **dict.fromkeys((APPROVE, REJECT_MENU, REJECT_PRESET, REJECT_TYPED, REVEAL), w["app"]),
+        **dict.fromkeys(
+            (APPROVE, APPROVE_YES, REJECT_MENU, REJECT_PRESET, REJECT_TYPED, REVEAL), w["app"]
+        ),
         **dict.fromkeys((MEMBER, SUSPEND, REINSTATE, CARD, CARD_OPEN), w["member"]),
         **dict.fromkeys((LEAVE_ASK, LEAVE, WITHDRAW_ASK, WITHDRAW), w["member"]),
         **dict.fromkeys((JOB_PAUSE, JOB_RESUME, JOB_CANCEL), w["job"]),

@@ -76,7 +76,8 @@ class TestApplicantNotices:
         await chat.send("/language", user_id=1005, language="id")
         await chat.tap("English", user_id=1005, language="id")
         await chat.send("/admin", user_id=ADMIN, language="id")
-        calls = await chat.callback(f"aa:{application}", user_id=ADMIN, language="id")
+        await chat.callback(f"aa:{application}", user_id=ADMIN, language="id")
+        calls = await chat.callback(f"ay:{application}", user_id=ADMIN, language="id")
         told = sent_to(calls, 1005)
         assert told and "Welcome to" in told[0] and "Selamat bergabung" not in told[0]
 
@@ -85,5 +86,6 @@ class TestApplicantNotices:
     ) -> None:
         application = await apply(services, 1006, coop, "1271055708900006", language="en")
         await chat.send("/admin", user_id=ADMIN, language="id")
-        calls = await chat.callback(f"aa:{application}", user_id=ADMIN, language="id")
+        await chat.callback(f"aa:{application}", user_id=ADMIN, language="id")
+        calls = await chat.callback(f"ay:{application}", user_id=ADMIN, language="id")
         assert "Welcome to" in sent_to(calls, 1006)[0]

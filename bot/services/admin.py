@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.i18n import Translator
 from bot.services.board import BoardService
 from bot.services.crypto import Vault
 from bot.services.gazetteer import Gazetteer, in_indonesia_bounds
 from bot.services.importer import Importer, ImportReport, Progress
 from bot.services.membership import MembershipService
 from bot.services.profile import PROFILE_FIELDS, InputError, parse_profile
-from bot.services.register import register_csv
+from bot.services.register import register_csv, register_xlsx
 from bot.services.text import clean_line, fold
+from bot.services.timezones import coop_zone
 from storage.base import Admins, Applications, AuditLog, Cooperatives, Invites, Users
 from storage.models import Application, AuditEntry, Cooperative, Point
 
@@ -289,12 +291,16 @@ class AdminService:
         )
         return changed
 
-    async def export_members(self, actor: int, coop_id: str) -> bytes:
-        """The cooperative's own register as CSV (UTF-8 with BOM, for spreadsheets)."""
+    async def export_members(
+        self, actor: int, coop_id: str, t: Translator, fmt: str = "xlsx"
+    ) -> bytes:
+        """The cooperative's own register, .xlsx or CSV, in ``t``'s language
+        (``bot/services/register.py``)."""
         coop = await self.require_coop(actor, coop_id, "export_members")
         members, _ = await self.apps.members(coop_id, (*MEMBER_STATUSES, "left"), limit=1_000_000)
-        await self._done(actor, "export_members", coop.id, None, rows=len(members))
-        return register_csv(members, self.membership.reveal_nik)
+        await self._done(actor, "export_members", coop.id, None, rows=len(members), format=fmt)
+        write = register_csv if fmt == "csv" else register_xlsx
+        return write(members, self.membership.reveal_nik, t, coop_zone(coop, self.gazetteer))
 
     # --- profile ------------------------------------------------------------------------
 

@@ -194,7 +194,8 @@ async def seed_demo(
     for row in rows:
         point = Point(float(row["latitude"]), float(row["longitude"]))
         key = import_key(row["name"], row["registration_number"], row["village_code"], point)
-        updates[key] = {"verified": rng.random() < 0.35, "member_count": rng.randint(25, 1800)}
+        # A directory's stated size; members registered in the bot are counted apart.
+        updates[key] = {"verified": rng.random() < 0.35, "members_declared": rng.randint(25, 1800)}
     await coops.set_by_keys(updates)
     if board is not None:
         await put_on_platform(rows, coops, gazetteer, board)

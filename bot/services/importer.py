@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.services.catalog import normalise_service, normalise_type
+from bot.services.catalog import SERVICES, normalise_service, normalise_type
 from bot.services.gazetteer import Gazetteer, in_indonesia_bounds
 from bot.services.names import NameIndex, name_tokens
 from bot.services.phone import normalize_phone
@@ -100,11 +100,17 @@ def describe_error(error: RowError, _: Callable[[str], str]) -> str:
         "phone_invalid": _("phone “{value}” is not an Indonesian phone number"),
         "amount_invalid": _("{column} “{value}” is not an amount in rupiah"),
         "text_too_long": _("{column} is too long"),
+        "service_unknown": _("unknown service “{value}” (use {services}, separated by ;)"),
         "duplicate": _("the same cooperative as line {value}"),
         "columns": _("the row has a different number of columns than the header"),
     }
     text = messages.get(error.code, error.code)
-    return text.format(max=MAX_NAME, value=error.value or "", column=error.column or "")
+    return text.format(
+        max=MAX_NAME,
+        value=error.value or "",
+        column=error.column or "",
+        services=", ".join(SERVICES),
+    )
 
 
 def describe_file_error(error: ImportFileError, _: Callable[[str], str]) -> str:
@@ -300,6 +306,16 @@ class Importer:
         for column, limit in (("address", MAX_ADDRESS), ("description", MAX_DESCRIPTION)):
             if len(get(column)) > limit:
                 errors.append(RowError(line, "text_too_long", column))
+        # Only the vocabulary: search filters and the profile offer exactly these tags.
+        services: list[str] = []
+        for raw in re.split(r"[;|]", get("services")):
+            tag = normalise_service(raw)
+            if tag is None:
+                continue
+            if tag not in SERVICES:
+                errors.append(RowError(line, "service_unknown", "services", raw.strip()[:40]))
+            elif tag not in services:
+                services.append(tag)
         if errors or point is None or coop_type is None:
             return None, errors
 
@@ -307,11 +323,6 @@ class Importer:
             nearest = self.gazetteer.nearest_village(point)
             if nearest is not None and nearest[1] < 50_000:
                 village_code = nearest[0].code
-        services: list[str] = []
-        for raw in re.split(r"[;|]", get("services")):
-            tag = normalise_service(raw)
-            if tag and tag not in services:
-                services.append(tag)
         registration = get("registration_number") or None
         coop = Cooperative(
             id="",

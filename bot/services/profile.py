@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.services.catalog import normalise_service
+from bot.services.catalog import SERVICES, normalise_service
 from bot.services.importer import parse_amount
 from bot.services.phone import normalize_phone
 from bot.services.text import clean_line
@@ -42,11 +42,15 @@ def parse_profile(name: str, raw: str) -> Any:
         if len(text) > 1000:
             raise InputError("too_long", max=1000)
         return value or None
-    if name == "services":
-        tags = [t for t in (normalise_service(p) for p in re.split(r"[;,\n]", text)) if t]
+    if name == "services":  # only the vocabulary: search filters by exactly these tags
+        parts = [p.strip() for p in re.split(r"[;,\n]", text) if p.strip()]
+        tags = [normalise_service(p) for p in parts]
+        unknown = [p for p, tag in zip(parts, tags, strict=True) if tag not in SERVICES]
+        if unknown:
+            raise InputError("service_unknown", value=unknown[0][:40])
         if not tags:
             raise InputError("services_empty")
-        return list(dict.fromkeys(tags))[:20]
+        return list(dict.fromkeys(t for t in tags if t))
     if name == "phone":
         phone = normalize_phone(text)
         if phone is None:

@@ -42,6 +42,9 @@ def xlsx(
             for i, v in enumerate(row)
         ]
         sheet.append(values)
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":  # a typed "=…" is text, never a formula (injection)
+                cell.data_type = "s"
         for i, v in enumerate(values):
             if i < len(widths) and v is not None:
                 widths[i] = max(widths[i], min(60, len(str(v))))

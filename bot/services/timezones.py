@@ -16,7 +16,7 @@ CLDR gives them in Indonesian only ("+0800" in English), so the bot appends them
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -35,7 +35,9 @@ class Zone:
 WIB = Zone("WIB", ZoneInfo("Asia/Jakarta"))
 WITA = Zone("WITA", ZoneInfo("Asia/Makassar"))
 WIT = Zone("WIT", ZoneInfo("Asia/Jayapura"))
+ZONES = {zone.abbreviation: zone for zone in (WIB, WITA, WIT)}
 
+# Bali and Nusa Tenggara, South/East/North Kalimantan, Sulawesi.
 _WITA_PROVINCES = frozenset(
     {"51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76"}
 )
@@ -46,18 +48,18 @@ def province_zone(code: str | None) -> Zone | None:
     province = (code or "").split(".", 1)[0]
     if len(province) != 2 or not province.isdigit():
         return None
-    if province[0] in "89":
+    if province[0] in "89":  # Maluku, North Maluku, the Papua provinces
         return WIT
     if province in _WITA_PROVINCES:
         return WITA
-    if province[0] in "1236":
+    if province[0] in "1236":  # Sumatra, Java, West and Central Kalimantan
         return WIB
     return None
 
 
 def coop_zone(coop: Cooperative | None, gazetteer: Gazetteer | None = None) -> Zone:
     """The cooperative's zone: from its areas or village code, else from the village nearest
-    to its location, else WIB (the capital's, as the bot assumed before)."""
+    to its location, else WIB."""
     if coop is None:
         return WIB
     for code in (*coop.areas[:1], coop.village_code):
@@ -76,17 +78,17 @@ def coop_zone(coop: Cooperative | None, gazetteer: Gazetteer | None = None) -> Z
 def local_date(value: datetime, zone: Zone) -> date:
     """The calendar date of a moment where the cooperative is (naive moments are UTC)."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo("UTC"))
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(zone.tz).date()
 
 
-def format_moment(value: datetime, zone: Zone, locale: str) -> str:
-    """ "30 Nov 2026 09.25 WITA" (id), "Nov 30, 2026, 9:25 AM WITA" (en): the locale's
-    medium date and short time, joined as the locale joins them, then the zone's name."""
+def format_moment(value: datetime, zone: Zone, locale: str, date_format: str = "medium") -> str:
+    """ "30 Nov 2026 09.25 WITA" (id), "Nov 30, 2026, 9:25 AM WITA" (en); with
+    ``date_format="full"`` the weekday too ("Senin, 30 November 2026 09.25 WITA")."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo("UTC"))
+        value = value.replace(tzinfo=UTC)
     local = value.astimezone(zone.tz)
-    day = format_date(local.date(), "medium", locale=locale)
+    day = format_date(local.date(), date_format, locale=locale)
     time = format_time(local, "short", tzinfo=zone.tz, locale=locale)
-    pattern = str(Locale.parse(locale).datetime_formats["medium"])
+    pattern = str(Locale.parse(locale).datetime_formats[date_format])
     return pattern.replace("{1}", day).replace("{0}", time) + " " + zone.abbreviation

@@ -18,6 +18,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from handlers.admin.applications import (
     on_approve,
+    on_approve_yes,
     on_queue,
     on_reject_menu,
     on_reject_preset,
@@ -34,12 +35,13 @@ from handlers.admin.board import (
 from handlers.admin.input import ENTRY_POINTS as INPUT_ENTRY_POINTS
 from handlers.admin.input import on_location as on_input_location
 from handlers.admin.input import on_text as on_input_text
-from handlers.admin.members import on_export, on_member, on_members
+from handlers.admin.members import on_export, on_export_csv, on_member, on_members
 from handlers.admin.panel import admin_command, on_panel
-from handlers.admin.profile import on_loop, on_profile
+from handlers.admin.profile import on_loop, on_profile, on_service_toggle, on_services
 from handlers.admin.stats import on_stats
 from handlers.callbacks import (
     APPROVE,
+    APPROVE_YES,
     BOARD,
     BOARD_INVITE,
     BOARD_LEAVE,
@@ -47,15 +49,18 @@ from handlers.callbacks import (
     BOARD_REMOVE,
     BOARD_REMOVE_ASK,
     EXPORT,
+    EXPORT_CSV,
     LOOP,
     MEMBER,
     MEMBERS,
     PANEL,
     PROFILE,
+    PROFILE_SERVICES,
     QUEUE,
     REJECT_MENU,
     REJECT_PRESET,
     REVEAL,
+    SERVICE_TOGGLE,
     STATS,
 )
 
@@ -66,14 +71,18 @@ HANDLERS: list[BaseHandler] = [
     CallbackQueryHandler(on_panel, pattern=PANEL.pattern),
     CallbackQueryHandler(on_queue, pattern=QUEUE.pattern),
     CallbackQueryHandler(on_approve, pattern=APPROVE.pattern),
+    CallbackQueryHandler(on_approve_yes, pattern=APPROVE_YES.pattern),
     CallbackQueryHandler(on_reject_menu, pattern=REJECT_MENU.pattern),
     CallbackQueryHandler(on_reject_preset, pattern=REJECT_PRESET.pattern),
     CallbackQueryHandler(on_reveal, pattern=REVEAL.pattern),
     CallbackQueryHandler(on_members, pattern=MEMBERS.pattern),
     CallbackQueryHandler(on_member, pattern=MEMBER.pattern),
     CallbackQueryHandler(on_export, pattern=EXPORT.pattern),
+    CallbackQueryHandler(on_export_csv, pattern=EXPORT_CSV.pattern),
     CallbackQueryHandler(on_profile, pattern=PROFILE.pattern),
     CallbackQueryHandler(on_loop, pattern=LOOP.pattern),
+    CallbackQueryHandler(on_services, pattern=PROFILE_SERVICES.pattern),
+    CallbackQueryHandler(on_service_toggle, pattern=SERVICE_TOGGLE.pattern),
     CallbackQueryHandler(on_stats, pattern=STATS.pattern),
     CallbackQueryHandler(on_board, pattern=BOARD.pattern),
     CallbackQueryHandler(on_invite, pattern=BOARD_INVITE.pattern),

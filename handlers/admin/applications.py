@@ -15,6 +15,7 @@ from bot.i18n import Translator
 from handlers.admin.reply import edit, respond
 from handlers.callbacks import (
     APPROVE,
+    APPROVE_YES,
     PANEL,
     QUEUE,
     REJECT_MENU,
@@ -79,6 +80,45 @@ async def on_queue(
 
 @guarded(APPROVE)
 async def on_approve(
+    update: Update, context: BotContext, user_id: int, application_id: str
+) -> None:
+    """Ask to confirm the approval: it issues a member number and tells the applicant."""
+    admin = context.services.admin
+    application, coop = await admin.application(user_id, application_id)
+    query = update.callback_query
+    assert query is not None
+    t = context.t
+    if application.status != "pending":
+        await query.answer(t.gettext("This application was already decided."), show_alert=True)
+        return
+    await query.answer()
+    # Back to this application in the queue (its position may have changed since).
+    pending = [a.id for a in await admin.pending(user_id, coop.id)]
+    index = pending.index(application.id) if application.id in pending else 0
+    await edit(
+        update,
+        context,
+        t.gettext(
+            "Approve <b>{name}</b> as a member of {coop}? A member number is issued and "
+            "{name} is told at once; this cannot be undone here."
+        ).format(name=escape(application.full_name or ""), coop=escape(coop.name)),
+        InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        t.gettext("✅ Yes, approve"), callback_data=APPROVE_YES(application.id)
+                    ),
+                    InlineKeyboardButton(
+                        t.gettext("↩ Not yet"), callback_data=QUEUE(coop.id, index)
+                    ),
+                ]
+            ]
+        ),
+    )
+
+
+@guarded(APPROVE_YES)
+async def on_approve_yes(
     update: Update, context: BotContext, user_id: int, application_id: str
 ) -> None:
     """Approve: issue the member number and tell the applicant."""

@@ -43,6 +43,9 @@ def error_text(t: Translator, error: InputError) -> str:
         "reason_short": _("Please type a reason of a few words."),
         "too_long": _("That is longer than {max} characters."),
         "services_empty": _("Please type at least one service."),
+        "service_unknown": _(
+            "“{value}” is not one of the services; choose them with the buttons."
+        ),
         "phone_invalid": _("That is not an Indonesian phone number."),
         "amount_invalid": _("Type an amount in rupiah, e.g. 50000 or 50.000."),
         "year_invalid": _("Type a year between 1945 and {max}."),

@@ -1,7 +1,9 @@
-"""The member register: pages, a search, one member (suspend, reinstate), the CSV export."""
+"""The member register: pages, a search, one member (suspend, reinstate), the export
+(.xlsx, or CSV for Excel in the admin's language: ``bot/services/register.py``)."""
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -12,6 +14,7 @@ from bot.i18n import Translator
 from handlers.admin.reply import respond
 from handlers.callbacks import (
     EXPORT,
+    EXPORT_CSV,
     MEMBER,
     MEMBER_SEARCH,
     MEMBERS,
@@ -70,9 +73,12 @@ async def show_members(
     if nav:
         rows.append(nav)
     rows.append(
+        [InlineKeyboardButton(t.gettext("🔎 Search"), callback_data=MEMBER_SEARCH(coop.id))]
+    )
+    rows.append(
         [
-            InlineKeyboardButton(t.gettext("🔎 Search"), callback_data=MEMBER_SEARCH(coop.id)),
-            InlineKeyboardButton(t.gettext("📄 Export CSV"), callback_data=EXPORT(coop.id)),
+            InlineKeyboardButton(t.gettext("📊 Export (Excel)"), callback_data=EXPORT(coop.id)),
+            InlineKeyboardButton(t.gettext("📄 Export (CSV)"), callback_data=EXPORT_CSV(coop.id)),
         ]
     )
     rows.append([InlineKeyboardButton(t.gettext("⬅ Panel"), callback_data=PANEL(coop.id))])
@@ -128,14 +134,30 @@ async def on_member(
 
 @guarded(EXPORT)
 async def on_export(update: Update, context: BotContext, user_id: int, coop_id: str) -> None:
-    """Send the member register as a CSV document (written to the audit log)."""
-    coop = await context.services.admin.coop_for_admin(user_id, coop_id)
-    data = await context.services.admin.export_members(user_id, coop_id)
+    """Send the member register as an Excel workbook (written to the audit log)."""
+    await send_register(update, context, user_id, coop_id, "xlsx")
+
+
+@guarded(EXPORT_CSV)
+async def on_export_csv(update: Update, context: BotContext, user_id: int, coop_id: str) -> None:
+    """Send the member register as CSV for Excel (written to the audit log)."""
+    await send_register(update, context, user_id, coop_id, "csv")
+
+
+async def send_register(
+    update: Update, context: BotContext, user_id: int, coop_id: str, fmt: str
+) -> None:
+    """The register as a document, named by the cooperative's registration number."""
     assert update.callback_query is not None
+    coop = await context.services.admin.coop_for_admin(user_id, coop_id)
+    data = await context.services.admin.export_members(user_id, coop_id, context.t, fmt)
     await update.callback_query.answer()
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", coop.registration_number or coop.id).strip("-")
+    # TRANSLATORS: the start of the export's file name (ASCII, no spaces).
+    stem = context.gettext("members")
     await context.bot.send_document(
         user_id,
-        InputFile(data, filename=f"anggota-{coop.registration_number or coop.id}.csv"),
+        InputFile(data, filename=f"{stem}-{name}.{fmt}"),
         caption=context.gettext(
             "📄 Member register of {coop}. It contains NIKs: keep it safe and delete it when done."
         ).format(coop=escape(coop.name)),

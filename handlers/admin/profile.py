@@ -8,16 +8,23 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import BotContext
 from bot.i18n import Translator
-from bot.services.catalog import N_
+from bot.services.catalog import N_, SERVICES
 from handlers.admin.reply import respond
-from handlers.callbacks import LOOP, PANEL, PROFILE, PROFILE_EDIT
+from handlers.callbacks import (
+    LOOP,
+    PANEL,
+    PROFILE,
+    PROFILE_EDIT,
+    PROFILE_SERVICES,
+    SERVICE_TOGGLE,
+)
 from handlers.guard import guarded
 from handlers.render import services_text
 from storage.models import Cooperative
 
 PROFILE_BUTTONS: list[tuple[str, str]] = [
     ("desc", N_("Description")),
-    ("svc", N_("Services")),
+    ("svc", N_("Services offered")),  # not "Services": that is also a type ("Jasa")
     ("phone", N_("Phone")),
     ("hours", N_("Opening hours")),
     ("pokok", N_("Simpanan pokok")),
@@ -62,7 +69,13 @@ def profile_text(t: Translator, coop: Cooperative) -> str:
 
 def profile_keyboard(t: Translator, coop: Cooperative) -> InlineKeyboardMarkup:
     buttons = [
-        InlineKeyboardButton("✏️ " + t.gettext(label), callback_data=PROFILE_EDIT(coop.id, key))
+        InlineKeyboardButton(
+            "✏️ " + t.gettext(label),
+            # Services are chosen from the vocabulary (toggles), never typed.
+            callback_data=PROFILE_SERVICES(coop.id)
+            if key == "svc"
+            else PROFILE_EDIT(coop.id, key),
+        )
         for key, label in PROFILE_BUTTONS
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
@@ -99,3 +112,58 @@ async def on_loop(
         user_id, coop_id, "closed_loop", LOOP_VALUES[value]
     )
     await show_profile(update, context, coop)
+
+
+def services_keyboard(t: Translator, coop: Cooperative) -> InlineKeyboardMarkup:
+    """Every service of the vocabulary, ✅ when offered; a tap switches it."""
+    buttons = [
+        InlineKeyboardButton(
+            ("✅ " if code in coop.services else "▫️ ") + f"{term.emoji} {t.gettext(term.label)}",
+            callback_data=SERVICE_TOGGLE(coop.id, code),
+        )
+        for code, term in SERVICES.items()
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([InlineKeyboardButton(t.gettext("✔ Done"), callback_data=PROFILE(coop.id))])
+    return InlineKeyboardMarkup(rows)
+
+
+def services_screen(t: Translator, coop: Cooperative) -> str:
+    _ = t.gettext
+    lines = [
+        _("🏷 <b>Services offered by {coop}</b>").format(coop=escape(coop.name)),
+        _("Tap a service to switch it on or off. Search shows the change at once."),
+    ]
+    unknown = [code for code in coop.services if code not in SERVICES]
+    if unknown:
+        lines += [
+            "",
+            _("Also listed, but not a known service (dropped at your next change): {tags}").format(
+                tags=escape(", ".join(unknown))
+            ),
+        ]
+    return "\n".join(lines)
+
+
+@guarded(PROFILE_SERVICES)
+async def on_services(update: Update, context: BotContext, user_id: int, coop_id: str) -> None:
+    """Show the services as toggles."""
+    coop = await context.services.admin.coop_for_admin(user_id, coop_id)
+    await respond(
+        update, context, services_screen(context.t, coop), services_keyboard(context.t, coop)
+    )
+
+
+@guarded(SERVICE_TOGGLE)
+async def on_service_toggle(
+    update: Update, context: BotContext, user_id: int, coop_id: str, code: str
+) -> None:
+    """Switch one service on or off, and show the toggles again."""
+    admin = context.services.admin
+    coop = await admin.coop_for_admin(user_id, coop_id)
+    offered = [c for c in coop.services if c in SERVICES]
+    offered = [c for c in offered if c != code] if code in offered else [*offered, code]
+    coop = await admin.update_profile(user_id, coop_id, "services", offered)
+    await respond(
+        update, context, services_screen(context.t, coop), services_keyboard(context.t, coop)
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from html import escape
 
 from telegram import InputFile, Update
@@ -41,9 +42,12 @@ async def on_stats(update: Update, context: BotContext, user_id: int, coop_id: s
     ]
     lines += [f"• {escape(k)}: {t.number(v)}" for k, v in statuses.items()] or ["–"]
     lines += ["", _("<b>New members per month</b>")]
+    firsts = [date(int(m[:4]), int(m[5:7]), 1) for m in stats.months]
     lines += [
-        f"• {m}: +{j} → {total}"
-        for m, j, total in zip(stats.months, stats.joined, stats.total, strict=True)
+        _("• {month}: +{joined} → {total}").format(
+            month=t.date(first, "MMMM y"), joined=t.number(j), total=t.number(total)
+        )
+        for first, j, total in zip(firsts, stats.joined, stats.total, strict=True)
         if j or total
     ]
     chart = members_chart(
@@ -54,6 +58,8 @@ async def on_stats(update: Update, context: BotContext, user_id: int, coop_id: s
         total_label=_("members"),
         joined_label=_("new members"),
         status_counts=statuses,
+        month_labels=[t.date(first, "MMM yy") for first in firsts],
+        status_title=_("Applications by status"),
     )
     await context.bot.send_message(user_id, "\n".join(lines), parse_mode=ParseMode.HTML)
     await context.bot.send_photo(

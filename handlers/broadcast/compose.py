@@ -9,7 +9,7 @@ the engine (``bot/services/broadcast``) sends. The draft lives in ``draft.py``.
 from __future__ import annotations
 
 import warnings
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import IntEnum
 from html import escape
 
@@ -25,9 +25,11 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext
-from bot.i18n import JAKARTA
+from bot.services import when as when_service
 from bot.services.admin import Forbidden as NotAllowed
 from bot.services.catalog import TYPES
+from bot.services.timezones import WIB, Zone, coop_zone, format_moment
+from bot.services.when import WhenError
 from bot.telegram.html import html_to_text, utf16_len
 from handlers.broadcast import draft as drafts
 from handlers.broadcast.draft import Draft
@@ -140,6 +142,8 @@ async def on_audience(update: Update, context: BotContext) -> int | None:
     draft = drafts.load(context)
     kind = which(query.data, AUDIENCE, PLATFORM_AUDIENCE, AUDIENCE_TYPE)
     (value,) = kind.parse(query.data)
+    if kind is PLATFORM_AUDIENCE:  # a new choice replaces the filters of an earlier one
+        draft.province = draft.regency = draft.coop_type = None
     if kind is AUDIENCE:
         draft.include_pending = value == "p"
     elif kind is PLATFORM_AUDIENCE and value == "place":
@@ -195,6 +199,8 @@ async def _preview(update: Update, context: BotContext) -> int:
     t = context.t
     _ = t.gettext
     count = len(await context.services.broadcast.recipients(draft.audience()))
+    if count == 0:
+        return await _nobody(update, context, draft)
     preview_job = Broadcast(
         id="preview",
         kind=draft.kind,
@@ -253,55 +259,103 @@ async def on_preview(update: Update, context: BotContext, user_id: int, action: 
         await query.edit_message_text(context.gettext("Cancelled. Nothing was sent."))
         return ConversationHandler.END
     if action == "later":
+        zone = await _zone(context, drafts.load(context))
         await query.edit_message_text(
             context.gettext(
-                "When should it go out? Type a time in Western Indonesian Time (WIB): “17:30” "
-                "(today, or tomorrow if that has passed) or “2026-12-24 08:00”."
-            )
+                "When should it go out? Type a day and time ({zone}), for example “{examples}”. "
+                "A time alone is today, or tomorrow if it has passed."
+            ).format(zone=zone.abbreviation, examples=_when_examples(context))
         )
         return Compose.WHEN
     return ConversationHandler.END
 
 
 def parse_when(text: str, now: datetime) -> datetime | None:
-    """ "17:30" or "YYYY-MM-DD HH:MM" in WIB → an aware UTC moment in the future."""
-    text = text.strip()
-    local_now = now.astimezone(JAKARTA)
-    for fmt in ("%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M", "%H:%M", "%H.%M"):
-        try:
-            parsed = datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-        if fmt in ("%H:%M", "%H.%M"):
-            moment = local_now.replace(
-                hour=parsed.hour, minute=parsed.minute, second=0, microsecond=0
-            )
-            if moment <= local_now:
-                moment += timedelta(days=1)
-        else:
-            moment = parsed.replace(tzinfo=JAKARTA)
-        if moment <= local_now or moment > local_now + timedelta(days=MAX_SCHEDULE_DAYS):
-            return None
-        return moment.astimezone(UTC)
-    return None
+    """The moment ``text`` names in WIB (an aware UTC moment within 30 days), or None."""
+    try:
+        return when_service.parse_when(text, now, WIB, max_days=MAX_SCHEDULE_DAYS).moment
+    except WhenError:
+        return None
+
+
+async def _zone(context: BotContext, draft: Draft) -> Zone:
+    """The announcer's zone: the cooperative's own; WIB for the platform's."""
+    if draft.kind != "coop" or not draft.coop_id:
+        return WIB
+    coop = await context.services.directory.get(draft.coop_id)
+    return coop_zone(coop, context.services.gazetteer)
+
+
+def _when_text(context: BotContext, moment: datetime, zone: Zone) -> str:
+    """ "Selasa, 15 Desember 2026 09.00 WIB": the weekday too, so a misread shows."""
+    return format_moment(moment, zone, context.locale or "id", "full")
 
 
 async def on_when(update: Update, context: BotContext) -> int | None:
-    """Take the time to send at, and schedule the announcement."""
+    """Take the time to send at, echo what was understood, and schedule the announcement."""
     message = update.effective_message
     assert message is not None
-    when = parse_when(message.text or "", datetime.now(UTC))
-    if when is None:
-        await message.reply_text(
-            context.gettext(
-                "❗ Type a future time within 30 days, like “17:30” or “2026-12-24 08:00” (WIB)."
-            )
+    _ = context.gettext
+    zone = await _zone(context, drafts.load(context))
+    try:
+        when = when_service.parse_when(
+            message.text or "", datetime.now(UTC), zone, max_days=MAX_SCHEDULE_DAYS
         )
+    except WhenError as error:
+        if error.code == "past" and error.moment is not None:
+            text = _("❗ {time} has already passed. Type a time in the future.").format(
+                time=_when_text(context, error.moment, zone)
+            )
+        elif error.code == "too_far" and error.moment is not None:
+            text = _(
+                "❗ {time} is more than {days} days away. Announcements can be scheduled up to "
+                "{days} days ahead."
+            ).format(time=_when_text(context, error.moment, zone), days=MAX_SCHEDULE_DAYS)
+        elif error.code == "no_time":
+            text = _("❗ At what time? Type the day with a time, e.g. “{example}”.").format(
+                example=_("tomorrow 9am")
+            )
+        else:
+            text = _(
+                "❗ I did not understand that time. Type for example “{examples}” ({zone})."
+            ).format(examples=_when_examples(context), zone=zone.abbreviation)
+        await message.reply_text(text)
         return None
-    return await _create(update, context, when)
+    return await _create(update, context, when.moment, when.zone)
 
 
-async def _create(update: Update, context: BotContext, when: datetime | None) -> int:
+def _when_examples(context: BotContext) -> str:
+    # TRANSLATORS: examples of a date and time the scheduler understands, in your language;
+    # keep them understandable by bot/services/when.py.
+    return context.gettext("tomorrow 9am”, “Dec 15 9:00”, “Monday 10:00”, “in 2 hours")
+
+
+async def _nobody(update: Update, context: BotContext, draft: Draft) -> int:
+    """Refuse an audience nobody is in, say why, and offer the audiences again."""
+    chat = update.effective_chat
+    assert chat is not None
+    _ = context.gettext
+    if draft.kind == "coop":
+        reason = _(
+            "Recipients: <b>0</b>. Nobody would receive this announcement: the cooperative has "
+            "no members in this audience yet (members who muted its announcements are left "
+            "out). Choose another audience, or /cancel."
+        )
+        markup = coop_audience_markup(context.t)
+    else:
+        reason = _(
+            "Recipients: <b>0</b>. Nobody would receive this announcement: no user of the bot "
+            "matches this audience (users who muted platform announcements are left out). "
+            "Choose another audience, or /cancel."
+        )
+        markup = platform_audience_markup(context.t)
+    await context.bot.send_message(chat.id, reason, parse_mode=ParseMode.HTML, reply_markup=markup)
+    return Compose.AUDIENCE
+
+
+async def _create(
+    update: Update, context: BotContext, when: datetime | None, zone: Zone = WIB
+) -> int:
     chat = update.effective_chat
     assert chat is not None
     draft = drafts.load(context)
@@ -317,6 +371,12 @@ async def _create(update: Update, context: BotContext, when: datetime | None) ->
     except NotAllowed:
         await refuse(update, context)
         return ConversationHandler.END
+    # Checked again: members may have left or muted since the preview.
+    if not await context.services.broadcast.recipients(draft.audience()):
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        drafts.save(context, draft)
+        return await _nobody(update, context, draft)
     job = await context.services.broadcast.create(
         draft.audience(),
         text=draft.text,
@@ -339,8 +399,8 @@ async def _create(update: Update, context: BotContext, when: datetime | None) ->
         await update.callback_query.answer()
     t = context.t
     if when is not None:
-        text = t.gettext("🕒 Scheduled for {time} WIB to {n} recipients.").format(
-            time=t.datetime(when, "short"), n=t.number(job.total)
+        text = t.gettext("🕒 Scheduled for {time} to {n} recipients.").format(
+            time=_when_text(context, when, zone), n=t.number(job.total)
         )
     else:
         text = t.gettext("📣 Sending to {n} recipients…").format(n=t.number(job.total))

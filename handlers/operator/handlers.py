@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from html import escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
@@ -28,12 +29,15 @@ from handlers.callbacks import (
     OPERATOR_IMPORT,
     OPERATOR_MENU,
     OPERATOR_STATS,
+    PAGE,
     VERIFY,
 )
 from handlers.guard import actor, guarded
 from handlers.keyboards import deep_link
 from handlers.operator.onboarding import HANDLERS as ONBOARDING_HANDLERS
 from handlers.operator.onboarding import send_onboarding
+from handlers.search.keyboards import detail_keyboard
+from handlers.search.texts import detail_text
 
 
 async def _reply(
@@ -154,8 +158,45 @@ async def on_verify(
     coop = await context.services.admin.set_verified(user_id, coop_id, flag == "1")
     _ = context.gettext
     text = _("✅ Verified: {coop}") if coop.verified else _("Verification removed: {coop}")
-    assert update.callback_query is not None
-    await update.callback_query.answer(text.format(coop=coop.name[:150]), show_alert=True)
+    query = update.callback_query
+    assert query is not None
+    await query.answer(text.format(coop=coop.name[:150]))
+    await _show_page(update, context, coop.id)
+
+
+async def _show_page(update: Update, context: BotContext, coop_id: str) -> None:
+    """Redraw the cooperative's page the button was on in its new state (badge, button),
+    as it was opened: from the same result list (distance, way back) or on its own."""
+    query = update.callback_query
+    assert query is not None
+    message = query.message
+    if not isinstance(message, Message):  # too old to edit: the pop-up said it
+        return
+    back = None
+    for row in message.reply_markup.inline_keyboard if message.reply_markup else ():
+        for button in row:
+            if PAGE.matches(str(button.callback_data)):
+                back = PAGE.parse(str(button.callback_data))
+    search = await context.services.search.get_saved(back[0]) if back else None
+    coop = await context.services.directory.get(coop_id, origin=search.point if search else None)
+    if coop is None:
+        return
+    markup = detail_keyboard(
+        coop.id,
+        coop.name,
+        context.bot.username,
+        context.t,
+        back,
+        operator=True,
+        verified=coop.verified,
+        private=True,
+    )
+    text = detail_text(coop, context.t, context.services.directory)
+    try:
+        await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as exc:  # a repeated tap: the page shows this state already
+        if "not modified" not in str(exc).lower():
+            raise
 
 
 async def invite(update: Update, context: BotContext, user_id: int, coop_id: str) -> None:

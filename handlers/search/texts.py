@@ -11,7 +11,7 @@ from bot.services.directory import DirectoryService
 from bot.services.gazetteer import display_name
 from bot.services.search import PAGE_SIZE, NoResults, ResultPage
 from handlers.platform.texts import platform_badge, result_badge
-from handlers.render import services_text, type_text
+from handlers.render import members_text, services_text, type_text
 from storage.models import Cooperative
 
 
@@ -215,12 +215,7 @@ def detail_text(coop: Cooperative, t: Translator, directory: DirectoryService) -
         lines.append(
             _("💵 Simpanan wajib (monthly): {amount}").format(amount=t.money(coop.simpanan_wajib))
         )
-    lines.append(
-        "👥 "
-        + t.ngettext("{count} member", "{count} members", coop.member_count).format(
-            count=t.number(coop.member_count)
-        )
-    )
+    lines.append("👥 " + members_text(t, coop))
     if coop.rat_year:
         lines.append(_("📅 Last annual members' meeting (RAT): {year}").format(year=coop.rat_year))
     if coop.closed_loop is True:

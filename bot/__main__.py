@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -87,6 +88,18 @@ def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop_while_starting(signum: int, frame: object) -> None:
+    """SIGTERM before the bot's own handlers are in place (imports, connecting): stop with
+    success. Nothing is lost: an update is acknowledged only once it is journaled."""
+    raise SystemExit(0)
+
+
+def stop_quietly_while_starting() -> None:
+    """Until the running bot installs its handlers, SIGTERM ends the process cleanly
+    (a platform restarting a slow start would otherwise see it die by the signal)."""
+    signal.signal(signal.SIGTERM, _stop_while_starting)
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.telegram_bot_token:
         if sys.stdin.isatty():
@@ -104,6 +117,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    stop_quietly_while_starting()
     from bot.app import Backend, build_application, poll
 
     setup_logging(settings)
@@ -127,6 +141,7 @@ def cmd_webhook(settings: Settings, args: argparse.Namespace) -> int:
             "TELEGRAM_BOT_TOKEN is not set: the webhook server needs a bot token.", file=sys.stderr
         )
         return EXIT_USAGE
+    stop_quietly_while_starting()
     from bot.app import Backend, build_application
     from bot.web import build_web_app, serve
 

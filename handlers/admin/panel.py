@@ -55,9 +55,11 @@ async def panel_text(context: BotContext, coop: Cooperative, user_id: int) -> tu
     text = "\n".join(
         [
             t.gettext("🏛 <b>{coop}</b> · admin panel").format(coop=escape(coop.name)),
-            t.gettext("👥 {members} members · ⏳ {pending} applications waiting").format(
-                members=t.number(members), pending=t.number(pending)
-            ),
+            t.ngettext(
+                "👥 {members} members · ⏳ {pending} application waiting",
+                "👥 {members} members · ⏳ {pending} applications waiting",
+                pending,
+            ).format(members=t.number(members), pending=t.number(pending)),
         ]
     )
     return text, pending

@@ -399,11 +399,15 @@ async def _create(
         await update.callback_query.answer()
     t = context.t
     if when is not None:
-        text = t.gettext("🕒 Scheduled for {time} to {n} recipients.").format(
-            time=_when_text(context, when, zone), n=t.number(job.total)
-        )
+        text = t.ngettext(
+            "🕒 Scheduled for {time} to {n} recipient.",
+            "🕒 Scheduled for {time} to {n} recipients.",
+            job.total,
+        ).format(time=_when_text(context, when, zone), n=t.number(job.total))
     else:
-        text = t.gettext("📣 Sending to {n} recipients…").format(n=t.number(job.total))
+        text = t.ngettext(
+            "📣 Sending to {n} recipient…", "📣 Sending to {n} recipients…", job.total
+        ).format(n=t.number(job.total))
     progress = await context.bot.send_message(chat.id, text, reply_markup=control_markup(t, job))
     await context.services.broadcast.attach_progress(job.id, chat.id, progress.message_id)
     return ConversationHandler.END

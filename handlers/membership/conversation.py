@@ -86,6 +86,8 @@ PASS_THROUGH = (
     "stats",
     "import",
     "invite",
+    "claim",
+    "klaim",
 )
 # A card check or an invitation opened mid-form is handled as usual, outside the form.
 ELSEWHERE = filters.Regex(r"^/start(@\w+)? (v_|adm_)")

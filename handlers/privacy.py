@@ -118,6 +118,8 @@ BLOCKS: dict[str, str] = {
     "saved_searches": N_("Saved searches (kept for a week)"),
     "claims": N_("Claims to run a cooperative"),
     "unfinished_claim": N_("Unfinished claim"),
+    "notify_me": N_("Cooperatives you wait for (notify me)"),
+    "join_attempts": N_("Attempts to join cooperatives not on the platform"),
 }
 # Keys that say what the file is, not what it holds about the person.
 ABOUT_THE_FILE = ("exported_at", "controller", "telegram_user_id")

@@ -48,7 +48,7 @@ HTML_REASON = "Kuota <b>penuh</b> & _*["
 
 @pytest.fixture
 async def coops(services: Services) -> dict[str, str]:
-    return await import_rows(services, ROWS + FAR)
+    return await import_rows(services, ROWS + FAR, on_platform=True)
 
 
 def drawn(services: Services) -> list[CardData]:

@@ -5,7 +5,6 @@ the next search."""
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -28,7 +27,7 @@ async def region(services: Services, gazetteer: Gazetteer) -> list[dict[str, Any
     return rows
 
 
-async def three_ways(store: Store, call: Callable[[], Awaitable[Any]]) -> tuple[Any, Any, Any]:
+async def three_ways(store: Store, call: Any) -> tuple[Any, Any, Any]:
     """``call`` answered by ``$geoNear``, by the grid cells, and by the index."""
     saved = store.geo_mode, store.spatial_index
     try:
@@ -43,6 +42,12 @@ async def three_ways(store: Store, call: Callable[[], Awaitable[Any]]) -> tuple[
     return by_geonear, by_cells, by_index
 
 
+def repo(services: Services) -> CooperativeRepository:
+    coops = services.directory.coops
+    assert isinstance(coops, CooperativeRepository)
+    return coops
+
+
 async def warm(coops: CooperativeRepository) -> None:
     await coops.spatial().warm()
     assert await coops.spatial().ready() is not None
@@ -52,7 +57,7 @@ class TestSameAnswers:
     async def test_pages_totals_and_filters(
         self, services: Services, region: list[dict[str, Any]], store: Store
     ) -> None:
-        coops = services.directory.coops
+        coops = repo(services)
         await warm(coops)
         builds = coops.spatial().builds
         rng = random.Random(11)
@@ -115,7 +120,7 @@ class TestSameAnswers:
             }
         )
         await services.importer.import_bytes(csv_bytes(rows))
-        coops = services.directory.coops
+        coops = repo(services)
         await warm(coops)
         for radius in (999.0, 1_000.0, 1_001.0):
             geo, cells, index = await three_ways(
@@ -129,7 +134,7 @@ class TestNeverStale:
     async def test_an_import_is_seen_by_the_next_search(
         self, services: Services, region: list[dict[str, Any]], store: Store
     ) -> None:
-        coops = services.directory.coops
+        coops = repo(services)
         await warm(coops)
         before, _ = await coops.near_page(SOLO, max_distance_m=2_000)
         new = {
@@ -150,7 +155,7 @@ class TestNeverStale:
     ) -> None:
         other_store = Store(store.client, store.db.name)  # another process's store
         other = build_services(other_store, settings)
-        mine, theirs = services.directory.coops, other.directory.coops
+        mine, theirs = repo(services), repo(other)
         await warm(mine)
         await warm(theirs)
         total, page = await mine.near_page(SOLO, max_distance_m=100_000, limit=1)
@@ -167,7 +172,7 @@ class TestNeverStale:
     async def test_edited_services_change_the_filter(
         self, services: Services, region: list[dict[str, Any]], store: Store
     ) -> None:
-        coops = services.directory.coops
+        coops = repo(services)
         await warm(coops)
         filt = CooperativeFilter(service="klinik")
         before, _ = await coops.near_page(SOLO, max_distance_m=200_000, filt=filt, limit=1)

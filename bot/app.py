@@ -263,6 +263,8 @@ async def open_services(settings: Settings, backend: Backend) -> Services:
     services = build_services(backend, settings, geocoder=build_geocoder(settings))
     await backend.coops.ensure_derived_fields()
     await backend.admins.sync_all()
+    if await backend.store.resolve_geo_mode() == "cells" and backend.store.spatial_index:
+        await backend.coops.spatial().ready()  # starts building the index in the background
     return services
 
 

@@ -43,6 +43,7 @@ from storage.models import (
     UserProfile,
     UserState,
 )
+from storage.spatial import SpatialIndex
 
 
 class DuplicateApplication(Exception):
@@ -102,6 +103,7 @@ class Cooperatives(Protocol):
     async def set_by_keys(self, fields_by_key: dict[str, dict[str, Any]]) -> int: ...
     async def change_member_count(self, coop_id: str, delta: int) -> None: ...
     async def count_by_province_and_type(self) -> dict[tuple[str, str], int]: ...
+    def spatial(self) -> SpatialIndex: ...
 
 
 class Users(Protocol):

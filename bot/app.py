@@ -37,6 +37,7 @@ from bot.services.cards import CardService
 from bot.services.claims import ClaimService
 from bot.services.crypto import Keyring, Vault
 from bot.services.directory import DirectoryService
+from bot.services.dues import DuesService
 from bot.services.gazetteer import Gazetteer
 from bot.services.geocode import Geocoder, NominatimGeocoder
 from bot.services.health import HealthService
@@ -68,6 +69,7 @@ from storage.cooperatives import CooperativeRepository
 from storage.invites import InviteRepository
 from storage.join_attempts import JoinAttemptRepository
 from storage.keys import KeyRepository
+from storage.ledger import LedgerRepository
 from storage.mongo import Store
 from storage.onboarding import OnboardingRepository
 from storage.privacy import PrivacyRepository
@@ -121,6 +123,7 @@ class Backend:
     keyring: Keyring  # opens them with the vault
     sealed_states: SealedStates  # user_data as persisted: drafts sealed with the keyring
     claims: ClaimRepository
+    ledger: LedgerRepository
 
     @classmethod
     def over(cls, store: Store, settings: Settings) -> Backend:
@@ -146,6 +149,7 @@ class Backend:
             keyring=keyring,
             sealed_states=SealedStates(store, keyring),
             claims=ClaimRepository(store),
+            ledger=LedgerRepository(store),
         )
 
     @classmethod
@@ -244,6 +248,7 @@ def build_services(
         health=HealthService(b.store),
         updates=UpdateService(b.updates, b.vault, b.keyring),
         onboarding=OnboardingService(OnboardingRepository(b.store), b.coops, admin, gazetteer),
+        dues=DuesService(apps, b.coops, b.ledger),
         sla=SlaService(
             WaitingApplications(b.store),
             b.coops,

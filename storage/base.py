@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from storage.models import (
@@ -30,6 +30,7 @@ from storage.models import (
     InboxEntry,
     Invite,
     JoinAttempt,
+    LedgerEntry,
     LegacyFields,
     Median,
     Notice,
@@ -393,3 +394,24 @@ class JoinAttempts(Protocol):
     async def record(self, coop_id: str, user_id: int, now: datetime | None = None) -> None: ...
     async def of_user(self, user_id: int) -> list[JoinAttempt]: ...
     async def erase_user(self, user_id: int) -> int: ...
+
+
+class Ledger(Protocol):
+    """Members' payments, kept by each cooperative's board (``storage/ledger.py``)."""
+
+    async def add(self, values: dict[str, Any], now: datetime | None = None) -> LedgerEntry: ...
+    async def add_many(
+        self, rows: Sequence[dict[str, Any]], now: datetime | None = None
+    ) -> tuple[int, builtins.list[str]]: ...
+    async def get(self, entry_id: str) -> LedgerEntry | None: ...
+    async def void(
+        self, entry_id: str, reason: str, actor: int, now: datetime | None = None
+    ) -> LedgerEntry | None: ...
+    async def for_memberships(
+        self, application_ids: Iterable[str]
+    ) -> builtins.list[LedgerEntry]: ...
+    async def for_coop(
+        self, coop_id: str, *, since: date | None = None, valid_only: bool = False
+    ) -> builtins.list[LedgerEntry]: ...
+    async def for_user(self, user_id: int) -> builtins.list[LedgerEntry]: ...
+    async def unlink_user(self, user_id: int) -> int: ...

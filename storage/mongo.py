@@ -93,6 +93,12 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("coop_id", ASCENDING), ("notified_at", ASCENDING)], name="coop"),
         IndexModel([("user_id", ASCENDING)], name="user"),
     ],
+    "ledger": [
+        IndexModel([("ref_key", ASCENDING)], name="reference", unique=True, sparse=True),
+        IndexModel([("application_id", ASCENDING), ("paid_on", ASCENDING)], name="membership"),
+        IndexModel([("coop_id", ASCENDING), ("paid_on", ASCENDING)], name="coop"),
+        IndexModel([("user_id", ASCENDING)], name="user"),
+    ],
     "join_attempts": [
         IndexModel([("coop_id", ASCENDING)], name="coop"),
         IndexModel([("user_id", ASCENDING)], name="user"),

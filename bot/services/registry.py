@@ -16,6 +16,7 @@ from bot.services.broadcast import BroadcastService
 from bot.services.cards import CardService
 from bot.services.claims import ClaimService
 from bot.services.directory import DirectoryService
+from bot.services.dues import DuesService
 from bot.services.gazetteer import Gazetteer
 from bot.services.geocode import Geocoder
 from bot.services.health import HealthService
@@ -51,6 +52,7 @@ class Services:
     health: HealthService
     updates: UpdateService
     onboarding: OnboardingService  # operators' onboarding figures (/stats)
+    dues: DuesService  # what members owe, from the boards' ledgers (/tagihan)
     sla: SlaService
     geocoder: Geocoder | None = None  # an online geocoder the search service uses, if any
 

@@ -423,3 +423,13 @@ class LedgerEntry:
     voided_by: int | None = None
     voided_at: datetime | None = None
     replaces: str | None = None  # the entry this one corrects
+
+
+@dataclass(frozen=True, slots=True)
+class DuesMember:
+    """An active membership as dues reminders see it: ids only, no personal data."""
+
+    id: str
+    coop_id: str
+    user_id: int
+    decided_at: datetime | None

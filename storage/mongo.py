@@ -199,3 +199,12 @@ INDEXES["cooperatives"].append(
 INDEXES["applications"].append(
     IndexModel([("status", ASCENDING), ("decided_at", ASCENDING)], name="status_decided")
 )
+# Monthly dues reminders (storage/reminders.py): one mark per member and month, one scan
+# mark per cooperative and month; both forgotten after 70 days.
+INDEXES["dues_reminders"] = [
+    IndexModel([("at", ASCENDING)], name="ttl", expireAfterSeconds=70 * 24 * 3600),
+    IndexModel([("user_id", ASCENDING)], name="user"),
+]
+INDEXES["dues_reminder_scans"] = [
+    IndexModel([("at", ASCENDING)], name="ttl", expireAfterSeconds=70 * 24 * 3600),
+]

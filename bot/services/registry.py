@@ -23,8 +23,10 @@ from bot.services.health import HealthService
 from bot.services.importer import Importer
 from bot.services.membership import MembershipService
 from bot.services.onboarding import OnboardingService
+from bot.services.payments import PaymentSettings
 from bot.services.platform import PlatformService
 from bot.services.privacy import PrivacyService
+from bot.services.reminders import ReminderService
 from bot.services.search import SearchService
 from bot.services.sla import SlaService
 from bot.services.updates import UpdateService
@@ -54,6 +56,8 @@ class Services:
     onboarding: OnboardingService  # operators' onboarding figures (/stats)
     dues: DuesService  # what members owe, from the boards' ledgers (/tagihan)
     sla: SlaService
+    payments: PaymentSettings  # how members pay, set by each board
+    reminders: ReminderService  # monthly dues reminders
     geocoder: Geocoder | None = None  # an online geocoder the search service uses, if any
 
     async def close(self) -> None:

@@ -8,7 +8,8 @@ and the durable marks that make a reminder go once per member and month.
 - ``dues_reminder_scans``: ``"<coop_id>:<YYYY-MM>"`` once every member of a cooperative
   was looked at this month, so later runs skip it (TTL too).
 - Mutes share the announcements' ``mutes`` collection under the key ``"dues:<coop_id>"``
-  (so ``/mydata`` lists them and ``/deletedata`` erases them with the rest).
+  (so ``/mydata`` lists them and ``/deletedata`` erases them with the rest; the marks are
+  erased there too: ``storage/privacy.py``).
 """
 
 from __future__ import annotations
@@ -114,7 +115,3 @@ class ReminderRepository:
 
     async def unmute(self, user_id: int, coop_id: str) -> None:
         await self._mutes.delete_one({"_id": f"{user_id}:{MUTE_PREFIX}{coop_id}"})
-
-    async def erase_user(self, user_id: int) -> None:
-        """Forget the user's reminder marks (``/deletedata``; mutes go with ``mutes``)."""
-        await self._marks.delete_many({"user_id": user_id})

@@ -46,7 +46,7 @@ async def world(services: Services, backend: Backend) -> dict[str, Any]:
     """KDMP-1 (wajib Rp10.000, due day 10: reminded on the 7th) and KK-2 (Rp15.000, due day
     20: the 17th); three members of both: one owes everything, one paid all through
     December, one owes everything but muted KDMP-1's reminders."""
-    ids: dict[str, Any] = await import_rows(services, ROWS, on_platform=True)
+    ids: dict[Any, Any] = dict(await import_rows(services, ROWS, on_platform=True))
     await services.payments.set_due_day(BOARD, ids["KDMP-1"], "10")
     await services.payments.set_due_day(BOARD, ids["KK-2"], "20")
     for user_id in (OWES, PAID, MUTED):

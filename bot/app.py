@@ -37,6 +37,7 @@ from bot.services.cards import CardService
 from bot.services.claims import ClaimService
 from bot.services.crypto import Keyring, Vault
 from bot.services.directory import DirectoryService
+from bot.services.dues import DuesService
 from bot.services.gazetteer import Gazetteer
 from bot.services.geocode import Geocoder, NominatimGeocoder
 from bot.services.health import HealthService
@@ -44,10 +45,12 @@ from bot.services.importer import Importer
 from bot.services.membership import MembershipService
 from bot.services.names import NameIndex
 from bot.services.onboarding import OnboardingService
+from bot.services.payments import PaymentSettings
 from bot.services.personal import SealedApplications, SealedStates, seal_existing
 from bot.services.platform import PlatformService
 from bot.services.privacy import PrivacyService
 from bot.services.registry import Services
+from bot.services.reminders import ReminderService
 from bot.services.search import SearchService
 from bot.services.sla import SlaService
 from bot.services.updates import UpdateService
@@ -57,6 +60,7 @@ from bot.telegram.sender import HttpSender, make_sender
 from handlers.broadcast.header import Dresser
 from handlers.broadcast.progress import make_progress
 from handlers.commands import set_default_commands
+from handlers.money.bills import ReminderMessages
 from handlers.platform.notices import TelegramNotices
 from handlers.sla import SlaMessages
 from storage.admins import AdminRepository
@@ -68,9 +72,11 @@ from storage.cooperatives import CooperativeRepository
 from storage.invites import InviteRepository
 from storage.join_attempts import JoinAttemptRepository
 from storage.keys import KeyRepository
+from storage.ledger import LedgerRepository
 from storage.mongo import Store
 from storage.onboarding import OnboardingRepository
 from storage.privacy import PrivacyRepository
+from storage.reminders import ReminderRepository
 from storage.searches import SearchRepository
 from storage.state import StateRepository
 from storage.subscriptions import SubscriptionRepository
@@ -121,6 +127,8 @@ class Backend:
     keyring: Keyring  # opens them with the vault
     sealed_states: SealedStates  # user_data as persisted: drafts sealed with the keyring
     claims: ClaimRepository
+    ledger: LedgerRepository
+    reminders: ReminderRepository
 
     @classmethod
     def over(cls, store: Store, settings: Settings) -> Backend:
@@ -146,6 +154,8 @@ class Backend:
             keyring=keyring,
             sealed_states=SealedStates(store, keyring),
             claims=ClaimRepository(store),
+            ledger=LedgerRepository(store),
+            reminders=ReminderRepository(store),
         )
 
     @classmethod
@@ -212,6 +222,7 @@ def build_services(
     )
     board.bind(admin)  # the board's role checks are AdminService.authorize
     search = SearchService(b.coops, b.searches, gazetteer, names, geocoder)
+    dues = DuesService(apps, b.coops, b.ledger)
     claims = ClaimService(
         b.claims, b.coops, admin, board, search, b.keyring, b.audit, settings.retention_days
     )
@@ -244,6 +255,7 @@ def build_services(
         health=HealthService(b.store),
         updates=UpdateService(b.updates, b.vault, b.keyring),
         onboarding=OnboardingService(OnboardingRepository(b.store), b.coops, admin, gazetteer),
+        dues=dues,
         sla=SlaService(
             WaitingApplications(b.store),
             b.coops,
@@ -252,6 +264,8 @@ def build_services(
             settings.admin_ids,
             SlaMessages(i18n, users),
         ),
+        payments=PaymentSettings(admin, b.coops),
+        reminders=ReminderService(b.reminders, dues, broadcast, ReminderMessages(i18n, users)),
         geocoder=geocoder,
     )
 

@@ -24,6 +24,8 @@ from handlers import (
     search,
     start,
 )
+from handlers.money import bills
+from handlers.money import settings as pay
 
 
 def register(
@@ -45,10 +47,11 @@ def register(
     # one waiting.
     features: list[BaseHandler] = [
         awaited.build_conversation(
-            [*admin.INPUT_ENTRY_POINTS, *operator.IMPORT_ENTRY_POINTS],
-            text=admin.on_input_text,
+            [*admin.INPUT_ENTRY_POINTS, *operator.IMPORT_ENTRY_POINTS, *pay.ENTRY_POINTS],
+            text=pay.on_text,  # payment settings; everything else goes on to admin's
             location=admin.on_input_location,
             document=operator.on_import_document,
+            photo=pay.on_photo,
         ),
         broadcast.build_conversation(),
         membership.build_conversation(form_timeout_s),
@@ -62,6 +65,8 @@ def register(
         broadcast,
         operator,
         claims,
+        bills,
+        pay,
         privacy,
         platform,
         search,  # the search handlers, then a cooperative's page, then inline mode

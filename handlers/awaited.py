@@ -7,7 +7,8 @@ persistence), so a new request replaces the one waiting and /cancel stops whiche
 Permission is checked when the button is pressed and again when the answer arrives.
 
 What is awaited is kept in ``user_data["admin_input"]``: ``kind`` (reject, suspend,
-reinstate, search, profile, import) and its target (``target``, ``coop``, ``field``).
+reinstate, search, profile, import, payment: ``handlers/money/settings.py``) and its target
+(``target``, ``coop``, ``field``).
 """
 
 from __future__ import annotations
@@ -86,7 +87,24 @@ def prompt_text(t: Translator, kind: str, field: str | None = None) -> str:
         "rat_year": _("Type the year of the last annual members' meeting (RAT):"),
         "location": _("Share the cooperative's location (📎 → Location), or send a venue:"),
     }
-    text = fields.get(field or "", "") if kind == "profile" else prompts[kind]
+    payment = {
+        "bank": _(
+            "Type the bank, the account number and the account holder, separated by "
+            "semicolons (e.g. BRI; 0123-01-000123-30-1; Koperasi Maju):"
+        ),
+        "qris": _("Send the cooperative's QRIS code as a photo:"),
+        "cash": _(
+            "Type where and when members can pay in cash (e.g. Kantor koperasi, Jl. Mawar 1, "
+            "Mon–Fri 08.00–15.00), or - to remove it:"
+        ),
+        "due": _("Type the day of the month simpanan wajib is due (1 to 28):"),
+    }
+    if kind == "profile":
+        text = fields.get(field or "", "")
+    elif kind == "payment":
+        text = payment.get(field or "", "")
+    else:
+        text = prompts[kind]
     return text + "\n" + _("(/cancel to stop)")
 
 
@@ -121,8 +139,9 @@ def build_conversation(
     text: Handler[int | None],
     location: Handler[int | None],
     document: Handler[int | None],
+    photo: Handler[int | None],
 ) -> ConversationHandler:
-    """The conversation: ``entry_points`` ask, the three callbacks take the answer."""
+    """The conversation: ``entry_points`` ask, the callbacks take the answer."""
     message = filters.UpdateType.MESSAGE
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message=False.*")
@@ -133,6 +152,8 @@ def build_conversation(
                     MessageHandler(message & filters.TEXT & ~filters.COMMAND, text),
                     MessageHandler(message & (filters.LOCATION | filters.VENUE), location),
                     MessageHandler(message & filters.Document.ALL, document),
+                    # A photo: a cooperative's QRIS image (handlers/money/settings.py).
+                    MessageHandler(message & filters.PHOTO, photo),
                     MessageHandler(message & ~filters.COMMAND, on_other),
                 ],
                 ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, on_timeout)],

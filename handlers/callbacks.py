@@ -259,3 +259,18 @@ NOTIFY_ME = Callback("nm", (ID,))  # tell me when this cooperative comes aboard
 NOTIFY_CANCEL = Callback("nc", (ID,))  # … not any more (from its contact card)
 NOTIFY_LIST = Callback("nl")  # the cooperatives I wait for
 NOTIFY_UNLIST = Callback("nx", (ID,))  # stop waiting for one (from that list)
+
+# -- members' money: bills and proofs ---------------------------------------------------
+# "✅ I have paid" on a bill (one membership): the proof flow is the proofs feature's.
+PROOF_START = Callback("prf", (ID,))  # application id
+HOW_TO_PAY = Callback("htp", (ID,))  # a cooperative's how-to-pay message (accounts, QRIS, cash)
+BILLS = Callback("bill")  # the member's bill across all memberships (/tagihan)
+DUES_MUTE = Callback("dmu", (ID,))  # no more dues reminders about this cooperative
+DUES_UNMUTE = Callback("dum", (ID,))  # … remind me again
+# The board's payment settings (admin profile): the screen, a typed part, remove an
+# account or the QRIS image, reminders on/off.
+PAY_SETTINGS = Callback("pay", (ID,))
+PAY_EDIT = Callback("pay:e", (ID, choice("bank", "qris", "cash", "due")))
+PAY_ACCOUNT_DEL = Callback("pay:d", (ID, number(1)))
+PAY_QRIS_DEL = Callback("pay:q", (ID,))
+PAY_REMINDERS = Callback("pay:r", (ID, choice("0", "1")))

@@ -20,6 +20,7 @@ def _commands(t: Translator) -> list[BotCommand]:
         ("start", "start", _("Start over")),
         ("cari", "search", _("Find cooperatives by place, type or name")),
         ("kartu", "cards", _("My member cards")),
+        ("tagihan", "dues", _("What I owe, and how to pay")),
         ("bahasa", "language", _("Change language")),
         ("privasi", "privacy", _("How your data is used")),
         ("dataku", "mydata", _("Download my data")),

@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 RETENTION_EVERY_S = 6 * 3600
 SLA_EVERY_S = 3600  # reminders are due in days: an hour late is on time
+DUES_EVERY_S = 3600  # a reminder day starts at midnight where the cooperative is
 
 
 async def purge_expired(context: BotContext) -> None:
@@ -47,6 +48,20 @@ async def waiting_times(context: BotContext) -> None:
         raise
 
 
+async def dues_reminders(context: BotContext) -> None:
+    """Remind members of what they owe: once a month, all their cooperatives together."""
+    services = context.bot_data.services
+    if services is None:
+        return
+    try:
+        await services.reminders.run(datetime.now(UTC))
+    except Exception as exc:
+        if services.health.unavailable(exc):
+            log.warning("dues reminders skipped: database unavailable")
+            return
+        raise
+
+
 def schedule(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     if app.job_queue is not None:
         app.job_queue.run_repeating(
@@ -55,4 +70,8 @@ def schedule(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         # At start too (soon after): the markers on the applications say what was sent.
         app.job_queue.run_repeating(
             waiting_times, interval=SLA_EVERY_S, first=30, name="waiting_times"
+        )
+        # At start too: the marks in the database say who was reminded this month.
+        app.job_queue.run_repeating(
+            dues_reminders, interval=DUES_EVERY_S, first=45, name="dues_reminders"
         )

@@ -20,6 +20,7 @@ from bot.i18n import Translator
 from bot.services.catalog import N_
 from bot.services.membership import OCCUPATIONS
 from handlers.callbacks import APPROVE, NOOP, PANEL, QUEUE, REJECT_MENU, REVEAL
+from handlers.money.paying import copy_buttons, how_to_pay_text, send_qris
 from storage.models import Application, Cooperative
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,7 @@ async def tell_applicant(context: BotContext, application: Application, coop: Co
     """Tell the applicant the board's decision, in the applicant's own language."""
     t = await _reader(context, application)
     _ = t.gettext
+    markup: InlineKeyboardMarkup | None = None
     if application.status == "active":
         lines = [
             _("🎉 <b>Welcome to {coop}!</b>").format(coop=escape(coop.name)),
@@ -193,13 +195,11 @@ async def tell_applicant(context: BotContext, application: Application, coop: Co
                 number=f"<code>{escape(application.member_number or '')}</code>"
             ),
         ]
-        if coop.simpanan_pokok is not None:
-            lines.append(
-                _("Please pay the simpanan pokok of {amount} to the cooperative.").format(
-                    amount=t.money(coop.simpanan_pokok)
-                )
-            )
         lines.append(_("Your member card is in /cards."))
+        # What to pay and how (accounts with copy buttons; the QRIS image follows).
+        lines += ["", how_to_pay_text(t, coop, member_number=application.member_number)]
+        rows = copy_buttons(t, coop)
+        markup = InlineKeyboardMarkup(rows) if rows else None
     elif application.status == "rejected":
         lines = [
             _("Your application {number} to {coop} was not approved.").format(
@@ -219,10 +219,13 @@ async def tell_applicant(context: BotContext, application: Application, coop: Co
         return
     try:
         await context.bot.send_message(
-            application.user_id, "\n".join(lines), parse_mode=ParseMode.HTML
+            application.user_id, "\n".join(lines), parse_mode=ParseMode.HTML, reply_markup=markup
         )
     except (Forbidden, BadRequest):
         log.info("could not notify applicant application=%s", application.id)
+        return
+    if application.status == "active":
+        await send_qris(context.bot, application.user_id, t, coop)
 
 
 async def tell_member(context: BotContext, application: Application) -> None:

@@ -83,6 +83,7 @@ async def help_command(update: Update, context: BotContext) -> None:
             _("/start — start over"),
             _("/search (/cari) — search by place, type, service or name"),
             _("/cards (/kartu) — your member cards"),
+            _("/dues (/tagihan) — what you owe in every cooperative, and how to pay"),
             _("/claim (/klaim) — you run a cooperative: manage it here"),
             _("/language (/bahasa) — Bahasa Indonesia or English"),
             _("/privacy (/privasi) — how your data is used"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 
@@ -40,6 +40,7 @@ class Cooperative:
     opening_hours: str | None = None
     demo: bool = False
     on_platform: bool = False  # has at least one admin: takes applications in the bot
+    payment: PaymentInfo | None = None  # how members pay (the board's profile)
     name_tokens: list[str] = field(default_factory=list)
     areas: list[str] = field(default_factory=list)  # province, regency, district, village codes
     distance_m: float | None = None  # set by nearest-first queries only
@@ -367,3 +368,68 @@ class JoinAttempt:
     first_at: datetime
     last_at: datetime
     count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class BankAccount:
+    """A bank account members transfer to."""
+
+    bank: str  # "BRI", "Bank Sumut" …
+    number: str  # as printed, digits kept as text
+    holder: str  # the account's name (the cooperative's)
+
+
+@dataclass(slots=True)
+class PaymentInfo:
+    """How a cooperative's members pay, set by its board (``cooperatives.payment``).
+
+    ``due_day``: simpanan wajib is due on this day of each month (1–28); reminders go a
+    few days before it while something is unpaid, unless ``reminders`` is off."""
+
+    banks: list[BankAccount] = field(default_factory=list)
+    qris_file_id: str | None = None  # a Telegram photo of the QRIS code
+    cash: str | None = None  # "Kantor koperasi, Jl. … — Senin–Jumat 08.00–15.00"
+    due_day: int = 10
+    reminders: bool = True
+
+
+LEDGER_KINDS = ("pokok", "wajib", "sukarela")
+
+
+@dataclass(slots=True)
+class LedgerEntry:
+    """One payment in a membership's ledger (``storage/ledger.py``), kept by its board.
+
+    Money is whole rupiah. Entries are never deleted: a void keeps the entry with
+    ``status="void"`` and its reason; a correction voids the entry and adds the corrected
+    one with ``replaces`` set. After the member erases their data ``user_id`` is None:
+    the cooperative's bookkeeping keeps the amounts and dates, not the person."""
+
+    id: str
+    coop_id: str
+    application_id: str
+    member_number: str | None
+    kind: str  # LEDGER_KINDS
+    amount: int
+    paid_on: date
+    created_by: int
+    created_at: datetime
+    user_id: int | None = None
+    reference: str | None = None  # unique per cooperative when given (bank reference …)
+    note: str | None = None
+    source: str = "board"  # board | import | proof
+    status: str = "valid"  # valid | void
+    void_reason: str | None = None
+    voided_by: int | None = None
+    voided_at: datetime | None = None
+    replaces: str | None = None  # the entry this one corrects
+
+
+@dataclass(frozen=True, slots=True)
+class DuesMember:
+    """An active membership as dues reminders see it: ids only, no personal data."""
+
+    id: str
+    coop_id: str
+    user_id: int
+    decided_at: datetime | None

@@ -93,6 +93,12 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("coop_id", ASCENDING), ("notified_at", ASCENDING)], name="coop"),
         IndexModel([("user_id", ASCENDING)], name="user"),
     ],
+    "ledger": [
+        IndexModel([("ref_key", ASCENDING)], name="reference", unique=True, sparse=True),
+        IndexModel([("application_id", ASCENDING), ("paid_on", ASCENDING)], name="membership"),
+        IndexModel([("coop_id", ASCENDING), ("paid_on", ASCENDING)], name="coop"),
+        IndexModel([("user_id", ASCENDING)], name="user"),
+    ],
     "join_attempts": [
         IndexModel([("coop_id", ASCENDING)], name="coop"),
         IndexModel([("user_id", ASCENDING)], name="user"),
@@ -199,3 +205,12 @@ INDEXES["cooperatives"].append(
 INDEXES["applications"].append(
     IndexModel([("status", ASCENDING), ("decided_at", ASCENDING)], name="status_decided")
 )
+# Monthly dues reminders (storage/reminders.py): one mark per member and month, one scan
+# mark per cooperative and month; both forgotten after 70 days.
+INDEXES["dues_reminders"] = [
+    IndexModel([("at", ASCENDING)], name="ttl", expireAfterSeconds=70 * 24 * 3600),
+    IndexModel([("user_id", ASCENDING)], name="user"),
+]
+INDEXES["dues_reminder_scans"] = [
+    IndexModel([("at", ASCENDING)], name="ttl", expireAfterSeconds=70 * 24 * 3600),
+]

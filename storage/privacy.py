@@ -51,6 +51,7 @@ class PrivacyRepository:
         await store["conversations"].delete_many({"key": user_id})
         await store["searches"].delete_many({"user_id": user_id})
         await store["mutes"].delete_many({"user_id": user_id})
+        await store["dues_reminders"].delete_many({"user_id": user_id})
         await store["broadcast_recipients"].delete_many({"chat_id": user_id})
         await store["coop_admins"].delete_many({"user_id": user_id})
         await store["invites"].update_many({"used_by": user_id}, {"$set": {"used_by": -1}})

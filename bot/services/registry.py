@@ -16,14 +16,17 @@ from bot.services.broadcast import BroadcastService
 from bot.services.cards import CardService
 from bot.services.claims import ClaimService
 from bot.services.directory import DirectoryService
+from bot.services.dues import DuesService
 from bot.services.gazetteer import Gazetteer
 from bot.services.geocode import Geocoder
 from bot.services.health import HealthService
 from bot.services.importer import Importer
 from bot.services.membership import MembershipService
 from bot.services.onboarding import OnboardingService
+from bot.services.payments import PaymentSettings
 from bot.services.platform import PlatformService
 from bot.services.privacy import PrivacyService
+from bot.services.reminders import ReminderService
 from bot.services.search import SearchService
 from bot.services.sla import SlaService
 from bot.services.updates import UpdateService
@@ -51,7 +54,10 @@ class Services:
     health: HealthService
     updates: UpdateService
     onboarding: OnboardingService  # operators' onboarding figures (/stats)
+    dues: DuesService  # what members owe, from the boards' ledgers (/tagihan)
     sla: SlaService
+    payments: PaymentSettings  # how members pay, set by each board
+    reminders: ReminderService  # monthly dues reminders
     geocoder: Geocoder | None = None  # an online geocoder the search service uses, if any
 
     async def close(self) -> None:

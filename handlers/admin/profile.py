@@ -13,6 +13,7 @@ from handlers.admin.reply import respond
 from handlers.callbacks import (
     LOOP,
     PANEL,
+    PAY_SETTINGS,
     PROFILE,
     PROFILE_EDIT,
     PROFILE_SERVICES,
@@ -84,6 +85,13 @@ def profile_keyboard(t: Translator, coop: Cooperative) -> InlineKeyboardMarkup:
             InlineKeyboardButton(t.gettext("🔒 Closed-loop"), callback_data=LOOP(coop.id, "c")),
             InlineKeyboardButton(t.gettext("🔓 Open-loop"), callback_data=LOOP(coop.id, "o")),
             InlineKeyboardButton(t.gettext("– Not set"), callback_data=LOOP(coop.id, "x")),
+        ]
+    )
+    rows.append(
+        [
+            InlineKeyboardButton(
+                t.gettext("💳 How members pay"), callback_data=PAY_SETTINGS(coop.id)
+            )
         ]
     )
     rows.append([InlineKeyboardButton(t.gettext("⬅ Panel"), callback_data=PANEL(coop.id))])

@@ -43,6 +43,7 @@ from handlers.cards.keyboards import confirm_keyboard, keyboard
 from handlers.cards.texts import (
     caption,
     card_data,
+    entry_dues,
     entry_zone,
     number_line,
     status_text,
@@ -115,13 +116,14 @@ async def send_wallet(
         return
     index = next((i for i, e in enumerate(entries) if e.application.id == focus), 0)
     entry = entries[index]
+    dues = await entry_dues(context, entry)
     await _with_photo(
         context,
         entry,
         lambda photo: context.bot.send_photo(
             chat_id,
             photo,
-            caption=caption(t, entries, index, entry_zone(context, entry)),
+            caption=caption(t, entries, index, entry_zone(context, entry), dues),
             parse_mode=ParseMode.HTML,
             reply_markup=keyboard(t, entries, index),
         ),
@@ -152,13 +154,14 @@ async def _show(update: Update, context: BotContext, application_id: str) -> Non
         await send_wallet(context, query.message.chat.id, user.id, focus=application_id)
         return
     entry = entries[index]
+    dues = await entry_dues(context, entry)
     await _with_photo(
         context,
         entry,
         lambda photo: query.edit_message_media(
             InputMediaPhoto(
                 photo,
-                caption=caption(t, entries, index, entry_zone(context, entry)),
+                caption=caption(t, entries, index, entry_zone(context, entry), dues),
                 parse_mode=ParseMode.HTML,
             ),
             reply_markup=keyboard(t, entries, index),

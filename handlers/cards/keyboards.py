@@ -7,7 +7,7 @@ from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
 from bot.services.cards import WalletEntry
-from handlers.callbacks import CARD, CARD_LIST, JOIN, LEAVE_ASK, NOOP, WITHDRAW_ASK
+from handlers.callbacks import CARD, CARD_LIST, HOW_TO_PAY, JOIN, LEAVE_ASK, NOOP, WITHDRAW_ASK
 
 # An entry in one of these means the cooperative already has the user's membership or
 # application: no "apply again" beside an older, closed one.
@@ -35,6 +35,14 @@ def keyboard(t: Translator, entries: list[WalletEntry], index: int) -> InlineKey
             [
                 InlineKeyboardButton(
                     _("📋 Copy member number"), copy_text=CopyTextButton(application.member_number)
+                )
+            ]
+        )
+    if application.status == "active":
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _("💳 How to pay"), callback_data=HOW_TO_PAY(application.coop_id)
                 )
             ]
         )

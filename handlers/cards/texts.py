@@ -8,7 +8,7 @@ dates where the cooperative is (its WIB/WITA/WIT zone).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
 
 from bot.context import BotContext
@@ -16,8 +16,10 @@ from bot.i18n import Translator
 from bot.services.cardimage import CardData
 from bot.services.cards import WalletEntry
 from bot.services.catalog import type_label
+from bot.services.dues import Dues
 from bot.services.timezones import Zone, coop_zone, local_date
 from handlers.keyboards import deep_link
+from handlers.money.bills import status_lines
 from handlers.notify import reason_text
 from handlers.render import type_text
 
@@ -74,8 +76,19 @@ def number_line(t: Translator, entry: WalletEntry) -> str:
     return t.gettext("Application: {number}").format(number=escape(application.number))
 
 
+async def entry_dues(context: BotContext, entry: WalletEntry) -> Dues | None:
+    """An active membership's dues now (its card's status line), else None."""
+    if entry.application.status != "active" or entry.coop is None:
+        return None
+    return await context.services.dues.of_membership(entry.application, datetime.now(UTC))
+
+
 def caption(
-    t: Translator, entries: list[WalletEntry], index: int, zone: Zone | None = None
+    t: Translator,
+    entries: list[WalletEntry],
+    index: int,
+    zone: Zone | None = None,
+    dues: Dues | None = None,
 ) -> str:
     _ = t.gettext
     entry = entries[index]
@@ -108,6 +121,8 @@ def caption(
                     amount=t.money(coop.simpanan_wajib)
                 )
             )
+    if dues is not None:  # what is paid: pokok or not, wajib through which month
+        lines += ["💳 " + escape(line) for line in status_lines(t, dues)]
     return "\n".join(lines)
 
 

@@ -259,3 +259,6 @@ NOTIFY_ME = Callback("nm", (ID,))  # tell me when this cooperative comes aboard
 NOTIFY_CANCEL = Callback("nc", (ID,))  # … not any more (from its contact card)
 NOTIFY_LIST = Callback("nl")  # the cooperatives I wait for
 NOTIFY_UNLIST = Callback("nx", (ID,))  # stop waiting for one (from that list)
+
+# -- members' money: bills and proofs ---------------------------------------------------
+PROOF_START = Callback("pf", (ID,))  # "✅ Saya sudah bayar" on a bill: the application id

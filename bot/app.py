@@ -48,6 +48,7 @@ from bot.services.onboarding import OnboardingService
 from bot.services.personal import SealedApplications, SealedStates, seal_existing
 from bot.services.platform import PlatformService
 from bot.services.privacy import PrivacyService
+from bot.services.proofs import ProofService
 from bot.services.registry import Services
 from bot.services.search import SearchService
 from bot.services.sla import SlaService
@@ -73,6 +74,7 @@ from storage.ledger import LedgerRepository
 from storage.mongo import Store
 from storage.onboarding import OnboardingRepository
 from storage.privacy import PrivacyRepository
+from storage.proofs import ProofRepository
 from storage.searches import SearchRepository
 from storage.state import StateRepository
 from storage.subscriptions import SubscriptionRepository
@@ -124,6 +126,7 @@ class Backend:
     sealed_states: SealedStates  # user_data as persisted: drafts sealed with the keyring
     claims: ClaimRepository
     ledger: LedgerRepository
+    proofs: ProofRepository
 
     @classmethod
     def over(cls, store: Store, settings: Settings) -> Backend:
@@ -150,6 +153,7 @@ class Backend:
             sealed_states=SealedStates(store, keyring),
             claims=ClaimRepository(store),
             ledger=LedgerRepository(store),
+            proofs=ProofRepository(store),
         )
 
     @classmethod
@@ -219,6 +223,10 @@ def build_services(
     claims = ClaimService(
         b.claims, b.coops, admin, board, search, b.keyring, b.audit, settings.retention_days
     )
+    dues = DuesService(apps, b.coops, b.ledger)
+    proofs = ProofService(
+        b.proofs, apps, b.coops, b.ledger, admin, dues, b.audit, settings.retention_days
+    )
     return Services(
         i18n=i18n,
         gazetteer=gazetteer,
@@ -240,6 +248,8 @@ def build_services(
             board,
             claims=claims,
             platform=platform,
+            ledger=b.ledger,
+            proofs=proofs,
         ),
         claims=claims,
         board=board,
@@ -248,7 +258,8 @@ def build_services(
         health=HealthService(b.store),
         updates=UpdateService(b.updates, b.vault, b.keyring),
         onboarding=OnboardingService(OnboardingRepository(b.store), b.coops, admin, gazetteer),
-        dues=DuesService(apps, b.coops, b.ledger),
+        dues=dues,
+        proofs=proofs,
         sla=SlaService(
             WaitingApplications(b.store),
             b.coops,

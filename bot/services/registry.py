@@ -25,6 +25,7 @@ from bot.services.membership import MembershipService
 from bot.services.onboarding import OnboardingService
 from bot.services.platform import PlatformService
 from bot.services.privacy import PrivacyService
+from bot.services.proofs import ProofService
 from bot.services.search import SearchService
 from bot.services.sla import SlaService
 from bot.services.updates import UpdateService
@@ -53,6 +54,7 @@ class Services:
     updates: UpdateService
     onboarding: OnboardingService  # operators' onboarding figures (/stats)
     dues: DuesService  # what members owe, from the boards' ledgers (/tagihan)
+    proofs: ProofService  # members' proofs of payment, decided by their boards
     sla: SlaService
     geocoder: Geocoder | None = None  # an online geocoder the search service uses, if any
 

@@ -24,6 +24,7 @@ from handlers import (
     search,
     start,
 )
+from handlers.money import proofs
 
 
 def register(
@@ -53,6 +54,7 @@ def register(
         broadcast.build_conversation(),
         membership.build_conversation(form_timeout_s),
         claims.build_conversation(form_timeout_s),
+        proofs.build_conversation(form_timeout_s),
     ]
     for module in (
         start,
@@ -62,6 +64,7 @@ def register(
         broadcast,
         operator,
         claims,
+        proofs,
         privacy,
         platform,
         search,  # the search handlers, then a cooperative's page, then inline mode

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -233,6 +233,10 @@ class ProofService:
         open_ = {"pokok": dues.pokok_open, "wajib": dues.wajib_open}
         return {kind: amount for kind, amount in open_.items() if amount > 0}
 
+    def today(self, coop: Cooperative) -> date:
+        """Today in the cooperative's time zone (the day a proof is sent)."""
+        return local_date(self.clock(), coop_zone(coop))
+
     async def submit(self, user_id: int, draft: ProofDraft) -> tuple[PaymentProof, Cooperative]:
         """Store the proof (re-checked as at the start); :class:`ProofError` when it cannot."""
         application, coop = await self.membership(user_id, draft.application_id)
@@ -248,7 +252,7 @@ class ProofService:
                     "member_number": application.member_number,
                     "kind": draft.kind,
                     "amount": draft.amount,
-                    "paid_on": local_date(now, coop_zone(coop)),
+                    "paid_on": self.today(coop),
                     "file": draft.file,
                 },
                 now,

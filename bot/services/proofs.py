@@ -290,7 +290,9 @@ class ProofService:
     async def confirm(self, actor: int, proof_id: str) -> ProofDecision | None:
         """Confirm: the proof becomes a ledger entry. None when it was decided already."""
         proof = await self._authorized(actor, proof_id, "proof_confirm")
-        decided = await self.repo.decide(proof_id, "confirmed", {"decided_by": actor})
+        decided = await self.repo.decide(
+            proof_id, "confirmed", {"decided_by": actor}, self.clock()
+        )
         if decided is None:
             # Decided already, unless a confirmation stopped before its entry: finish it.
             if proof.status != "confirmed" or proof.ledger_entry_id is not None:

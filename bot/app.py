@@ -49,6 +49,7 @@ from bot.services.payments import PaymentSettings
 from bot.services.personal import SealedApplications, SealedStates, seal_existing
 from bot.services.platform import PlatformService
 from bot.services.privacy import PrivacyService
+from bot.services.proofs import ProofService
 from bot.services.registry import Services
 from bot.services.reminders import ReminderService
 from bot.services.search import SearchService
@@ -76,6 +77,7 @@ from storage.ledger import LedgerRepository
 from storage.mongo import Store
 from storage.onboarding import OnboardingRepository
 from storage.privacy import PrivacyRepository
+from storage.proofs import ProofRepository
 from storage.reminders import ReminderRepository
 from storage.searches import SearchRepository
 from storage.state import StateRepository
@@ -129,6 +131,7 @@ class Backend:
     claims: ClaimRepository
     ledger: LedgerRepository
     reminders: ReminderRepository
+    proofs: ProofRepository
 
     @classmethod
     def over(cls, store: Store, settings: Settings) -> Backend:
@@ -156,6 +159,7 @@ class Backend:
             claims=ClaimRepository(store),
             ledger=LedgerRepository(store),
             reminders=ReminderRepository(store),
+            proofs=ProofRepository(store),
         )
 
     @classmethod
@@ -226,6 +230,9 @@ def build_services(
     claims = ClaimService(
         b.claims, b.coops, admin, board, search, b.keyring, b.audit, settings.retention_days
     )
+    proofs = ProofService(
+        b.proofs, apps, b.coops, b.ledger, admin, dues, b.audit, settings.retention_days
+    )
     return Services(
         i18n=i18n,
         gazetteer=gazetteer,
@@ -247,6 +254,8 @@ def build_services(
             board,
             claims=claims,
             platform=platform,
+            ledger=b.ledger,
+            proofs=proofs,
         ),
         claims=claims,
         board=board,
@@ -256,6 +265,7 @@ def build_services(
         updates=UpdateService(b.updates, b.vault, b.keyring),
         onboarding=OnboardingService(OnboardingRepository(b.store), b.coops, admin, gazetteer),
         dues=dues,
+        proofs=proofs,
         sla=SlaService(
             WaitingApplications(b.store),
             b.coops,

@@ -24,7 +24,7 @@ from handlers import (
     search,
     start,
 )
-from handlers.money import bills
+from handlers.money import bills, proofs
 from handlers.money import settings as pay
 
 
@@ -56,6 +56,7 @@ def register(
         broadcast.build_conversation(),
         membership.build_conversation(form_timeout_s),
         claims.build_conversation(form_timeout_s),
+        proofs.build_conversation(form_timeout_s),
     ]
     for module in (
         start,
@@ -67,6 +68,7 @@ def register(
         claims,
         bills,
         pay,
+        proofs,
         privacy,
         platform,
         search,  # the search handlers, then a cooperative's page, then inline mode

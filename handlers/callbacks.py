@@ -20,6 +20,7 @@ from bot.services.catalog import SERVICES, TYPES
 from bot.services.claims import ROLES
 from bot.services.draft import QUESTIONS
 from bot.services.membership import OCCUPATIONS
+from storage.models import LEDGER_KINDS
 
 # Bot API limit for callback_data, in bytes.
 MAX_BYTES = 64
@@ -274,3 +275,12 @@ PAY_EDIT = Callback("pay:e", (ID, choice("bank", "qris", "cash", "due")))
 PAY_ACCOUNT_DEL = Callback("pay:d", (ID, number(1)))
 PAY_QRIS_DEL = Callback("pay:q", (ID,))
 PAY_REMINDERS = Callback("pay:r", (ID, choice("0", "1")))
+
+# -- members' money: proofs of payment (the member's form, the board's decision) --------
+PROOF_KIND = Callback("pf:k", (choice(*LEDGER_KINDS),))  # which simpanan was paid
+PROOF_SUGGESTED = Callback("pf:s")  # the amount still open, as suggested
+PROOF_SEND = Callback("pf:send")
+PROOF_STOP = Callback("pf:stop")
+PROOF_FORM_BUTTONS = (PROOF_KIND, PROOF_SUGGESTED, PROOF_SEND, PROOF_STOP)
+PROOF_CONFIRM = Callback("pf:ok", (ID,))
+PROOF_REJECT = Callback("pf:no", (ID,))  # asks for the reason

@@ -26,12 +26,13 @@ async def purge_expired(context: BotContext) -> None:
     try:
         purged = await services.privacy.purge_expired()
         claims = await services.claims.purge_expired()  # evidence past decision + retention
+        proofs = await services.proofs.purge()  # receipts' images past decision + retention
     except Exception as exc:
         if services.health.unavailable(exc):
             log.warning("retention purge skipped: database unavailable")
             return
         raise
-    log.info("retention purge applications=%s claims=%s", purged, claims)
+    log.info("retention purge applications=%s claims=%s proofs=%s", purged, claims, proofs)
 
 
 async def waiting_times(context: BotContext) -> None:

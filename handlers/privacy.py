@@ -56,6 +56,13 @@ async def privacy(update: Update, context: BotContext) -> None:
                 "decision."
             ).format(days=settings.retention_days),
             _(
+                "<b>Paying your simpanan:</b> the payments your cooperatives record and the "
+                "proofs of payment you send (amount, date and a photo of the transfer receipt) "
+                "are seen by that cooperative's board only. The receipt's photo is deleted {days} "
+                "days after the board's decision. After /deletedata the cooperative keeps the "
+                "amounts and dates for its bookkeeping, no longer linked to you."
+            ).format(days=settings.retention_days),
+            _(
                 "<b>Who sees it:</b> each cooperative's board sees only its own applicants and "
                 "members; the platform's operators see what they need to run it. Nobody else, and "
                 "nothing is sold or shared."
@@ -120,6 +127,8 @@ BLOCKS: dict[str, str] = {
     "unfinished_claim": N_("Unfinished claim"),
     "notify_me": N_("Cooperatives you wait for (notify me)"),
     "join_attempts": N_("Attempts to join cooperatives not on the platform"),
+    "payments": N_("Payments recorded by the cooperatives"),
+    "payment_proofs": N_("Proofs of payment sent to the cooperatives"),
 }
 # Keys that say what the file is, not what it holds about the person.
 ABOUT_THE_FILE = ("exported_at", "controller", "telegram_user_id")
@@ -287,6 +296,11 @@ async def delete_data(update: Update, context: BotContext) -> None:
                 _(
                     "• Claims to run a cooperative are withdrawn; their name, phone number and "
                     "files are erased."
+                ),
+                _(
+                    "• Payments and proofs of payment: the cooperatives keep the amounts and "
+                    "dates for their bookkeeping, no longer linked to you; the receipts' photos "
+                    "are erased."
                 ),
                 _(
                     "• Only anonymous counts remain (for example, that a cooperative had one more "

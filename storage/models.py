@@ -433,3 +433,42 @@ class DuesMember:
     coop_id: str
     user_id: int
     decided_at: datetime | None
+
+
+PROOF_STATUSES = ("open", "confirmed", "rejected", "withdrawn")
+
+
+@dataclass(frozen=True, slots=True)
+class ProofFile:
+    """The picture (or PDF) of a transfer receipt, kept as Telegram's file id."""
+
+    file_id: str
+    kind: str  # "photo" | "document"
+    mime: str | None = None
+
+
+@dataclass(slots=True)
+class PaymentProof:
+    """A member's proof of payment, waiting for or decided by the board (``storage/proofs.py``).
+
+    ``file`` is None once the image is erased (retention after the decision, or the
+    member's erasure); ``user_id`` is None after the member erased their data. ``notices``
+    are the messages the board's admins got ({chat_id, message_id, locale}), so a decision
+    updates all of them."""
+
+    id: str
+    coop_id: str
+    application_id: str
+    member_number: str | None
+    kind: str  # LEDGER_KINDS
+    amount: int
+    paid_on: date  # the day it was sent, in the cooperative's time zone
+    status: str  # PROOF_STATUSES
+    created_at: datetime
+    user_id: int | None = None
+    file: ProofFile | None = None
+    reason: str | None = None
+    decided_by: int | None = None
+    decided_at: datetime | None = None
+    ledger_entry_id: str | None = None
+    notices: list[dict[str, Any]] = field(default_factory=list)

@@ -99,6 +99,13 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("coop_id", ASCENDING), ("paid_on", ASCENDING)], name="coop"),
         IndexModel([("user_id", ASCENDING)], name="user"),
     ],
+    "proofs": [
+        # One open proof per membership: the key exists only while the proof is open.
+        IndexModel([("open_key", ASCENDING)], name="open", unique=True, sparse=True),
+        IndexModel([("coop_id", ASCENDING), ("status", ASCENDING)], name="coop"),
+        IndexModel([("user_id", ASCENDING)], name="user"),
+        IndexModel([("status", ASCENDING), ("decided_at", ASCENDING)], name="decided"),
+    ],
     "join_attempts": [
         IndexModel([("coop_id", ASCENDING)], name="coop"),
         IndexModel([("user_id", ASCENDING)], name="user"),

@@ -22,7 +22,8 @@ from bot.services.draft import Forms, open_forms
 from bot.services.membership import MembershipService
 from bot.services.personal import APPLICATION_FIELDS
 from bot.services.platform import PlatformService
-from storage.base import Admins, Cooperatives, Privacy, Users
+from bot.services.proofs import ProofService
+from storage.base import Admins, Cooperatives, Ledger, Privacy, Users
 
 # What erasure and retention remove from an application: its personal values (sealed, and
 # in clear if written before sealing), the NIK's lookup hash and which key made it.
@@ -51,7 +52,11 @@ class PrivacyService:
         *,
         claims: ClaimService | None = None,
         platform: PlatformService | None = None,
+        ledger: Ledger | None = None,
+        proofs: ProofService | None = None,
     ) -> None:
+        self.ledger = ledger
+        self.proofs = proofs
         self.claims = claims
         self.board = board
         self.platform = platform
@@ -131,7 +136,33 @@ class PrivacyService:
             export.update(await self.claims.export(user_id, state.data))
         if self.platform is not None:  # notify-me subscriptions and join attempts
             export.update(await self.platform.export(user_id))
+        if self.ledger is not None:  # what the boards recorded as paid
+            export["payments"] = await self._payments(user_id)
+        if self.proofs is not None:  # proofs of payment sent to the boards
+            export["payment_proofs"] = await self.proofs.export(user_id)
         return export
+
+    async def _payments(self, user_id: int) -> list[dict[str, Any]]:
+        assert self.ledger is not None
+        entries = await self.ledger.for_user(user_id)
+        coops = {c.id: c for c in await self.coops.get_many({e.coop_id for e in entries})}
+        return [
+            {
+                "cooperative_id": e.coop_id,
+                "cooperative": coops[e.coop_id].name if e.coop_id in coops else None,
+                "member_number": e.member_number,
+                "kind": e.kind,
+                "amount": e.amount,
+                "paid_on": e.paid_on.isoformat(),
+                "reference": e.reference,
+                "note": e.note,
+                "source": e.source,
+                "status": e.status,
+                "void_reason": e.void_reason,
+                "recorded_at": e.created_at.isoformat(),
+            }
+            for e in entries
+        ]
 
     async def erase(self, user_id: int) -> Erasure:
         """Delete the user's personal data everywhere; only anonymous counts remain."""
@@ -153,6 +184,11 @@ class PrivacyService:
         erased = await self.repo.erase_applications(user_id, PERSONAL_FIELDS)
         if self.claims is not None:
             await self.claims.erase(user_id)
+        # The cooperatives' bookkeeping keeps the amounts and dates, not the person.
+        if self.ledger is not None:
+            await self.ledger.unlink_user(user_id)
+        if self.proofs is not None:
+            await self.proofs.erase(user_id)
         for coop_id in await self.admins.coops_of(user_id):
             await self.board.revoke(coop_id, user_id, actor=user_id, how="erasure")
         await self.repo.erase_user(user_id)

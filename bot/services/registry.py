@@ -26,6 +26,7 @@ from bot.services.onboarding import OnboardingService
 from bot.services.payments import PaymentSettings
 from bot.services.platform import PlatformService
 from bot.services.privacy import PrivacyService
+from bot.services.proofs import ProofService
 from bot.services.reminders import ReminderService
 from bot.services.search import SearchService
 from bot.services.sla import SlaService
@@ -55,6 +56,7 @@ class Services:
     updates: UpdateService
     onboarding: OnboardingService  # operators' onboarding figures (/stats)
     dues: DuesService  # what members owe, from the boards' ledgers (/tagihan)
+    proofs: ProofService  # members' proofs of payment, decided by their boards
     sla: SlaService
     payments: PaymentSettings  # how members pay, set by each board
     reminders: ReminderService  # monthly dues reminders

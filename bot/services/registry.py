@@ -21,6 +21,7 @@ from bot.services.gazetteer import Gazetteer
 from bot.services.geocode import Geocoder
 from bot.services.health import HealthService
 from bot.services.importer import Importer
+from bot.services.ledger import LedgerService
 from bot.services.membership import MembershipService
 from bot.services.onboarding import OnboardingService
 from bot.services.platform import PlatformService
@@ -53,6 +54,7 @@ class Services:
     updates: UpdateService
     onboarding: OnboardingService  # operators' onboarding figures (/stats)
     dues: DuesService  # what members owe, from the boards' ledgers (/tagihan)
+    ledger: LedgerService  # the board's ledger: record, correct, import, arrears, export
     sla: SlaService
     geocoder: Geocoder | None = None  # an online geocoder the search service uses, if any
 

@@ -24,6 +24,7 @@ from handlers import (
     search,
     start,
 )
+from handlers.money import ledger, ledger_import, ledger_view
 
 
 def register(
@@ -42,13 +43,19 @@ def register(
     app.add_handler(preprocess.LOCALE, group=-1)
     # First: awaited typed input and an open form take messages before search does. Admins'
     # typed input and operators' /import share one conversation: a new request replaces the
-    # one waiting.
+    # one waiting; so do the board's ledger steps (its buttons are entry points, its file
+    # is a document awaited there, never the operators' nor a claim's).
     features: list[BaseHandler] = [
         awaited.build_conversation(
-            [*admin.INPUT_ENTRY_POINTS, *operator.IMPORT_ENTRY_POINTS],
-            text=admin.on_input_text,
+            [
+                *admin.INPUT_ENTRY_POINTS,
+                *operator.IMPORT_ENTRY_POINTS,
+                *ledger.ENTRY_POINTS,
+                *ledger_import.ENTRY_POINTS,
+            ],
+            text=ledger.route(ledger.on_text, admin.on_input_text),
             location=admin.on_input_location,
-            document=operator.on_import_document,
+            document=ledger.route(ledger_import.on_document, operator.on_import_document),
         ),
         broadcast.build_conversation(),
         membership.build_conversation(form_timeout_s),
@@ -59,6 +66,7 @@ def register(
         language,
         cards,
         admin,
+        ledger_view,
         broadcast,
         operator,
         claims,

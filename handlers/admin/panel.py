@@ -14,6 +14,7 @@ from handlers.admin.reply import edit
 from handlers.callbacks import (
     BOARD,
     COMPOSE,
+    LEDGER_MENU,
     MEMBERS,
     OPERATOR_MENU,
     PANEL,
@@ -43,6 +44,7 @@ def panel_keyboard(t: Translator, coop: Cooperative, pending: int) -> InlineKeyb
                 InlineKeyboardButton(_("📣 Announcement"), callback_data=COMPOSE(coop.id)),
             ],
             [InlineKeyboardButton(_("👤 Admins"), callback_data=BOARD(coop.id))],
+            [InlineKeyboardButton(_("💰 Savings"), callback_data=LEDGER_MENU(coop.id))],
         ]
     )
 
@@ -57,6 +59,9 @@ async def panel_text(context: BotContext, coop: Cooperative, user_id: int) -> tu
             t.gettext("🏛 <b>{coop}</b> · admin panel").format(coop=escape(coop.name)),
             t.gettext("👥 {members} members · ⏳ {pending} applications waiting").format(
                 members=t.number(members), pending=t.number(pending)
+            ),
+            t.gettext("💰 {n} members in arrears").format(
+                n=t.number(await context.services.ledger.arrears_count(user_id, coop.id))
             ),
         ]
     )

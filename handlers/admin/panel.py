@@ -54,14 +54,15 @@ async def panel_text(context: BotContext, coop: Cooperative, user_id: int) -> tu
     t = context.t
     pending = len(await context.services.admin.pending(user_id, coop.id))
     _, members = await context.services.admin.members(user_id, coop.id, limit=0)
+    late = await context.services.ledger.arrears_count(user_id, coop.id)
     text = "\n".join(
         [
             t.gettext("🏛 <b>{coop}</b> · admin panel").format(coop=escape(coop.name)),
             t.gettext("👥 {members} members · ⏳ {pending} applications waiting").format(
                 members=t.number(members), pending=t.number(pending)
             ),
-            t.gettext("💰 {n} members in arrears").format(
-                n=t.number(await context.services.ledger.arrears_count(user_id, coop.id))
+            t.ngettext("💰 {n} member in arrears", "💰 {n} members in arrears", late).format(
+                n=t.number(late)
             ),
         ]
     )

@@ -59,7 +59,7 @@ class PaymentDraft:
     step: str = "member"  # member | kind | amount | date | note | confirm | reason | file
     application: str | None = None
     number: str | None = None  # the member number, to show
-    kind: str | None = None
+    saving: str | None = None  # the kind of savings: pokok, wajib, sukarela
     amount: int | None = None
     paid_on: str | None = None  # ISO date
     note: str | None = None
@@ -150,12 +150,12 @@ def question(t: Translator, draft: PaymentDraft) -> tuple[str, InlineKeyboardMar
 
 def summary(t: Translator, draft: PaymentDraft) -> str:
     _ = t.gettext
-    assert draft.kind and draft.amount and draft.paid_on
+    assert draft.saving and draft.amount and draft.paid_on
     lines = [
         _("Record this correction?") if draft.purpose == "correct" else _("Record this payment?"),
         "",
         _("Member number: {number}").format(number=f"<code>{escape(draft.number or '–')}</code>"),
-        _("Payment: {kind}").format(kind=escape(kind_text(t, draft.kind))),
+        _("Payment: {kind}").format(kind=escape(kind_text(t, draft.saving))),
         _("Amount: {amount}").format(amount=t.money(draft.amount)),
         _("Date: {date}").format(date=t.date(date.fromisoformat(draft.paid_on))),
     ]
@@ -244,7 +244,7 @@ async def on_kind(update: Update, context: BotContext, user_id: int, kind: str) 
     if draft is None or draft.application is None:
         return await expired(update, context)
     await context.services.ledger.membership(user_id, draft.application, "ledger_record")
-    draft.kind, draft.step = kind, "amount"
+    draft.saving, draft.step = kind, "amount"
     return await ask(update, context, draft)
 
 
@@ -288,10 +288,10 @@ async def on_save(update: Update, context: BotContext, user_id: int) -> int:
     draft = current(context)
     if draft is None or draft.step != "confirm" or draft.application is None:
         return await expired(update, context)
-    assert draft.kind and draft.amount and draft.paid_on
+    assert draft.saving and draft.amount and draft.paid_on
     ledger = context.services.ledger
     values: dict[str, Any] = {
-        "kind": draft.kind,
+        "kind": draft.saving,
         "amount": draft.amount,
         "paid_on": date.fromisoformat(draft.paid_on),
         "note": draft.note,
@@ -325,7 +325,7 @@ async def on_save(update: Update, context: BotContext, user_id: int) -> int:
             )
         )
         await context.bot.send_message(user_id, text)
-    await show_member(update, context, draft.application)
+    await show_member(update, context, draft.application, fresh=True)
     return ConversationHandler.END
 
 

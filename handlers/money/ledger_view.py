@@ -168,8 +168,11 @@ async def on_menu(update: Update, context: BotContext, user_id: int, coop_id: st
     await respond(update, context, text, menu_keyboard(context.t, coop))
 
 
-async def show_member(update: Update, context: BotContext, application_id: str) -> None:
-    """A member's ledger: what they owe, the latest entries, buttons to change them."""
+async def show_member(
+    update: Update, context: BotContext, application_id: str, *, fresh: bool = False
+) -> None:
+    """A member's ledger: what they owe, the latest entries, buttons to change them (in a
+    new message when ``fresh``: the button's message is kept, e.g. a confirmation)."""
     user_id = actor(update)
     member, coop, entries, dues = await context.services.ledger.history(user_id, application_id)
     t = context.t
@@ -193,7 +196,13 @@ async def show_member(update: Update, context: BotContext, application_id: str) 
         [InlineKeyboardButton(_("🧾 Record a payment"), callback_data=LEDGER_PICK(member.id))]
     )
     rows.append([InlineKeyboardButton(_("⬅ Savings"), callback_data=LEDGER_MENU(coop.id))])
-    await respond(update, context, "\n".join(lines)[:4000], InlineKeyboardMarkup(rows))
+    text, markup = "\n".join(lines)[:4000], InlineKeyboardMarkup(rows)
+    if fresh:
+        await context.bot.send_message(
+            user_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+    else:
+        await respond(update, context, text, markup)
 
 
 @guarded(LEDGER_VIEW)

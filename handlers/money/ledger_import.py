@@ -18,7 +18,7 @@ import logging
 from collections import defaultdict
 from html import escape
 
-from telegram import InputFile, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
@@ -28,7 +28,7 @@ from bot.services.admin import Forbidden
 from bot.services.importer import ImportFileError, RowError, describe_file_error
 from bot.services.ledger import describe_row_error
 from handlers.awaited import clear
-from handlers.callbacks import LEDGER_IMPORT
+from handlers.callbacks import LEDGER_IMPORT, LEDGER_MENU
 from handlers.guard import actor, guarded, refuse
 from handlers.money.ledger import PaymentDraft, ask, current
 from handlers.money.receipts import receipt_text
@@ -106,7 +106,10 @@ async def on_document(update: Update, context: BotContext) -> int | None:
         ]
         if len(result.errors) > 10:
             lines.append(_("… every rejected row is in the file below."))
-    await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+    back = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(_("⬅ Savings"), callback_data=LEDGER_MENU(draft.coop))]]
+    )
+    await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML, reply_markup=back)
     if result.errors:
         await context.bot.send_document(
             user_id,

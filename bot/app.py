@@ -42,6 +42,7 @@ from bot.services.gazetteer import Gazetteer
 from bot.services.geocode import Geocoder, NominatimGeocoder
 from bot.services.health import HealthService
 from bot.services.importer import Importer
+from bot.services.ledger import LedgerService
 from bot.services.membership import MembershipService
 from bot.services.names import NameIndex
 from bot.services.onboarding import OnboardingService
@@ -266,6 +267,7 @@ def build_services(
         onboarding=OnboardingService(OnboardingRepository(b.store), b.coops, admin, gazetteer),
         dues=dues,
         proofs=proofs,
+        ledger=LedgerService(admin, apps, b.coops, b.ledger),
         sla=SlaService(
             WaitingApplications(b.store),
             b.coops,

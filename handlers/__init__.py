@@ -24,7 +24,7 @@ from handlers import (
     search,
     start,
 )
-from handlers.money import bills, proofs
+from handlers.money import bills, ledger, ledger_import, ledger_view, proofs
 from handlers.money import settings as pay
 
 
@@ -44,13 +44,22 @@ def register(
     app.add_handler(preprocess.LOCALE, group=-1)
     # First: awaited typed input and an open form take messages before search does. Admins'
     # typed input and operators' /import share one conversation: a new request replaces the
-    # one waiting.
+    # one waiting; so do the board's ledger steps (its buttons are entry points, its file
+    # is a document awaited there, never the operators' nor a claim's).
     features: list[BaseHandler] = [
         awaited.build_conversation(
-            [*admin.INPUT_ENTRY_POINTS, *operator.IMPORT_ENTRY_POINTS, *pay.ENTRY_POINTS],
-            text=pay.on_text,  # payment settings; everything else goes on to admin's
+            [
+                *admin.INPUT_ENTRY_POINTS,
+                *operator.IMPORT_ENTRY_POINTS,
+                *pay.ENTRY_POINTS,
+                *ledger.ENTRY_POINTS,
+                *ledger_import.ENTRY_POINTS,
+            ],
+            # The ledger's typed answers, then payment settings (which pass the rest on to
+            # the admin's profile input).
+            text=ledger.route(ledger.on_text, pay.on_text),
             location=admin.on_input_location,
-            document=operator.on_import_document,
+            document=ledger.route(ledger_import.on_document, operator.on_import_document),
             photo=pay.on_photo,
         ),
         broadcast.build_conversation(),
@@ -63,6 +72,7 @@ def register(
         language,
         cards,
         admin,
+        ledger_view,
         broadcast,
         operator,
         claims,

@@ -74,6 +74,7 @@ def prompt_text(t: Translator, kind: str, field: str | None = None) -> str:
             "Send the directory as a CSV (or GeoJSON) file, at most 10 MB. Columns: "
             "name,type,latitude,longitude,… (see the README)."
         ),
+        "ledger": _("Answer the question above, or use its buttons."),  # the board's ledger
     }
     fields = {
         "description": _("Type the new description (up to 1,000 characters):"),

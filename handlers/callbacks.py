@@ -284,3 +284,29 @@ PROOF_STOP = Callback("pf:stop")
 PROOF_FORM_BUTTONS = (PROOF_KIND, PROOF_SUGGESTED, PROOF_SEND, PROOF_STOP)
 PROOF_CONFIRM = Callback("pf:ok", (ID,))
 PROOF_REJECT = Callback("pf:no", (ID,))  # asks for the reason
+
+# -- members' money: the board's ledger -------------------------------------------------
+
+
+def _ledger(action: str, *fields: Field) -> Callback:
+    """A ledger button: ``lb:<action>`` and its fields."""
+    return Callback(f"lb:{action}", fields)
+
+
+LEDGER_MENU = _ledger("m", ID)  # the cooperative's savings screen (from its panel)
+LEDGER_RECORD = _ledger("r", ID)  # record a payment: ask for the member
+LEDGER_FIND = _ledger("f", ID)  # a member's ledger: ask for the member
+LEDGER_PICK = _ledger("p", ID)  # record a payment of this member (application id)
+LEDGER_KIND = _ledger("k", choice("pokok", "wajib", "sukarela"))
+LEDGER_DAY = _ledger("d", choice("0", "1"))  # paid today, yesterday
+LEDGER_SKIP = _ledger("s")  # no note
+LEDGER_SAVE = _ledger("y")  # record it (or the correction)
+LEDGER_STOP = _ledger("q")  # forget the payment being entered
+LEDGER_VIEW = _ledger("v", ID)  # a member's ledger (application id)
+LEDGER_ENTRY = _ledger("e", ID)  # one entry, with correct and void
+LEDGER_VOID = _ledger("x", ID)  # void an entry: ask the reason
+LEDGER_FIX = _ledger("c", ID)  # correct an entry: ask the reason, then the new values
+LEDGER_IMPORT = _ledger("i", ID)  # wait for a spreadsheet
+LEDGER_OWING = _ledger("a", ID, number(4))  # members who owe, a page
+LEDGER_TOTALS = _ledger("t", ID)
+LEDGER_EXPORT = _ledger("o", ID)  # the ledger as .xlsx

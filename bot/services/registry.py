@@ -21,6 +21,7 @@ from bot.services.gazetteer import Gazetteer
 from bot.services.geocode import Geocoder
 from bot.services.health import HealthService
 from bot.services.importer import Importer
+from bot.services.ledger import LedgerService
 from bot.services.membership import MembershipService
 from bot.services.onboarding import OnboardingService
 from bot.services.payments import PaymentSettings
@@ -57,6 +58,7 @@ class Services:
     onboarding: OnboardingService  # operators' onboarding figures (/stats)
     dues: DuesService  # what members owe, from the boards' ledgers (/tagihan)
     proofs: ProofService  # members' proofs of payment, decided by their boards
+    ledger: LedgerService  # the board's ledger: record, correct, import, arrears, export
     sla: SlaService
     payments: PaymentSettings  # how members pay, set by each board
     reminders: ReminderService  # monthly dues reminders

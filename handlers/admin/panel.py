@@ -14,6 +14,7 @@ from handlers.admin.reply import edit
 from handlers.callbacks import (
     BOARD,
     COMPOSE,
+    LEDGER_MENU,
     MEMBERS,
     OPERATOR_MENU,
     PANEL,
@@ -43,6 +44,7 @@ def panel_keyboard(t: Translator, coop: Cooperative, pending: int) -> InlineKeyb
                 InlineKeyboardButton(_("📣 Announcement"), callback_data=COMPOSE(coop.id)),
             ],
             [InlineKeyboardButton(_("👤 Admins"), callback_data=BOARD(coop.id))],
+            [InlineKeyboardButton(_("💰 Savings"), callback_data=LEDGER_MENU(coop.id))],
         ]
     )
 
@@ -52,6 +54,7 @@ async def panel_text(context: BotContext, coop: Cooperative, user_id: int) -> tu
     t = context.t
     pending = len(await context.services.admin.pending(user_id, coop.id))
     _, members = await context.services.admin.members(user_id, coop.id, limit=0)
+    late = await context.services.ledger.arrears_count(user_id, coop.id)
     text = "\n".join(
         [
             t.gettext("🏛 <b>{coop}</b> · admin panel").format(coop=escape(coop.name)),
@@ -60,6 +63,9 @@ async def panel_text(context: BotContext, coop: Cooperative, user_id: int) -> tu
                 "👥 {members} members · ⏳ {pending} applications waiting",
                 pending,
             ).format(members=t.number(members), pending=t.number(pending)),
+            t.ngettext("💰 {n} member in arrears", "💰 {n} members in arrears", late).format(
+                n=t.number(late)
+            ),
         ]
     )
     return text, pending

@@ -100,6 +100,9 @@ async def on_stats(update: Update, context: BotContext, user_id: int) -> None:
         _("Users: {n}").format(n=t.number(stats.users)),
         _("Cooperatives: {n}").format(n=t.number(stats.cooperatives)),
         _("Active memberships: {n}").format(n=t.number(stats.memberships)),
+        _("Members in arrears: {n}").format(
+            n=t.number(await context.services.ledger.platform_arrears(user_id))
+        ),
         _("Applications: {list}").format(
             list=", ".join(
                 f"{_(STATUS_LABELS.get(k, k))} {t.number(v)}"

@@ -24,15 +24,14 @@ from storage.geocells import (
     great_circle_m,
 )
 from storage.models import (
-    BankAccount,
     Cooperative,
     CooperativeFilter,
     CoopWrite,
-    PaymentInfo,
     Point,
     UpsertResult,
 )
 from storage.mongo import Document, Store
+from storage.payment import payment_info
 from storage.spatial import SpatialIndex, bump
 
 # What a result list shows; the detail view reads the whole document.
@@ -94,36 +93,6 @@ def _kinds(coop_type: str | None, services: Iterable[str] | None) -> list[str]:
 def _cells_of(loc: Document) -> list[str]:
     lon, lat = loc["coordinates"]
     return cell_keys(lat, lon)
-
-
-def payment_info(raw: object) -> PaymentInfo | None:
-    """The board's payment settings as stored (``payment``), tolerating partial ones."""
-    if not isinstance(raw, dict):
-        return None
-    banks = [
-        BankAccount(str(b.get("bank", "")), str(b.get("number", "")), str(b.get("holder", "")))
-        for b in raw.get("banks") or []
-        if isinstance(b, dict)
-    ]
-    due_day = raw.get("due_day")
-    return PaymentInfo(
-        banks=banks,
-        qris_file_id=raw.get("qris_file_id") if isinstance(raw.get("qris_file_id"), str) else None,
-        cash=raw.get("cash") if isinstance(raw.get("cash"), str) else None,
-        due_day=due_day if isinstance(due_day, int) and 1 <= due_day <= 28 else 10,
-        reminders=raw.get("reminders") is not False,
-    )
-
-
-def payment_doc(info: PaymentInfo) -> Document:
-    """How :class:`PaymentInfo` is stored on the cooperative."""
-    return {
-        "banks": [{"bank": b.bank, "number": b.number, "holder": b.holder} for b in info.banks],
-        "qris_file_id": info.qris_file_id,
-        "cash": info.cash,
-        "due_day": info.due_day,
-        "reminders": info.reminders,
-    }
 
 
 def to_record(doc: Document) -> Cooperative:

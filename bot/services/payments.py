@@ -17,8 +17,8 @@ from bot.services.admin import AdminService
 from bot.services.profile import InputError
 from bot.services.text import clean_line
 from storage.base import Cooperatives
-from storage.cooperatives import payment_doc
 from storage.models import BankAccount, Cooperative, PaymentInfo
+from storage.payment import payment_doc
 
 MAX_ACCOUNTS = 5
 ACTION = "edit_payment"

@@ -39,7 +39,8 @@ def receipt_text(t: Translator, entry: LedgerEntry, coop: Cooperative) -> str:
         _("Amount: {amount}").format(amount=t.money(entry.amount)),
         _("Date: {date}").format(date=t.date(entry.paid_on)),
     ]
-    if entry.reference:
+    # A proof's reference ("proof:<id>") is the bot's own bookkeeping, not the member's.
+    if entry.reference and entry.source != "proof":
         lines.append(_("Reference: {reference}").format(reference=escape(entry.reference)))
     if entry.replaces:
         lines.append(_("This receipt corrects an earlier one."))

@@ -13,6 +13,7 @@ reinstate, search, profile, import, payment: ``handlers/money/settings.py``) and
 
 from __future__ import annotations
 
+import time
 import warnings
 from enum import IntEnum
 from typing import Any
@@ -38,10 +39,27 @@ class Wait(IntEnum):
     INPUT = 1
 
 
+# Quiet minutes after which typed input is no longer awaited. The conversation's own
+# timeout does the same while the process runs; this one also holds after a restart (the
+# conversation's state is persisted, its timeout job is not), so a board member who left
+# an input half way is never answered "type the reason…" days later.
+IDLE_S = 600
+
+
 def pending(context: BotContext) -> dict[str, Any] | None:
-    """What is awaited, if anything."""
+    """What is awaited, if anything (and not forgotten after :data:`IDLE_S` quiet seconds;
+    each look counts as activity)."""
     assert context.user_data is not None
-    return context.user_data.get(KEY)
+    waiting = context.user_data.get(KEY)
+    if not isinstance(waiting, dict):
+        return None
+    now = time.time()
+    at = waiting.get("at")
+    if isinstance(at, (int, float)) and now - at > IDLE_S:
+        clear(context)
+        return None
+    waiting["at"] = now
+    return waiting
 
 
 def clear(context: BotContext) -> None:
@@ -52,7 +70,7 @@ def clear(context: BotContext) -> None:
 async def expect(update: Update, context: BotContext, kind: str, **values: Any) -> int:
     """Remember what is awaited, ask for it, and wait."""
     assert context.user_data is not None
-    context.user_data[KEY] = {"kind": kind, **values}
+    context.user_data[KEY] = {"kind": kind, **values, "at": time.time()}
     query = update.callback_query
     if query is not None:
         await query.answer()
@@ -134,6 +152,25 @@ async def on_timeout(update: Update, context: BotContext) -> None:
     clear(context)
 
 
+def _alive(handler: Handler[int | None]) -> Handler[int | None]:
+    """``handler``, unless the input it waits for was forgotten (:data:`IDLE_S`): then say
+    so, so that the message is never met with silence, and end the wait."""
+
+    async def callback(update: Update, context: BotContext) -> int | None:
+        if pending(context) is None:
+            if update.effective_message is not None:
+                await update.effective_message.reply_text(
+                    context.gettext(
+                        "That earlier step was stopped after 10 quiet minutes. "
+                        "Please send your message or command again."
+                    )
+                )
+            return ConversationHandler.END
+        return await handler(update, context)
+
+    return callback
+
+
 def build_conversation(
     entry_points: list[BaseHandler],
     *,
@@ -150,18 +187,18 @@ def build_conversation(
             entry_points=entry_points,
             states={
                 Wait.INPUT: [
-                    MessageHandler(message & filters.TEXT & ~filters.COMMAND, text),
-                    MessageHandler(message & (filters.LOCATION | filters.VENUE), location),
-                    MessageHandler(message & filters.Document.ALL, document),
+                    MessageHandler(message & filters.TEXT & ~filters.COMMAND, _alive(text)),
+                    MessageHandler(message & (filters.LOCATION | filters.VENUE), _alive(location)),
+                    MessageHandler(message & filters.Document.ALL, _alive(document)),
                     # A photo: a cooperative's QRIS image (handlers/money/settings.py).
-                    MessageHandler(message & filters.PHOTO, photo),
-                    MessageHandler(message & ~filters.COMMAND, on_other),
+                    MessageHandler(message & filters.PHOTO, _alive(photo)),
+                    MessageHandler(message & ~filters.COMMAND, _alive(on_other)),
                 ],
                 ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, on_timeout)],
             },
             fallbacks=[
                 CommandHandler(["cancel", "batal"], on_cancel),
-                MessageHandler(filters.COMMAND & message, on_other),
+                MessageHandler(filters.COMMAND & message, _alive(on_other)),
             ],
             name=KEY,
             persistent=True,

@@ -246,6 +246,23 @@ class TestDecisions:
         audit = await services.admin.audit.recent(50)
         assert {e.action for e in audit if e.actor == ADMIN} >= {"approve", "reject"}
 
+    async def test_typed_input_left_half_way_is_forgotten_even_after_a_restart(
+        self, chat: Chat, world
+    ) -> None:
+        await chat.send("/admin", user_id=ADMIN, language="en")
+        await chat.tap("Applications", user_id=ADMIN, language="en")
+        await chat.tap("Reject", user_id=ADMIN, language="en")
+        calls = await chat.tap("Type a reason", user_id=ADMIN, language="en")
+        assert "Type the reason" in texts(calls)[-1]
+        # Eleven quiet minutes, across a restart: the conversation's own timeout job is
+        # gone, the stored wait says when it was last touched.
+        chat.app.user_data[ADMIN]["admin_input"]["at"] -= 11 * 60
+        calls = await chat.send("/admin", user_id=ADMIN, language="en")
+        assert "stopped after 10 quiet minutes" in texts(calls)[-1]  # never silence
+        calls = await chat.send("/admin", user_id=ADMIN, language="en")
+        assert "admin panel" in texts(calls)[-1]  # and the next command works
+        assert "admin_input" not in chat.app.user_data[ADMIN]
+
     async def test_preset_reason_in_each_language(
         self, chat: Chat, services: Services, world
     ) -> None:

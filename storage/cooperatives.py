@@ -25,6 +25,7 @@ from storage.geocells import (
 )
 from storage.models import Cooperative, CooperativeFilter, CoopWrite, Point, UpsertResult
 from storage.mongo import Document, Store
+from storage.spatial import SpatialIndex, bump
 
 # What a result list shows; the detail view reads the whole document.
 LIST_PROJECTION = {
@@ -164,6 +165,8 @@ class CooperativeRepository:
                 ops = []
         if ops:
             updated += (await self._col.bulk_write(ops, ordered=False)).modified_count
+        if updated:
+            await bump(self._meta)
         await self._meta.replace_one({"_id": "derived_fields"}, marker, upsert=True)
         return updated
 
@@ -197,6 +200,7 @@ class CooperativeRepository:
                 )
             )
         result = await self._col.bulk_write(ops, ordered=False)
+        await bump(self._meta)
         created = result.upserted_count
         # updated_at always changes, so matched - modified is not "unchanged"; report matches.
         return UpsertResult(created=created, updated=result.matched_count, unchanged=0)
@@ -230,7 +234,7 @@ class CooperativeRepository:
         """Cooperatives nearest to ``point`` first, with their distance in metres (the
         fields of a result list)."""
         if await self._store.resolve_geo_mode() == "cells":
-            ranked = await self._ranked_by_cells(point, max_distance_m, filt)
+            ranked = await self._ranked(point, max_distance_m, filt)
             if ranked is not None:
                 return await self._fetch_ranked(ranked[skip : skip + limit])
         geo: Document = {
@@ -255,7 +259,7 @@ class CooperativeRepository:
     ) -> int:
         """How many cooperatives lie within ``max_distance_m`` of ``point``."""
         if await self._store.resolve_geo_mode() == "cells":
-            ranked = await self._ranked_by_cells(point, max_distance_m, filt)
+            ranked = await self._ranked(point, max_distance_m, filt)
             if ranked is not None:
                 return len(ranked)
         query = filter_query(filt)
@@ -278,7 +282,7 @@ class CooperativeRepository:
         """How many lie within ``max_distance_m``, and one page of them, nearest first
         (with grid cells, both from one read of the candidates)."""
         if await self._store.resolve_geo_mode() == "cells":
-            ranked = await self._ranked_by_cells(point, max_distance_m, filt)
+            ranked = await self._ranked(point, max_distance_m, filt)
             if ranked is not None:
                 return len(ranked), await self._fetch_ranked(ranked[skip : skip + limit])
         total = await self.count_near(point, max_distance_m=max_distance_m, filt=filt)
@@ -287,6 +291,24 @@ class CooperativeRepository:
         return total, await self.nearest(
             point, max_distance_m=max_distance_m, filt=filt, skip=skip, limit=limit
         )
+
+    async def _ranked(
+        self, point: Point, max_distance_m: float | None, filt: CooperativeFilter | None
+    ) -> list[tuple[float, ObjectId]] | None:
+        """(distance, id) nearest first: from the in-process index when it is current,
+        else through the grid cells; None when neither can narrow the search."""
+        if self._store.spatial_index:
+            ranked = await self.spatial().ranked(point, max_distance_m, filt)
+            if ranked is not None:
+                return ranked
+        return await self._ranked_by_cells(point, max_distance_m, filt)
+
+    def spatial(self) -> SpatialIndex:
+        """This process's index of the directory (one per store)."""
+        if self._store.spatial is None:
+            self._store.spatial = SpatialIndex(self._col, self._meta)
+        index: SpatialIndex = self._store.spatial
+        return index
 
     async def _ranked_by_cells(
         self, point: Point, max_distance_m: float | None, filt: CooperativeFilter | None
@@ -383,6 +405,8 @@ class CooperativeRepository:
         update = {"$set": fields, "$currentDate": {"updated_at": True}}
         if "type" not in fields and "services" not in fields:
             result = await self._col.update_one({"_id": oid}, update)
+            if {"loc", "areas"} & set(fields):
+                await bump(self._meta)
             return result.matched_count == 1
         # `kinds` derives from both fields: write it only if the one not given is still
         # the value read (a concurrent import may change it), else read again.
@@ -400,6 +424,7 @@ class CooperativeRepository:
                 update,
             )
             if result.matched_count == 1:
+                await bump(self._meta)
                 return True
         return False
 
@@ -416,6 +441,8 @@ class CooperativeRepository:
         if not ops:
             return 0
         result = await self._col.bulk_write(ops, ordered=False)
+        if any("areas" in fields for fields in fields_by_key.values()):
+            await bump(self._meta)
         return result.matched_count
 
     async def change_member_count(self, coop_id: str, delta: int) -> None:

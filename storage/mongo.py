@@ -100,6 +100,10 @@ class Store:
         # "cells" (grid cells, for engines whose geo index does not narrow the scan;
         # storage/geocells.py). None: decided from the server on first use.
         self.geo_mode: str | None = None
+        # With grid cells, nearest-first queries are first asked of an in-process index of
+        # the directory (storage/spatial.py), built on first use; False: cells only.
+        self.spatial_index = True
+        self.spatial: Any = None
 
     @classmethod
     def connect(cls, uri: str, db_name: str, *, timeout_ms: int = 3000) -> Store:
@@ -159,6 +163,8 @@ class Store:
         await self.client.drop_database(self.db.name)
 
     async def close(self) -> None:
+        if self.spatial is not None:
+            await self.spatial.close()
         await self.client.close()
 
 

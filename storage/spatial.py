@@ -1,0 +1,200 @@
+"""An in-process spatial index of the directory: nearest-first within a radius in
+microseconds, instead of asking the embedded engine to read every candidate.
+
+The directory changes rarely and its coordinates are small (133,762 points ≈ 3 MB), so
+each process keeps them in memory: a k-d tree (SciPy's ``cKDTree``) over unit vectors,
+plus, per point, what a filter asks about (``kinds``, ``services``, ``areas``). A query
+takes the points within the chord of the radius, keeps those the filter allows, measures
+them with the same haversine as the grid-cell path (``great_circle_m``, vectorised) and
+orders them by (distance, id) — the order and the total of ``$geoNear``. Only the page's
+documents are then read, by ``_id``.
+
+Staying in step: every write through :class:`storage.cooperatives.CooperativeRepository`
+that can move a point or change what a filter sees bumps ``meta.directory_version``
+(:func:`bump`). A query first reads that number (one small read by ``_id``); the index
+answers only when it was built from that very version, so it is never stale — several
+bot processes and the CLI importer included. Otherwise the caller falls back to the grid
+cells while one background task rebuilds the index (about a second per 100,000
+cooperatives; see bench/README.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from bson import ObjectId
+from scipy.spatial import cKDTree
+
+from storage.geocells import MONGO_EARTH_RADIUS_M
+from storage.models import CooperativeFilter, Point
+
+log = logging.getLogger(__name__)
+
+VERSION_ID = "directory_version"
+_FIELDS = {"loc": 1, "kinds": 1, "services": 1, "areas": 1}
+
+
+async def bump(meta: Any) -> None:
+    """Say that the directory changed: every process's index rebuilds before answering."""
+    await meta.update_one({"_id": VERSION_ID}, {"$inc": {"v": 1}}, upsert=True)
+
+
+async def current_version(meta: Any) -> int:
+    doc = await meta.find_one({"_id": VERSION_ID})
+    return int(doc["v"]) if doc else 0
+
+
+def _unit(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    phi, lam = np.radians(lat), np.radians(lon)
+    return np.column_stack((np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)))
+
+
+def haversine_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """``storage.geocells.great_circle_m`` from one point to many (same formula, so the
+    same distances and ties as the grid-cell path)."""
+    p1, p2 = math.radians(lat), np.radians(lats)
+    h = (
+        np.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * np.cos(p2) * np.sin(np.radians(lons - lon) / 2) ** 2
+    )
+    return 2 * MONGO_EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+
+
+@dataclass(slots=True)
+class _Built:
+    version: int
+    ids: list[ObjectId]  # in ObjectId order: a point's position breaks distance ties
+    lats: np.ndarray
+    lons: np.ndarray
+    tree: Any  # cKDTree (untyped)
+    by_value: dict[tuple[str, str], np.ndarray]  # ("kinds"|"services"|"areas", value) → rows
+
+
+class SpatialIndex:
+    """One per process (``Store.spatial``), shared by every repository over that store."""
+
+    def __init__(self, col: Any, meta: Any) -> None:
+        self._col = col
+        self._meta = meta
+        self._built: _Built | None = None
+        self._building: asyncio.Task[None] | None = None
+        self.builds = 0  # how many times it was built (tests, logs)
+
+    @property
+    def size(self) -> int:
+        return len(self._built.ids) if self._built else 0
+
+    async def ranked(
+        self, point: Point, max_distance_m: float | None, filt: CooperativeFilter | None
+    ) -> list[tuple[float, ObjectId]] | None:
+        """(distance, id) of every match, nearest first (within ``max_distance_m``, or in
+        the filter's area when it is None); None when the index cannot answer now (not
+        built from the current directory, or nothing narrows an unbounded search)."""
+        built = await self.ready()
+        if built is None:
+            return None
+        if max_distance_m is None:
+            if filt is None or not filt.area_code:
+                return None
+            rows = built.by_value.get(("areas", filt.area_code), np.empty(0, dtype=np.int64))
+        else:
+            chord = 2 * math.sin(min(math.pi, max_distance_m / MONGO_EARTH_RADIUS_M) / 2)
+            # A hair wider than the chord: the exact distance below decides.
+            centre = _unit(np.array([point.lat]), np.array([point.lon]))[0]
+            found = built.tree.query_ball_point(centre, chord * (1 + 1e-9) + 1e-12)
+            rows = np.asarray(found, dtype=np.int64)
+        rows = self._filtered(built, rows, filt)
+        if rows.size == 0:
+            return []
+        dist = haversine_m(point.lat, point.lon, built.lats[rows], built.lons[rows])
+        if max_distance_m is not None:
+            keep = dist <= max_distance_m
+            rows, dist = rows[keep], dist[keep]
+        order = np.lexsort((rows, dist))
+        return [(float(dist[i]), built.ids[int(rows[i])]) for i in order]
+
+    @staticmethod
+    def _filtered(built: _Built, rows: np.ndarray, filt: CooperativeFilter | None) -> np.ndarray:
+        if filt is None:
+            return rows
+        for field, value in (
+            ("kinds", filt.type),
+            ("services", filt.service),
+            ("areas", filt.area_code),
+        ):
+            if value:
+                allowed = built.by_value.get((field, value))
+                if allowed is None:
+                    return np.empty(0, dtype=np.int64)
+                rows = rows[np.isin(rows, allowed, assume_unique=False)]
+        return rows
+
+    async def ready(self) -> _Built | None:
+        """The index if it was built from the current directory; else None, and a rebuild
+        runs in the background (one at a time)."""
+        version = await current_version(self._meta)
+        built = self._built
+        if built is not None and built.version == version:
+            return built
+        if self._building is None or self._building.done():
+            self._building = asyncio.create_task(self._build(), name="spatial-index")
+        return None
+
+    async def warm(self) -> None:
+        """Build now (at start, so the first searches need not fall back)."""
+        if self._building is None or self._building.done():
+            self._building = asyncio.create_task(self._build(), name="spatial-index")
+        await asyncio.shield(self._building)
+
+    async def close(self) -> None:
+        if self._building is not None and not self._building.done():
+            self._building.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._building
+
+    async def _build(self) -> None:
+        # Read the version first: a write during the read bumps it again, so this build
+        # is never mistaken for the newer directory (the next query rebuilds).
+        version = await current_version(self._meta)
+        ids: list[ObjectId] = []
+        lats: list[float] = []
+        lons: list[float] = []
+        values: dict[tuple[str, str], list[int]] = {}
+        cursor = self._col.find({}, _FIELDS).sort("_id", 1).batch_size(5000)
+        async for doc in cursor:
+            loc = doc.get("loc")
+            if not isinstance(loc, dict):
+                continue
+            row = len(ids)
+            ids.append(doc["_id"])
+            lon, lat = loc["coordinates"]
+            lats.append(float(lat))
+            lons.append(float(lon))
+            for field in ("kinds", "services", "areas"):
+                for value in _strings(doc.get(field)):
+                    values.setdefault((field, value), []).append(row)
+        lat_a, lon_a = np.array(lats, dtype=np.float64), np.array(lons, dtype=np.float64)
+        tree = cKDTree(_unit(lat_a, lon_a) if ids else np.zeros((0, 3)))
+        self._built = _Built(
+            version=version,
+            ids=ids,
+            lats=lat_a,
+            lons=lon_a,
+            tree=tree,
+            by_value={k: np.array(v, dtype=np.int64) for k, v in values.items()},
+        )
+        self.builds += 1
+        log.info("spatial index built points=%s version=%s", len(ids), version)
+
+
+def _strings(value: object) -> Iterable[str]:
+    if isinstance(value, list):
+        return (v for v in value if isinstance(v, str))
+    return ()

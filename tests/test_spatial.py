@@ -1,0 +1,182 @@
+"""The in-process spatial index (storage/spatial.py): the same answers as ``$geoNear`` and
+the grid cells, and never stale — a change through any repository or process is seen by
+the next search."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from bot.app import Services, build_services
+from bot.config import Settings
+from bot.services.gazetteer import Gazetteer
+from storage.cooperatives import CooperativeRepository
+from storage.models import CooperativeFilter, Point
+from storage.mongo import Store
+from tests.factories import csv_bytes, directory
+from tests.test_geocells import SOLO, same_ranking
+
+
+@pytest.fixture
+async def region(services: Services, gazetteer: Gazetteer) -> list[dict[str, Any]]:
+    rows = directory(gazetteer, region="33.72", n=300)
+    report = await services.importer.import_bytes(csv_bytes(rows))
+    assert report.errors == []
+    return rows
+
+
+async def three_ways(store: Store, call: Any) -> tuple[Any, Any, Any]:
+    """``call`` answered by ``$geoNear``, by the grid cells, and by the index."""
+    saved = store.geo_mode, store.spatial_index
+    try:
+        store.geo_mode = "geonear"
+        by_geonear = await call()
+        store.geo_mode, store.spatial_index = "cells", False
+        by_cells = await call()
+        store.spatial_index = True
+        by_index = await call()
+    finally:
+        store.geo_mode, store.spatial_index = saved
+    return by_geonear, by_cells, by_index
+
+
+def repo(services: Services) -> CooperativeRepository:
+    coops = services.directory.coops
+    assert isinstance(coops, CooperativeRepository)
+    return coops
+
+
+async def warm(coops: CooperativeRepository) -> None:
+    await coops.spatial().warm()
+    assert await coops.spatial().ready() is not None
+
+
+class TestSameAnswers:
+    async def test_pages_totals_and_filters(
+        self, services: Services, region: list[dict[str, Any]], store: Store
+    ) -> None:
+        coops = repo(services)
+        await warm(coops)
+        builds = coops.spatial().builds
+        rng = random.Random(11)
+        filters = [
+            None,
+            CooperativeFilter(type="konsumen"),
+            CooperativeFilter(service="simpan_pinjam"),
+            CooperativeFilter(type="produsen", service="toko"),
+            CooperativeFilter(area_code="33.72"),
+            CooperativeFilter(type="nonexistent"),
+        ]
+        compared = 0
+        for _ in range(20):
+            point = Point(SOLO.lat + rng.uniform(-0.2, 0.2), SOLO.lon + rng.uniform(-0.2, 0.2))
+            for radius in (500, 3_000, 20_000, 150_000):
+                filt = rng.choice(filters)
+                skip = rng.choice((0, 5, 10))
+                geo, cells, index = await three_ways(
+                    store,
+                    lambda p=point, r=radius, f=filt, k=skip: coops.near_page(
+                        p, max_distance_m=r, filt=f, skip=k, limit=5
+                    ),
+                )
+                assert geo[0] == cells[0] == index[0]
+                same_ranking(geo[1], index[1])
+                assert [c.id for c in cells[1]] == [c.id for c in index[1]]
+                compared += len(index[1])
+        assert compared > 100
+        # An area without a distance (a typed place) is answered from the index too.
+        geo, cells, index = await three_ways(
+            store,
+            lambda: coops.nearest(
+                SOLO, max_distance_m=None, filt=CooperativeFilter(area_code="33.72"), limit=50
+            ),
+        )
+        same_ranking(geo, index)
+        assert [c.id for c in cells] == [c.id for c in index]
+        assert coops.spatial().builds == builds  # nothing changed: never rebuilt
+
+    async def test_a_point_on_the_radius_and_ties(self, services: Services, store: Store) -> None:
+        # Two cooperatives at the very same place and one exactly 1 km away.
+        north = 1_000 / 6_378_100.0 * 180 / 3.141592653589793
+        rows = [
+            {
+                "name": f"Koperasi Kembar {i}",
+                "type": "konsumen",
+                "latitude": str(SOLO.lat),
+                "longitude": str(SOLO.lon),
+                "registration_number": f"TW-{i}",
+            }
+            for i in (1, 2)
+        ]
+        rows.append(
+            {
+                "name": "Koperasi Tepi",
+                "type": "konsumen",
+                "latitude": f"{SOLO.lat + north:.10f}",
+                "longitude": str(SOLO.lon),
+                "registration_number": "TW-3",
+            }
+        )
+        await services.importer.import_bytes(csv_bytes(rows))
+        coops = repo(services)
+        await warm(coops)
+        for radius in (999.0, 1_000.0, 1_001.0):
+            geo, cells, index = await three_ways(
+                store, lambda r=radius: coops.near_page(SOLO, max_distance_m=r, limit=5)
+            )
+            assert geo[0] == cells[0] == index[0]
+            assert [c.id for c in cells[1]] == [c.id for c in index[1]]
+
+
+class TestNeverStale:
+    async def test_an_import_is_seen_by_the_next_search(
+        self, services: Services, region: list[dict[str, Any]], store: Store
+    ) -> None:
+        coops = repo(services)
+        await warm(coops)
+        before, _ = await coops.near_page(SOLO, max_distance_m=2_000)
+        new = {
+            "name": "Koperasi Baru Sekali",
+            "type": "konsumen",
+            "latitude": str(SOLO.lat),
+            "longitude": str(SOLO.lon),
+            "registration_number": "NEW-1",
+        }
+        await services.importer.import_bytes(csv_bytes([new]))
+        after, page = await coops.near_page(SOLO, max_distance_m=2_000)
+        assert after == before + 1 and page[0].name == "Koperasi Baru Sekali"
+        await warm(coops)  # rebuilt from the new directory, same answer
+        assert (await coops.near_page(SOLO, max_distance_m=2_000))[0] == after
+
+    async def test_another_process_sees_a_moved_cooperative(
+        self, services: Services, settings: Settings, region: list[dict[str, Any]], store: Store
+    ) -> None:
+        other_store = Store(store.client, store.db.name)  # another process's store
+        other = build_services(other_store, settings)
+        mine, theirs = repo(services), repo(other)
+        await warm(mine)
+        await warm(theirs)
+        total, page = await mine.near_page(SOLO, max_distance_m=100_000, limit=1)
+        far = Point(-8.65, 115.22)  # Denpasar: nothing of the region is near
+        assert (await mine.near_page(far, max_distance_m=5_000))[0] == 0
+        moved = page[0]
+        assert await theirs.set_fields(
+            moved.id, {"loc": {"type": "Point", "coordinates": [far.lon, far.lat]}}
+        )
+        count, near_far = await mine.near_page(far, max_distance_m=5_000)
+        assert count == 1 and near_far[0].id == moved.id
+        assert (await mine.near_page(SOLO, max_distance_m=100_000))[0] == total - 1
+
+    async def test_edited_services_change_the_filter(
+        self, services: Services, region: list[dict[str, Any]], store: Store
+    ) -> None:
+        coops = repo(services)
+        await warm(coops)
+        filt = CooperativeFilter(service="klinik")
+        before, _ = await coops.near_page(SOLO, max_distance_m=200_000, filt=filt, limit=1)
+        _, all_page = await coops.near_page(SOLO, max_distance_m=200_000, limit=50)
+        target = next(c for c in all_page if "klinik" not in c.services)
+        await coops.set_fields(target.id, {"services": [*target.services, "klinik"]})
+        assert (await coops.near_page(SOLO, max_distance_m=200_000, filt=filt))[0] == before + 1

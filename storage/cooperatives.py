@@ -378,6 +378,24 @@ class CooperativeRepository:
         cursor = self._col.find(query, LIST_PROJECTION).limit(limit)
         return [to_record(doc) async for doc in cursor]
 
+    async def count_all_tokens(
+        self, groups: Sequence[Iterable[str]], *, filt: CooperativeFilter | None = None
+    ) -> int:
+        """How many names have, for every group, one of its words (``by_all_tokens``'s
+        matches, counted on the index instead of read)."""
+        query = filter_query(filt)
+        query["$and"] = [{"name_tokens": {"$in": sorted(set(group))}} for group in groups]
+        return await self._col.count_documents(query)
+
+    async def by_name(
+        self, name: str, *, filt: CooperativeFilter | None = None, limit: int = 50
+    ) -> list[Cooperative]:
+        """Cooperatives whose whole name is ``name`` (case-insensitive; one index key)."""
+        query = filter_query(filt)
+        query["name_lower"] = name.casefold()
+        cursor = self._col.find(query, LIST_PROJECTION).limit(limit)
+        return [to_record(doc) async for doc in cursor]
+
     async def by_name_prefix(
         self, prefix: str, *, filt: CooperativeFilter | None = None, limit: int = 50
     ) -> list[Cooperative]:

@@ -117,20 +117,64 @@ class NameIndex:
             return []
         return scored
 
+    async def _prepare(self, terms: list[str]) -> tuple[list[str], list[dict[str, float]]]:
+        """The name words of ``terms`` and, for each, its corrections with their weights."""
+        terms = [t for t in terms if len(t) > 1 and t not in STOPWORDS]
+        if not terms:
+            return [], []
+        await self._ensure_vocab()
+        return terms, [self._variants(t) for t in terms]
+
     async def match(
         self, terms: list[str], *, filt: CooperativeFilter | None = None, limit: int = 500
     ) -> list[Scored]:
         """Cooperatives whose names match ``terms``, best first; all words must match,
         unless nothing matches them all (then the best partial matches)."""
-        terms = [t for t in terms if len(t) > 1 and t not in STOPWORDS]
+        terms, variants = await self._prepare(terms)
+        return await self._matched(terms, variants, filt, limit)
+
+    async def match_or_count(
+        self,
+        terms: list[str],
+        *,
+        cap: int,
+        name: str,
+        filt: CooperativeFilter | None = None,
+        limit: int = 500,
+    ) -> tuple[list[Scored], int]:
+        """``match``, unless more than ``cap`` names have every word: such words narrow
+        nothing, and reading their candidates is what made a common word slow ("Koperasi
+        Sejahtera": thousands of names). Then only the names that are ``name`` exactly are
+        read, with how many have every word: ``(exact names, count)``; else
+        ``(matches, 0)``. The count is the index's (no document read)."""
+        terms, variants = await self._prepare(terms)
+        if terms and all(variants):
+            groups = [list(v) for v in variants]
+            count = await self._repo.count_all_tokens(groups, filt=filt)
+            if count > cap:
+                exact = await self._repo.by_name(name, filt=filt, limit=limit)
+                return self._score(exact, variants), count
+            if count == 0:
+                # No name has every word: only partial matches are left (one round trip).
+                return await self._matched(terms, variants, filt, limit, try_full=False), 0
+        return await self._matched(terms, variants, filt, limit), 0
+
+    async def _matched(
+        self,
+        terms: list[str],
+        variants: list[dict[str, float]],
+        filt: CooperativeFilter | None,
+        limit: int,
+        *,
+        try_full: bool = True,
+    ) -> list[Scored]:
+        """``try_full``: look for names with every word first (False: known to be none)."""
         if not terms:
             return []
-        await self._ensure_vocab()
-        variants = [self._variants(t) for t in terms]
         keys = {word for v in variants for word in v}
         if not keys:
             return []
-        if len(variants) > 1 and all(variants):
+        if try_full and len(variants) > 1 and all(variants):
             # Full matches first, by index: among "any word" candidates capped at
             # ``limit``, a common word ("sejahtera") could crowd them out.
             full = self._score(

@@ -176,6 +176,7 @@ class SearchService:
             parsed.type, parsed.service = type, service
         if terms and not parsed.terms and parsed.place is not None:
             parsed.terms = list(terms)
+            text = " ".join([*terms, text])  # what the list says it looked for
         base = SavedSearch(
             id="",
             user_id=user_id,

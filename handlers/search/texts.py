@@ -151,20 +151,19 @@ def no_results_text(outcome: NoResults, t: Translator, directory: DirectoryServi
         )
         if outcome.count:
             # Name words in so many names that they narrow nothing ("Koperasi Sejahtera").
-            words = " ".join(outcome.parsed.terms) if outcome.parsed else outcome.query
-            # TRANSLATORS: {words} are the name words typed; {example} is what was typed
-            # followed by a place, e.g. "Koperasi Sejahtera in Sleman".
+            # TRANSLATORS: {query} is what the user typed; {example} is the same followed by
+            # a place, e.g. "Koperasi Sejahtera in Sleman".
             text = t.ngettext(
-                "🔎 {count} cooperative has “{words}” in its name. Where should I look? "
+                "🔎 {count} cooperative has a name like “{query}”. Where should I look? "
                 "Share your location with the button below, or add a place, for example "
                 "“{example}”.",
-                "🔎 {count} cooperatives have “{words}” in their names. Where should I "
-                "look? Share your location with the button below, or add a place, for "
-                "example “{example}”.",
+                "🔎 {count} cooperatives have a name like “{query}”. Where should I look? "
+                "Share your location with the button below, or add a place, for example "
+                "“{example}”.",
                 outcome.count,
             ).format(
                 count=t.number(outcome.count),
-                words=escape(words),
+                query=escape(outcome.query),
                 # TRANSLATORS: {query} is what the user typed; keep the place as it is.
                 example=escape(_("{query} in Sleman").format(query=outcome.query)),
             )

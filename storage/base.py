@@ -72,7 +72,7 @@ class Cooperatives(Protocol):
         self,
         point: Point,
         *,
-        max_distance_m: float,
+        max_distance_m: float | None,
         filt: CooperativeFilter | None = None,
         skip: int = 0,
         limit: int = 5,

@@ -274,18 +274,22 @@ class CooperativeRepository:
         self,
         point: Point,
         *,
-        max_distance_m: float,
+        max_distance_m: float | None,
         filt: CooperativeFilter | None = None,
         skip: int = 0,
         limit: int = 5,
     ) -> tuple[int, list[Cooperative]]:
-        """How many lie within ``max_distance_m``, and one page of them, nearest first
-        (with grid cells, both from one read of the candidates)."""
+        """How many lie within ``max_distance_m`` (None: in the filter's area), and one
+        page of them, nearest first (with grid cells or the in-process index, both from
+        one ranking of the candidates)."""
         if await self._store.resolve_geo_mode() == "cells":
             ranked = await self._ranked(point, max_distance_m, filt)
             if ranked is not None:
                 return len(ranked), await self._fetch_ranked(ranked[skip : skip + limit])
-        total = await self.count_near(point, max_distance_m=max_distance_m, filt=filt)
+        if max_distance_m is None:
+            total = await self.count(filt)
+        else:
+            total = await self.count_near(point, max_distance_m=max_distance_m, filt=filt)
         if total <= skip:
             return total, []
         return total, await self.nearest(
@@ -352,6 +356,17 @@ class CooperativeRepository:
         return out
 
     async def count(self, filt: CooperativeFilter | None = None) -> int:
+        """How many match ``filt``: from the in-process index when it is current (an area,
+        a type or a service counted without reading documents), else by the database."""
+        if (
+            filt is not None
+            and (filt.area_code or filt.type or filt.service)
+            and self._store.spatial_index
+            and await self._store.resolve_geo_mode() == "cells"
+        ):
+            counted = await self.spatial().count(filt)
+            if counted is not None:
+                return counted
         return await self._col.count_documents(filter_query(filt))
 
     async def by_tokens(

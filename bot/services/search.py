@@ -493,14 +493,14 @@ class SearchService:
             widened = (search.radius_km or 0) > RADII_KM[0]
             return ResultPage(search, items, page, total, area=area, widened=widened)
         if search.kind == "area" and area is not None:
-            total = await self.coops.count(filt)
+            # The count and the page from one ranking of the area's cooperatives.
+            total, items = await self.coops.near_page(
+                area.center, max_distance_m=None, filt=filt, skip=skip, limit=PAGE_SIZE
+            )
             if total == 0:
                 return NoResults("nothing", search=search, area=area)
             if save:
                 search = await self.searches.save(search)
-            items = await self.coops.nearest(
-                area.center, max_distance_m=None, filt=filt, skip=skip, limit=PAGE_SIZE
-            )
             return ResultPage(search, items, page, total, area=area)
         # By name (optionally inside an area).
         if area is None and search.point is None:

@@ -548,7 +548,7 @@ class TimedCooperatives:
         "by_tokens",
         "by_all_tokens",
         "by_name_prefix",
-        "count_all_tokens",
+        "count_tokens",
         "by_name",
         "vocabulary",
     )

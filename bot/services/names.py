@@ -5,8 +5,12 @@ word matches a name word exactly, as a prefix ("sejah" → "sejahtera") or, for 
 four letters or more, with a small typo ("sejahtra" → "sejahtera"): the query words are
 corrected against the vocabulary of all name words (rapidfuzz), then the cooperatives
 having every query word (or, when none has, any of them) are fetched by index and ranked
-here. User text only
-ever reaches the database as exact index keys, never as a pattern.
+here. User text only ever reaches the database as exact index keys, never as a pattern.
+
+How common each query word is (how many names have it, counted up to ``COMMON + 1``) is
+asked of the index once and remembered with the vocabulary: the rarest word leads the read
+of the full matches, and words that are all in more than ``COMMON`` names narrow nothing
+(the search asks where to look instead of reading thousands of names).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from storage.models import Cooperative, CooperativeFilter
 
 EXACT, PREFIX, FUZZY = 1.0, 0.9, 0.8
 VOCAB_TTL_S = 300.0
+COMMON = 100  # a word in more names than this narrows nothing on its own
+MAX_REMEMBERED = 50_000  # word frequencies kept (a few MB at most)
 
 
 def name_tokens(name: str) -> list[str]:
@@ -57,6 +63,8 @@ class NameIndex:
         self._vocab: list[str] = []
         self._vocab_set: frozenset[str] = frozenset()
         self._loaded_at = -VOCAB_TTL_S
+        # How many names have one of a word's variants, up to COMMON + 1 (see the docstring).
+        self._frequency: dict[tuple[str, ...], int] = {}
 
     def invalidate(self) -> None:
         self._loaded_at = -VOCAB_TTL_S
@@ -66,7 +74,37 @@ class NameIndex:
             return
         vocab = sorted(set(await self._repo.vocabulary()) - STOPWORDS)
         self._vocab, self._vocab_set = vocab, frozenset(vocab)
+        self._frequency = {}
         self._loaded_at = time.monotonic()
+
+    async def _frequencies(self, variants: list[dict[str, float]]) -> list[int]:
+        """For each query word, how many names have one of its variants (up to COMMON + 1),
+        from the index the first time, then remembered until the vocabulary reloads."""
+        out = []
+        for v in variants:
+            key = tuple(sorted(v))
+            n = self._frequency.get(key)
+            if n is None:
+                n = await self._repo.count_tokens(key, limit=COMMON + 1) if key else 0
+                if len(self._frequency) >= MAX_REMEMBERED:
+                    self._frequency.clear()
+                self._frequency[key] = n
+            out.append(n)
+        return out
+
+    async def _full(
+        self,
+        variants: list[dict[str, float]],
+        frequencies: list[int],
+        filt: CooperativeFilter | None,
+        limit: int,
+    ) -> list[Cooperative]:
+        """The names with every word, read through the rarest word's index keys."""
+        order = sorted(range(len(variants)), key=lambda i: frequencies[i])
+        if frequencies[order[0]] == 0:
+            return []
+        groups = [list(variants[i]) for i in order]
+        return await self._repo.by_all_tokens(groups, filt=filt, limit=limit)
 
     def _variants(self, term: str) -> dict[str, float]:
         found: dict[str, float] = {}
@@ -111,8 +149,8 @@ class NameIndex:
         variants = [self._variants(t) for t in terms]
         if not all(variants):
             return []
-        coops = await self._repo.by_all_tokens([list(v) for v in variants], limit=limit)
-        scored = self._score(coops, variants)
+        frequencies = await self._frequencies(variants)
+        scored = self._score(await self._full(variants, frequencies, None, limit), variants)
         if not any(s.whole_name for s in scored):
             return []
         return scored
@@ -137,27 +175,22 @@ class NameIndex:
         self,
         terms: list[str],
         *,
-        cap: int,
         name: str,
         filt: CooperativeFilter | None = None,
         limit: int = 500,
     ) -> tuple[list[Scored], int]:
-        """``match``, unless more than ``cap`` names have every word: such words narrow
+        """``match``, unless every word is in more than ``COMMON`` names: such words narrow
         nothing, and reading their candidates is what made a common word slow ("Koperasi
-        Sejahtera": thousands of names). Then only the names that are ``name`` exactly are
-        read, with how many have every word: ``(exact names, count)``; else
-        ``(matches, 0)``. The count is the index's (no document read)."""
+        Sejahtera": 3,122 names at national size). Then only the cooperatives named
+        ``name`` exactly are read: ``(exact names, COMMON + 1)``; else ``(matches, 0)``."""
         terms, variants = await self._prepare(terms)
-        if terms and all(variants):
-            groups = [list(v) for v in variants]
-            count = await self._repo.count_all_tokens(groups, filt=filt)
-            if count > cap:
-                exact = await self._repo.by_name(name, filt=filt, limit=limit)
-                return self._score(exact, variants), count
-            if count == 0:
-                # No name has every word: only partial matches are left (one round trip).
-                return await self._matched(terms, variants, filt, limit, try_full=False), 0
-        return await self._matched(terms, variants, filt, limit), 0
+        if not terms or not all(variants):
+            return await self._matched(terms, variants, filt, limit), 0
+        frequencies = await self._frequencies(variants)
+        if min(frequencies) > COMMON:
+            exact = await self._repo.by_name(name, filt=filt, limit=limit)
+            return self._score(exact, variants), min(frequencies)
+        return await self._matched(terms, variants, filt, limit, frequencies), 0
 
     async def _matched(
         self,
@@ -165,24 +198,19 @@ class NameIndex:
         variants: list[dict[str, float]],
         filt: CooperativeFilter | None,
         limit: int,
-        *,
-        try_full: bool = True,
+        frequencies: list[int] | None = None,
     ) -> list[Scored]:
-        """``try_full``: look for names with every word first (False: known to be none)."""
         if not terms:
             return []
         keys = {word for v in variants for word in v}
         if not keys:
             return []
-        if try_full and len(variants) > 1 and all(variants):
+        if len(variants) > 1 and all(variants):
             # Full matches first, by index: among "any word" candidates capped at
             # ``limit``, a common word ("sejahtera") could crowd them out.
-            full = self._score(
-                await self._repo.by_all_tokens(
-                    [list(v) for v in variants], filt=filt, limit=limit
-                ),
-                variants,
-            )
+            if frequencies is None:
+                frequencies = await self._frequencies(variants)
+            full = self._score(await self._full(variants, frequencies, filt, limit), variants)
             if full:
                 return full
         scored = self._score(await self._repo.by_tokens(keys, filt=filt, limit=limit), variants)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.services.gazetteer import Gazetteer, Region, haversine_m, in_indonesia_bounds
 from bot.services.geocode import Geocoder
-from bot.services.names import NameIndex, Scored
+from bot.services.names import COMMON, NameIndex, Scored
 from bot.services.query import PLACE_MARKERS, ParsedQuery, QueryParser
 from bot.services.text import clean_line, words
 from storage.base import Cooperatives, Searches
@@ -24,9 +24,9 @@ MAX_QUERY_LENGTH = 100
 INLINE_LIMIT = 50
 MAX_PLACE_OPTIONS = 8
 NAME_CANDIDATES = 500
-# More names than this with every word typed, and no place or location: the words narrow
+# Every word typed in more names than this, and no place or location: the words narrow
 # nothing ("Koperasi Sejahtera"), so the bot asks where rather than read them all.
-NAME_CAP = 100
+NAME_CAP = COMMON
 MAX_COUNTED_AREAS = 80
 _PERSONAL = re.compile(r"(?<!\d)(\d[\s.-]?){16}(?!\d)|(?<![\w+])(\+62|62|0)8[\d\s.-]{7,14}\d")
 
@@ -96,7 +96,7 @@ class NoResults:
     parsed: ParsedQuery | None = None
     place_name: str | None = None  # several places have this name; none has a match
     query: str = ""  # what the user typed
-    count: int = 0  # need_location for name words: how many names have them all
+    count: int = 0  # need_location for name words: more than this many names have them
 
 
 Outcome = ResultPage | PlaceChoice | NoResults
@@ -505,7 +505,7 @@ class SearchService:
         # By name (optionally inside an area).
         if area is None and search.point is None:
             scored, crowd = await self.names.match_or_count(
-                search.terms, cap=NAME_CAP, name=search.query, filt=filt, limit=NAME_CANDIDATES
+                search.terms, name=search.query, filt=filt, limit=NAME_CANDIDATES
             )
             if crowd and not scored:
                 # Words in so many names narrow nothing: ask where (a place or a location),
@@ -516,7 +516,7 @@ class SearchService:
                         type=search.type, service=search.service, terms=search.terms
                     ),
                     query=search.query,
-                    count=crowd,
+                    count=NAME_CAP,
                 )
         else:
             scored = await self.names.match(search.terms, filt=filt, limit=NAME_CANDIDATES)

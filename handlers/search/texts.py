@@ -154,12 +154,12 @@ def no_results_text(outcome: NoResults, t: Translator, directory: DirectoryServi
             # TRANSLATORS: {query} is what the user typed; {example} is the same followed by
             # a place, e.g. "Koperasi Sejahtera in Sleman".
             text = t.ngettext(
-                "🔎 {count} cooperative has a name like “{query}”. Where should I look? "
-                "Share your location with the button below, or add a place, for example "
-                "“{example}”.",
-                "🔎 {count} cooperatives have a name like “{query}”. Where should I look? "
-                "Share your location with the button below, or add a place, for example "
-                "“{example}”.",
+                "🔎 More than {count} cooperative has a name like “{query}”. Where should "
+                "I look? Share your location with the button below, or add a place, for "
+                "example “{example}”.",
+                "🔎 More than {count} cooperatives have a name like “{query}”. Where should "
+                "I look? Share your location with the button below, or add a place, for "
+                "example “{example}”.",
                 outcome.count,
             ).format(
                 count=t.number(outcome.count),

@@ -2,6 +2,9 @@
 
 Every search is saved (``searches``, one week) so that the buttons of a result list —
 pages, filters, the choice of an ambiguous place — keep working, also after a restart.
+
+(One module over 500 lines: the typed query's chain of readings — a full name, a place, a
+misspelt place, name words, too common words — is one piece, read top to bottom.)
 """
 
 from __future__ import annotations

@@ -67,6 +67,9 @@ class NameIndex:
         self._frequency: dict[tuple[str, ...], int] = {}
         # The vocabulary words of about a length (within so many edits), in order.
         self._by_length: dict[tuple[int, int], list[str]] = {}
+        # Each query word's corrections (one search asks for them up to three times: the
+        # whole name, the counts per place, the list; 20–60 ms for a long word).
+        self._corrections: dict[str, dict[str, float]] = {}
 
     def invalidate(self) -> None:
         self._loaded_at = -VOCAB_TTL_S
@@ -78,6 +81,7 @@ class NameIndex:
         self._vocab, self._vocab_set = vocab, frozenset(vocab)
         self._frequency = {}
         self._by_length = {}
+        self._corrections = {}
         self._loaded_at = time.monotonic()
 
     def _near_length(self, length: int, edits: int) -> list[str]:
@@ -121,6 +125,17 @@ class NameIndex:
         return await self._repo.by_all_tokens(groups, filt=filt, limit=limit)
 
     def _variants(self, term: str) -> dict[str, float]:
+        """The vocabulary words ``term`` may mean, with their weights (remembered until the
+        vocabulary reloads)."""
+        found = self._corrections.get(term)
+        if found is None:
+            found = self._corrected(term)
+            if len(self._corrections) >= MAX_REMEMBERED:
+                self._corrections.clear()
+            self._corrections[term] = found
+        return found
+
+    def _corrected(self, term: str) -> dict[str, float]:
         found: dict[str, float] = {}
         if term in self._vocab_set:
             found[term] = EXACT

@@ -4,7 +4,7 @@ Nearest-first queries are a ``$geoNear`` aggregation on the 2dsphere index on Mo
 the embedded engine, whose geo index reads the whole collection, they read grid cells
 instead (storage/geocells.py; the store decides which, ``Store.geo_mode``).
 
-(One module over 500 lines: every read and write of the ``cooperatives`` collection, whose
+(One piece over 500 lines: every read and write of the ``cooperatives`` collection, whose
 derived fields — cells, kinds, the index's version — must stay in step in one place.)
 """
 

@@ -23,7 +23,7 @@ tracemalloc peak of a rebuild), and the first search after a change to the direc
 index is stale: that search runs on the grid cells while the index rebuilds).
 ``--no-compare`` measures only the engine's default way.
 
-(One piece over 500 lines: one benchmark's runs and the tables of what they measured.)
+(Kept as one piece over 500 lines: one benchmark's runs and the tables of what they measured.)
 """
 
 from __future__ import annotations

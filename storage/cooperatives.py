@@ -4,8 +4,8 @@ Nearest-first queries are a ``$geoNear`` aggregation on the 2dsphere index on Mo
 the embedded engine, whose geo index reads the whole collection, they read grid cells
 instead (storage/geocells.py; the store decides which, ``Store.geo_mode``).
 
-(One piece over 500 lines: every read and write of the ``cooperatives`` collection, whose
-derived fields — cells, kinds, the index's version — must stay in step in one place.)
+(Kept as one piece over 500 lines: every read and write of the ``cooperatives``
+collection, whose derived fields — cells, kinds, the index's version — stay in step here.)
 """
 
 from __future__ import annotations

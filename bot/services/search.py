@@ -348,6 +348,12 @@ class SearchService:
         kind = "name" if parsed.terms else "area"
         search = replace(base, kind=kind, terms=parsed.terms)
         filt = CooperativeFilter(type=search.type, service=search.service)
+        if len(place.candidates) == 1:
+            # One likely area: its list is the answer whenever it holds a match (counting
+            # first would read the same cooperatives twice); otherwise as below.
+            outcome = await self._start(replace(search, area_code=place.candidates[0].code))
+            if not isinstance(outcome, NoResults):
+                return outcome
         counts = await self._counts_per_area(place.candidates, search, filt)
         options = [(r, counts[r.code]) for r in place.candidates]
         if any(n > 0 for _, n in options):

@@ -73,13 +73,18 @@ class NameIndex:
 
     def invalidate(self) -> None:
         self._loaded_at = -VOCAB_TTL_S
+        self._frequency = {}
 
     async def _ensure_vocab(self) -> None:
         if time.monotonic() - self._loaded_at < VOCAB_TTL_S:
             return
         vocab = sorted(set(await self._repo.vocabulary()) - STOPWORDS)
+        if vocab != self._vocab:
+            # Frequencies cost a read of every name with the word the first time (the
+            # engine does not stop at the count's limit: 10 s for "desa" at national
+            # size), so they are kept while the vocabulary stays the same.
+            self._frequency = {}
         self._vocab, self._vocab_set = vocab, frozenset(vocab)
-        self._frequency = {}
         self._by_length = {}
         self._corrections = {}
         self._loaded_at = time.monotonic()
@@ -96,18 +101,27 @@ class NameIndex:
         return found
 
     async def _frequencies(self, variants: list[dict[str, float]]) -> list[int]:
-        """For each query word, how many names have one of its variants (up to COMMON + 1),
-        from the index the first time, then remembered until the vocabulary reloads."""
-        out = []
-        for v in variants:
-            key = tuple(sorted(v))
-            n = self._frequency.get(key)
+        """For each query word, how many names have one of its variants (up to COMMON + 1;
+        remembered). Words are counted longest first, and counting stops at the first word
+        in at most COMMON names — it alone bounds the read of the full matches; the words
+        left uncounted are taken as common (COMMON + 1)."""
+        out = [COMMON + 1] * len(variants)
+        keys = [tuple(sorted(v)) for v in variants]
+        known = [i for i, key in enumerate(keys) if key in self._frequency]
+        rest = sorted(
+            (i for i in range(len(keys)) if i not in known),
+            key=lambda i: -max((len(w) for w in keys[i]), default=0),
+        )
+        for i in [*known, *rest]:
+            n = self._frequency.get(keys[i])
             if n is None:
-                n = await self._repo.count_tokens(key, limit=COMMON + 1) if key else 0
+                n = await self._repo.count_tokens(keys[i], limit=COMMON + 1) if keys[i] else 0
                 if len(self._frequency) >= MAX_REMEMBERED:
                     self._frequency.clear()
-                self._frequency[key] = n
-            out.append(n)
+                self._frequency[keys[i]] = n
+            out[i] = n
+            if n <= COMMON:
+                break
         return out
 
     async def _full(
@@ -172,9 +186,12 @@ class NameIndex:
             scored.append(Scored(coop, sum(weights) / len(variants), matched, extra))
         return scored
 
-    async def whole_names(self, terms: list[str], *, limit: int = 500) -> list[Scored]:
+    async def whole_names(
+        self, terms: list[str], *, name: str = "", limit: int = 500
+    ) -> list[Scored]:
         """Cooperatives whose full name is (nearly) ``terms``, read by index only when every
-        word is in the vocabulary: a query that cannot be a name costs no round trip."""
+        word is in the vocabulary: a query that cannot be a name costs no round trip. When
+        every word is common, only the names that are ``name`` exactly are read."""
         terms = [t for t in terms if len(t) > 1 and t not in STOPWORDS]
         if len(terms) < 2:
             return []
@@ -183,7 +200,11 @@ class NameIndex:
         if not all(variants):
             return []
         frequencies = await self._frequencies(variants)
-        scored = self._score(await self._full(variants, frequencies, None, limit), variants)
+        if min(frequencies) > COMMON:
+            found = await self._repo.by_name(name, limit=limit) if name else []
+        else:
+            found = await self._full(variants, frequencies, None, limit)
+        scored = self._score(found, variants)
         if not any(s.whole_name for s in scored):
             return []
         return scored

@@ -414,7 +414,7 @@ class SearchService:
         if not parsed.terms or not (parsed.filter_words or parsed.place):
             return None
         terms = [w for w in words(text) if w not in PLACE_MARKERS]
-        scored = await self.names.whole_names(terms, limit=NAME_CANDIDATES)
+        scored = await self.names.whole_names(terms, name=text, limit=NAME_CANDIDATES)
         if not scored:
             return None
         search = await self.searches.save(

@@ -548,6 +548,8 @@ class TimedCooperatives:
         "by_tokens",
         "by_all_tokens",
         "by_name_prefix",
+        "count_tokens",
+        "by_name",
         "vocabulary",
     )
 

@@ -81,7 +81,7 @@ class Cooperatives(Protocol):
         self,
         point: Point,
         *,
-        max_distance_m: float,
+        max_distance_m: float | None,
         filt: CooperativeFilter | None = None,
         skip: int = 0,
         limit: int = 5,
@@ -96,6 +96,10 @@ class Cooperatives(Protocol):
         *,
         filt: CooperativeFilter | None = None,
         limit: int = 500,
+    ) -> list[Cooperative]: ...
+    async def count_tokens(self, tokens: Iterable[str], *, limit: int) -> int: ...
+    async def by_name(
+        self, name: str, *, filt: CooperativeFilter | None = None, limit: int = 50
     ) -> list[Cooperative]: ...
     async def by_name_prefix(
         self, prefix: str, *, filt: CooperativeFilter | None = None, limit: int = 50

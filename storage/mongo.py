@@ -25,6 +25,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("loc", GEOSPHERE)], name="loc_2dsphere"),
         IndexModel([("import_key", ASCENDING)], name="import_key", unique=True),
         IndexModel([("name_tokens", ASCENDING)], name="name_tokens"),
+        # A name typed in full is found at once, also when its words are in thousands.
+        IndexModel([("name_lower", ASCENDING)], name="name_lower"),
         IndexModel([("areas", ASCENDING)], name="areas"),
         IndexModel([("geo_cells", ASCENDING)], name="geo_cells"),
     ],

@@ -120,6 +120,25 @@ class SpatialIndex:
         order = np.lexsort((rows, dist))
         return [(float(dist[i]), built.ids[int(rows[i])]) for i in order]
 
+    async def count(self, filt: CooperativeFilter) -> int | None:
+        """How many cooperatives ``filt`` allows (type, service, area: an area's list is
+        kept here, so counting it reads no document); None when the index cannot answer
+        now (not built from the current directory)."""
+        built = await self.ready()
+        if built is None:
+            return None
+        for field, value in (
+            ("areas", filt.area_code),
+            ("kinds", filt.type),
+            ("services", filt.service),
+        ):
+            if value:
+                start = built.by_value.get((field, value))
+                if start is None:
+                    return 0
+                return int(self._filtered(built, start, filt).size)
+        return len(built.ids)
+
     @staticmethod
     def _filtered(built: _Built, rows: np.ndarray, filt: CooperativeFilter | None) -> np.ndarray:
         if filt is None:

@@ -12,7 +12,7 @@ import pytest
 from bot.app import Services, build_services
 from bot.config import Settings
 from bot.services.gazetteer import Gazetteer
-from storage.cooperatives import CooperativeRepository
+from storage.cooperatives import CooperativeRepository, filter_query
 from storage.models import CooperativeFilter, Point
 from storage.mongo import Store
 from tests.factories import csv_bytes, directory
@@ -128,6 +128,44 @@ class TestSameAnswers:
             )
             assert geo[0] == cells[0] == index[0]
             assert [c.id for c in cells[1]] == [c.id for c in index[1]]
+
+
+class TestAreas:
+    async def test_counts_and_area_pages_from_the_index(
+        self, services: Services, region: list[dict[str, Any]], store: Store
+    ) -> None:
+        coops = repo(services)
+        await warm(coops)
+        index = coops.spatial()
+        col = store["cooperatives"]
+        for filt in (
+            CooperativeFilter(area_code="33.72"),
+            CooperativeFilter(area_code="33.72", type="konsumen"),
+            CooperativeFilter(service="simpan_pinjam"),
+            CooperativeFilter(type="produsen", service="toko"),
+            CooperativeFilter(area_code="99.99"),
+            CooperativeFilter(type="nonexistent"),
+        ):
+            expected = await col.count_documents(filter_query(filt))
+            assert await index.count(filt) == expected, filt
+            assert await coops.count(filt) == expected, filt
+            if filt.area_code:
+                # A typed place: the total and the page from one ranking, on every path.
+                geo, cells, by_index = await three_ways(
+                    store,
+                    lambda f=filt: coops.near_page(SOLO, max_distance_m=None, filt=f, limit=5),
+                )
+                assert geo[0] == cells[0] == by_index[0] == expected
+                same_ranking(geo[1], by_index[1])
+                assert [c.id for c in cells[1]] == [c.id for c in by_index[1]]
+        # After a change the index does not answer until it is rebuilt; the count stays right.
+        filt = CooperativeFilter(area_code="33.72")
+        before = await coops.count(filt)
+        await services.importer.import_bytes(
+            csv_bytes([{**region[0], "registration_number": "X"}])
+        )
+        assert await index.count(filt) is None
+        assert await coops.count(filt) == before + 1
 
 
 class TestNeverStale:

@@ -2,6 +2,9 @@
 
 Every search is saved (``searches``, one week) so that the buttons of a result list —
 pages, filters, the choice of an ambiguous place — keep working, also after a restart.
+
+(One module over 500 lines: the typed query's chain of readings — a full name, a place, a
+misspelt place, name words, too common words — is one piece, read top to bottom.)
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.services.gazetteer import Gazetteer, Region, haversine_m, in_indonesia_bounds
 from bot.services.geocode import Geocoder
-from bot.services.names import NameIndex, Scored
+from bot.services.names import COMMON, NameIndex, Scored
 from bot.services.query import PLACE_MARKERS, ParsedQuery, QueryParser
 from bot.services.text import clean_line, words
 from storage.base import Cooperatives, Searches
@@ -24,8 +27,16 @@ MAX_QUERY_LENGTH = 100
 INLINE_LIMIT = 50
 MAX_PLACE_OPTIONS = 8
 NAME_CANDIDATES = 500
+# Every word typed in more names than this, and no place or location: the words narrow
+# nothing ("Koperasi Sejahtera"), so the bot asks where rather than read them all.
+NAME_CAP = COMMON
 MAX_COUNTED_AREAS = 80
 _PERSONAL = re.compile(r"(?<!\d)(\d[\s.-]?){16}(?!\d)|(?<![\w+])(\+62|62|0)8[\d\s.-]{7,14}\d")
+
+
+def _crowded(outcome: Outcome) -> bool:
+    """The name words are in too many names: the user was asked where to look."""
+    return isinstance(outcome, NoResults) and outcome.count > 0
 
 
 def looks_personal(text: str) -> bool:
@@ -88,6 +99,7 @@ class NoResults:
     parsed: ParsedQuery | None = None
     place_name: str | None = None  # several places have this name; none has a match
     query: str = ""  # what the user typed
+    count: int = 0  # need_location for name words: more than this many names have them
 
 
 Outcome = ResultPage | PlaceChoice | NoResults
@@ -110,9 +122,17 @@ class SearchService:
     # --- entry points -------------------------------------------------------------------
 
     async def near(
-        self, user_id: int, point: Point, *, type: str | None = None, service: str | None = None
+        self,
+        user_id: int,
+        point: Point,
+        *,
+        type: str | None = None,
+        service: str | None = None,
+        terms: list[str] | None = None,
     ) -> Outcome:
-        """The cooperatives nearest to ``point``, widening the radius while too few."""
+        """The cooperatives nearest to ``point``, widening the radius while too few; with
+        ``terms`` (name words too common alone, the answer to "where?"), the names with
+        those words in the regency around ``point``, nearest first."""
         if not (math.isfinite(point.lat) and math.isfinite(point.lon)) or not in_indonesia_bounds(
             point
         ):
@@ -120,6 +140,18 @@ class SearchService:
         search = SavedSearch(
             id="", user_id=user_id, kind="near", point=point, type=type, service=service
         )
+        village = self.gazetteer.nearest_village(point) if terms else None
+        if terms and village is not None:
+            regency = self.gazetteer.lineage(village[0].code)[:2][-1]
+            return await self._start(
+                replace(
+                    search,
+                    kind="name",
+                    terms=list(terms),
+                    area_code=regency.code,
+                    query=" ".join(terms),
+                )
+            )
         return await self._start_near(search)
 
     async def text(
@@ -129,9 +161,11 @@ class SearchService:
         *,
         type: str | None = None,
         service: str | None = None,
+        terms: list[str] | None = None,
     ) -> Outcome:
-        """Run a typed query; ``type`` and ``service`` apply when it names neither (the
-        filter of an earlier query that was answered with "where should I look?")."""
+        """Run a typed query; ``type`` and ``service`` apply when it names neither, and
+        the name words ``terms`` when it names only a place (what an earlier query that
+        was answered with "where should I look?" asked for)."""
         text = clean_line(raw, 10_000)
         if len(text) > MAX_QUERY_LENGTH:
             return NoResults("too_long")
@@ -143,6 +177,9 @@ class SearchService:
             return NoResults("empty")
         if parsed.type is None and parsed.service is None:
             parsed.type, parsed.service = type, service
+        if terms and not parsed.terms and parsed.place is not None:
+            parsed.terms = list(terms)
+            text = " ".join([*terms, text])  # what the list says it looked for
         base = SavedSearch(
             id="",
             user_id=user_id,
@@ -173,7 +210,7 @@ class SearchService:
             outcome = await self._start(
                 replace(base, kind="name", terms=parsed.terms + place.words)
             )
-            if isinstance(outcome, ResultPage) and not outcome.partial:
+            if (isinstance(outcome, ResultPage) and not outcome.partial) or _crowded(outcome):
                 return outcome
             # "Medn Baru": a misspelled place of several words, one of them a village name.
             suggestion = await self._did_you_mean(base, parsed.free, min_words=2)
@@ -188,8 +225,10 @@ class SearchService:
                 return suggestion
         if parsed.terms:
             outcome = await self._start(replace(base, terms=parsed.terms))
-            if isinstance(outcome, PlaceChoice) or (
-                isinstance(outcome, ResultPage) and not outcome.partial
+            if (
+                isinstance(outcome, PlaceChoice)
+                or (isinstance(outcome, ResultPage) and not outcome.partial)
+                or _crowded(outcome)
             ):
                 return outcome
             if isinstance(outcome, ResultPage):
@@ -309,6 +348,12 @@ class SearchService:
         kind = "name" if parsed.terms else "area"
         search = replace(base, kind=kind, terms=parsed.terms)
         filt = CooperativeFilter(type=search.type, service=search.service)
+        if len(place.candidates) == 1:
+            # One likely area: its list is the answer whenever it holds a match (counting
+            # first would read the same cooperatives twice); otherwise as below.
+            outcome = await self._start(replace(search, area_code=place.candidates[0].code))
+            if not isinstance(outcome, NoResults):
+                return outcome
         counts = await self._counts_per_area(place.candidates, search, filt)
         options = [(r, counts[r.code]) for r in place.candidates]
         if any(n > 0 for _, n in options):
@@ -369,7 +414,7 @@ class SearchService:
         if not parsed.terms or not (parsed.filter_words or parsed.place):
             return None
         terms = [w for w in words(text) if w not in PLACE_MARKERS]
-        scored = await self.names.whole_names(terms, limit=NAME_CANDIDATES)
+        scored = await self.names.whole_names(terms, name=text, limit=NAME_CANDIDATES)
         if not scored:
             return None
         search = await self.searches.save(
@@ -457,17 +502,33 @@ class SearchService:
             widened = (search.radius_km or 0) > RADII_KM[0]
             return ResultPage(search, items, page, total, area=area, widened=widened)
         if search.kind == "area" and area is not None:
-            total = await self.coops.count(filt)
+            # The count and the page from one ranking of the area's cooperatives.
+            total, items = await self.coops.near_page(
+                area.center, max_distance_m=None, filt=filt, skip=skip, limit=PAGE_SIZE
+            )
             if total == 0:
                 return NoResults("nothing", search=search, area=area)
             if save:
                 search = await self.searches.save(search)
-            items = await self.coops.nearest(
-                area.center, max_distance_m=None, filt=filt, skip=skip, limit=PAGE_SIZE
-            )
             return ResultPage(search, items, page, total, area=area)
         # By name (optionally inside an area).
-        scored = await self.names.match(search.terms, filt=filt, limit=NAME_CANDIDATES)
+        if area is None and search.point is None:
+            scored, crowd = await self.names.match_or_count(
+                search.terms, name=search.query, filt=filt, limit=NAME_CANDIDATES
+            )
+            if crowd and not scored:
+                # Words in so many names narrow nothing: ask where (a place or a location),
+                # as for a type alone. A name typed in full is still answered at once.
+                return NoResults(
+                    "need_location",
+                    parsed=ParsedQuery(
+                        type=search.type, service=search.service, terms=search.terms
+                    ),
+                    query=search.query,
+                    count=NAME_CAP,
+                )
+        else:
+            scored = await self.names.match(search.terms, filt=filt, limit=NAME_CANDIDATES)
         if not scored:
             return NoResults("nothing", search=search, area=area)
         if save:

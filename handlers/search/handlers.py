@@ -29,8 +29,9 @@ from handlers.search.keyboards import filter_keyboard, place_choice_keyboard, re
 from handlers.search.texts import no_results_text, results_text
 from storage.models import Point
 
-# The filter of a query answered with "where should I look?" ("apotek"), kept for the answer:
-# the next typed place or shared location, within a few minutes.
+# The filter (and the name words) of a query answered with "where should I look?" ("apotek",
+# "Koperasi Sejahtera"), kept for the answer: the next typed place or shared location, within
+# a few minutes.
 PENDING = "search_filter"
 PENDING_TTL_S = 15 * 60
 
@@ -65,12 +66,15 @@ def _render(outcome: Outcome, context: BotContext) -> tuple[str, InlineKeyboardM
     return no_results_text(outcome, t, directory), None
 
 
-def _take_pending(context: BotContext) -> tuple[str | None, str | None]:
-    """The filter the last question ("where should I look?") promised, used once."""
+def _take_pending(context: BotContext) -> tuple[str | None, str | None, list[str]]:
+    """The filter and name words the last question ("where should I look?") promised,
+    used once."""
     pending = context.user_data.pop(PENDING, None) if context.user_data is not None else None
     if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_TTL_S:
-        return None, None
-    return pending.get("type"), pending.get("service")
+        return None, None, []
+    terms = pending.get("terms")
+    words = [w for w in terms if isinstance(w, str)] if isinstance(terms, list) else []
+    return pending.get("type"), pending.get("service"), words
 
 
 async def _send(message: Message, outcome: Outcome, context: BotContext) -> None:
@@ -83,6 +87,7 @@ async def _send(message: Message, outcome: Outcome, context: BotContext) -> None
         context.user_data[PENDING] = {
             "type": outcome.parsed.type,
             "service": outcome.parsed.service,
+            "terms": list(outcome.parsed.terms) if outcome.count else [],
             "at": time.time(),
         }
     text, markup = _render(outcome, context)
@@ -125,8 +130,10 @@ async def on_location(update: Update, context: BotContext) -> None:
     point = Point(loc.latitude, loc.longitude)
     if not (math.isfinite(point.lat) and math.isfinite(point.lon)):
         point = Point(1000.0, 1000.0)  # answered as "outside Indonesia"
-    type_, service = _take_pending(context)
-    outcome = await context.services.search.near(user.id, point, type=type_, service=service)
+    type_, service, terms = _take_pending(context)
+    outcome = await context.services.search.near(
+        user.id, point, type=type_, service=service, terms=terms
+    )
     await _send(message, outcome, context)
 
 
@@ -135,9 +142,9 @@ async def on_text(update: Update, context: BotContext) -> None:
     message = update.effective_message
     user = update.effective_user
     assert message is not None and user is not None
-    type_, service = _take_pending(context)
+    type_, service, terms = _take_pending(context)
     outcome = await context.services.search.text(
-        user.id, message.text or "", type=type_, service=service
+        user.id, message.text or "", type=type_, service=service, terms=terms
     )
     await _send(message, outcome, context)
 
@@ -148,9 +155,9 @@ async def search_command(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert message is not None and user is not None
     if context.args:
-        type_, service = _take_pending(context)
+        type_, service, terms = _take_pending(context)
         outcome = await context.services.search.text(
-            user.id, " ".join(context.args), type=type_, service=service
+            user.id, " ".join(context.args), type=type_, service=service, terms=terms
         )
         await _send(message, outcome, context)
         return

@@ -151,11 +151,30 @@ def no_results_text(outcome: NoResults, t: Translator, directory: DirectoryServi
             outcome.parsed.service if outcome.parsed else None,
             t,
         )
-        # TRANSLATORS: an example that works in the demo directory, in your language.
-        text = _(
-            "Where should I look? Share your location with the button below, or add a "
-            "place, for example “pharmacy in Sleman”."
-        )
+        if outcome.count:
+            # Name words in so many names that they narrow nothing ("Koperasi Sejahtera").
+            # TRANSLATORS: {query} is what the user typed; {example} is the same followed by
+            # a place, e.g. "Koperasi Sejahtera in Sleman".
+            text = t.ngettext(
+                "🔎 More than {count} cooperative has a name like “{query}”. Where should "
+                "I look? Share your location with the button below, or add a place, for "
+                "example “{example}”.",
+                "🔎 More than {count} cooperatives have a name like “{query}”. Where should "
+                "I look? Share your location with the button below, or add a place, for "
+                "example “{example}”.",
+                outcome.count,
+            ).format(
+                count=t.number(outcome.count),
+                query=escape(outcome.query),
+                # TRANSLATORS: {query} is what the user typed; keep the place as it is.
+                example=escape(_("{query} in Sleman").format(query=outcome.query)),
+            )
+        else:
+            # TRANSLATORS: an example that works in the demo directory, in your language.
+            text = _(
+                "Where should I look? Share your location with the button below, or add a "
+                "place, for example “pharmacy in Sleman”."
+            )
         return f"{filters}\n{text}" if filters else text
     if reason == "none_near":
         radius = t.distance((outcome.radius_km or 100) * 1000)

@@ -251,29 +251,47 @@ def open_rows(source: bytes | BinaryIO) -> Rows:
     and parsed as it is consumed; GeoJSON is one JSON document and is parsed whole. Raises
     :class:`ImportFileError` for unusable files before any row is returned."""
     stream: BinaryIO = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
-    if not stream.seekable():
-        spool = tempfile.SpooledTemporaryFile(max_size=16 * CHUNK)  # noqa: SIM115 - kept open
+    own = not stream.seekable()
+    if own:
+        spool = tempfile.SpooledTemporaryFile(max_size=16 * CHUNK)  # noqa: SIM115 - closed below
         shutil.copyfileobj(stream, spool, CHUNK)
+        spool.seek(0)
         stream = cast(BinaryIO, spool)
-    start = stream.tell()
-    scan = _scan(stream)
-    stream.seek(start)
+    try:
+        start = stream.tell()
+        scan = _scan(stream)
+        stream.seek(start)
+    except BaseException:
+        if own:
+            stream.close()
+        raise
     text = io.TextIOWrapper(stream, encoding=scan.encoding, newline="")
-    if scan.geojson:
-        rows = _rows_geojson(text.read())
+    try:
+        if scan.geojson:
+            rows = _rows_geojson(text.read())
+            _release(text, own)
+            return Rows(len(rows), iter(rows))
+        return Rows(max(scan.lines - 1, 0), _releasing(text, own, _rows_csv(iter(text))))
+    except BaseException:
+        _release(text, own)
+        raise
+
+
+def _release(text: io.TextIOWrapper, own: bool) -> None:
+    # The caller's file stays open (closing the wrapper would close it); a spool is ours.
+    if own:
+        text.close()
+    elif not text.closed:
         text.detach()
-        return Rows(len(rows), iter(rows))
-    return Rows(max(scan.lines - 1, 0), _detaching(text, _rows_csv(iter(text))))
 
 
-def _detaching(
-    text: io.TextIOWrapper, rows: Iterator[tuple[int, dict[str, str]]]
+def _releasing(
+    text: io.TextIOWrapper, own: bool, rows: Iterator[tuple[int, dict[str, str]]]
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    # Let go of the caller's file without closing it (the wrapper would close it).
     try:
         yield from rows
     finally:
-        text.detach()
+        _release(text, own)
 
 
 def read_rows(data: bytes | BinaryIO) -> Iterator[tuple[int, dict[str, str]]]:

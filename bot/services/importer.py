@@ -135,23 +135,12 @@ CHUNK = 1 << 20
 _CP1252_HOLES = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 
 
-@dataclass(frozen=True, slots=True)
-class _Scan:
-    encoding: str
-    geojson: bool
-    lines: int
-
-
-def _scan(stream: BinaryIO) -> _Scan:
+def _scan(stream: BinaryIO) -> tuple[str, bool, int]:
     """One pass over the bytes, a chunk at a time (the text is never held whole): the
     encoding (UTF-8 with or without BOM, else Windows-1252, else Latin-1, as for the whole
-    file), CSV or GeoJSON, and the number of lines."""
+    file), GeoJSON or not, and the number of lines."""
     utf8: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder("utf-8-sig")()
-    cp1252 = True
-    head = b""
-    blank = True
-    lines = 0
-    last = b""
+    head, last, blank, cp1252, lines = b"", b"", True, True, 0
     while chunk := stream.read(CHUNK):
         if len(head) < 4096:
             head += chunk[: 4096 - len(head)]
@@ -177,7 +166,7 @@ def _scan(stream: BinaryIO) -> _Scan:
     start = codecs.getincrementaldecoder(encoding)(errors="ignore").decode(head)
     if last not in (b"\n", b""):
         lines += 1  # the last line has no line break
-    return _Scan(encoding, start.lstrip().startswith("{"), lines)
+    return encoding, start.lstrip().startswith("{"), lines
 
 
 def _rows_csv(lines: Iterator[str]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -259,19 +248,19 @@ def open_rows(source: bytes | BinaryIO) -> Rows:
         stream = cast(BinaryIO, spool)
     try:
         start = stream.tell()
-        scan = _scan(stream)
+        encoding, geojson, lines = _scan(stream)
         stream.seek(start)
     except BaseException:
         if own:
             stream.close()
         raise
-    text = io.TextIOWrapper(stream, encoding=scan.encoding, newline="")
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     try:
-        if scan.geojson:
+        if geojson:
             rows = _rows_geojson(text.read())
             _release(text, own)
             return Rows(len(rows), iter(rows))
-        return Rows(max(scan.lines - 1, 0), _releasing(text, own, _rows_csv(iter(text))))
+        return Rows(max(lines - 1, 0), _releasing(text, own, _rows_csv(iter(text))))
     except BaseException:
         _release(text, own)
         raise

@@ -452,7 +452,8 @@ class Importer:
         report = ImportReport()
         seen: dict[str, int] = {}
         pending: list[CoopWrite] = []
-        vocabulary: set[str] = set()
+        vocabulary: set[str] = set()  # name words written so far
+        words: set[str] = set()  # this batch's new ones
         told = (0, 0)
 
         async def flush() -> None:
@@ -460,6 +461,11 @@ class Importer:
             report.created += result.created
             report.updated += result.updated
             pending.clear()
+            # Per batch: one write of ~47,000 words at the end peaked at +150 MiB.
+            if words - STOPWORDS:
+                await self.coops.add_vocabulary(words - STOPWORDS)
+            vocabulary.update(words)
+            words.clear()
 
         async def tell(done: int, total: int) -> None:
             if progress is not None:
@@ -476,7 +482,7 @@ class Importer:
                 else:
                     seen[write.key] = line
                     pending.append(write)
-                    vocabulary.update(write.coop.name_tokens)
+                    words.update(t for t in write.coop.name_tokens if t not in vocabulary)
             report.errors.extend(errors)
             if len(pending) >= batch:
                 await flush()
@@ -488,6 +494,5 @@ class Importer:
             await flush()
         if report.rows and told != (report.rows, report.rows):
             await tell(report.rows, report.rows)
-        await self.coops.add_vocabulary(vocabulary - STOPWORDS)
         self.names.invalidate()
         return report

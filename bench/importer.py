@@ -11,7 +11,8 @@ a smaller run takes a deterministic random sample of its rows, so the mix is the
 Two ways in, both measured by default:
 ``cli`` — ``python -m bot import-coops FILE`` as operators run it (a child process; wall
 time includes its start-up; peak memory is the child's ru_maxrss);
-``importer`` — ``services.importer.import_bytes`` in this process, with the time split
+``importer`` — ``services.importer.import_file`` over the same file in a child process (so
+that its peak memory is the import's, not the generator's), with the time split
 between validation (the bot) and ``upsert_many`` (the database), and the rate over the run
 (does it slow down as the collection grows?).
 Then, without a database, the bot's side of the FULL national file is measured exactly:
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
+import json
 import os
 import random
 import resource
@@ -83,7 +86,16 @@ def run_cli(db: Database, csv_path: Path, rows: int) -> dict[str, Any]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    _, status, usage = os.wait4(proc.pid, 0)
+    # The peak is the child's VmHWM, sampled: its ru_maxrss starts at this process's peak
+    # (Linux carries the forking process's high-water mark over exec), which hid the
+    # importer's own peak behind the generator's (372 MiB in every run).
+    peak_kib = 0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        peak_kib = max(peak_kib, memory_kib(proc.pid).get("VmHWM", 0))
+        time.sleep(0.2)
     seconds = time.perf_counter() - started
     out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
@@ -96,7 +108,8 @@ def run_cli(db: Database, csv_path: Path, rows: int) -> dict[str, Any]:
         "rows": rows,
         "seconds": round(seconds, 2),
         "rows_per_s": round(rows / seconds, 1),
-        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "peak_rss_mib": round(peak_kib / 1024, 1),
+        "ru_maxrss_mib": round(usage.ru_maxrss / 1024, 1),
         "cpu_s": {
             "importer_process": round(usage.ru_utime + usage.ru_stime, 2),
             "database": None
@@ -107,14 +120,35 @@ def run_cli(db: Database, csv_path: Path, rows: int) -> dict[str, Any]:
     }
 
 
-async def run_importer(db: Database, data: bytes, rows: int, reimport: bool) -> dict[str, Any]:
-    """``services.importer.import_bytes`` in this process, with a phase split."""
+def run_importer_child(db: Database, csv_path: Path, rows: int, reimport: bool) -> dict[str, Any]:
+    """:func:`run_importer` in a child process (``--child``), so that its peak memory is the
+    import's, not this process's (which holds the generated rows)."""
+    db_name = db.db_name("import_inproc")
+    command = [sys.executable, "-m", "bench.importer", "--child", str(csv_path), db.uri, db_name]
+    proc = subprocess.Popen(
+        [*command, str(rows), "1" if reimport else "0"],
+        cwd=ROOT,
+        env={**os.environ, "LOG_LEVEL": "WARNING", "BENCH_DB_PID": str(db.pid or "")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"importer child exited {proc.returncode}: {err.decode()[-1500:]}")
+    results: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    return results
+
+
+async def run_importer(
+    uri: str, db_name: str, csv_path: Path, rows: int, reimport: bool, pid: int | None
+) -> dict[str, Any]:
+    """``services.importer.import_file`` over the CSV file, in this process, with a phase
+    split."""
     from bot.app import build_services
     from storage.mongo import Store
 
-    db_name = db.db_name("import_inproc")
-    settings = bench_settings(db.tmp, db_name=db_name)
-    store = Store.connect(db.uri, db_name)
+    settings = bench_settings(csv_path.parent, db_name=db_name)
+    store = Store.connect(uri, db_name)
     await store.ensure_indexes()
     services = build_services(store, settings)
     repo = services.importer.coops
@@ -144,15 +178,17 @@ async def run_importer(db: Database, data: bytes, rows: int, reimport: bool) -> 
             for key in spent:
                 spent[key] = 0.0
             marks.clear()
-            rss_before = memory_kib().get("VmRSS", 0)
-            db_cpu0 = cpu_seconds(db.pid)
+            before = memory_kib()
+            rss_before = before.get("VmRSS", 0)
+            db_cpu0 = cpu_seconds(pid)
             usage0 = resource.getrusage(resource.RUSAGE_SELF)
             started = time.perf_counter()
             marks.append((0, started))
-            report = await services.importer.import_bytes(data, progress=progress)
+            with csv_path.open("rb") as source:
+                report = await services.importer.import_file(source, progress=progress)
             seconds = time.perf_counter() - started
             usage1 = resource.getrusage(resource.RUSAGE_SELF)
-            db_cpu1 = cpu_seconds(db.pid)
+            db_cpu1 = cpu_seconds(pid)
             if report.errors:
                 raise RuntimeError(f"rejected rows: {report.errors[:3]}")
             # The rate in each quarter of the file: constant, or slower as the collection
@@ -177,7 +213,11 @@ async def run_importer(db: Database, data: bytes, rows: int, reimport: bool) -> 
                     "bot_read_validate": round(seconds - sum(spent.values()), 2),
                 },
                 "rss_growth_mib": round((memory_kib().get("VmRSS", 0) - rss_before) / 1024, 1),
-                "process_peak_rss_mib": round(usage1.ru_maxrss / 1024, 1),
+                # Before the import: imports, gazetteer (its loading peak), services.
+                "rss_before_mib": round(rss_before / 1024, 1),
+                "peak_rss_before_mib": round(before.get("VmHWM", 0) / 1024, 1),
+                # VmHWM, not ru_maxrss (which starts at the parent's peak, see run_cli).
+                "process_peak_rss_mib": round(memory_kib().get("VmHWM", 0) / 1024, 1),
                 "cpu_s": {
                     "bot": round(
                         usage1.ru_utime + usage1.ru_stime - usage0.ru_utime - usage0.ru_stime, 2
@@ -197,50 +237,48 @@ async def run_importer(db: Database, data: bytes, rows: int, reimport: bool) -> 
 
 def dry_run_full_file() -> dict[str, Any]:
     """The bot's side of importing the whole national file, without a database: read the
-    rows and validate each (as ``import_bytes`` does before ``upsert_many``). Exact time
-    (first pass) and Python memory (second pass, under tracemalloc) for the full size."""
-    from bot.services.importer import Importer, import_key, read_rows
-    from storage.models import Point
+    rows and validate each, as ``import_file`` does before ``upsert_many``, streaming. Exact
+    time (first pass) and Python memory (second pass, under tracemalloc, one batch of
+    writes held as the importer does) for the full size."""
+    from bot.services.importer import BATCH, Importer, open_rows
 
     gazetteer = load_gazetteer()
     data = to_csv(directory_rows(gazetteer, None))
     importer = Importer(None, gazetteer, None)  # type: ignore[arg-type] # validate() only
+
+    def validate_all() -> tuple[int, int, dict[str, int]]:
+        seen: dict[str, int] = {}
+        pending: list[Any] = []
+        rows = rejected = 0
+        for line, row in open_rows(io.BytesIO(data)).rows:
+            rows += 1
+            write, _errors = importer.validate(line, row)
+            if write is None:
+                rejected += 1
+            else:
+                seen[write.key] = line
+                pending.append(write)
+                if len(pending) >= BATCH:
+                    pending.clear()
+        return rows, rejected, seen
+
     started = time.perf_counter()
-    rows = list(read_rows(data))
-    parsed = time.perf_counter()
-    seen: dict[str, int] = {}
-    rejected = 0
-    for line, row in rows:
-        write, _errors = importer.validate(line, row)
-        if write is None:
-            rejected += 1
-        else:
-            seen[write.key] = line
+    rows, rejected, seen = validate_all()
     seconds = time.perf_counter() - started
-    del rows, seen
-    # Memory: what import_bytes holds for the whole run (the bytes, every parsed row, the
-    # keys seen so far), measured apart so that tracemalloc does not slow the timing.
+    del seen
+    # Memory: what import_file holds beyond the file itself (the keys seen so far, one
+    # batch), measured apart so that tracemalloc does not slow the timing.
     tracemalloc.start()
-    rows = list(read_rows(data))
-    seen = {
-        import_key(
-            r["name"],
-            r.get("registration_number"),
-            r.get("village_code"),
-            Point(float(r["latitude"]), float(r["longitude"])),
-        ): line
-        for line, r in rows
-    }
+    _, _, seen = validate_all()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {
-        "rows": len(rows),
+        "rows": rows,
         "rejected": rejected,
         "csv_mb": round(len(data) / 1e6, 1),
-        "read_s": round(parsed - started, 2),
-        "validate_s": round(seconds - (parsed - started), 2),
+        "read_validate_s": round(seconds, 2),
         "bot_side_s": round(seconds, 2),
-        "bot_side_rows_per_s": round(len(rows) / seconds, 0),
+        "bot_side_rows_per_s": round(rows / seconds, 0),
         "tracemalloc_peak_mib": round(peak / 1024 / 1024, 1),
         "keys": len(seen),
     }
@@ -258,7 +296,21 @@ def extrapolate(result: dict[str, Any], rows: int) -> dict[str, Any]:
     return out
 
 
+def child(argv: list[str]) -> int:
+    """``--child CSV URI DB ROWS REIMPORT``: :func:`run_importer`, its results as JSON."""
+    csv_path, uri, db_name, rows, reimport = argv
+    pid = int(os.environ["BENCH_DB_PID"]) if os.environ.get("BENCH_DB_PID") else None
+    results = asyncio.run(
+        run_importer(uri, db_name, Path(csv_path), int(rows), reimport == "1", pid)
+    )
+    print(json.dumps(results))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        return child(argv[1:])
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -314,13 +366,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"{results['cli']['peak_rss_mib']} MiB"
             )
         if args.mode in ("both", "importer"):
-            log(f"services.importer.import_bytes: {len(rows):,} rows …")
+            log(f"services.importer.import_file: {len(rows):,} rows (a child process) …")
             results.update(
                 {
                     f"importer ({k})": v
-                    for k, v in asyncio.run(
-                        run_importer(db, data, len(rows), args.reimport)
-                    ).items()
+                    for k, v in run_importer_child(db, csv_path, len(rows), args.reimport).items()
                 }
             )
         db_mem_after = memory_kib(db.pid) if db.pid else {}
@@ -377,13 +427,12 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(
             table(
-                ["rows", "CSV MB", "read s", "validate s", "rows/s", "tracemalloc MiB"],
+                ["rows", "CSV MB", "read + validate s", "rows/s", "tracemalloc MiB"],
                 [
                     [
                         dry["rows"],
                         dry["csv_mb"],
-                        dry["read_s"],
-                        dry["validate_s"],
+                        dry["read_validate_s"],
                         dry["bot_side_rows_per_s"],
                         dry["tracemalloc_peak_mib"],
                     ]

@@ -169,7 +169,8 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     setup_logging(settings)
     path = Path(args.file)
     try:
-        data = path.read_bytes()
+        # Read as the import goes (bot.services.importer streams it), not held whole.
+        source = path.open("rb")
     except OSError as exc:
         print(f"Cannot read {path}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
@@ -183,7 +184,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
             bar.update(done - bar.n)
 
         try:
-            report = await services.importer.import_bytes(data, progress=progress)
+            report = await services.importer.import_file(source, progress=progress)
         except ImportFileError as exc:
             bar.close()
             print(describe_file_error(exc, t.gettext), file=sys.stderr)
@@ -208,7 +209,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 0 if not report.errors else 1
 
-    with database(settings) as uri:
+    with source, database(settings) as uri:
         return int(asyncio.run(_with_services(settings, uri, work)))
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
+from typing import Any
 
 import pytest
 
 from bot.app import Services
+from bot.services import importer
 from bot.services.importer import ImportFileError, describe_error, parse_amount
 from storage.models import CooperativeFilter
 from tests.factories import COLUMNS, csv_bytes
@@ -192,3 +195,117 @@ class TestFormats:
             csv_bytes(rows), progress=lambda d, t: seen.append((d, t)), batch=10
         )
         assert seen == [(10, 25), (20, 25), (25, 25)]
+
+
+def _numbered(n: int, **change: str) -> list[dict[str, str]]:
+    return [
+        {**GOOD, "registration_number": f"S{i}", "name": f"Koperasi Aliran {i}", **change}
+        for i in range(n)
+    ]
+
+
+class NoSeek(io.RawIOBase):
+    """A pipe-like binary stream: read only, no seeking (stdin, a socket)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+class TestStreaming:
+    """Rows are read, validated and written a batch at a time from a stream."""
+
+    async def test_errors_in_several_batches_keep_their_lines(self, services: Services) -> None:
+        rows = _numbered(23)
+        rows[2] = {**rows[2], "type": "bank"}  # line 4, batch 1
+        rows[11] = {**rows[11], "latitude": "abc"}  # line 13, batch 2
+        rows[15] = dict(rows[1])  # line 17: the same cooperative as line 3
+        rows[21] = {**rows[21], "phone": "12345"}  # line 23, batch 3
+        seen: list[tuple[int, int]] = []
+        report = await services.importer.import_file(
+            io.BytesIO(csv_bytes(rows, newline="\r\n")),
+            progress=lambda d, t: seen.append((d, t)),
+            batch=5,
+        )
+        assert (report.rows, report.created, report.updated) == (23, 19, 0)
+        assert [(e.line, e.code) for e in report.errors] == [
+            (4, "type_unknown"),
+            (13, "coordinate_invalid"),
+            (17, "duplicate"),
+            (23, "phone_invalid"),
+        ]
+        assert report.errors[2].value == "3"
+        assert seen == [(5, 23), (10, 23), (15, 23), (20, 23), (23, 23)]
+        again = await services.importer.import_file(io.BytesIO(csv_bytes(rows)), batch=5)
+        assert (again.created, again.updated, len(again.errors)) == (0, 19, 4)
+        assert await services.directory.count() == 19
+
+    async def test_reimport_across_batches_adds_only_new_rows(self, services: Services) -> None:
+        rows = _numbered(12)
+        first = await services.importer.import_file(io.BytesIO(csv_bytes(rows[:7])), batch=3)
+        second = await services.importer.import_file(io.BytesIO(csv_bytes(rows)), batch=4)
+        assert (first.created, first.updated) == (7, 0)
+        assert (second.created, second.updated) == (5, 7)
+        assert await services.directory.count() == 12
+
+    async def test_line_numbers_after_a_cell_spanning_lines(self, services: Services) -> None:
+        rows = _numbered(3)
+        rows[0]["address"] = "Jl. Kenanga 1\nRT 02/RW 03"
+        rows[2]["type"] = "bank"
+        seen: list[tuple[int, int]] = []
+        report = await services.importer.import_file(
+            io.BytesIO(csv_bytes(rows)), progress=lambda d, t: seen.append((d, t)), batch=2
+        )
+        assert [(e.line, e.code) for e in report.errors] == [(5, "type_unknown")]
+        # Four lines after the header, three rows: the total is corrected at the end.
+        assert seen == [(2, 4), (3, 3)]
+        coop = (await services.directory.coops.by_tokens(["aliran"]))[0]
+        addresses = {
+            (await services.directory.get(c.id)).address
+            for c in await services.directory.coops.by_tokens(["aliran"])
+        }
+        assert coop is not None and "Jl. Kenanga 1 RT 02/RW 03" in addresses
+
+    async def test_a_stream_that_cannot_seek(self, services: Services) -> None:
+        source = io.BufferedReader(NoSeek(csv_bytes(_numbered(4), bom=True)))
+        report = await services.importer.import_file(source, batch=3)
+        assert (report.rows, report.created, report.errors) == (4, 4, [])
+
+    async def test_the_callers_file_stays_open(self, services: Services, tmp_path: Any) -> None:
+        path = tmp_path / "koperasi.csv"
+        path.write_bytes(csv_bytes(_numbered(3)))
+        with path.open("rb") as source:
+            report = await services.importer.import_file(source)
+            assert not source.closed
+        assert report.created == 3
+
+    @pytest.mark.parametrize(("byte", "text"), [(b"\xe9", "é"), (b"\x81", "\x81")])
+    async def test_encoding_decided_by_the_whole_file(
+        self, services: Services, monkeypatch: pytest.MonkeyPatch, byte: bytes, text: str
+    ) -> None:
+        # Chunks of 64 bytes: the one byte that is not UTF-8 comes chunks after the start.
+        monkeypatch.setattr(importer, "CHUNK", 64)
+        rows = _numbered(6)
+        rows[5]["name"] = "Koperasi Aliran Caf\u00a4"
+        data = csv_bytes(rows).replace("\u00a4".encode(), byte)
+        report = await services.importer.import_file(io.BytesIO(data), batch=2)
+        assert report.errors == [] and report.created == 6
+        names = {c.name for c in await services.directory.coops.by_tokens(["aliran"])}
+        assert "Koperasi Aliran Caf" + text in names
+
+    async def test_trailing_blank_lines_end_the_progress_at_the_rows(
+        self, services: Services
+    ) -> None:
+        seen: list[tuple[int, int]] = []
+        data = csv_bytes(_numbered(4)) + b"\n\n,,,,,,,,,,,\n"
+        report = await services.importer.import_file(
+            io.BytesIO(data), progress=lambda d, t: seen.append((d, t)), batch=2
+        )
+        assert report.rows == 4 and seen == [(2, 7), (4, 7), (4, 4)]

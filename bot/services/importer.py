@@ -11,15 +11,19 @@ comma, semicolon or tab separated files (Excel exports).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import inspect
 import io
+import itertools
 import json
 import math
 import re
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from bot.services.catalog import SERVICES, normalise_service, normalise_type
 from bot.services.gazetteer import Gazetteer, in_indonesia_bounds
@@ -126,25 +130,51 @@ def describe_file_error(error: ImportFileError, _: Callable[[str], str]) -> str:
     return messages.get(error.code, error.code).format(detail=error.detail)
 
 
-def decode(data: bytes) -> str:
-    """Text from UTF-8 (with or without BOM), else Windows-1252, else Latin-1."""
-    if not data.strip():
+CHUNK = 1 << 20
+# Bytes Windows-1252 leaves undefined: a file holding any of them is read as Latin-1.
+_CP1252_HOLES = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
+
+
+def _scan(stream: BinaryIO) -> tuple[str, bool, int]:
+    """One pass over the bytes, a chunk at a time (the text is never held whole): the
+    encoding (UTF-8 with or without BOM, else Windows-1252, else Latin-1, as for the whole
+    file), GeoJSON or not, and the number of lines."""
+    utf8: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder("utf-8-sig")()
+    head, last, blank, cp1252, lines = b"", b"", True, True, 0
+    while chunk := stream.read(CHUNK):
+        if len(head) < 4096:
+            head += chunk[: 4096 - len(head)]
+        blank = blank and not chunk.strip()
+        lines += chunk.count(b"\n")
+        last = chunk[-1:]
+        if utf8 is not None:
+            try:
+                utf8.decode(chunk)
+            except UnicodeDecodeError:
+                utf8 = None
+        cp1252 = cp1252 and not any(hole in chunk for hole in _CP1252_HOLES)
+    if blank:
         raise ImportFileError("empty")
-    if b"\x00" in data[:4096]:
+    if b"\x00" in head:
         raise ImportFileError("not_text")
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+    if utf8 is not None:
         try:
-            return data.decode(encoding)
+            utf8.decode(b"", final=True)
         except UnicodeDecodeError:
-            continue
-    raise ImportFileError("not_text")  # pragma: no cover - latin-1 decodes any bytes
+            utf8 = None
+    encoding = "utf-8-sig" if utf8 is not None else "cp1252" if cp1252 else "latin-1"
+    start = codecs.getincrementaldecoder(encoding)(errors="ignore").decode(head)
+    if last not in (b"\n", b""):
+        lines += 1  # the last line has no line break
+    return encoding, start.lstrip().startswith("{"), lines
 
 
-def _rows_csv(text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    first = text.split("\n", 1)[0]
+def _rows_csv(lines: Iterator[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    # The header is read (and checked) now, before any row is written.
+    first = next(lines, "")
     counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
     delimiter = max(counts, key=lambda d: counts[d])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
     header = next(reader, None)
     if header is None:
         raise ImportFileError("empty")
@@ -162,6 +192,10 @@ def _rows_csv(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise ImportFileError("missing_columns", ", ".join(missing))
+    return _csv_body(reader, columns)
+
+
+def _csv_body(reader: Any, columns: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
     for row in reader:
         if not any(cell.strip() for cell in row):
             continue
@@ -171,13 +205,14 @@ def _rows_csv(text: str) -> Iterator[tuple[int, dict[str, str]]]:
         yield reader.line_num, dict(zip(columns, row, strict=True))
 
 
-def _rows_geojson(text: str) -> Iterator[tuple[int, dict[str, str]]]:
+def _rows_geojson(text: str) -> list[tuple[int, dict[str, str]]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ImportFileError("geojson") from exc
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise ImportFileError("geojson")
+    rows = []
     for number, feature in enumerate(data.get("features") or [], start=1):
         props = dict(feature.get("properties") or {}) if isinstance(feature, dict) else {}
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
@@ -186,15 +221,71 @@ def _rows_geojson(text: str) -> Iterator[tuple[int, dict[str, str]]]:
             props["longitude"], props["latitude"] = coords[0], coords[1]
         if isinstance(props.get("services"), list):
             props["services"] = ";".join(str(s) for s in props["services"])
-        yield number, {k: "" if v is None else str(v) for k, v in props.items()}
+        rows.append((number, {k: "" if v is None else str(v) for k, v in props.items()}))
+    return rows
 
 
-def read_rows(data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
+@dataclass(slots=True)
+class Rows:
+    """The rows of an opened file: ``expected`` (for the progress bar: the file's lines
+    less the header, exact unless cells span lines) and the lazy (line, row) pairs."""
+
+    expected: int
+    rows: Iterator[tuple[int, dict[str, str]]]
+
+
+def open_rows(source: bytes | BinaryIO) -> Rows:
+    """The rows of a CSV or GeoJSON file, read lazily from ``source`` (bytes or a binary
+    file object; one that cannot seek is spooled to a temporary file first). CSV is decoded
+    and parsed as it is consumed; GeoJSON is one JSON document and is parsed whole. Raises
+    :class:`ImportFileError` for unusable files before any row is returned."""
+    stream: BinaryIO = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+    own = not stream.seekable()
+    if own:
+        spool = tempfile.SpooledTemporaryFile(max_size=16 * CHUNK)  # noqa: SIM115 - closed below
+        shutil.copyfileobj(stream, spool, CHUNK)
+        spool.seek(0)
+        stream = cast(BinaryIO, spool)
+    try:
+        start = stream.tell()
+        encoding, geojson, lines = _scan(stream)
+        stream.seek(start)
+    except BaseException:
+        if own:
+            stream.close()
+        raise
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    try:
+        if geojson:
+            rows = _rows_geojson(text.read())
+            _release(text, own)
+            return Rows(len(rows), iter(rows))
+        return Rows(max(lines - 1, 0), _releasing(text, own, _rows_csv(iter(text))))
+    except BaseException:
+        _release(text, own)
+        raise
+
+
+def _release(text: io.TextIOWrapper, own: bool) -> None:
+    # The caller's file stays open (closing the wrapper would close it); a spool is ours.
+    if own:
+        text.close()
+    elif not text.closed:
+        text.detach()
+
+
+def _releasing(
+    text: io.TextIOWrapper, own: bool, rows: Iterator[tuple[int, dict[str, str]]]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        yield from rows
+    finally:
+        _release(text, own)
+
+
+def read_rows(data: bytes | BinaryIO) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) pairs of a CSV or GeoJSON file."""
-    text = decode(data)
-    if text.lstrip().startswith("{"):
-        return _rows_geojson(text)
-    return _rows_csv(text)
+    return open_rows(data).rows
 
 
 _AMOUNT_GROUPED = re.compile(r"^\d{1,3}([.,]\d{3})+$")
@@ -347,20 +438,43 @@ class Importer:
     async def import_bytes(
         self, data: bytes, *, progress: Progress | None = None, batch: int = BATCH
     ) -> ImportReport:
-        """Import a whole file; raises :class:`ImportFileError` for unusable files."""
-        rows = list(read_rows(data))
-        report = ImportReport(rows=len(rows))
+        """Import a whole file held in memory (a Telegram document); see :meth:`import_file`."""
+        return await self.import_file(io.BytesIO(data), progress=progress, batch=batch)
+
+    async def import_file(
+        self, source: BinaryIO, *, progress: Progress | None = None, batch: int = BATCH
+    ) -> ImportReport:
+        """Import a file read from ``source`` as it goes: rows are validated and written
+        ``batch`` at a time, so memory holds one batch (plus each row's key, to report
+        duplicates), not the file. Raises :class:`ImportFileError` for unusable files,
+        before anything is written."""
+        opened = open_rows(source)
+        report = ImportReport()
         seen: dict[str, int] = {}
         pending: list[CoopWrite] = []
-        vocabulary: set[str] = set()
+        vocabulary: set[str] = set()  # name words written so far
+        words: set[str] = set()  # this batch's new ones
+        told = (0, 0)
 
         async def flush() -> None:
             result = await self.coops.upsert_many(pending)
             report.created += result.created
             report.updated += result.updated
             pending.clear()
+            # Per batch: one write of ~47,000 words at the end peaked at +150 MiB.
+            if words - STOPWORDS:
+                await self.coops.add_vocabulary(words - STOPWORDS)
+            vocabulary.update(words)
+            words.clear()
 
-        for done, (line, row) in enumerate(rows, start=1):
+        async def tell(done: int, total: int) -> None:
+            if progress is not None:
+                result: Any = progress(done, total)
+                if inspect.isawaitable(result):
+                    await result
+
+        for line, row in opened.rows:
+            report.rows += 1
             write, errors = self.validate(line, row)
             if write is not None:
                 if write.key in seen:
@@ -368,16 +482,17 @@ class Importer:
                 else:
                     seen[write.key] = line
                     pending.append(write)
-                    vocabulary.update(write.coop.name_tokens)
+                    words.update(t for t in write.coop.name_tokens if t not in vocabulary)
             report.errors.extend(errors)
             if len(pending) >= batch:
                 await flush()
-            if progress is not None and (done % batch == 0 or done == len(rows)):
-                result: Any = progress(done, len(rows))
-                if inspect.isawaitable(result):
-                    await result
+            if report.rows % batch == 0:
+                # The expected count is the file's lines; it grows if cells span lines.
+                told = (report.rows, max(opened.expected, report.rows))
+                await tell(*told)
         if pending:
             await flush()
-        await self.coops.add_vocabulary(vocabulary - STOPWORDS)
+        if report.rows and told != (report.rows, report.rows):
+            await tell(report.rows, report.rows)
         self.names.invalidate()
         return report

@@ -21,13 +21,28 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.services.importer import ImportFileError, decode
+from bot.services.importer import ImportFileError
 from bot.services.text import fold
 from storage.models import LEDGER_KINDS
 
 MAX_AMOUNT = 1_000_000_000  # Rp1 miliar: larger is a typo (an extra zero or two)
 MAX_ROWS = 20_000
 EARLIEST = date(1945, 1, 1)
+
+
+def decode(data: bytes) -> str:
+    """Text from UTF-8 (with or without BOM), else Windows-1252, else Latin-1 (the
+    directory import's rule; a ledger file is small enough to read whole)."""
+    if not data.strip():
+        raise ImportFileError("empty")
+    if b"\x00" in data[:4096]:
+        raise ImportFileError("not_text")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")  # any bytes
 
 
 class LedgerInputError(ValueError):

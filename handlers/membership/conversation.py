@@ -148,7 +148,7 @@ async def on_help_in_form(update: Update, context: BotContext, form: Form) -> St
 async def _remind(update: Update, context: BotContext, form: Form) -> State:
     reminder = context.gettext(
         "You are filling in the form to join {coop}. Answer the question below, or send "
-        "/batal to stop."
+        "/cancel to stop."
     ).format(coop=escape(form.coop.name))
     return await reprompt(update, context, form, form.step, reminder)
 

@@ -127,7 +127,7 @@ def bill_text(t: Translator, statement: Statement, now: datetime) -> str:
     if not statement.dues:
         return _(
             "You have no active memberships, so nothing is due. Find a cooperative near you "
-            "with /cari; your cards are in /kartu."
+            "with /search; your cards are in /cards."
         )
     lines = [_("🧾 <b>Your dues</b> · {date}").format(date=t.date(now)), ""]
     for dues in statement.dues:
@@ -273,7 +273,7 @@ class ReminderMessages:
             "",
             _("<b>Total: {amount}</b>").format(amount=t.money(total)),
             _(
-                "How to pay and what each amount is for: /tagihan. Already paid? Tap “✅ I have "
+                "How to pay and what each amount is for: /dues. Already paid? Tap “✅ I have "
                 "paid” there so the board can confirm it."
             ),
         ]

@@ -93,7 +93,7 @@ def how_to_pay_text(
                 number=f"<code>{escape(member_number)}</code>"
             )
         )
-    lines.append(_("After paying, tap “✅ I have paid” in /tagihan so the board can confirm it."))
+    lines.append(_("After paying, tap “✅ I have paid” in /dues so the board can confirm it."))
     return "\n".join(lines)
 
 

@@ -124,7 +124,7 @@ async def _open(
     if draft is None:
         await context.bot.send_message(
             chat.id,
-            context.gettext("This proof of payment is no longer open. Start again from /tagihan."),
+            context.gettext("This proof of payment is no longer open. Start again from /dues."),
         )
         return None
     try:

@@ -134,7 +134,7 @@ def error_text(t: Translator, error: ProofError) -> str:
             "This membership is not active, so there is nothing to pay through the bot. "
             "Ask the cooperative."
         ),
-        "incomplete": _("Something is missing: please start again from /tagihan."),
+        "incomplete": _("Something is missing: please start again from /dues."),
         "reason_short": _("The reason is too short: at least 3 characters."),
         "reason_long": _("The reason is too long: at most {max} characters.").format(
             max=params.get("max", 300)
@@ -180,7 +180,7 @@ def rejected_text(t: Translator, proof: PaymentProof, coop_name: str) -> str:
             ),
             _("Reason: {reason}").format(reason=escape(proof.reason or "–")),
             "",
-            _("If you did pay, send a new proof from /tagihan or contact the cooperative."),
+            _("If you did pay, send a new proof from /dues or contact the cooperative."),
         ]
     )
 

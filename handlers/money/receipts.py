@@ -46,7 +46,7 @@ def receipt_text(t: Translator, entry: LedgerEntry, coop: Cooperative) -> str:
         lines.append(_("This receipt corrects an earlier one."))
     lines += [
         "",
-        _("Recorded by the board of {coop}. Your dues: /tagihan").format(coop=escape(coop.name)),
+        _("Recorded by the board of {coop}. Your dues: /dues").format(coop=escape(coop.name)),
     ]
     return "\n".join(lines)
 

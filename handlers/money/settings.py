@@ -47,7 +47,7 @@ def settings_text(t: Translator, coop: Cooperative, info: PaymentInfo) -> str:
     _ = t.gettext
     lines = [
         _("💳 <b>How members pay</b> · {coop}").format(coop=escape(coop.name)),
-        _("Members see this after approval, on their card, in /tagihan and in reminders."),
+        _("Members see this after approval, on their card, in /dues and in reminders."),
         "",
         _("🏦 Bank accounts:"),
     ]

@@ -26,7 +26,6 @@ from bot.services.cardpaper import (
     CARD,
     GOLD_DARK,
     GOLD_LIGHT,
-    INK,
     MUTED,
     ON_RED_MUTED,
     PAD,
@@ -37,8 +36,7 @@ from bot.services.cardpaper import (
     band_name,
     demo_badge,
     demo_watermark,
-    draw_label,
-    draw_number,
+    draw_holder,
     draw_paragraph,
     gradient,
     paragraph,
@@ -48,7 +46,7 @@ from bot.services.cardpaper import (
     tone,
 )
 from bot.services.cardslip import render_slip
-from bot.services.cardtext import LOCK, Style, best_wrap, draw_run, fit, glyphs, wrap
+from bot.services.cardtext import LOCK, Style, draw_run, fit, glyphs, wrap
 
 __all__ = ["BAND", "CARD", "PAD", "QR_BOX", "QR_TOP", "CardData", "glyphs", "render_card"]
 
@@ -213,28 +211,6 @@ def _render(data: CardData, scale: int) -> Image.Image:
             col_w - s(76) - s(22),
         )
 
-    label_style = Style(s(15), MUTED, 0.02)
-    y = chip_y + s(56) + s(42)
-    draw_label(img, (left, y), label("number", ""), label_style, col_w)
-    draw_number(img, (left, y + s(44)), data.member_number, scale, col_w)
-
-    y += s(44) + s(46)
-    draw_label(img, (left, y), label("member", ""), label_style, col_w)
-    name_style, name_lines = best_wrap(
-        glyphs(data.member_name) or glyphs("-"),
-        [s(32), s(28), s(25)],
-        fill=INK,
-        bold=0.055,
-        width=col_w,
-        lines=2,
-    )
-    y += s(6) + name_style.ascent() * 0.78
-    for line in name_lines:
-        draw_run(img, (left, y + s(4)), line, name_style)
-        y += round(name_style.size * 1.2)
-
-    since_y = cy1 - s(10) - s(34)
-    since_style = Style(s(21), INK, 0.015)
-    draw_label(img, (left, since_y - s(30)), label("since", ""), label_style, col_w)
-    draw_run(img, (left, since_y), fit(glyphs(data.since), since_style, col_w), since_style)
+    top = chip_y + s(56) + s(42)
+    draw_holder(img, data, scale, (left, top, col_w, cy1), number_gap=44, name_gap=46)
     return img

@@ -18,6 +18,7 @@ from bot.services.cardtext import (
     ELLIPSIS,
     Glyph,
     Style,
+    best_wrap,
     draw_mono,
     draw_run,
     fit,
@@ -310,3 +311,47 @@ def demo_watermark(
         )
     pos = (x0 + (area[0] - text.width) // 2, y0 + (area[1] - text.height) // 2)
     img.paste(colour, (*pos, pos[0] + text.width, pos[1] + text.height), text)
+
+
+def draw_holder(
+    img: Image.Image,
+    data: CardData,
+    scale: int,
+    box: tuple[int, int, int, int],
+    *,
+    number_gap: int,
+    name_gap: int,
+) -> None:
+    """The left column's number, the holder's name and the date at the foot, the same on a
+    member card and an application slip (``box``: left, top, width, bottom; the gaps in
+    pixels at 1× below the number's label and below the number)."""
+
+    def s(v: float) -> int:
+        return round(v * scale)
+
+    left, top, col_w, bottom = box
+    y: float = top
+    label = data.labels.get
+    label_style = Style(s(15), MUTED, 0.02)
+    draw_label(img, (left, y), label("number", ""), label_style, col_w)
+    draw_number(img, (left, y + s(number_gap)), data.member_number, scale, col_w)
+
+    y += s(number_gap) + s(name_gap)
+    draw_label(img, (left, y), label("member", ""), label_style, col_w)
+    name_style, name_lines = best_wrap(
+        glyphs(data.member_name) or glyphs("-"),
+        [s(32), s(28), s(25)],
+        fill=INK,
+        bold=0.055,
+        width=col_w,
+        lines=2,
+    )
+    y += s(6) + name_style.ascent() * 0.78
+    for line in name_lines:
+        draw_run(img, (left, y + s(4)), line, name_style)
+        y += round(name_style.size * 1.2)
+
+    since_y = bottom - s(10) - s(34)
+    since_style = Style(s(21), INK, 0.015)
+    draw_label(img, (left, since_y - s(30)), label("since", ""), label_style, col_w)
+    draw_run(img, (left, since_y), fit(glyphs(data.since), since_style, col_w), since_style)

@@ -16,7 +16,6 @@ from bot.services.cardpaper import (
     BAND,
     CARD,
     INK,
-    MUTED,
     ON_SLATE_MUTED,
     PAD,
     SLATE,
@@ -25,13 +24,12 @@ from bot.services.cardpaper import (
     band_name,
     demo_badge,
     demo_watermark,
-    draw_label,
-    draw_number,
+    draw_holder,
     draw_paragraph,
     paragraph,
     tone,
 )
-from bot.services.cardtext import Style, best_wrap, draw_run, fit, glyphs
+from bot.services.cardtext import Style, draw_run, fit, glyphs
 
 PANEL_W = 340  # the status panel on the right (where a member card has its QR code)
 
@@ -101,28 +99,5 @@ def render_slip(data: CardData, scale: int) -> Image.Image:
     top = cy0 + s(BAND) + s(34)
     if data.demo:
         demo_watermark(img, (left, top, px0 - s(20), cy1 - s(12)), scale, SLATE)
-    label_style = Style(s(15), MUTED, 0.02)
-    y = top + s(22)
-    draw_label(img, (left, y), label("number", ""), label_style, col_w)
-    draw_number(img, (left, y + s(46)), data.member_number, scale, col_w)
-
-    y += s(46) + s(50)
-    draw_label(img, (left, y), label("member", ""), label_style, col_w)
-    name_style, name_lines = best_wrap(
-        glyphs(data.member_name) or glyphs("-"),
-        [s(32), s(28), s(25)],
-        fill=INK,
-        bold=0.055,
-        width=col_w,
-        lines=2,
-    )
-    y += s(6) + name_style.ascent() * 0.78
-    for line in name_lines:
-        draw_run(img, (left, y + s(4)), line, name_style)
-        y += round(name_style.size * 1.2)
-
-    since_y = cy1 - s(10) - s(34)
-    since_style = Style(s(21), INK, 0.015)
-    draw_label(img, (left, since_y - s(30)), label("since", ""), label_style, col_w)
-    draw_run(img, (left, since_y), fit(glyphs(data.since), since_style, col_w), since_style)
+    draw_holder(img, data, scale, (left, top + s(22), col_w, cy1), number_gap=46, name_gap=50)
     return img

@@ -4,9 +4,29 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Callable
 from typing import Any
 
 _LOCK = threading.Lock()  # pyplot keeps global state
+
+
+def _png(make: Callable[[Any], Any]) -> bytes:
+    """The figure ``make(pyplot)`` builds, as PNG bytes (one chart at a time: pyplot keeps
+    global state)."""
+    # Imported here: matplotlib costs ~40 MiB and half a second, and few processes chart.
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display; must precede pyplot
+    import matplotlib.pyplot as plt
+
+    with _LOCK:
+        fig = make(plt)
+        try:
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", metadata={"Software": None})
+            return buf.getvalue()
+        finally:
+            plt.close(fig)
 
 
 def members_chart(
@@ -24,14 +44,8 @@ def members_chart(
     """A PNG: members over the last months (line) with new members (bars), and the
     applications by status (horizontal bars). ``month_labels`` name the months in the
     reader's language ("Des 26"); counts are whole numbers on both axes."""
-    # Imported here: matplotlib costs ~40 MiB and half a second, and few processes chart.
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display; must precede pyplot
-    import matplotlib.pyplot as plt
-
-    with _LOCK:
-        fig = _members_figure(
+    return _png(
+        lambda plt: _members_figure(
             plt,
             months,
             total,
@@ -43,12 +57,7 @@ def members_chart(
             month_labels=month_labels,
             status_title=status_title,
         )
-        try:
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", metadata={"Software": None})
-            return buf.getvalue()
-        finally:
-            plt.close(fig)
+    )
 
 
 def onboarding_chart(
@@ -63,13 +72,8 @@ def onboarding_chart(
 ) -> bytes:
     """A PNG: cooperatives on the platform by province (bars), and the most wanted
     cooperatives not on the platform yet (subscribers and join attempts, stacked)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with _LOCK:
-        fig = onboarding_figure(
+    return _png(
+        lambda plt: onboarding_figure(
             provinces,
             demand,
             title=title,
@@ -78,12 +82,7 @@ def onboarding_chart(
             subscribers_label=subscribers_label,
             attempts_label=attempts_label,
         )
-        try:
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", metadata={"Software": None})
-            return buf.getvalue()
-        finally:
-            plt.close(fig)
+    )
 
 
 def onboarding_figure(

@@ -59,13 +59,16 @@ class UpdateLog:
             return False
         return True
 
-    async def done(self, update_id: int) -> None:
-        """The update's handlers ran: keep only the id (for redeliveries) until the TTL.
+    async def done(self, *update_ids: int) -> None:
+        """These updates' handlers ran: keep only their ids (for redeliveries) until the TTL.
 
-        Journaled too: a mark the database acknowledged and then lost in a crash would
-        leave the update to be handled again at the next start."""
-        await self._durable.update_one(
-            {"_id": update_id},
+        One journaled write for all of them (the updates that finished while the previous
+        mark was being written). Journaled: a mark the database acknowledged and then lost
+        in a crash would leave the update to be handled again at the next start."""
+        if not update_ids:
+            return
+        await self._durable.update_many(
+            {"_id": update_ids[0] if len(update_ids) == 1 else {"$in": list(update_ids)}},
             {
                 "$set": {"done_at": datetime.now(UTC)},
                 "$unset": {"body": "", "key": "", "pending": ""},

@@ -25,7 +25,7 @@ MAX_ATTEMPTS = 3  # starts that replay one update before it is given up (a crash
 
 class Inbox(Protocol):
     async def receive(self, update_id: int, key: int | None, body: str) -> bool: ...
-    async def done(self, update_id: int) -> None: ...
+    async def done(self, *update_ids: int) -> None: ...
     async def pending(self) -> list[InboxEntry]: ...
 
 
@@ -83,9 +83,9 @@ class UpdateService:
         """
         return await self.log.receive(update_id, key, await self._seal(key, body))
 
-    async def done(self, update_id: int) -> None:
-        """The update's handlers ran: it will not be replayed."""
-        await self.log.done(update_id)
+    async def done(self, *update_ids: int) -> None:
+        """These updates' handlers ran: they will not be replayed (one write for all)."""
+        await self.log.done(*update_ids)
 
     async def pending(self) -> list[Pending]:
         """The updates a crash left unhandled, oldest first (each user's in order).

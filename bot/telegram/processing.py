@@ -99,7 +99,7 @@ class Inbox(Protocol):
     """What :class:`InboxQueue` needs of ``bot.services.updates.UpdateService``."""
 
     async def receive(self, update_id: int, key: int | None, body: str) -> bool: ...
-    async def done(self, update_id: int) -> None: ...
+    async def done(self, *update_ids: int) -> None: ...
     async def pending(self) -> Sequence[PendingUpdate]: ...
 
 
@@ -126,7 +126,8 @@ class InboxQueue(asyncio.Queue[object]):
     def __init__(self) -> None:
         super().__init__()
         self.inbox: Inbox | None = None
-        self._unmarked: set[int] = set()  # handled, but the done mark failed
+        self._unmarked: set[int] = set()  # handled, the done mark not written yet
+        self._marking = asyncio.Lock()  # one mark write at a time
         self._retry: asyncio.Task[None] | None = None
 
     async def open(self, inbox: Inbox, bot: Bot) -> int:
@@ -185,9 +186,11 @@ class InboxQueue(asyncio.Queue[object]):
     async def done(self, update: object) -> None:
         """The update's handlers ran: mark it done.
 
-        If the database is away (the handlers met the outage too), the mark is retried with
-        the next update's; until then, and if the bot stops first, the update stays pending
-        and is replayed at the next start.
+        Marks are group-committed: one write at a time, each carrying every update that
+        finished while the previous one was being written (at 50 busy users that is one
+        write for many updates, not one each). If the database is away (the handlers met
+        the outage too), the mark is retried with the next update's; until then, and if
+        the bot stops first, the update stays pending and is replayed at the next start.
         """
         if self.inbox is None or not isinstance(update, Update):
             return
@@ -214,19 +217,25 @@ class InboxQueue(asyncio.Queue[object]):
 
     async def _mark(self) -> None:
         assert self.inbox is not None
-        for update_id in sorted(self._unmarked):
+        async with self._marking:
+            # Whoever held the lock before may have written this update's mark already.
+            batch = sorted(self._unmarked)
+            if not batch:
+                return
             try:
-                await self.inbox.done(update_id)
+                await self.inbox.done(*batch)
             except Exception as exc:
                 log.warning(
-                    "inbox: could not mark done, will retry update_id=%s error=%s",
-                    update_id,
+                    "inbox: could not mark done, will retry updates=%s first_update_id=%s "
+                    "error=%s",
+                    len(batch),
+                    batch[0],
                     type(exc).__name__,
                 )
-                break
-            self._unmarked.discard(update_id)
-        if len(self._unmarked) > UNMARKED_LIMIT:  # a long outage: leave the rest to replay
-            self._unmarked.clear()
+            else:
+                self._unmarked.difference_update(batch)
+            if len(self._unmarked) > UNMARKED_LIMIT:  # a long outage: leave the rest to replay
+                self._unmarked.clear()
 
 
 # -- what enters the flow ----------------------------------------------------------------

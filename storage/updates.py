@@ -13,16 +13,18 @@ entries carry ``pending: true``, indexed sparsely, so the replay reads only them
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, WriteError
 from pymongo.write_concern import WriteConcern
 
 from storage.models import InboxEntry
 from storage.mongo import Store
 
 COLLECTION = "inbox"
+DUPLICATE_KEY = 11000
 # Pending, and not done: the second condition is read from the document itself, so an
 # index entry the embedded engine failed to drop in a crash cannot replay a done update.
 PENDING = {"pending": True, "done_at": {"$exists": False}}
@@ -44,20 +46,44 @@ class UpdateLog:
 
     async def receive(self, update_id: int, key: int | None, body: str) -> bool:
         """Insert a pending entry: True if new, False if the id is already there."""
+        [result] = await self.receive_many([(update_id, key, body)])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def receive_many(
+        self, entries: Sequence[tuple[int, int | None, str]]
+    ) -> list[bool | Exception]:
+        """Insert pending entries ``(update_id, key, body)`` in one journaled write: per
+        entry True if new, False if its id is already there (a redelivery), or the error
+        that kept it out. Raises when the write as a whole failed."""
+        now = datetime.now(UTC)
+        docs = [
+            {
+                "_id": update_id,
+                "key": key,
+                "body": body,
+                "received_at": now,
+                "attempts": 0,
+                "pending": True,
+            }
+            for update_id, key, body in entries
+        ]
+        if not docs:
+            return []
+        results: list[bool | Exception] = [True] * len(docs)
         try:
-            await self._durable.insert_one(
-                {
-                    "_id": update_id,
-                    "key": key,
-                    "body": body,
-                    "received_at": datetime.now(UTC),
-                    "attempts": 0,
-                    "pending": True,
-                }
-            )
-        except DuplicateKeyError:
-            return False
-        return True
+            await self._durable.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            if exc.details.get("writeConcernErrors"):
+                raise  # written, perhaps, but not as durably as promised
+            for error in exc.details.get("writeErrors", []):
+                index = error["index"]
+                if error.get("code") == DUPLICATE_KEY:
+                    results[index] = False
+                else:
+                    results[index] = WriteError(error.get("errmsg", ""), error.get("code"), error)
+        return results
 
     async def done(self, *update_ids: int) -> None:
         """These updates' handlers ran: keep only their ids (for redeliveries) until the TTL.

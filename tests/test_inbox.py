@@ -87,6 +87,35 @@ class TestStorage:
         assert await service.pending() == []
         assert "unreadable" in caplog.text
 
+    async def test_updates_arriving_together_are_kept_in_one_write(
+        self, backend: Backend, store
+    ) -> None:
+        """40 updates posted at once: each caller learns whether its own update is new
+        (a redelivery in the same batch or of an earlier one is not), in a few journaled
+        writes instead of 40."""
+        writes: list[int] = []
+        inner = backend.updates.receive_many
+
+        async def counted(entries: Any) -> list[bool | Exception]:
+            writes.append(len(entries))
+            return await inner(entries)
+
+        backend.updates.receive_many = counted  # type: ignore[method-assign]
+        service = UpdateService(backend.updates, backend.vault)
+        assert await service.receive(100, 1, "{}")
+        ids = [100, *range(101, 140), 120]  # 100: already kept; 120: twice at once
+        results = await asyncio.gather(*(service.receive(n, n, "{}") for n in ids))
+        assert results[0] is False and results[-1] is False and all(results[1:-1])
+        assert sum(writes) == 1 + len(ids) and len(writes) <= 4, writes
+        pending = await service.log.pending()
+        assert [e.update_id for e in pending] == list(range(100, 140))
+
+    async def test_one_refused_entry_fails_only_its_own_caller(self, backend: Backend) -> None:
+        log = backend.updates
+        results = await log.receive_many([(201, 1, "{}"), (202, 1, "x" * 17_000_000)])
+        assert results[0] is True and isinstance(results[1], Exception)
+        assert [e.update_id for e in await log.pending()] == [201]
+
     async def test_done_entries_expire_after_a_day(self, store) -> None:
         indexes = {ix["name"]: ix async for ix in await store["inbox"].list_indexes()}
         assert indexes["ttl"]["key"] == {"done_at": 1}
@@ -227,13 +256,44 @@ class TestDoneMarks:
 
         queue = InboxQueue()
         queue.inbox = Inbox()
+        queue.retry_s = 0.01
         await queue.done(Update(1))
+        assert not await queue.flush()  # gave up for now: the next update's mark retries
         assert marked == [] and "could not mark done, will retry updates=1" in caplog.text
         away[0] = False
         await queue.done(Update(2))
+        assert await queue.flush()
         assert marked == [1, 2]
         await queue.done(Update(3))
+        await queue.close()  # stopping writes what is queued
         assert marked == [1, 2, 3]
+
+    async def test_marks_are_retried_in_the_background_while_the_database_is_away(
+        self,
+    ) -> None:
+        marked: list[int] = []
+        refusals = [3]
+
+        class Inbox:
+            async def receive(self, update_id: int, key: int | None, body: str) -> bool:
+                return True
+
+            async def done(self, *update_ids: int) -> None:
+                if refusals[0]:
+                    refusals[0] -= 1
+                    raise AutoReconnect("database away")
+                marked.extend(update_ids)
+
+            async def pending(self) -> list[Any]:
+                return []
+
+        queue = InboxQueue()
+        queue.inbox = Inbox()
+        queue.retry_s = 0.01
+        await queue.done(Update(1))
+        await queue.done(Update(2))
+        assert await queue.flush()  # by itself, without a next update
+        assert marked == [1, 2]
 
     async def test_marks_of_updates_finishing_together_are_written_once_in_few_writes(
         self,
@@ -259,6 +319,7 @@ class TestDoneMarks:
         queue = InboxQueue()
         queue.inbox = Inbox()
         await asyncio.gather(*(queue.done(Update(n)) for n in range(1, 51)))
+        assert await queue.flush()
         written = [n for batch in writes for n in batch]
         assert sorted(written) == list(range(1, 51))  # each once
         assert len(writes) <= 3, writes

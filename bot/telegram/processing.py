@@ -44,9 +44,8 @@ def update_key(update: object) -> int | None:
 class PerUserProcessor(BaseUpdateProcessor):
     """Concurrent across users (up to ``max_concurrent_updates``), sequential per user.
 
-    ``on_done`` runs after an update's handlers, still in the user's turn: the inbox marks
-    it done there (so at most ``max_concurrent_updates`` updates are ever in flight
-    between a reply and that mark).
+    ``on_done`` runs after an update's handlers, still in the user's turn: the inbox
+    queues its done mark there (written in the background, see :meth:`InboxQueue.done`).
     """
 
     def __init__(
@@ -112,6 +111,9 @@ class InboxUnavailable(NetworkError):
 
 
 UNMARKED_LIMIT = 10_000
+RETRY_S = 2.0  # between tries of a done mark while the database is away
+RETRY_TRIES = 30
+FLUSH_S = 5.0  # at most, at stop, to write the last marks
 
 
 class InboxQueue(asyncio.Queue[object]):
@@ -127,8 +129,8 @@ class InboxQueue(asyncio.Queue[object]):
         super().__init__()
         self.inbox: Inbox | None = None
         self._unmarked: set[int] = set()  # handled, the done mark not written yet
-        self._marking = asyncio.Lock()  # one mark write at a time
-        self._retry: asyncio.Task[None] | None = None
+        self._marker: asyncio.Task[None] | None = None
+        self.retry_s = RETRY_S
 
     async def open(self, inbox: Inbox, bot: Bot) -> int:
         """Attach ``inbox`` and queue its pending updates in update-id order (each user's
@@ -184,47 +186,51 @@ class InboxQueue(asyncio.Queue[object]):
             log.info("redelivered update dropped update_id=%s", item.update_id)
 
     async def done(self, update: object) -> None:
-        """The update's handlers ran: mark it done.
+        """The update's handlers ran: queue its done mark.
 
-        Marks are group-committed: one write at a time, each carrying every update that
-        finished while the previous one was being written (at 50 busy users that is one
-        write for many updates, not one each). If the database is away (the handlers met
-        the outage too), the mark is retried with the next update's; until then, and if
-        the bot stops first, the update stays pending and is replayed at the next start.
+        Marks are written by one background task, one journaled write at a time, each
+        carrying every update that finished meanwhile: the user's next update does not
+        wait for the database, and at 50 busy users one write marks many updates. A crash
+        before the mark is written replays the update at the next start (as a crash
+        between the reply and the mark always did). If the database is away, the marks
+        are retried every ``retry_s`` seconds; what is still unmarked when the bot stops
+        is replayed at the next start.
         """
         if self.inbox is None or not isinstance(update, Update):
             return
         self._unmarked.add(update.update_id)
-        await self._mark()
-        if self._unmarked and (self._retry is None or self._retry.done()):
-            # No later update may come soon to carry the retry: try again by itself.
-            self._retry = asyncio.create_task(self._mark_later(), name="inbox-retry")
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._mark(), name="inbox-marks")
+
+    async def flush(self) -> bool:
+        """Wait (``FLUSH_S`` at most) for the queued marks to be written: True if none is
+        left."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FLUSH_S):
+                while self._unmarked and self._marker is not None and not self._marker.done():
+                    await asyncio.shield(self._marker)
+        return not self._unmarked
 
     async def close(self) -> None:
-        """Stop retrying marks (what is still unmarked is replayed at the next start)."""
-        if self._retry is not None:
-            self._retry.cancel()
+        """Write the marks still queued (a few seconds at most), then stop; what is still
+        unmarked is replayed at the next start."""
+        if self._unmarked and self.inbox is not None:
+            await self.flush()
+        if self._marker is not None:
+            self._marker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._retry
-            self._retry = None
-
-    async def _mark_later(self, every: float = 2.0, tries: int = 30) -> None:
-        for _ in range(tries):
-            await asyncio.sleep(every)
-            if not self._unmarked:
-                return
-            await self._mark()
+                await self._marker
+            self._marker = None
 
     async def _mark(self) -> None:
         assert self.inbox is not None
-        async with self._marking:
-            # Whoever held the lock before may have written this update's mark already.
+        failures = 0
+        while self._unmarked:
             batch = sorted(self._unmarked)
-            if not batch:
-                return
             try:
                 await self.inbox.done(*batch)
             except Exception as exc:
+                failures += 1
                 log.warning(
                     "inbox: could not mark done, will retry updates=%s first_update_id=%s "
                     "error=%s",
@@ -232,10 +238,14 @@ class InboxQueue(asyncio.Queue[object]):
                     batch[0],
                     type(exc).__name__,
                 )
+                if len(self._unmarked) > UNMARKED_LIMIT:  # a long outage: leave them to replay
+                    self._unmarked.clear()
+                if failures >= RETRY_TRIES:
+                    return  # the next update's mark starts again
+                await asyncio.sleep(self.retry_s)
             else:
+                failures = 0
                 self._unmarked.difference_update(batch)
-            if len(self._unmarked) > UNMARKED_LIMIT:  # a long outage: leave the rest to replay
-                self._unmarked.clear()
 
 
 # -- what enters the flow ----------------------------------------------------------------

@@ -51,7 +51,9 @@ async def current_version(meta: Any) -> int:
     return int(doc["v"]) if doc else 0
 
 
-def _unit(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Points on the unit sphere: the chord between two grows with their great-circle
+    distance, so a k-d tree over them finds the nearest on the sphere."""
     phi, lam = np.radians(lat), np.radians(lon)
     return np.column_stack((np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)))
 
@@ -107,7 +109,7 @@ class SpatialIndex:
         else:
             chord = 2 * math.sin(min(math.pi, max_distance_m / MONGO_EARTH_RADIUS_M) / 2)
             # A hair wider than the chord: the exact distance below decides.
-            centre = _unit(np.array([point.lat]), np.array([point.lon]))[0]
+            centre = unit_vectors(np.array([point.lat]), np.array([point.lon]))[0]
             found = built.tree.query_ball_point(centre, chord * (1 + 1e-9) + 1e-12)
             rows = np.asarray(found, dtype=np.int64)
         rows = self._filtered(built, rows, filt)
@@ -200,7 +202,7 @@ class SpatialIndex:
                 for value in _strings(doc.get(field)):
                     values.setdefault((field, value), []).append(row)
         lat_a, lon_a = np.array(lats, dtype=np.float64), np.array(lons, dtype=np.float64)
-        tree = cKDTree(_unit(lat_a, lon_a) if ids else np.zeros((0, 3)))
+        tree = cKDTree(unit_vectors(lat_a, lon_a) if ids else np.zeros((0, 3)))
         self._built = _Built(
             version=version,
             ids=ids,

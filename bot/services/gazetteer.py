@@ -16,12 +16,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
+from scipy.spatial import cKDTree
 
 from bot.services.text import fold
 from storage.geocells import great_circle_m
 from storage.models import Point
+from storage.spatial import unit_vectors
 
 LEVELS = ("province", "regency", "district", "village")
 EARTH_RADIUS_M = 6_371_008.8
@@ -166,17 +169,14 @@ def _float(raw: str) -> float | None:
 class Gazetteer:
     """Look-ups over the Kemendagri areas; immutable once loaded."""
 
-    GRID = 0.1  # degrees per cell of the nearest-village index
-
     def __init__(self, regions: list[Region]) -> None:
         self._by_code: dict[str, Region] = {r.code: r for r in regions}
         self._by_name: dict[str, list[str]] = defaultdict(list)
-        self._grid: dict[tuple[int, int], list[Region]] = defaultdict(list)
+        self._villages = [r for r in regions if r.level == "village"]
+        self._village_tree: cKDTree | None = None  # built at the first nearest_village
         for region in regions:
             for name in search_names(region):
                 self._by_name[name].append(region.code)
-            if region.level == "village":
-                self._grid[self._cell(region.lat, region.lon)].append(region)
         self.max_name_words = max(len(name.split()) for name in self._by_name)
         # Names of provinces, regencies and districts: the ones worth correcting typos in.
         self._major_names = sorted(
@@ -280,28 +280,31 @@ class Gazetteer:
             r for c, r in self._by_code.items() if r.level == "village" and c.startswith(prefix)
         ]
 
-    def _cell(self, lat: float, lon: float) -> tuple[int, int]:
-        return (math.floor(lat / self.GRID), math.floor(lon / self.GRID))
+    def nearest_village(self, point: Point, max_km: float = 500.0) -> tuple[Region, float] | None:
+        """The village whose centroid is nearest to ``point`` (within ``max_km``) and its
+        distance in metres.
 
-    def nearest_village(self, point: Point, max_rings: int = 30) -> tuple[Region, float] | None:
-        """The village whose centroid is nearest to ``point`` and its distance in metres."""
-        if not (math.isfinite(point.lat) and math.isfinite(point.lon)):
+        A k-d tree over unit vectors (the chord grows with the great-circle distance, so
+        the nearest by chord is the nearest on the sphere), built at the first call: tens
+        of microseconds a look-up, where scanning the villages of nearby grid cells took a
+        millisecond in a city. Of equally near villages, the first in the data wins.
+        """
+        if not (math.isfinite(point.lat) and math.isfinite(point.lon)) or not self._villages:
             return None
-        ci, cj = self._cell(point.lat, point.lon)
-        best: tuple[Region, float] | None = None
-        for ring in range(max_rings + 1):
-            for i in range(ci - ring, ci + ring + 1):
-                for j in range(cj - ring, cj + ring + 1):
-                    if ring and abs(i - ci) != ring and abs(j - cj) != ring:
-                        continue  # only the ring's border; the inside was searched before
-                    for region in self._grid.get((i, j), ()):
-                        dist = haversine_m(point, region.centroid)
-                        if best is None or dist < best[1]:
-                            best = (region, dist)
-            # Any village in a farther ring is at least ring * cell size away.
-            if best is not None and best[1] < ring * self.GRID * 111_000 * 0.9:
-                break
-        return best
+        if self._village_tree is None:
+            lats = np.array([r.lat for r in self._villages])
+            lons = np.array([r.lon for r in self._villages])
+            self._village_tree = cKDTree(unit_vectors(lats, lons))
+        target = unit_vectors(np.array([point.lat]), np.array([point.lon]))[0]
+        _, found = self._village_tree.query(target, k=min(4, len(self._villages)))
+        distance, index = min(
+            (haversine_m(point, self._villages[int(i)].centroid), int(i))
+            for i in np.atleast_1d(found)
+        )
+        best = (distance, self._villages[index])
+        if best[0] > max_km * 1000:
+            return None
+        return best[1], best[0]
 
     def label(self, code: str, *, depth: int = 2) -> str:
         """A readable place name: the area and up to ``depth`` ancestors, smallest first."""

@@ -588,6 +588,9 @@ async def main_async(args: argparse.Namespace, db: Database) -> dict[str, Any]:
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
             gen = LoadGenerator(bot_api.api, session, args.timeout)
             all_flows = flows(bot_api.api, prepared["points"], prepared["form_users"], {"next": 0})
+            profile_dir = Path(args.profile_dir) if args.profile_dir else None
+            if profile_dir:
+                profile_dir.mkdir(parents=True, exist_ok=True)
             if not args.no_baseline:
                 worker = await Worker.start(
                     "echo",
@@ -609,13 +612,11 @@ async def main_async(args: argparse.Namespace, db: Database) -> dict[str, Any]:
                         stats=False,
                         level_seconds=args.level_seconds,
                         timeout=args.timeout,
+                        profile_dir=profile_dir,
                     )
                 finally:
                     await worker.stop()
                 problems["baseline"] = worker.problems()
-            profile_dir = Path(args.profile_dir) if args.profile_dir else None
-            if profile_dir:
-                profile_dir.mkdir(parents=True, exist_ok=True)
             worker = await Worker.start(
                 "gerbang",
                 api_base=api_base,
@@ -664,6 +665,7 @@ async def main_async(args: argparse.Namespace, db: Database) -> dict[str, Any]:
                         stats=False,
                         level_seconds=args.level_seconds,
                         timeout=args.timeout,
+                        profile_dir=profile_dir,
                     )
                 finally:
                     await worker.stop()

@@ -19,10 +19,13 @@ log = logging.getLogger(__name__)
 
 Document = dict[str, Any]
 
+GEO_INDEX = "loc_2dsphere"
+
 # Every collection's indexes, created idempotently at startup.
 INDEXES: dict[str, list[IndexModel]] = {
     "cooperatives": [
-        IndexModel([("loc", GEOSPHERE)], name="loc_2dsphere"),
+        # Only where nearest-first queries use it ($geoNear on MongoDB): see ensure_indexes.
+        IndexModel([("loc", GEOSPHERE)], name=GEO_INDEX),
         IndexModel([("import_key", ASCENDING)], name="import_key", unique=True),
         IndexModel([("name_tokens", ASCENDING)], name="name_tokens"),
         # A name typed in full is found at once, also when its words are in thousands.
@@ -157,12 +160,27 @@ class Store:
 
         Existing indexes are recognised by name (a changed definition gets a new name), so
         restarts never depend on how a server echoes an index's options back.
+
+        The 2dsphere index exists only where ``$geoNear`` uses it (MongoDB). The embedded
+        engine answers nearest-first from the in-process index and the grid cells, and
+        its ``$geoNear`` (the last fallback) reads every document with or without the
+        index, which cost 31 of the ~49 index entries written per cooperative: importing
+        runs ~1.6x as fast without it (bench/README.md §3), so it is dropped there.
         """
+        geo_index = await self.resolve_geo_mode() != "cells"
         for collection, models in INDEXES.items():
             if not models:
                 continue
             existing = {ix["name"] async for ix in await self.db[collection].list_indexes()}
-            missing = [m for m in models if m.document["name"] not in existing]
+            if not geo_index and GEO_INDEX in existing:
+                await self.db[collection].drop_index(GEO_INDEX)
+                log.info("index dropped collection=%s index=%s", collection, GEO_INDEX)
+            missing = [
+                m
+                for m in models
+                if m.document["name"] not in existing
+                and (geo_index or m.document["name"] != GEO_INDEX)
+            ]
             if missing:
                 await self.db[collection].create_indexes(missing)
 

@@ -55,7 +55,39 @@ def test_ping_and_indexes_idempotent(tmp_path: Path) -> None:
         await store.ensure_indexes()
         await store.ensure_indexes()  # a restart: nothing to create, nothing fails
         names = {ix["name"] async for ix in await store["cooperatives"].list_indexes()}
-        assert {"loc_2dsphere", "import_key", "name_tokens", "areas"} <= names
+        assert {"import_key", "name_tokens", "areas", "geo_cells"} <= names
+        # The embedded engine's $geoNear reads every document anyway: no 2dsphere index
+        # to write at every import.
+        assert "loc_2dsphere" not in names
+        await store.close()
+
+    with EmbeddedMongo(tmp_path / "db") as server:
+        asyncio.run(check(server.uri))
+
+
+def test_the_geo_index_only_where_geonear_uses_it(tmp_path: Path) -> None:
+    """A database made before (with the 2dsphere index) loses it on the embedded engine;
+    where nearest-first runs as $geoNear (MongoDB; forced here) it is created; $geoNear
+    answers on the embedded engine either way."""
+
+    async def check(uri: str) -> None:
+        store = Store.connect(uri, "geo")
+        await store["cooperatives"].create_index([("loc", "2dsphere")], name="loc_2dsphere")
+        await store["cooperatives"].insert_one(
+            {"loc": {"type": "Point", "coordinates": [110.37, -7.78]}}
+        )
+        await store.ensure_indexes()
+        names = {ix["name"] async for ix in await store["cooperatives"].list_indexes()}
+        assert "loc_2dsphere" not in names
+        near = {"type": "Point", "coordinates": [110.36, -7.78]}
+        cursor = await store["cooperatives"].aggregate(
+            [{"$geoNear": {"near": near, "distanceField": "d", "spherical": True, "key": "loc"}}]
+        )
+        assert [round(doc["d"]) async for doc in cursor] == [1103]
+        store.geo_mode = "geonear"
+        await store.ensure_indexes()
+        names = {ix["name"] async for ix in await store["cooperatives"].list_indexes()}
+        assert "loc_2dsphere" in names
         await store.close()
 
     with EmbeddedMongo(tmp_path / "db") as server:

@@ -180,7 +180,7 @@ class CooperativeRepository:
         if ops:
             updated += (await self._col.bulk_write(ops, ordered=False)).modified_count
         if updated:
-            await bump(self._meta)
+            await self._bump()
         await self._meta.replace_one({"_id": "derived_fields"}, marker, upsert=True)
         return updated
 
@@ -245,7 +245,7 @@ class CooperativeRepository:
             result = await self._col.bulk_write(ops, ordered=False)
             created += result.upserted_count
             updated = result.matched_count
-        await bump(self._meta)  # every process's spatial index rebuilds before answering
+        await self._bump()  # every process's spatial index rebuilds before answering
         # updated_at always changes, so matched - modified is not "unchanged"; report matches.
         return UpsertResult(created=created, updated=updated, unchanged=0)
 
@@ -351,6 +351,13 @@ class CooperativeRepository:
                 return ranked
         return await self._ranked_by_cells(point, max_distance_m, filt)
 
+    async def _bump(self) -> None:
+        """The directory changed: every process's index rebuilds before answering (this
+        one's at its next query, the others' within ``spatial.VERSION_FRESH_S``)."""
+        await bump(self._meta)
+        if self._store.spatial is not None:
+            self._store.spatial.changed()
+
     def spatial(self) -> SpatialIndex:
         """This process's index of the directory (one per store)."""
         if self._store.spatial is None:
@@ -448,8 +455,14 @@ class CooperativeRepository:
         ]
 
     async def count_tokens(self, tokens: Iterable[str], *, limit: int) -> int:
-        """How many names have any of ``tokens``, counted on the index up to ``limit`` (a
-        full count of a common word reads thousands of index keys: 117 ms for 3,122)."""
+        """How many names have any of ``tokens``, up to ``limit``: from the in-process
+        index when it is current, else counted on the database's index (a full count of a
+        common word reads thousands of index keys: 117 ms for 3,122)."""
+        tokens = list(tokens)
+        if self._store.spatial_index and await self._store.resolve_geo_mode() == "cells":
+            counted = await self.spatial().count_tokens(tokens, limit)
+            if counted is not None:
+                return counted
         query = {"name_tokens": {"$in": sorted(set(tokens))}}
         return await self._col.count_documents(query, limit=limit)
 
@@ -489,8 +502,8 @@ class CooperativeRepository:
         update = {"$set": fields, "$currentDate": {"updated_at": True}}
         if "type" not in fields and "services" not in fields:
             result = await self._col.update_one({"_id": oid}, update)
-            if {"loc", "areas"} & set(fields):
-                await bump(self._meta)
+            if {"loc", "areas", "name_tokens"} & set(fields):
+                await self._bump()
             return result.matched_count == 1
         # `kinds` derives from both fields: write it only if the one not given is still
         # the value read (a concurrent import may change it), else read again.
@@ -508,7 +521,7 @@ class CooperativeRepository:
                 update,
             )
             if result.matched_count == 1:
-                await bump(self._meta)
+                await self._bump()
                 return True
         return False
 
@@ -526,7 +539,7 @@ class CooperativeRepository:
             return 0
         result = await self._col.bulk_write(ops, ordered=False)
         if any("areas" in fields for fields in fields_by_key.values()):
-            await bump(self._meta)
+            await self._bump()
         return result.matched_count
 
     async def change_member_count(self, coop_id: str, delta: int) -> None:

@@ -11,11 +11,12 @@ documents are then read, by ``_id``.
 
 Staying in step: every write through :class:`storage.cooperatives.CooperativeRepository`
 that can move a point or change what a filter sees bumps ``meta.directory_version``
-(:func:`bump`). A query first reads that number (one small read by ``_id``); the index
-answers only when it was built from that very version, so it is never stale — several
-bot processes and the CLI importer included. Otherwise the caller falls back to the grid
-cells while one background task rebuilds the index (about a second per 100,000
-cooperatives; see bench/README.md).
+(:func:`bump`). A query first reads that number (one small read by ``_id``, remembered
+for ``VERSION_FRESH_S``); the index answers only when it was built from that very
+version. A change made by this process is seen by its next query (the repository calls
+:meth:`SpatialIndex.changed`); one made by another bot process or the CLI importer within
+a second. Otherwise the caller falls back to the grid cells while one background task
+rebuilds the index (see bench/README.md for how long at national size).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +40,11 @@ from storage.models import CooperativeFilter, Point
 log = logging.getLogger(__name__)
 
 VERSION_ID = "directory_version"
-_FIELDS = {"loc": 1, "kinds": 1, "services": 1, "areas": 1}
+# How long a read of the directory's version is trusted: a change by another process is
+# seen within this time. Reading it for every search was one of the four database
+# commands of a location search (bench/README.md §1b).
+VERSION_FRESH_S = 1.0
+_FIELDS = {"loc": 1, "kinds": 1, "services": 1, "areas": 1, "name_tokens": 1}
 
 
 async def bump(meta: Any) -> None:
@@ -77,14 +83,26 @@ class _Built:
     lons: np.ndarray
     tree: Any  # cKDTree (untyped)
     by_value: dict[tuple[str, str], np.ndarray]  # ("kinds"|"services"|"areas", value) → rows
+    by_token: dict[str, np.ndarray]  # a name word → the rows whose name has it
 
 
 class SpatialIndex:
     """One per process (``Store.spatial``), shared by every repository over that store."""
 
-    def __init__(self, col: Any, meta: Any) -> None:
+    def __init__(
+        self,
+        col: Any,
+        meta: Any,
+        *,
+        fresh_s: float = VERSION_FRESH_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._col = col
         self._meta = meta
+        self.fresh_s = fresh_s
+        self.clock = clock
+        self._version: int | None = None  # the last version read, and when
+        self._version_at = 0.0
         self._built: _Built | None = None
         self._building: asyncio.Task[None] | None = None
         self.builds = 0  # how many times it was built (tests, logs)
@@ -141,6 +159,21 @@ class SpatialIndex:
                 return int(self._filtered(built, start, filt).size)
         return len(built.ids)
 
+    async def count_tokens(self, tokens: Iterable[str], limit: int) -> int | None:
+        """How many names have any of ``tokens``, up to ``limit`` (as the database's
+        count with a limit); None when the index cannot answer now. The database read
+        every index key of a common word for this: up to a minute for the four words of
+        "Koperasi Desa Merah Putih" at national size."""
+        built = await self.ready()
+        if built is None:
+            return None
+        found = [built.by_token[t] for t in set(tokens) if t in built.by_token]
+        if not found:
+            return 0
+        if len(found) == 1:
+            return min(int(found[0].size), limit)
+        return min(int(np.unique(np.concatenate(found)).size), limit)
+
     @staticmethod
     def _filtered(built: _Built, rows: np.ndarray, filt: CooperativeFilter | None) -> np.ndarray:
         if filt is None:
@@ -157,10 +190,21 @@ class SpatialIndex:
                 rows = rows[np.isin(rows, allowed, assume_unique=False)]
         return rows
 
+    def changed(self) -> None:
+        """This process changed the directory: read its version again at the next query."""
+        self._version = None
+
+    async def _current_version(self) -> int:
+        now = self.clock()
+        if self._version is None or now - self._version_at >= self.fresh_s:
+            self._version = await current_version(self._meta)
+            self._version_at = now
+        return self._version
+
     async def ready(self) -> _Built | None:
         """The index if it was built from the current directory; else None, and a rebuild
         runs in the background (one at a time)."""
-        version = await current_version(self._meta)
+        version = await self._current_version()
         built = self._built
         if built is not None and built.version == version:
             return built
@@ -184,10 +228,12 @@ class SpatialIndex:
         # Read the version first: a write during the read bumps it again, so this build
         # is never mistaken for the newer directory (the next query rebuilds).
         version = await current_version(self._meta)
+        self._version, self._version_at = version, self.clock()  # a fresh read
         ids: list[ObjectId] = []
         lats: list[float] = []
         lons: list[float] = []
         values: dict[tuple[str, str], list[int]] = {}
+        tokens: dict[str, list[int]] = {}
         cursor = self._col.find({}, _FIELDS).sort("_id", 1).batch_size(5000)
         async for doc in cursor:
             loc = doc.get("loc")
@@ -201,6 +247,8 @@ class SpatialIndex:
             for field in ("kinds", "services", "areas"):
                 for value in _strings(doc.get(field)):
                     values.setdefault((field, value), []).append(row)
+            for token in set(_strings(doc.get("name_tokens"))):
+                tokens.setdefault(token, []).append(row)
         lat_a, lon_a = np.array(lats, dtype=np.float64), np.array(lons, dtype=np.float64)
         tree = cKDTree(unit_vectors(lat_a, lon_a) if ids else np.zeros((0, 3)))
         self._built = _Built(
@@ -210,6 +258,7 @@ class SpatialIndex:
             lons=lon_a,
             tree=tree,
             by_value={k: np.array(v, dtype=np.int64) for k, v in values.items()},
+            by_token={k: np.array(v, dtype=np.int32) for k, v in tokens.items()},
         )
         self.builds += 1
         log.info("spatial index built points=%s version=%s", len(ids), version)

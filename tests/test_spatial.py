@@ -1,10 +1,11 @@
 """The in-process spatial index (storage/spatial.py): the same answers as ``$geoNear`` and
-the grid cells, and never stale — a change through any repository or process is seen by
-the next search."""
+the grid cells, and in step — a change by this process is seen by its next search, one by
+another process within ``VERSION_FRESH_S``."""
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -12,9 +13,11 @@ import pytest
 from bot.app import Services, build_services
 from bot.config import Settings
 from bot.services.gazetteer import Gazetteer
+from bot.services.names import name_tokens
 from storage.cooperatives import CooperativeRepository, filter_query
 from storage.models import CooperativeFilter, Point
 from storage.mongo import Store
+from storage.spatial import VERSION_FRESH_S
 from tests.factories import csv_bytes, directory
 from tests.test_geocells import SOLO, same_ranking
 
@@ -130,6 +133,30 @@ class TestSameAnswers:
             assert [c.id for c in cells[1]] == [c.id for c in index[1]]
 
 
+class TestNameWords:
+    async def test_name_word_counts_from_the_index_as_the_database_counts(
+        self, services: Services, region: list[dict[str, Any]], store: Store
+    ) -> None:
+        coops = repo(services)
+        await warm(coops)
+        index = coops.spatial()
+        col = store["cooperatives"]
+        words = Counter(t for row in region for t in set(name_tokens(row["name"])))
+        common, *_, rare = [w for w, _ in words.most_common()]
+        for tokens, limit in (
+            ([common], 101),
+            ([common], 5),
+            ([rare], 101),
+            ([common, rare], 1000),
+            ([rare, "zzzunknown"], 101),
+            (["zzzunknown"], 101),
+        ):
+            expected = await col.count_documents({"name_tokens": {"$in": tokens}}, limit=limit)
+            assert await index.count_tokens(tokens, limit) == expected, tokens
+            assert await coops.count_tokens(tokens, limit=limit) == expected, tokens
+        assert words[common] > 5  # the limit was tested
+
+
 class TestAreas:
     async def test_counts_and_area_pages_from_the_index(
         self, services: Services, region: list[dict[str, Any]], store: Store
@@ -194,6 +221,8 @@ class TestNeverStale:
         other_store = Store(store.client, store.db.name)  # another process's store
         other = build_services(other_store, settings)
         mine, theirs = repo(services), repo(other)
+        now = [1000.0]
+        mine.spatial().clock = lambda: now[0]
         await warm(mine)
         await warm(theirs)
         total, page = await mine.near_page(SOLO, max_distance_m=100_000, limit=1)
@@ -203,6 +232,9 @@ class TestNeverStale:
         assert await theirs.set_fields(
             moved.id, {"loc": {"type": "Point", "coordinates": [far.lon, far.lat]}}
         )
+        # Within the second the version read is trusted: the old answer, still consistent.
+        assert (await mine.near_page(far, max_distance_m=5_000))[0] == 0
+        now[0] += VERSION_FRESH_S
         count, near_far = await mine.near_page(far, max_distance_m=5_000)
         assert count == 1 and near_far[0].id == moved.id
         assert (await mine.near_page(SOLO, max_distance_m=100_000))[0] == total - 1
@@ -217,4 +249,6 @@ class TestNeverStale:
         _, all_page = await coops.near_page(SOLO, max_distance_m=200_000, limit=50)
         target = next(c for c in all_page if "klinik" not in c.services)
         await coops.set_fields(target.id, {"services": [*target.services, "klinik"]})
+        # This process's own change: seen at once, without waiting for the version to age.
+        coops.spatial().clock = lambda: 0.0
         assert (await coops.near_page(SOLO, max_distance_m=200_000, filt=filt))[0] == before + 1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import UTC, datetime
 
+from storage.batching import GroupCommit, insert_each
 from storage.models import Point, SavedSearch
 from storage.mongo import Document, Store
 
@@ -32,6 +34,10 @@ class SearchRepository:
 
     def __init__(self, store: Store) -> None:
         self._col = store["searches"]
+        # Searches saved at the same moment (busy hours) go in one insert.
+        self._saving: GroupCommit[Document, None] = GroupCommit(
+            functools.partial(insert_each, self._col)
+        )
 
     async def save(self, search: SavedSearch) -> SavedSearch:
         """Store ``search`` under a new short id (fits in 64-byte callback data)."""
@@ -51,7 +57,7 @@ class SearchRepository:
             "candidates": search.candidates,
             "created_at": search.created_at,
         }
-        await self._col.insert_one(doc)
+        await self._saving(doc)
         return search
 
     async def get(self, search_id: str) -> SavedSearch | None:

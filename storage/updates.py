@@ -17,14 +17,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from pymongo import ASCENDING
-from pymongo.errors import BulkWriteError, WriteError
+from pymongo.errors import DuplicateKeyError
 from pymongo.write_concern import WriteConcern
 
+from storage.batching import insert_each
 from storage.models import InboxEntry
 from storage.mongo import Store
 
 COLLECTION = "inbox"
-DUPLICATE_KEY = 11000
 # Pending, and not done: the second condition is read from the document itself, so an
 # index entry the embedded engine failed to drop in a crash cannot replay a done update.
 PENDING = {"pending": True, "done_at": {"$exists": False}}
@@ -69,21 +69,10 @@ class UpdateLog:
             }
             for update_id, key, body in entries
         ]
-        if not docs:
-            return []
-        results: list[bool | Exception] = [True] * len(docs)
-        try:
-            await self._durable.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            if exc.details.get("writeConcernErrors"):
-                raise  # written, perhaps, but not as durably as promised
-            for error in exc.details.get("writeErrors", []):
-                index = error["index"]
-                if error.get("code") == DUPLICATE_KEY:
-                    results[index] = False
-                else:
-                    results[index] = WriteError(error.get("errmsg", ""), error.get("code"), error)
-        return results
+        return [
+            False if isinstance(error, DuplicateKeyError) else True if error is None else error
+            for error in await insert_each(self._durable, docs)
+        ]
 
     async def done(self, *update_ids: int) -> None:
         """These updates' handlers ran: keep only their ids (for redeliveries) until the TTL.

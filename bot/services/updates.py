@@ -11,13 +11,13 @@ update unreadable; an update with no person behind it (a channel post) with the 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol
 
 from bot.services.crypto import PersonCipher, is_sealed
+from storage.batching import GroupCommit
 from storage.models import InboxEntry
 
 log = logging.getLogger(__name__)
@@ -43,52 +43,6 @@ class People(Protocol):
 
 
 SEAL_AS = "update"  # the field name bound to a sealed update body
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-class GroupCommit(Generic[T, R]):
-    """One write at a time; what arrives while a write is in flight goes in the next one.
-
-    A caller awaits its own item's result. With one update at a time this is one write per
-    update, as before; with 50 busy users, one journaled write carries every update that
-    arrived meanwhile (each is still written before its own caller returns). ``write``
-    returns a result per item, an exception for an item that failed; an exception raised
-    by ``write`` fails the whole batch.
-    """
-
-    def __init__(
-        self, write: Callable[[list[T]], Awaitable[Sequence[R | Exception]]], limit: int = 500
-    ) -> None:
-        self._write = write
-        self._limit = limit
-        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
-        self._writer: asyncio.Task[None] | None = None
-
-    async def __call__(self, item: T) -> R:
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._waiting.append((item, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain(), name="group-commit")
-        return await future
-
-    async def _drain(self) -> None:
-        while self._waiting:
-            batch = self._waiting[: self._limit]
-            del self._waiting[: self._limit]
-            results: Sequence[R | Exception]
-            try:
-                results = await self._write([item for item, _ in batch])
-            except Exception as exc:
-                results = [exc] * len(batch)
-            for (_, future), result in zip(batch, results, strict=True):
-                if future.done():  # its caller was cancelled
-                    continue
-                if isinstance(result, Exception):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,7 @@ TEXT_QUERIES = (
     ("name: common word + place", "Koperasi Sejahtera di Sleman"),
     ("name with a typo", "Koperasi Sejahtra"),
     ("name: full name", "Koperasi Desa Merah Putih Caturtunggal"),
+    ("name: only very common words", "Koperasi Desa Merah Putih"),
     ("place with a typo", "Slemn"),
 )
 WAYS = ("index", "cells", "geonear")  # how a location search is answered (see the docstring)

@@ -229,6 +229,18 @@ class TestPlaces:
         assert outcome.search.service == "apotek"
         assert [r.code for r, _ in outcome.options] == ["12.71.17"]
 
+    @pytest.mark.parametrize("lang", LANGS)
+    async def test_the_programmes_own_name_asks_where_then_finds_them(
+        self, chat: Chat, lang: str, uid: int
+    ) -> None:
+        # "Desa Merah" also reads as a village; with nothing there, the name words win:
+        # they are in hundreds of names, so the bot asks where (it said "no cooperatives
+        # in any place called Merah").
+        params = sent(await chat.send("Koperasi Desa Merah Putih", user_id=uid, language=lang))
+        assert asks_where(params) and "100" in params["text"], params["text"]
+        params = sent(await chat.location(*SLEMAN, user_id=uid, language=lang))
+        assert is_results(params) and "Merah Putih" in params["text"]
+
     async def test_an_existing_place_with_nothing_is_not_called_unknown(
         self, chat: Chat, uid: int
     ) -> None:

@@ -370,6 +370,10 @@ class SearchService:
                 )
                 if isinstance(alt, ResultPage) and not alt.partial:
                     return alt
+                if isinstance(alt, NoResults) and alt.reason == "need_location" and alt.count:
+                    # The words are in hundreds of names ("Koperasi Desa Merah Putih", the
+                    # programme's own name, read as the village "Merah"): ask where.
+                    return alt
                 suggestion = await self._did_you_mean(
                     search, parsed.free, exclude=set(place.everything)
                 )

@@ -185,6 +185,8 @@ class LevelResult:
     cpu: dict[str, float | None] = field(default_factory=dict)
     server: dict[str, Any] = field(default_factory=dict)
     skipped: str = ""
+    ratio_override: float | None = None  # ÷ its own round's baseline (several rounds)
+    ratio_rounds: list[float] = field(default_factory=list)  # every round's, sorted
 
     @property
     def throughput(self) -> float:
@@ -215,6 +217,8 @@ class LevelResult:
             "cpu_percent": self.cpu,
             "cpu_ms_per_update": self.cpu_ms(),
             "server": self.server,
+            "ratio_to_baseline": self.ratio_override,
+            "ratio_rounds": self.ratio_rounds or None,
         }
 
 
@@ -397,14 +401,19 @@ async def run_levels(
     level_seconds: float,
     timeout: float,
     profile_dir: Path | None = None,
+    earlier: list[LevelResult] | None = None,
+    counter: int = 0,
 ) -> list[LevelResult]:
+    """Run ``flow`` at each level; ``earlier`` levels of the same flow (this round's) count
+    for the "too slow to run" rule; ``counter`` offsets what each simulated user sends."""
     url = worker.url + "/telegram"
     results: list[LevelResult] = []
-    counter = 0
     for concurrency in levels:
         n = max(requests, 2 * concurrency)
         w = max(warmup, concurrency)
-        best = max((r.throughput for r in results if not r.skipped), default=0.0)
+        best = max(
+            (r.throughput for r in [*(earlier or []), *results] if not r.skipped), default=0.0
+        )
         if best and concurrency / best > timeout / 2:
             # Each user would wait about concurrency / throughput for a reply.
             reason = (
@@ -583,6 +592,7 @@ async def main_async(args: argparse.Namespace, db: Database) -> dict[str, Any]:
     connector = aiohttp.TCPConnector(limit=args.connections)
     timeout = aiohttp.ClientTimeout(total=args.timeout)
     results: dict[str, list[LevelResult]] = {}
+    rounds: list[dict[str, list[LevelResult]]] = []
     problems: dict[str, list[str]] = {}
     try:
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
@@ -591,8 +601,13 @@ async def main_async(args: argparse.Namespace, db: Database) -> dict[str, Any]:
             profile_dir = Path(args.profile_dir) if args.profile_dir else None
             if profile_dir:
                 profile_dir.mkdir(parents=True, exist_ok=True)
+            # Both servers run for the whole measurement (an idle one uses no CPU), and the
+            # baseline is measured right before each flow at the same number of users, in
+            # every round: the ratios compare minutes of the same machine, which drifts by
+            # ±30 % between minutes on this shared machine.
+            echo = None
             if not args.no_baseline:
-                worker = await Worker.start(
+                echo = await Worker.start(
                     "echo",
                     api_base=api_base,
                     uri=uri,
@@ -600,23 +615,6 @@ async def main_async(args: argparse.Namespace, db: Database) -> dict[str, Any]:
                     tmp=db.tmp,
                     request=args.request,
                 )
-                try:
-                    results["baseline"] = await run_levels(
-                        gen,
-                        worker,
-                        all_flows["baseline"],
-                        levels,
-                        requests=args.requests,
-                        warmup=args.warmup,
-                        db_pid=db.pid,
-                        stats=False,
-                        level_seconds=args.level_seconds,
-                        timeout=args.timeout,
-                        profile_dir=profile_dir,
-                    )
-                finally:
-                    await worker.stop()
-                problems["baseline"] = worker.problems()
             worker = await Worker.start(
                 "gerbang",
                 api_base=api_base,
@@ -626,23 +624,38 @@ async def main_async(args: argparse.Namespace, db: Database) -> dict[str, Any]:
                 request=args.request,
             )
             try:
-                for name in args.flows:
-                    results[name] = await run_levels(
-                        gen,
-                        worker,
-                        all_flows[name],
-                        levels,
-                        requests=args.requests,
-                        warmup=args.warmup,
-                        db_pid=db.pid,
-                        stats=True,
-                        level_seconds=args.level_seconds,
-                        timeout=args.timeout,
-                        profile_dir=profile_dir,
-                    )
+                for round_no in range(args.rounds):
+                    this: dict[str, list[LevelResult]] = {}
+                    rounds.append(this)
+                    for concurrency in levels:
+                        runs = [("baseline", echo, False)] if echo is not None else []
+                        runs += [(name, worker, True) for name in args.flows]
+                        for name, server, stats in runs:
+                            assert server is not None
+                            done = this.setdefault(name, [])
+                            done += await run_levels(
+                                gen,
+                                server,
+                                all_flows[name],
+                                [concurrency],
+                                requests=args.requests,
+                                warmup=args.warmup,
+                                db_pid=db.pid,
+                                stats=stats,
+                                level_seconds=args.level_seconds,
+                                timeout=args.timeout,
+                                profile_dir=profile_dir,
+                                earlier=done,
+                                counter=1000 * (round_no * len(levels) + len(done)),
+                            )
             finally:
                 await worker.stop()
+                if echo is not None:
+                    await echo.stop()
             problems["gerbang"] = worker.problems()
+            if echo is not None:
+                problems["baseline"] = echo.problems()
+            results.update(rounds[-1] if len(rounds) == 1 else median_round(rounds))
             if args.rate_limiter_check:
                 worker = await Worker.start(
                     "gerbang",
@@ -675,9 +688,42 @@ async def main_async(args: argparse.Namespace, db: Database) -> dict[str, Any]:
         "engine": engine,
         "prepared": {k: v for k, v in prepared.items() if k not in ("points", "form_users")},
         "results": results,
+        "rounds": rounds,
         "problems": problems,
         "levels": levels,
     }
+
+
+def median_round(rounds: list[dict[str, list[LevelResult]]]) -> dict[str, list[LevelResult]]:
+    """Per flow and level, the round whose ratio to its own baseline is the median (the
+    baseline's median throughput for the baseline itself); ``ratio_rounds`` keeps every
+    round's ratio on the chosen result."""
+    out: dict[str, list[LevelResult]] = {}
+    names = list(rounds[0])
+    for name in names:
+        for i, first in enumerate(rounds[0][name]):
+            candidates: list[tuple[float, LevelResult]] = []
+            for this in rounds:
+                r = this[name][i]
+                if r.skipped:
+                    continue
+                base = next(
+                    (b for b in this.get("baseline", []) if b.concurrency == r.concurrency), None
+                )
+                if name == "baseline" or base is None or not base.throughput:
+                    key = r.throughput
+                else:
+                    key = r.throughput / base.throughput
+                candidates.append((key, r))
+            if not candidates:
+                out.setdefault(name, []).append(first)
+                continue
+            candidates.sort(key=lambda kr: kr[0])
+            key, chosen = candidates[(len(candidates) - 1) // 2]
+            chosen.ratio_rounds = [round(k, 3) for k, _ in candidates]
+            chosen.ratio_override = None if name == "baseline" else key
+            out.setdefault(name, []).append(chosen)
+    return out
 
 
 def report(out: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
@@ -694,7 +740,9 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
             lat = summary_ms(r.latencies)
             base = baseline.get(r.concurrency)
             ratio = (
-                r.throughput / base.throughput
+                r.ratio_override
+                if r.ratio_override is not None
+                else r.throughput / base.throughput
                 if base and base.throughput and name != "baseline"
                 else None
             )
@@ -747,6 +795,15 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     )
     for line in skipped:
         print("  " + line)
+    if len(out.get("rounds", [])) > 1:
+        print(
+            f"  {len(out['rounds'])} rounds, baseline and flows interleaved level by level; "
+            "each row is the round with the median ratio. Every round's ratio:"
+        )
+        for name, levels in results.items():
+            for r in levels:
+                if r.ratio_rounds and name != "baseline":
+                    print(f"    {name} at {r.concurrency} users: {r.ratio_rounds}")
 
     geo_rows = []
     for r in results.get("location", []):
@@ -811,6 +868,7 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
             "not_run_too_slow_at_users": [c for c, p in per_level.items() if p is None],
             "met": all(p is not None and p < TARGET_LOCATION_P95_MS for p in per_level.values()),
         }
+    targets.update(issue17_targets(results))
     print()
     for key, t in targets.items():
         print(
@@ -821,6 +879,43 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
         if lines:
             print(f"server log problems ({flavor}): {lines}")
     return targets
+
+
+def issue17_targets(results: dict[str, list[LevelResult]]) -> dict[str, Any]:
+    """Issue 17's goals, as ratios to the echo baseline at the same number of users."""
+    baseline = {r.concurrency: r for r in results.get("baseline", [])}
+
+    def ratio(r: LevelResult) -> float | None:
+        if r.skipped:
+            return None
+        if r.ratio_override is not None:
+            return r.ratio_override
+        base = baseline.get(r.concurrency)
+        return r.throughput / base.throughput if base and base.throughput else None
+
+    out: dict[str, Any] = {}
+    for key, flow, goal, users in (
+        ("start_ratio", "start", 0.95, (10, 50)),
+        ("location_ratio", "location", 0.6, (10, 50)),
+    ):
+        measured = {r.concurrency: ratio(r) for r in results.get(flow, [])}
+        measured = {c: (None if v is None else round(v, 3)) for c, v in measured.items()}
+        asked = [c for c in users if c in measured]
+        if asked:
+            out[key] = {
+                "target": f"{flow} >= {goal} of the echo baseline at {asked} users",
+                "measured_by_users": measured,
+                "met": all((measured[c] or 0) >= goal for c in asked),
+            }
+    location10 = next((r for r in results.get("location", []) if r.concurrency == 10), None)
+    if location10 is not None and not location10.skipped:
+        p95 = summary_ms(location10.latencies).get("p95")
+        out["location_p95_10_users"] = {
+            "target": "location p95 < 100 ms at 10 users",
+            "measured": p95,
+            "met": p95 is not None and p95 < 100,
+        }
+    return out
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -873,6 +968,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds to wait for a reply before counting an error",
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the echo baseline")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="repeat the measurement (baseline and flows interleaved level by level); the "
+        "median ratio is reported (default 3)",
+    )
     parser.add_argument(
         "--prewarm-writes",
         type=int,
@@ -944,11 +1046,15 @@ def main(argv: list[str] | None = None) -> int:
             "prewarm_writes": args.prewarm_writes,
             "uri_options": args.uri_options or None,
             "request": args.request,
+            "rounds": args.rounds,
             "processes": "load generator + local Bot API server (this process), bot webhook "
             "server (bench/_server.py), database server: all on this machine",
         },
         "prepared": out["prepared"],
         "results": {k: [r.to_json() for r in v] for k, v in out["results"].items()},
+        "rounds": [
+            {k: [r.to_json() for r in v] for k, v in this.items()} for this in out["rounds"]
+        ],
         "targets": targets,
         "server_log_problems": out["problems"],
         "notes": [

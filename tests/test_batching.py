@@ -4,6 +4,7 @@ caller still told about its own item."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import pytest
 from pymongo.errors import AutoReconnect, DuplicateKeyError
@@ -17,7 +18,7 @@ from storage.searches import SearchRepository
 async def test_items_arriving_during_a_write_go_together_in_the_next() -> None:
     batches: list[list[int]] = []
 
-    async def write(items: list[int]) -> list[int | Exception]:
+    async def write(items: list[int]) -> Sequence[int | Exception]:
         batches.append(items)
         await asyncio.sleep(0)
         return [ValueError(n) if n == 7 else n * 10 for n in items]
@@ -35,7 +36,7 @@ async def test_items_arriving_during_a_write_go_together_in_the_next() -> None:
 async def test_a_failed_write_fails_its_batch_only() -> None:
     calls = [0]
 
-    async def write(items: list[int]) -> list[int | Exception]:
+    async def write(items: list[int]) -> Sequence[int | Exception]:
         calls[0] += 1
         if calls[0] == 1:
             raise AutoReconnect("database away")
@@ -50,7 +51,7 @@ async def test_a_failed_write_fails_its_batch_only() -> None:
 async def test_a_cancelled_caller_does_not_stop_the_others() -> None:
     release = asyncio.Event()
 
-    async def write(items: list[int]) -> list[int | Exception]:
+    async def write(items: list[int]) -> Sequence[int | Exception]:
         await release.wait()
         return items
 

@@ -28,7 +28,7 @@ from bot.app import Backend, Services, build_application, running
 from bot.config import Settings
 from bot.services.updates import UpdateService
 from bot.telegram.localapi import Call, LocalBotApi
-from bot.telegram.processing import InboxQueue
+from bot.telegram.processing import RETRY_TRIES, InboxQueue
 from storage.mongo import Store
 from storage.updates import UpdateLog
 from tests.test_web import (
@@ -237,63 +237,53 @@ class FlakyInbox:
         return await self.inner.pending()
 
 
+class RefusingInbox:
+    """An inbox whose database refuses the next ``refusals`` done marks."""
+
+    def __init__(self, refusals: int = 0) -> None:
+        self.refusals = refusals
+        self.marked: list[int] = []
+
+    async def receive(self, update_id: int, key: int | None, body: str) -> bool:
+        return True
+
+    async def done(self, *update_ids: int) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise AutoReconnect("database away")
+        self.marked.extend(update_ids)
+
+    async def pending(self) -> list[Any]:
+        return []
+
+
 class TestDoneMarks:
     async def test_a_failed_done_mark_is_retried_with_the_next(self, caplog) -> None:
-        marked: list[int] = []
-        away = [True]
-
-        class Inbox:
-            async def receive(self, update_id: int, key: int | None, body: str) -> bool:
-                return True
-
-            async def done(self, *update_ids: int) -> None:
-                if away[0]:
-                    raise AutoReconnect("database away")
-                marked.extend(update_ids)
-
-            async def pending(self) -> list[Any]:
-                return []
-
+        inbox = RefusingInbox(refusals=RETRY_TRIES)
         queue = InboxQueue()
-        queue.inbox = Inbox()
+        queue.inbox = inbox
         queue.retry_s = 0.01
         await queue.done(Update(1))
         assert not await queue.flush()  # gave up for now: the next update's mark retries
-        assert marked == [] and "could not mark done, will retry updates=1" in caplog.text
-        away[0] = False
+        assert inbox.marked == [] and "could not mark done, will retry updates=1" in caplog.text
         await queue.done(Update(2))
         assert await queue.flush()
-        assert marked == [1, 2]
+        assert inbox.marked == [1, 2]
         await queue.done(Update(3))
         await queue.close()  # stopping writes what is queued
-        assert marked == [1, 2, 3]
+        assert inbox.marked == [1, 2, 3]
 
     async def test_marks_are_retried_in_the_background_while_the_database_is_away(
         self,
     ) -> None:
-        marked: list[int] = []
-        refusals = [3]
-
-        class Inbox:
-            async def receive(self, update_id: int, key: int | None, body: str) -> bool:
-                return True
-
-            async def done(self, *update_ids: int) -> None:
-                if refusals[0]:
-                    refusals[0] -= 1
-                    raise AutoReconnect("database away")
-                marked.extend(update_ids)
-
-            async def pending(self) -> list[Any]:
-                return []
-
+        inbox = RefusingInbox(refusals=3)
         queue = InboxQueue()
-        queue.inbox = Inbox()
+        queue.inbox = inbox
         queue.retry_s = 0.01
         await queue.done(Update(1))
         await queue.done(Update(2))
         assert await queue.flush()  # by itself, without a next update
-        assert marked == [1, 2]
+        assert inbox.marked == [1, 2]
 
     async def test_marks_of_updates_finishing_together_are_written_once_in_few_writes(
         self,

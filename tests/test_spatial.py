@@ -56,6 +56,13 @@ async def warm(coops: CooperativeRepository) -> None:
     assert await coops.spatial().ready() is not None
 
 
+async def warmed(services: Services, store: Store) -> tuple[CooperativeRepository, Any, Any]:
+    """The repository, its index built, and the collection to check it against."""
+    coops = repo(services)
+    await warm(coops)
+    return coops, coops.spatial(), store["cooperatives"]
+
+
 class TestSameAnswers:
     async def test_pages_totals_and_filters(
         self, services: Services, region: list[dict[str, Any]], store: Store
@@ -137,10 +144,7 @@ class TestNameWords:
     async def test_name_word_counts_from_the_index_as_the_database_counts(
         self, services: Services, region: list[dict[str, Any]], store: Store
     ) -> None:
-        coops = repo(services)
-        await warm(coops)
-        index = coops.spatial()
-        col = store["cooperatives"]
+        coops, index, col = await warmed(services, store)
         words = Counter(t for row in region for t in set(name_tokens(row["name"])))
         common, *_, rare = [w for w, _ in words.most_common()]
         for tokens, limit in (
@@ -161,10 +165,7 @@ class TestAreas:
     async def test_counts_and_area_pages_from_the_index(
         self, services: Services, region: list[dict[str, Any]], store: Store
     ) -> None:
-        coops = repo(services)
-        await warm(coops)
-        index = coops.spatial()
-        col = store["cooperatives"]
+        coops, index, col = await warmed(services, store)
         for filt in (
             CooperativeFilter(area_code="33.72"),
             CooperativeFilter(area_code="33.72", type="konsumen"),

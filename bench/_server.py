@@ -7,7 +7,9 @@ MongoDB, behind ``bot.web.build_web_app`` — exactly as ``python -m bot webhook
 (``.updater(None)``, one MessageHandler replying with the text) behind the same aiohttp
 route (``bot.web.telegram``).
 
-Both call the Bot API at ``--api-base`` over real HTTP (python-telegram-bot's HTTPXRequest).
+Both call the Bot API at ``--api-base`` over real HTTP (``--request``: each as it ships —
+the bot on aiohttp, ``bot/telegram/request.py``, the echo bot on python-telegram-bot's
+HTTPXRequest — or both on one client).
 Extra routes for the load generator: ``GET /bench/stats`` (database command times,
 repository times, CPU, memory), ``POST /bench/reset``, ``POST /bench/profile/start`` and
 ``POST /bench/profile/stop?path=…`` (cProfile of the server process).
@@ -27,10 +29,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
-from telegram.error import NetworkError, TimedOut
-from telegram.request import BaseRequest, RequestData
+from telegram.request import HTTPXRequest
 
 from bench.common import (
     BENCH_SECRET,
@@ -40,68 +40,7 @@ from bench.common import (
     install_timed_cooperatives,
     memory_kib,
 )
-
-
-class AiohttpRequest(BaseRequest):
-    """An experiment: python-telegram-bot's network edge on aiohttp instead of httpx (the
-    default ``HTTPXRequest``), to measure what the HTTP client costs per update. Sends
-    form fields as HTTPXRequest does, and multipart form data when there are files."""
-
-    def __init__(self, pool_size: int = 256) -> None:
-        self._pool_size = pool_size
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def read_timeout(self) -> float | None:
-        return 5.0
-
-    async def initialize(self) -> None:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
-                timeout=aiohttp.ClientTimeout(total=30),
-            )
-
-    async def shutdown(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        if self._session is None:
-            raise RuntimeError("AiohttpRequest is not initialized")
-        data: Any = None
-        if request_data is not None:
-            if request_data.contains_files:
-                form = aiohttp.FormData()
-                for key, value in request_data.json_parameters.items():
-                    form.add_field(key, value)
-                for key, part in request_data.multipart_data.items():
-                    form.add_field(
-                        key,
-                        part[1],
-                        filename=part[0],
-                        content_type=part[2] if len(part) > 2 else None,
-                    )
-                data = form
-            else:
-                data = request_data.json_parameters
-        try:
-            async with self._session.request(method, url, data=data) as response:
-                return response.status, await response.read()
-        except TimeoutError as exc:
-            raise TimedOut from exc
-        except aiohttp.ClientError as exc:
-            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+from bot.telegram.request import AiohttpRequest
 
 
 def _cpu() -> float:
@@ -195,7 +134,9 @@ async def gerbang_app(args: argparse.Namespace, probe: Probe) -> tuple[web.Appli
     backend = Backend.over(store, settings)
     services = build_services(backend, settings)
     probe.timed = install_timed_cooperatives(services)
-    request = AiohttpRequest() if args.request == "aiohttp" else None
+    # "default": as `python -m bot webhook` runs (aiohttp, bot/telegram/request.py);
+    # "httpx": python-telegram-bot's own HTTPXRequest, for comparison.
+    request = HTTPXRequest(connection_pool_size=256) if args.request == "httpx" else None
     application = build_application(
         settings,
         backend,
@@ -223,7 +164,7 @@ async def echo_app(args: argparse.Namespace) -> web.Application:
         .concurrent_updates(256)
     )
     if args.request == "aiohttp":
-        builder = builder.request(AiohttpRequest())
+        builder = builder.request(AiohttpRequest())  # the bot's production client
     application = builder.build()
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -284,9 +225,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tmp", default=".")
     parser.add_argument(
         "--request",
-        choices=("httpx", "aiohttp"),
-        default="httpx",
-        help="the bot's HTTP client to the Bot API (default: PTB's httpx)",
+        choices=("default", "httpx", "aiohttp"),
+        default="default",
+        help="HTTP clients to the Bot API: default = each bot as it ships (the bot: aiohttp, "
+        "bot/telegram/request.py; the echo bot: python-telegram-bot's HTTPXRequest); httpx "
+        "or aiohttp = both bots on that client",
     )
     parser.add_argument(
         "--rate-limiter",

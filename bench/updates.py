@@ -102,7 +102,7 @@ class Worker:
         db: str,
         tmp: Path,
         rate_limiter: bool = False,
-        request: str = "httpx",
+        request: str = "default",
     ) -> Worker:
         log_path = tmp / f"server-{flavor}{'-rl' if rate_limiter else ''}.log"
         args = [
@@ -990,11 +990,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--request",
-        choices=("httpx", "aiohttp"),
-        default="httpx",
-        help="the bots' HTTP client to the Bot API: python-telegram-bot's "
-        "HTTPXRequest (default, as in production) or an aiohttp-based "
-        "BaseRequest (an experiment, bench/_server.py)",
+        choices=("default", "httpx", "aiohttp"),
+        default="default",
+        help="HTTP clients to the Bot API: default = each bot as it ships (the bot: aiohttp, "
+        "bot/telegram/request.py; the echo baseline: python-telegram-bot's HTTPXRequest); "
+        "httpx or aiohttp = both bots on that client",
     )
     parser.add_argument(
         "--rate-limiter-check",

@@ -58,6 +58,7 @@ from bot.services.sla import SlaService
 from bot.services.updates import UpdateService
 from bot.services.users import UserService
 from bot.telegram.processing import FloodGuard, InboxQueue, PerUserProcessor
+from bot.telegram.request import AiohttpRequest
 from bot.telegram.sender import HttpSender, make_sender
 from handlers.broadcast.header import Dresser
 from handlers.broadcast.progress import make_progress
@@ -342,6 +343,8 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:  # real Telegram: aiohttp, a third of httpx's CPU per call (bot/telegram/request.py)
+        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(1))
     if not with_updater:
         builder = builder.updater(None)
     if rate_limit:

@@ -630,6 +630,8 @@ class InProcessBot:
         return await self.feed(self.api.callback_update(self.user(user_id), message, data))
 
 
+BENCH_BOARD_MEMBER = 9_990_001  # the board member of the cooperative the form is filled for
+
 FORM_ANSWERS = (
     # (what the user does, the step the form is at afterwards)
     ("text", "Siti Rahmawati", "NIK"),
@@ -665,6 +667,9 @@ async def form_snapshots(
         }
 
     snapshots: dict[str, dict[str, Any]] = {}
+    # Only a cooperative whose board is on the platform takes applications (the others
+    # show their contact card): give it a board member first.
+    await services.board.grant(coop_id, BENCH_BOARD_MEMBER, actor=0, how="bench")
     async with InProcessBot(backend, services, settings) as bot:
         await bot.text(user_id, f"/start join_{coop_id}")
         await bot.tap(user_id, "mf:go")

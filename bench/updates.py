@@ -556,7 +556,8 @@ async def prepare(
                     backend, services, settings, str(coop["_id"]), FORM_TEMPLATE_USER, until="NAME"
                 )
             )["NAME"]
-            needed = sum(max(args.requests, 2 * c) + max(args.warmup, c) + c for c in levels)
+            per_round = sum(max(args.requests, 2 * c) + max(args.warmup, c) + c for c in levels)
+            needed = args.rounds * per_round  # each update is a different user
             form_users = [USER_BASE["form"] + i for i in range(needed)]
             log(f"putting {needed:,} users at the NAME step of the membership form …")
             await insert_batched(

@@ -114,6 +114,7 @@ UNMARKED_LIMIT = 10_000
 RETRY_S = 2.0  # between tries of a done mark while the database is away
 RETRY_TRIES = 30
 FLUSH_S = 5.0  # at most, at stop, to write the last marks
+MARK_BATCH = 1000  # done marks in one write at most
 
 
 class InboxQueue(asyncio.Queue[object]):
@@ -226,7 +227,7 @@ class InboxQueue(asyncio.Queue[object]):
         assert self.inbox is not None
         failures = 0
         while self._unmarked:
-            batch = sorted(self._unmarked)
+            batch = sorted(self._unmarked)[:MARK_BATCH]
             try:
                 await self.inbox.done(*batch)
             except Exception as exc:

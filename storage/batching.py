@@ -40,7 +40,8 @@ class GroupCommit(Generic[T, R]):
     async def __call__(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if self._writer is None or self._writer.done():
+        writer = self._writer
+        if writer is None or writer.done() or writer.get_loop() is not future.get_loop():
             self._writer = asyncio.create_task(self._drain(), name="group-commit")
         return await future
 
@@ -53,6 +54,10 @@ class GroupCommit(Generic[T, R]):
                 results = await self._write([item for item, _ in batch])
             except Exception as exc:
                 results = [exc] * len(batch)
+            except BaseException:  # cancelled (the loop is closing): nobody waits for ever
+                for _, future in batch:
+                    future.cancel()
+                raise
             for (_, future), result in zip(batch, results, strict=True):
                 if future.done():  # its caller was cancelled
                     continue

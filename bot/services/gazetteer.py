@@ -301,10 +301,9 @@ class Gazetteer:
             (haversine_m(point, self._villages[int(i)].centroid), int(i))
             for i in np.atleast_1d(found)
         )
-        best = (distance, self._villages[index])
-        if best[0] > max_km * 1000:
+        if distance > max_km * 1000:
             return None
-        return best[1], best[0]
+        return self._villages[index], distance
 
     def label(self, code: str, *, depth: int = 2) -> str:
         """A readable place name: the area and up to ``depth`` ancestors, smallest first."""

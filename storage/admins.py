@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from storage.cooperatives import parse_id
 from storage.models import AdminGrant
 from storage.mongo import Document, Store
+from storage.spatial import directory_changed
 
 
 def _record(doc: Document) -> AdminGrant:
@@ -22,6 +23,7 @@ class AdminRepository:
     """Reads and writes ``coop_admins``."""
 
     def __init__(self, store: Store) -> None:
+        self._store = store
         self._col = store["coop_admins"]
         self._coops = store["cooperatives"]
 
@@ -32,7 +34,9 @@ class AdminRepository:
         if oid is None:
             return
         on = await self._col.count_documents({"coop_id": coop_id}, limit=1) > 0
-        await self._coops.update_one({"_id": oid}, {"$set": {"on_platform": on}})
+        result = await self._coops.update_one({"_id": oid}, {"$set": {"on_platform": on}})
+        if result.modified_count:
+            await directory_changed(self._store, index=False)  # the badge of result lists
 
     async def sync_all(self) -> int:
         """Repair every cooperative's ``on_platform`` flag (at start: a crash between a
@@ -51,6 +55,8 @@ class AdminRepository:
                 {"$set": {"on_platform": True}},
             )
             changed += result.modified_count
+        if changed:
+            await directory_changed(self._store, index=False)
         return changed
 
     async def count(self, coop_id: str) -> int:

@@ -11,7 +11,7 @@ collection, whose derived fields — cells, kinds, the index's version — stay 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,7 +36,7 @@ from storage.models import (
 )
 from storage.mongo import Document, Store
 from storage.payment import payment_info
-from storage.spatial import SpatialIndex, bump
+from storage.spatial import SpatialIndex, directory_changed
 
 # What a result list shows; the detail view reads the whole document.
 LIST_PROJECTION = {
@@ -50,6 +50,8 @@ LIST_PROJECTION = {
     "demo": 1,
     "on_platform": 1,  # the "on the platform" badge
 }
+# A write of one of these bumps the listed fields' counter (storage/spatial.py).
+LISTED_FIELDS = frozenset(LIST_PROJECTION)
 
 _FIELDS = (
     "name",
@@ -351,12 +353,12 @@ class CooperativeRepository:
                 return ranked
         return await self._ranked_by_cells(point, max_distance_m, filt)
 
-    async def _bump(self) -> None:
+    async def _bump(self, *, index: bool = True) -> None:
         """The directory changed: every process's index rebuilds before answering (this
-        one's at its next query, the others' within ``spatial.VERSION_FRESH_S``)."""
-        await bump(self._meta)
-        if self._store.spatial is not None:
-            self._store.spatial.changed()
+        one's at its next query, the others' within ``spatial.VERSION_FRESH_S``); with
+        ``index=False`` only a listed field changed (a result list's badge, say), and
+        only the listed fields kept are forgotten."""
+        await directory_changed(self._store, index=index)
 
     def spatial(self) -> SpatialIndex:
         """This process's index of the directory (one per store)."""
@@ -390,21 +392,27 @@ class CooperativeRepository:
         return ranked
 
     async def _fetch_ranked(self, ranked: list[tuple[float, ObjectId]]) -> list[Cooperative]:
+        """The listed fields of a ranked page, in its order, with their distances (kept
+        in this process while no listed field changes: ``SpatialIndex.listed``)."""
         if not ranked:
             return []
-        found = {
-            doc["_id"]: doc
-            async for doc in self._col.find(
-                {"_id": {"$in": [oid for _, oid in ranked]}}, LIST_PROJECTION
-            )
-        }
+        ids = [oid for _, oid in ranked]
+        if self._store.spatial_index:
+            found = await self.spatial().listed(ids, self._read_listed)
+        else:
+            found = {doc["_id"]: doc async for doc in self._read_listed(ids)}
         out = []
         for dist, oid in ranked:
             doc = found.get(oid)
             if doc is not None:  # deleted since it was ranked
-                doc["dist"] = dist
-                out.append(to_record(doc))
+                record = to_record(doc)
+                record.distance_m = dist
+                out.append(record)
         return out
+
+    async def _read_listed(self, ids: list[ObjectId]) -> AsyncIterator[Document]:
+        async for doc in self._col.find({"_id": {"$in": ids}}, LIST_PROJECTION):
+            yield doc
 
     async def count(self, filt: CooperativeFilter | None = None) -> int:
         """How many match ``filt``: from the in-process index when it is current (an area,
@@ -504,6 +512,8 @@ class CooperativeRepository:
             result = await self._col.update_one({"_id": oid}, update)
             if {"loc", "areas", "name_tokens"} & set(fields):
                 await self._bump()
+            elif LISTED_FIELDS & set(fields):
+                await self._bump(index=False)
             return result.matched_count == 1
         # `kinds` derives from both fields: write it only if the one not given is still
         # the value read (a concurrent import may change it), else read again.
@@ -538,8 +548,10 @@ class CooperativeRepository:
         if not ops:
             return 0
         result = await self._col.bulk_write(ops, ordered=False)
-        if any("areas" in fields for fields in fields_by_key.values()):
+        if any({"areas", "name_tokens"} & set(fields) for fields in fields_by_key.values()):
             await self._bump()
+        elif any(LISTED_FIELDS & set(fields) for fields in fields_by_key.values()):
+            await self._bump(index=False)
         return result.matched_count
 
     async def change_member_count(self, coop_id: str, delta: int) -> None:

@@ -17,6 +17,14 @@ version. A change made by this process is seen by its next query (the repository
 :meth:`SpatialIndex.changed`); one made by another bot process or the CLI importer within
 a second. Otherwise the caller falls back to the grid cells while one background task
 rebuilds the index (see bench/README.md for how long at national size).
+
+The page's documents: the fields a result list shows (``LIST_PROJECTION``) of the last
+``LISTED_CACHED`` cooperatives listed are kept too, under a second counter of the same
+document (``listed``), which every write of a listed field bumps — a badge, a name, the
+verified mark — without rebuilding the index (:func:`bump` with ``index=False``). A list
+is then answered with no read at all when its five were listed recently: the read by
+``_id`` was one of the three database round trips of a location search on the embedded
+engine (bench/README.md §1c).
 """
 
 from __future__ import annotations
@@ -26,7 +34,8 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,17 +53,37 @@ VERSION_ID = "directory_version"
 # seen within this time. Reading it for every search was one of the four database
 # commands of a location search (bench/README.md §1b).
 VERSION_FRESH_S = 1.0
+# How many cooperatives' listed fields are kept (least recently listed dropped first):
+# ~1.3 KiB each, so ~13 MiB at most.
+LISTED_CACHED = 10_000
 _FIELDS = {"loc": 1, "kinds": 1, "services": 1, "areas": 1, "name_tokens": 1}
 
 
-async def bump(meta: Any) -> None:
-    """Say that the directory changed: every process's index rebuilds before answering."""
-    await meta.update_one({"_id": VERSION_ID}, {"$inc": {"v": 1}}, upsert=True)
+async def bump(meta: Any, *, index: bool = True) -> None:
+    """Say that the directory changed: every process's index rebuilds before answering
+    (``index``: a point, a filter's field or a name changed) and forgets the listed
+    fields it kept (always)."""
+    inc = {"v": 1, "listed": 1} if index else {"listed": 1}
+    await meta.update_one({"_id": VERSION_ID}, {"$inc": inc}, upsert=True)
+
+
+async def directory_changed(store: Any, *, index: bool = True) -> None:
+    """:func:`bump`, and tell this process's index at once (``store.spatial``)."""
+    await bump(store["meta"], index=index)
+    if store.spatial is not None:
+        store.spatial.changed()
+
+
+async def current_versions(meta: Any) -> tuple[int, int]:
+    """The directory's two counters: (the index's, the listed fields')."""
+    doc = await meta.find_one({"_id": VERSION_ID})
+    if not doc:
+        return 0, 0
+    return int(doc.get("v", 0)), int(doc.get("listed", 0))
 
 
 async def current_version(meta: Any) -> int:
-    doc = await meta.find_one({"_id": VERSION_ID})
-    return int(doc["v"]) if doc else 0
+    return (await current_versions(meta))[0]
 
 
 def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -103,6 +132,10 @@ class SpatialIndex:
         self.clock = clock
         self._version: int | None = None  # the last version read, and when
         self._version_at = 0.0
+        self._listed = 0  # the listed fields' counter, read with it
+        self._docs: OrderedDict[ObjectId, dict[str, Any]] = OrderedDict()
+        self._docs_listed: int | None = None  # the counter ``_docs`` were read under
+        self.docs_cached = LISTED_CACHED
         self._built: _Built | None = None
         self._building: asyncio.Task[None] | None = None
         self.builds = 0  # how many times it was built (tests, logs)
@@ -197,9 +230,41 @@ class SpatialIndex:
     async def _current_version(self) -> int:
         now = self.clock()
         if self._version is None or now - self._version_at >= self.fresh_s:
-            self._version = await current_version(self._meta)
+            self._version, self._listed = await current_versions(self._meta)
             self._version_at = now
         return self._version
+
+    async def listed(
+        self,
+        ids: Iterable[ObjectId],
+        read: Callable[[list[ObjectId]], AsyncIterator[dict[str, Any]]],
+    ) -> dict[ObjectId, dict[str, Any]]:
+        """The listed fields of ``ids`` by id: those kept from an earlier list while no
+        listed field changed since, the others through ``read`` (and kept). The
+        documents are shared: callers must not change them."""
+        await self._current_version()
+        listed = self._listed
+        if self._docs_listed != listed:
+            self._docs.clear()
+            self._docs_listed = listed
+        found: dict[ObjectId, dict[str, Any]] = {}
+        missing: list[ObjectId] = []
+        for oid in ids:
+            doc = self._docs.get(oid)
+            if doc is None:
+                missing.append(oid)
+            else:
+                self._docs.move_to_end(oid)
+                found[oid] = doc
+        if missing:
+            async for doc in read(missing):
+                found[doc["_id"]] = doc
+                # Not if a change was seen meanwhile: the read may be older than it.
+                if self._docs_listed == listed:
+                    self._docs[doc["_id"]] = doc
+            while len(self._docs) > self.docs_cached:
+                self._docs.popitem(last=False)
+        return found
 
     async def ready(self) -> _Built | None:
         """The index if it was built from the current directory; else None, and a rebuild
@@ -227,7 +292,7 @@ class SpatialIndex:
     async def _build(self) -> None:
         # Read the version first: a write during the read bumps it again, so this build
         # is never mistaken for the newer directory (the next query rebuilds).
-        version = await current_version(self._meta)
+        version, self._listed = await current_versions(self._meta)
         self._version, self._version_at = version, self.clock()  # a fresh read
         ids: list[ObjectId] = []
         lats: list[float] = []

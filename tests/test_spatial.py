@@ -14,10 +14,10 @@ from bot.app import Services, build_services
 from bot.config import Settings
 from bot.services.gazetteer import Gazetteer
 from bot.services.names import name_tokens
-from storage.cooperatives import CooperativeRepository, filter_query
+from storage.cooperatives import CooperativeRepository, filter_query, parse_id
 from storage.models import CooperativeFilter, Point
 from storage.mongo import Store
-from storage.spatial import VERSION_FRESH_S
+from storage.spatial import VERSION_FRESH_S, directory_changed
 from tests.factories import csv_bytes, directory
 from tests.test_geocells import SOLO, same_ranking
 
@@ -253,3 +253,75 @@ class TestNeverStale:
         # This process's own change: seen at once, without waiting for the version to age.
         coops.spatial().clock = lambda: 0.0
         assert (await coops.near_page(SOLO, max_distance_m=200_000, filt=filt))[0] == before + 1
+
+
+class TestListedFields:
+    """A result list's fields are kept per process (``SpatialIndex.listed``) while no
+    listed field changes: a list is then answered without reading its documents, and a
+    badge, a verified mark or a name changed anywhere is still shown."""
+
+    async def test_a_list_again_reads_nothing_and_a_badge_is_seen_at_once(
+        self, services: Services, region: list[dict[str, Any]], store: Store
+    ) -> None:
+        coops, _, col = await warmed(services, store)
+        _, first = await coops.near_page(SOLO, max_distance_m=20_000)
+        target = first[0]
+        # Behind the repository's back (no counter bumped): the kept fields answer, which
+        # is how it shows that nothing was read.
+        await col.update_one({"_id": parse_id(target.id)}, {"$set": {"name": "Diam-diam"}})
+        _, again = await coops.near_page(SOLO, max_distance_m=20_000)
+        assert [c.name for c in again] == [c.name for c in first]
+        assert [c.distance_m for c in again] == [c.distance_m for c in first]
+        # Through the repository: the verified mark, then the "on the platform" badge of
+        # a board granted — both seen by the next list, with the fields read again.
+        assert await coops.set_fields(target.id, {"verified": True})
+        _, page = await coops.near_page(SOLO, max_distance_m=20_000)
+        assert page[0].verified and page[0].name == "Diam-diam"
+        assert not page[1].on_platform
+        assert await services.admin.admins.add(page[1].id, 777)
+        _, page = await coops.near_page(SOLO, max_distance_m=20_000)
+        assert page[1].on_platform
+        assert coops.spatial().builds == 1  # a badge does not rebuild the index
+
+    async def test_another_process_change_is_seen_within_the_second(
+        self, services: Services, settings: Settings, region: list[dict[str, Any]], store: Store
+    ) -> None:
+        other = build_services(Store(store.client, store.db.name), settings)
+        mine, theirs = repo(services), repo(other)
+        now = [1000.0]
+        mine.spatial().clock = lambda: now[0]
+        await warm(mine)
+        _, page = await mine.near_page(SOLO, max_distance_m=20_000)
+        assert not page[0].verified
+        assert await theirs.set_fields(page[0].id, {"verified": True})
+        assert not (await mine.near_page(SOLO, max_distance_m=20_000))[1][0].verified
+        now[0] += VERSION_FRESH_S
+        assert (await mine.near_page(SOLO, max_distance_m=20_000))[1][0].verified
+
+    async def test_bounded_and_never_kept_from_before_a_change(
+        self, services: Services, region: list[dict[str, Any]], store: Store
+    ) -> None:
+        coops, index, col = await warmed(services, store)
+        index.docs_cached = 3
+        total, page = await coops.near_page(SOLO, max_distance_m=50_000, limit=10)
+        assert total >= 10 and len(page) == 10
+        assert len(index._docs) == 3
+        assert [
+            c.id for c in (await coops.near_page(SOLO, max_distance_m=50_000, limit=10))[1]
+        ] == [c.id for c in page]
+        # A change seen while a page is being read: what that read returned is not kept
+        # under the newer counter (it may be older than the change).
+        index.docs_cached = 100
+        ids = [parse_id(c.id) for c in page]
+
+        async def read_with_a_change(missing: list[Any]) -> Any:
+            docs = [doc async for doc in col.find({"_id": {"$in": missing}})]
+            yield docs[0]
+            await directory_changed(store, index=False)
+            await index.listed([], read_with_a_change)  # another list sees the change
+            for doc in docs[1:]:
+                yield doc
+
+        await directory_changed(store, index=False)
+        found = await index.listed(ids, read_with_a_change)
+        assert len(found) == 10 and len(index._docs) == 0

@@ -243,6 +243,7 @@ class RefusingInbox:
     def __init__(self, refusals: int = 0) -> None:
         self.refusals = refusals
         self.marked: list[int] = []
+        self.writes = 0
 
     async def receive(self, update_id: int, key: int | None, body: str) -> bool:
         return True
@@ -251,6 +252,7 @@ class RefusingInbox:
         if self.refusals:
             self.refusals -= 1
             raise AutoReconnect("database away")
+        self.writes += 1
         self.marked.extend(update_ids)
 
     async def pending(self) -> list[Any]:
@@ -314,6 +316,24 @@ class TestDoneMarks:
         assert sorted(written) == list(range(1, 51))  # each once
         assert len(writes) <= 3, writes
         assert queue._unmarked == set()
+
+    async def test_a_mark_waits_for_the_next_ones_and_a_flush_does_not_wait(self) -> None:
+        """Updates finishing one by one (ten users, not fifty at once) still share a write:
+        a mark waits ``mark_delay_s`` for others; stopping writes at once."""
+        inbox = RefusingInbox()
+        queue = InboxQueue()
+        queue.inbox = inbox
+        queue.mark_delay_s = 3600.0  # would time the test out if a flush waited for it
+        for n in range(1, 6):
+            await queue.done(Update(n))
+            for _ in range(5):
+                await asyncio.sleep(0)  # the marker runs: it waits, and writes nothing yet
+            assert inbox.marked == []
+        assert await queue.flush()
+        assert inbox.marked == [1, 2, 3, 4, 5] and inbox.writes == 1
+        await queue.done(Update(6))
+        await queue.close()
+        assert inbox.marked == [1, 2, 3, 4, 5, 6]
 
     async def test_marks_written_together_reach_the_database(self, store) -> None:
         log = UpdateLog(store)

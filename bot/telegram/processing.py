@@ -115,6 +115,11 @@ RETRY_S = 2.0  # between tries of a done mark while the database is away
 RETRY_TRIES = 30
 FLUSH_S = 5.0  # at most, at stop, to write the last marks
 MARK_BATCH = 1000  # done marks in one write at most
+# A mark waits this long for others to go with it: one write per quarter second instead of
+# one per update or two at ten users (each write is a journaled database command and a
+# round of socket calls on both sides: ~7 % of the bot's CPU per location search,
+# bench/README.md §1c). What a crash leaves unmarked is replayed at the next start.
+MARK_DELAY_S = 0.25
 
 
 class InboxQueue(asyncio.Queue[object]):
@@ -131,7 +136,9 @@ class InboxQueue(asyncio.Queue[object]):
         self.inbox: Inbox | None = None
         self._unmarked: set[int] = set()  # handled, the done mark not written yet
         self._marker: asyncio.Task[None] | None = None
+        self._hurry = asyncio.Event()  # flush: write now, without waiting for others
         self.retry_s = RETRY_S
+        self.mark_delay_s = MARK_DELAY_S
 
     async def open(self, inbox: Inbox, bot: Bot) -> int:
         """Attach ``inbox`` and queue its pending updates in update-id order (each user's
@@ -190,9 +197,9 @@ class InboxQueue(asyncio.Queue[object]):
         """The update's handlers ran: queue its done mark.
 
         Marks are written by one background task, one journaled write at a time, each
-        carrying every update that finished meanwhile: the user's next update does not
-        wait for the database, and at 50 busy users one write marks many updates. A crash
-        before the mark is written replays the update at the next start (as a crash
+        carrying every update that finished in the ``mark_delay_s`` before it: the user's
+        next update does not wait for the database, and one write marks many updates. A
+        crash before the mark is written replays the update at the next start (as a crash
         between the reply and the mark always did). If the database is away, the marks
         are retried every ``retry_s`` seconds; what is still unmarked when the bot stops
         is replayed at the next start.
@@ -206,10 +213,14 @@ class InboxQueue(asyncio.Queue[object]):
     async def flush(self) -> bool:
         """Wait (``FLUSH_S`` at most) for the queued marks to be written: True if none is
         left."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(FLUSH_S):
-                while self._unmarked and self._marker is not None and not self._marker.done():
-                    await asyncio.shield(self._marker)
+        self._hurry.set()
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(FLUSH_S):
+                    while self._unmarked and self._marker is not None and not self._marker.done():
+                        await asyncio.shield(self._marker)
+        finally:
+            self._hurry.clear()
         return not self._unmarked
 
     async def close(self) -> None:
@@ -227,6 +238,10 @@ class InboxQueue(asyncio.Queue[object]):
         assert self.inbox is not None
         failures = 0
         while self._unmarked:
+            if self.mark_delay_s > 0 and len(self._unmarked) < MARK_BATCH:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.mark_delay_s):
+                        await self._hurry.wait()
             batch = sorted(self._unmarked)[:MARK_BATCH]
             try:
                 await self.inbox.done(*batch)

@@ -13,7 +13,10 @@ previous reply arrived; latency is from the POST to the reply's
 arrival at the Bot API server.
 
 Flows: ``start`` (/start), ``location`` (a shared location in a populated area, directory of
-``--coops`` cooperatives imported through ``services.importer.import_bytes``), ``form`` (the
+``--coops`` cooperatives imported through ``services.importer.import_bytes``), ``typed``
+(typed searches over that directory, ``bench.search``'s queries in turn: an area, a type or
+a service in an area, names — a very common word, a typo, only common words — and a place
+with a typo; the questions some are answered with count, as a user gets them), ``form`` (the
 name answer of the membership form, users put at the NAME step first), and ``baseline``:
 a minimal python-telegram-bot echo bot behind the same route and Bot API server.
 
@@ -71,6 +74,7 @@ USER_BASE = {
     "location": 3_000_000,
     "form": 4_000_000,
     "start_ratelimited": 5_000_000,
+    "typed": 6_000_000,
 }
 
 
@@ -333,6 +337,17 @@ def flows(
             location={"latitude": lat, "longitude": lon},
         )
 
+    from bench.search import TEXT_QUERIES
+
+    def typed_make(slot: int, n: int) -> dict[str, Any]:
+        _, query = TEXT_QUERIES[(slot * 7 + n) % len(TEXT_QUERIES)]
+        return api.message_update(api.user(USER_BASE["typed"] + slot, "id"), text=query)
+
+    def typed_check(update: dict[str, Any], params: dict[str, Any]) -> bool:
+        # Any answer of the search but the error message ("⚠️ Sorry, something went wrong").
+        text = str(params.get("text", ""))
+        return bool(text) and not text.startswith("⚠️")
+
     # The form: every update is a different user, each at the NAME step (used once).
     assigned: dict[tuple[int, int], int] = {}
 
@@ -374,6 +389,7 @@ def flows(
             lambda u, p: str(p.get("text", "")).startswith("📍"),
             user("location"),
         ),
+        "typed": Flow("typed", typed_make, typed_check, user("typed")),
         "form": Flow("form", form_make, lambda u, p: "NIK" in str(p.get("text", "")), form_user),
     }
 
@@ -541,7 +557,7 @@ async def prepare(
     services = build_services(backend, settings)
     info: dict[str, Any] = {"db": db_name}
     try:
-        if "location" in args.flows or "form" in args.flows:
+        if {"location", "typed", "form"} & set(args.flows):
             log(f"importing {args.coops:,} cooperatives through the importer …")
             rows = directory_rows(services.gazetteer, args.coops)
             info["import"] = await import_directory(services, rows)
@@ -898,6 +914,7 @@ def issue17_targets(results: dict[str, list[LevelResult]]) -> dict[str, Any]:
     for key, flow, goal, users in (
         ("start_ratio", "start", 0.95, (10, 50)),
         ("location_ratio", "location", 0.6, (10, 50)),
+        ("typed_ratio", "typed", 0.6, (10,)),
     ):
         measured = {r.concurrency: ratio(r) for r in results.get(flow, [])}
         measured = {c: (None if v is None else round(v, 3)) for c, v in measured.items()}
@@ -928,7 +945,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--flows",
         default="start,location,form",
-        help="comma-separated: start, location, form (default: all three)",
+        help="comma-separated: start, location, typed, form (default: start, location, form)",
     )
     parser.add_argument(
         "--concurrency",
@@ -1015,7 +1032,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", default="", help="result directory (default bench/results)")
     args = parser.parse_args(argv)
     args.flows = [f.strip() for f in args.flows.split(",") if f.strip()]
-    unknown = set(args.flows) - {"start", "location", "form"}
+    unknown = set(args.flows) - {"start", "location", "typed", "form"}
     if unknown:
         parser.error(f"unknown flows: {', '.join(sorted(unknown))}")
     return args

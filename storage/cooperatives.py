@@ -52,6 +52,8 @@ LIST_PROJECTION = {
 }
 # A write of one of these bumps the listed fields' counter (storage/spatial.py).
 LISTED_FIELDS = frozenset(LIST_PROJECTION)
+# … and of one of these (type and services: ``kinds``) the index's.
+INDEXED_FIELDS = frozenset({"loc", "areas", "name", "name_lower", "name_tokens", "kinds"})
 
 _FIELDS = (
     "name",
@@ -420,18 +422,34 @@ class CooperativeRepository:
         if (
             filt is not None
             and (filt.area_code or filt.type or filt.service)
-            and self._store.spatial_index
-            and await self._store.resolve_geo_mode() == "cells"
+            and await self._indexed()
         ):
             counted = await self.spatial().count(filt)
             if counted is not None:
                 return counted
         return await self._col.count_documents(filter_query(filt))
 
+    async def _indexed(self) -> bool:
+        """Whether this store asks the in-process index first (the embedded engine)."""
+        return bool(self._store.spatial_index) and await self._store.resolve_geo_mode() == "cells"
+
+    async def _records(self, ids: list[ObjectId]) -> list[Cooperative]:
+        """The listed fields of ``ids`` (kept ones first: ``SpatialIndex.listed``), in
+        their order."""
+        found = await self.spatial().listed(ids, self._read_listed)
+        return [to_record(found[oid]) for oid in ids if oid in found]
+
     async def by_tokens(
         self, tokens: Iterable[str], *, filt: CooperativeFilter | None = None, limit: int = 500
     ) -> list[Cooperative]:
-        """Cooperatives whose name has any of ``tokens`` (exact words, from the index)."""
+        """Cooperatives whose name has any of ``tokens`` (exact words): from the
+        in-process index when it is current (the first ``limit`` in id order), else from
+        the database's index."""
+        tokens = set(tokens)
+        if await self._indexed():
+            ids = await self.spatial().with_any_token(tokens, filt, limit)
+            if ids is not None:
+                return await self._records(ids)
         query = filter_query(filt)
         query["name_tokens"] = {"$in": sorted(set(tokens))}
         cursor = self._col.find(query, LIST_PROJECTION).limit(limit)
@@ -451,8 +469,13 @@ class CooperativeRepository:
         Read through the first group's index keys (at most ``limit`` of them; put the
         rarest group first) and checked here for the others: SecantusDB answers a query
         with several conditions on ``name_tokens`` (``$and``, ``$all``) by reading the
-        whole collection (8–12 s at national size, measured)."""
+        whole collection (8–12 s at national size, measured). The in-process index, when
+        it is current, intersects every group's names before the limit."""
         first, *rest = [set(group) for group in groups]
+        if await self._indexed():
+            ids = await self.spatial().with_all_tokens([first, *rest], filt, limit)
+            if ids is not None:
+                return await self._records(ids)
         query = filter_query(filt)
         query["name_tokens"] = {"$in": sorted(first)}
         cursor = self._col.find(query, LIST_PROJECTION).limit(limit)
@@ -467,7 +490,7 @@ class CooperativeRepository:
         index when it is current, else counted on the database's index (a full count of a
         common word reads thousands of index keys: 117 ms for 3,122)."""
         tokens = list(tokens)
-        if self._store.spatial_index and await self._store.resolve_geo_mode() == "cells":
+        if await self._indexed():
             counted = await self.spatial().count_tokens(tokens, limit)
             if counted is not None:
                 return counted
@@ -477,7 +500,12 @@ class CooperativeRepository:
     async def by_name(
         self, name: str, *, filt: CooperativeFilter | None = None, limit: int = 50
     ) -> list[Cooperative]:
-        """Cooperatives whose whole name is ``name`` (case-insensitive; one index key)."""
+        """Cooperatives whose whole name is ``name`` (case-insensitive; one index key, or
+        the in-process index when it is current)."""
+        if await self._indexed():
+            ids = await self.spatial().named(name.casefold(), filt, limit)
+            if ids is not None:
+                return await self._records(ids)
         query = filter_query(filt)
         query["name_lower"] = name.casefold()
         cursor = self._col.find(query, LIST_PROJECTION).limit(limit)
@@ -510,7 +538,7 @@ class CooperativeRepository:
         update = {"$set": fields, "$currentDate": {"updated_at": True}}
         if "type" not in fields and "services" not in fields:
             result = await self._col.update_one({"_id": oid}, update)
-            if {"loc", "areas", "name_tokens"} & set(fields):
+            if INDEXED_FIELDS & set(fields):
                 await self._bump()
             elif LISTED_FIELDS & set(fields):
                 await self._bump(index=False)
@@ -548,7 +576,7 @@ class CooperativeRepository:
         if not ops:
             return 0
         result = await self._col.bulk_write(ops, ordered=False)
-        if any({"areas", "name_tokens"} & set(fields) for fields in fields_by_key.values()):
+        if any(INDEXED_FIELDS & set(fields) for fields in fields_by_key.values()):
             await self._bump()
         elif any(LISTED_FIELDS & set(fields) for fields in fields_by_key.values()):
             await self._bump(index=False)

@@ -56,7 +56,7 @@ VERSION_FRESH_S = 1.0
 # How many cooperatives' listed fields are kept (least recently listed dropped first):
 # ~1.3 KiB each, so ~13 MiB at most.
 LISTED_CACHED = 10_000
-_FIELDS = {"loc": 1, "kinds": 1, "services": 1, "areas": 1, "name_tokens": 1}
+_FIELDS = {"loc": 1, "kinds": 1, "services": 1, "areas": 1, "name_tokens": 1, "name_lower": 1}
 
 
 async def bump(meta: Any, *, index: bool = True) -> None:
@@ -113,6 +113,8 @@ class _Built:
     tree: Any  # cKDTree (untyped)
     by_value: dict[tuple[str, str], np.ndarray]  # ("kinds"|"services"|"areas", value) → rows
     by_token: dict[str, np.ndarray]  # a name word → the rows whose name has it
+    by_name: dict[str, int]  # a lower-cased whole name → its first row
+    same_names: dict[str, list[int]]  # … → every row, for names that several share
 
 
 class SpatialIndex:
@@ -207,6 +209,57 @@ class SpatialIndex:
             return min(int(found[0].size), limit)
         return min(int(np.unique(np.concatenate(found)).size), limit)
 
+    async def with_any_token(
+        self, tokens: Iterable[str], filt: CooperativeFilter | None, limit: int
+    ) -> list[ObjectId] | None:
+        """The ids of names with any of ``tokens`` that ``filt`` allows, the first
+        ``limit`` in id order; None when the index cannot answer now."""
+        built = await self.ready()
+        if built is None:
+            return None
+        found = [built.by_token[t] for t in set(tokens) if t in built.by_token]
+        rows = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int32)
+        return self._ids(built, self._filtered(built, rows, filt), limit)
+
+    async def with_all_tokens(
+        self, groups: Iterable[Iterable[str]], filt: CooperativeFilter | None, limit: int
+    ) -> list[ObjectId] | None:
+        """The ids of names with, for every group, one of its words (that ``filt``
+        allows; the first ``limit`` in id order); None when the index cannot answer now."""
+        built = await self.ready()
+        if built is None:
+            return None
+        rows: np.ndarray | None = None
+        for group in groups:
+            found = [built.by_token[t] for t in set(group) if t in built.by_token]
+            if not found:
+                return []
+            these = np.unique(np.concatenate(found))
+            rows = these if rows is None else np.intersect1d(rows, these, assume_unique=True)
+            if rows.size == 0:
+                return []
+        if rows is None:
+            return []
+        return self._ids(built, self._filtered(built, rows, filt), limit)
+
+    async def named(
+        self, name_lower: str, filt: CooperativeFilter | None, limit: int
+    ) -> list[ObjectId] | None:
+        """The ids of the cooperatives named exactly ``name_lower`` (lower-cased) that
+        ``filt`` allows; None when the index cannot answer now."""
+        built = await self.ready()
+        if built is None:
+            return None
+        rows = built.same_names.get(name_lower)
+        if rows is None:
+            first = built.by_name.get(name_lower)
+            rows = [] if first is None else [first]
+        return self._ids(built, self._filtered(built, np.array(rows, dtype=np.int64), filt), limit)
+
+    @staticmethod
+    def _ids(built: _Built, rows: np.ndarray, limit: int) -> list[ObjectId]:
+        return [built.ids[int(r)] for r in rows[:limit]]
+
     @staticmethod
     def _filtered(built: _Built, rows: np.ndarray, filt: CooperativeFilter | None) -> np.ndarray:
         if filt is None:
@@ -299,6 +352,8 @@ class SpatialIndex:
         lons: list[float] = []
         values: dict[tuple[str, str], list[int]] = {}
         tokens: dict[str, list[int]] = {}
+        by_name: dict[str, int] = {}
+        same_names: dict[str, list[int]] = {}
         cursor = self._col.find({}, _FIELDS).sort("_id", 1).batch_size(5000)
         async for doc in cursor:
             loc = doc.get("loc")
@@ -314,6 +369,11 @@ class SpatialIndex:
                     values.setdefault((field, value), []).append(row)
             for token in set(_strings(doc.get("name_tokens"))):
                 tokens.setdefault(token, []).append(row)
+            name = doc.get("name_lower")
+            if isinstance(name, str):
+                first = by_name.setdefault(name, row)
+                if first != row:
+                    same_names.setdefault(name, [first]).append(row)
         lat_a, lon_a = np.array(lats, dtype=np.float64), np.array(lons, dtype=np.float64)
         tree = cKDTree(unit_vectors(lat_a, lon_a) if ids else np.zeros((0, 3)))
         self._built = _Built(
@@ -324,6 +384,8 @@ class SpatialIndex:
             tree=tree,
             by_value={k: np.array(v, dtype=np.int64) for k, v in values.items()},
             by_token={k: np.array(v, dtype=np.int32) for k, v in tokens.items()},
+            by_name=by_name,
+            same_names=same_names,
         )
         self.builds += 1
         log.info("spatial index built points=%s version=%s", len(ids), version)

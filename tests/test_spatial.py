@@ -160,6 +160,54 @@ class TestNameWords:
             assert await coops.count_tokens(tokens, limit=limit) == expected, tokens
         assert words[common] > 5  # the limit was tested
 
+    async def test_names_read_from_the_index_as_from_the_database(
+        self, services: Services, region: list[dict[str, Any]], store: Store
+    ) -> None:
+        """Typed name searches (any word, every word, a whole name) answered from the
+        index and its kept fields: the same cooperatives as the database's indexes."""
+        coops, index, col = await warmed(services, store)
+        words = Counter(t for row in region for t in set(name_tokens(row["name"])))
+        ranked = [w for w, _ in words.most_common()]
+        common, second, rare = ranked[0], ranked[1], ranked[-1]
+        filters = [None, CooperativeFilter(type="konsumen"), CooperativeFilter(area_code="33.72")]
+
+        async def both(call: Any) -> tuple[Any, Any]:
+            store.spatial_index = False
+            try:
+                by_db = await call()
+            finally:
+                store.spatial_index = True
+            return by_db, await call()
+
+        checked = 0
+        for filt in filters:
+            for tokens in ([common], [rare], [common, rare], ["zzzunknown"], [second, rare]):
+                by_db, by_index = await both(
+                    lambda t=tokens, f=filt: coops.by_tokens(t, filt=f, limit=1000)
+                )
+                assert sorted(c.id for c in by_db) == sorted(c.id for c in by_index), tokens
+                checked += len(by_index)
+            for groups in ([[common], [second]], [[rare, common], [second]], [["zzz"], [rare]]):
+                by_db, by_index = await both(
+                    lambda g=groups, f=filt: coops.by_all_tokens(g, filt=f, limit=1000)
+                )
+                assert sorted(c.id for c in by_db) == sorted(c.id for c in by_index), groups
+            for row in (region[0], region[1], {"name": "Tidak Ada Sama Sekali"}):
+                by_db, by_index = await both(
+                    lambda n=row["name"].upper(), f=filt: coops.by_name(n, filt=f)
+                )
+                assert [c.id for c in by_db] == [c.id for c in by_index]
+                assert [c.name for c in by_db] == [c.name for c in by_index]
+        assert checked > 100
+        # Two cooperatives of one name: both, and a limit keeps the first in id order.
+        twin = {**region[0], "registration_number": "TWIN-1"}
+        await services.importer.import_bytes(csv_bytes([twin]))
+        await warm(coops)
+        by_db, by_index = await both(lambda: coops.by_name(region[0]["name"]))
+        assert len(by_index) == 2 and {c.id for c in by_db} == {c.id for c in by_index}
+        assert len(await coops.by_name(region[0]["name"], limit=1)) == 1
+        assert coops.spatial().builds == 2
+
 
 class TestAreas:
     async def test_counts_and_area_pages_from_the_index(

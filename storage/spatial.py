@@ -111,7 +111,8 @@ class _Built:
     lats: np.ndarray
     lons: np.ndarray
     tree: Any  # cKDTree (untyped)
-    by_value: dict[tuple[str, str], np.ndarray]  # ("kinds"|"services"|"areas", value) → rows
+    # ("kinds"|"services"|"areas", value) → rows; these and by_token's rows are ascending
+    by_value: dict[tuple[str, str], np.ndarray]
     by_token: dict[str, np.ndarray]  # a name word → the rows whose name has it
     by_name: dict[str, int]  # a lower-cased whole name → its first row
     same_names: dict[str, list[int]]  # … → every row, for names that several share
@@ -218,8 +219,7 @@ class SpatialIndex:
         if built is None:
             return None
         found = [built.by_token[t] for t in set(tokens) if t in built.by_token]
-        rows = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int32)
-        return self._ids(built, self._filtered(built, rows, filt), limit)
+        return self._ids(built, self._filtered(built, _union(found), filt), limit)
 
     async def with_all_tokens(
         self, groups: Iterable[Iterable[str]], filt: CooperativeFilter | None, limit: int
@@ -229,17 +229,23 @@ class SpatialIndex:
         built = await self.ready()
         if built is None:
             return None
-        rows: np.ndarray | None = None
-        for group in groups:
-            found = [built.by_token[t] for t in set(group) if t in built.by_token]
-            if not found:
-                return []
-            these = np.unique(np.concatenate(found))
-            rows = these if rows is None else np.intersect1d(rows, these, assume_unique=True)
+        found = [
+            [built.by_token[t] for t in set(group) if t in built.by_token] for group in groups
+        ]
+        if not found or not all(found):
+            return []
+        # The rarest group's names, kept where another group's words are too (each
+        # word's rows are sorted: a binary search, not a set operation over a common word's
+        # thousands of rows).
+        found.sort(key=lambda arrays: sum(a.size for a in arrays))
+        rows = _union(found[0])
+        for arrays in found[1:]:
+            keep = np.zeros(rows.size, dtype=bool)
+            for sorted_rows in arrays:
+                keep |= _member(rows, sorted_rows)
+            rows = rows[keep]
             if rows.size == 0:
                 return []
-        if rows is None:
-            return []
         return self._ids(built, self._filtered(built, rows, filt), limit)
 
     async def named(
@@ -273,7 +279,7 @@ class SpatialIndex:
                 allowed = built.by_value.get((field, value))
                 if allowed is None:
                     return np.empty(0, dtype=np.int64)
-                rows = rows[np.isin(rows, allowed, assume_unique=False)]
+                rows = rows[_member(rows, allowed)]
         return rows
 
     def changed(self) -> None:
@@ -389,6 +395,23 @@ class SpatialIndex:
         )
         self.builds += 1
         log.info("spatial index built points=%s version=%s", len(ids), version)
+
+
+def _union(arrays: list[np.ndarray]) -> np.ndarray:
+    """The rows of any of ``arrays``, sorted and once each."""
+    if not arrays:
+        return np.empty(0, dtype=np.int64)
+    if len(arrays) == 1:
+        return arrays[0]
+    return np.unique(np.concatenate(arrays))
+
+
+def _member(rows: np.ndarray, sorted_rows: np.ndarray) -> np.ndarray:
+    """For each of ``rows``, whether it is in ``sorted_rows`` (ascending)."""
+    if sorted_rows.size == 0:
+        return np.zeros(rows.size, dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_rows, rows), sorted_rows.size - 1)
+    return np.asarray(sorted_rows[at] == rows, dtype=bool)
 
 
 def _strings(value: object) -> Iterable[str]:

@@ -165,7 +165,7 @@ class TestNameWords:
     ) -> None:
         """Typed name searches (any word, every word, a whole name) answered from the
         index and its kept fields: the same cooperatives as the database's indexes."""
-        coops, index, col = await warmed(services, store)
+        coops, _, _ = await warmed(services, store)
         words = Counter(t for row in region for t in set(name_tokens(row["name"])))
         ranked = [w for w, _ in words.most_common()]
         common, second, rare = ranked[0], ranked[1], ranked[-1]

@@ -166,6 +166,10 @@ def _float(raw: str) -> float | None:
         return None
 
 
+# Typos corrected, remembered (each a short list of areas).
+SIMILAR_REMEMBERED = 4096
+
+
 class Gazetteer:
     """Look-ups over the Kemendagri areas; immutable once loaded."""
 
@@ -184,6 +188,11 @@ class Gazetteer:
             for name, codes in self._by_name.items()
             if any(self._by_code[c].level != "village" for c in codes)
         )
+        # The major names an edit distance can reach by length alone, in the same order;
+        # and the answers already given (the data never changes; a typed search asks
+        # for the same words up to three times, ~1 ms each over all 7,897 names).
+        self._names_near_length: dict[tuple[int, int], list[str]] = {}
+        self._similar: dict[str, list[tuple[Region, int]]] = {}
 
     @classmethod
     def from_csv(cls, path: Path) -> Gazetteer:
@@ -241,15 +250,36 @@ class Gazetteer:
         """:meth:`similar`, with how many edits away each area's name is."""
         if len(folded_name) < 4:
             return []
+        known = self._similar.get(folded_name)
+        if known is not None:
+            return list(known)
         max_edits = 1 if len(folded_name) <= 8 else 2
         found: dict[Region, int] = {}
         for name, edits, _ in process.extract(
-            folded_name, self._major_names, scorer=OSA.distance, score_cutoff=max_edits, limit=5
+            folded_name,
+            self._near_length(len(folded_name), max_edits),
+            scorer=OSA.distance,
+            score_cutoff=max_edits,
+            limit=5,
         ):
             for region in self.lookup(name):
                 if region.level != "village" and region not in found:
                     found[region] = int(edits)
-        return sorted(found.items(), key=lambda item: item[1])
+        answer = sorted(found.items(), key=lambda item: item[1])
+        if len(self._similar) >= SIMILAR_REMEMBERED:
+            self._similar.clear()
+        self._similar[folded_name] = answer
+        return list(answer)
+
+    def _near_length(self, length: int, edits: int) -> list[str]:
+        """The major names within ``edits`` of ``length`` characters (an edit changes the
+        length by one at most), in the order of all of them: the same ties as a scan."""
+        key = (length, edits)
+        names = self._names_near_length.get(key)
+        if names is None:
+            names = [n for n in self._major_names if abs(len(n) - length) <= edits]
+            self._names_near_length[key] = names
+        return names
 
     def lineage(self, code: str) -> list[Region]:
         """The area and its ancestors, province first."""

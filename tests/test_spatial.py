@@ -192,10 +192,8 @@ class TestNameWords:
                     lambda g=groups, f=filt: coops.by_all_tokens(g, filt=f, limit=1000)
                 )
                 assert sorted(c.id for c in by_db) == sorted(c.id for c in by_index), groups
-            for row in (region[0], region[1], {"name": "Tidak Ada Sama Sekali"}):
-                by_db, by_index = await both(
-                    lambda n=row["name"].upper(), f=filt: coops.by_name(n, filt=f)
-                )
+            for shouted in (region[0]["name"].upper(), region[1]["name"], "Tidak Ada Sama"):
+                by_db, by_index = await both(lambda n=shouted, f=filt: coops.by_name(n, filt=f))
                 assert [c.id for c in by_db] == [c.id for c in by_index]
                 assert [c.name for c in by_db] == [c.name for c in by_index]
         assert checked > 100

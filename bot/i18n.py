@@ -38,6 +38,13 @@ def _unit(value: float, unit: str, fmt: str, locale: str) -> str:
     return format_unit(value, unit, length="short", format=fmt, locale=locale)
 
 
+@functools.lru_cache(maxsize=4096)
+def _decimal(value: float | int, fmt: str | None, locale: str) -> str:
+    """A number as the locale writes it, remembered (counts repeat: every result list
+    says how many; babel parses the locale and the pattern each time)."""
+    return format_decimal(value, format=fmt, locale=locale)
+
+
 @dataclass(frozen=True)
 class Translator:
     """Translations and formatting for one locale."""
@@ -57,7 +64,7 @@ class Translator:
     # --- formatting ---------------------------------------------------------------------
 
     def number(self, value: float | int, fmt: str | None = None) -> str:
-        return format_decimal(value, format=fmt, locale=self.locale)
+        return _decimal(value, fmt, self.locale)
 
     def money(self, amount: int | float) -> str:
         """Rupiah without cents: "Rp50.000" (id), "Rp50,000" (en)."""

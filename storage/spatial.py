@@ -93,6 +93,12 @@ def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return np.column_stack((np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)))
 
 
+def unit_vector(lat: float, lon: float) -> tuple[float, float, float]:
+    """:func:`unit_vectors` of one point (without numpy's per-call cost)."""
+    phi, lam = math.radians(lat), math.radians(lon)
+    return (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi))
+
+
 def haversine_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
     """``storage.geocells.great_circle_m`` from one point to many (same formula, so the
     same distances and ties as the grid-cell path)."""
@@ -163,7 +169,7 @@ class SpatialIndex:
         else:
             chord = 2 * math.sin(min(math.pi, max_distance_m / MONGO_EARTH_RADIUS_M) / 2)
             # A hair wider than the chord: the exact distance below decides.
-            centre = unit_vectors(np.array([point.lat]), np.array([point.lon]))[0]
+            centre = unit_vector(point.lat, point.lon)
             found = built.tree.query_ball_point(centre, chord * (1 + 1e-9) + 1e-12)
             rows = np.asarray(found, dtype=np.int64)
         rows = self._filtered(built, rows, filt)

@@ -24,7 +24,7 @@ from scipy.spatial import cKDTree
 from bot.services.text import fold
 from storage.geocells import great_circle_m
 from storage.models import Point
-from storage.spatial import unit_vectors
+from storage.spatial import unit_vector, unit_vectors
 
 LEVELS = ("province", "regency", "district", "village")
 EARTH_RADIUS_M = 6_371_008.8
@@ -325,7 +325,7 @@ class Gazetteer:
             lats = np.array([r.lat for r in self._villages])
             lons = np.array([r.lon for r in self._villages])
             self._village_tree = cKDTree(unit_vectors(lats, lons))
-        target = unit_vectors(np.array([point.lat]), np.array([point.lon]))[0]
+        target = unit_vector(point.lat, point.lon)
         _, found = self._village_tree.query(target, k=min(4, len(self._villages)))
         distance, index = min(
             (haversine_m(point, self._villages[int(i)].centroid), int(i))

@@ -391,6 +391,7 @@ async def running(app: BotApplication) -> AsyncIterator[BotApplication]:
         await set_default_commands(app.bot, services.i18n)
         if isinstance(app.update_queue, InboxQueue):  # before any new update is queued
             await app.update_queue.open(services.updates, app.bot)
+            app.update_queue.before_marks.append(services.search.settle)
             stack.push_async_callback(app.update_queue.close)  # after the updates stopped
         await app.start()
         stack.push_async_callback(_stop_updates, app)  # waits for queued and running updates

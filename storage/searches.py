@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 import secrets
 from datetime import UTC, datetime
 
 from storage.batching import GroupCommit, insert_each
 from storage.models import Point, SavedSearch
 from storage.mongo import Document, Store
+
+log = logging.getLogger(__name__)
 
 
 def _record(doc: Document) -> SavedSearch:
@@ -30,7 +34,15 @@ def _record(doc: Document) -> SavedSearch:
 
 
 class SearchRepository:
-    """Reads and writes the ``searches`` collection (expires after a week, TTL index)."""
+    """Reads and writes the ``searches`` collection (expires after a week, TTL index).
+
+    A search is written behind its list: :meth:`save` returns at once and the insert runs
+    in the background (searches saved meanwhile go in one insert), so a result list waits
+    for no write; :meth:`get` finds a search not written yet. :meth:`settle` waits for the
+    writes begun before it: the inbox calls it before it marks updates done
+    (``bot/telegram/processing.py``), so a crash before a list's search is written replays
+    the update — the list is sent again, with buttons that work.
+    """
 
     def __init__(self, store: Store) -> None:
         self._col = store["searches"]
@@ -38,9 +50,12 @@ class SearchRepository:
         self._saving: GroupCommit[Document, None] = GroupCommit(
             functools.partial(insert_each, self._col)
         )
+        self._unwritten: dict[str, Document] = {}
+        self._writes: set[asyncio.Task[None]] = set()
 
     async def save(self, search: SavedSearch) -> SavedSearch:
-        """Store ``search`` under a new short id (fits in 64-byte callback data)."""
+        """Store ``search`` under a new short id (fits in 64-byte callback data); written
+        in the background (:meth:`settle`)."""
         search.id = secrets.token_urlsafe(6)  # 8 characters of A-Z a-z 0-9 _ -
         search.created_at = datetime.now(UTC)
         doc: Document = {
@@ -57,9 +72,27 @@ class SearchRepository:
             "candidates": search.candidates,
             "created_at": search.created_at,
         }
-        await self._saving(doc)
+        self._unwritten[search.id] = doc
+        task = asyncio.create_task(self._write(doc), name="save-search")
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
         return search
 
+    async def _write(self, doc: Document) -> None:
+        try:
+            await self._saving(doc)
+        except Exception as exc:  # the list's buttons will say it expired
+            log.warning("saved search not written error=%s", type(exc).__name__)
+        finally:
+            self._unwritten.pop(doc["_id"], None)
+
+    async def settle(self) -> None:
+        """Wait for the searches saved so far to be written (or to have failed)."""
+        if self._writes:
+            await asyncio.gather(*list(self._writes), return_exceptions=True)
+
     async def get(self, search_id: str) -> SavedSearch | None:
-        doc = await self._col.find_one({"_id": search_id})
+        doc = self._unwritten.get(search_id)
+        if doc is None:
+            doc = await self._col.find_one({"_id": search_id})
         return _record(doc) if doc else None

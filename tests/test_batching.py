@@ -88,3 +88,28 @@ async def test_searches_saved_together_are_each_found(store: Store) -> None:
         found = await repo.get(search.id)
         assert found is not None and found.user_id == search.user_id
         assert found.point is not None and found.point.lon == pytest.approx(110.4 + search.user_id)
+    await repo.settle()
+    assert await store["searches"].count_documents({}) == 20
+
+
+async def test_a_search_is_written_behind_its_list_and_found_before(
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``save`` does not wait for the write; ``get`` finds the search meanwhile; ``settle``
+    waits for it; a write that fails is logged (without the search) and forgotten."""
+    repo = SearchRepository(store)
+    search = await repo.save(SavedSearch(id="", user_id=5, kind="area", area_code="34.04"))
+    assert search.id in repo._unwritten  # returned before the write ran
+    found = await repo.get(search.id)
+    assert found is not None and found.area_code == "34.04"
+    await repo.settle()
+    assert repo._unwritten == {}
+    assert (await store["searches"].find_one({"_id": search.id}))["user_id"] == 5
+    # The same id again (a key already taken): the write fails, the caller never knew.
+    monkeypatch.setattr("storage.searches.secrets.token_urlsafe", lambda n: search.id)
+    clash = await repo.save(SavedSearch(id="", user_id=6, kind="area", area_code="12.71"))
+    await repo.settle()
+    assert "saved search not written error=DuplicateKeyError" in caplog.text
+    assert "12.71" not in caplog.text
+    kept = await repo.get(clash.id)
+    assert kept is not None and kept.user_id == 5

@@ -335,6 +335,26 @@ class TestDoneMarks:
         await queue.close()
         assert inbox.marked == [1, 2, 3, 4, 5, 6]
 
+    async def test_background_writes_settle_before_marks(self) -> None:
+        """A saved search written behind its list lands before its update is marked done:
+        a crash in between replays the update rather than leave dead buttons."""
+        events: list[str] = []
+
+        class Inbox(RefusingInbox):
+            async def done(self, *update_ids: int) -> None:
+                events.append(f"marked {list(update_ids)}")
+
+        async def settle() -> None:
+            await asyncio.sleep(0)
+            events.append("settled")
+
+        queue = InboxQueue()
+        queue.inbox = Inbox()
+        queue.before_marks.append(settle)
+        await queue.done(Update(1))
+        assert await queue.flush()
+        assert events == ["settled", "marked [1]"]
+
     async def test_marks_written_together_reach_the_database(self, store) -> None:
         log = UpdateLog(store)
         for n in (31, 32, 33):

@@ -65,6 +65,8 @@ class Services:
     geocoder: Geocoder | None = None  # an online geocoder the search service uses, if any
 
     async def close(self) -> None:
-        """Close the clients the services opened (the store is the backend's)."""
+        """Close the clients the services opened (the store is the backend's), after the
+        searches saved in the background are written."""
+        await self.search.settle()
         if self.geocoder is not None:
             await self.geocoder.close()

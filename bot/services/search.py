@@ -290,6 +290,10 @@ class SearchService:
             replace(search, kind=kind, area_code=search.candidates[index], candidates=[])
         )
 
+    async def settle(self) -> None:
+        """Wait for the searches saved so far (written in the background) to be written."""
+        await self.searches.settle()
+
     async def get_saved(self, search_id: str) -> SavedSearch | None:
         return await self.searches.get(search_id)
 

@@ -139,6 +139,10 @@ class InboxQueue(asyncio.Queue[object]):
         self._hurry = asyncio.Event()  # flush: write now, without waiting for others
         self.retry_s = RETRY_S
         self.mark_delay_s = MARK_DELAY_S
+        # Writes an update's handlers left running in the background (the saved searches
+        # behind a result list): each is awaited before marks are written, so an update is
+        # never marked done before what it wrote is (a crash replays it instead).
+        self.before_marks: list[Callable[[], Awaitable[None]]] = []
 
     async def open(self, inbox: Inbox, bot: Bot) -> int:
         """Attach ``inbox`` and queue its pending updates in update-id order (each user's
@@ -243,6 +247,8 @@ class InboxQueue(asyncio.Queue[object]):
                     async with asyncio.timeout(self.mark_delay_s):
                         await self._hurry.wait()
             batch = sorted(self._unmarked)[:MARK_BATCH]
+            for settle in self.before_marks:
+                await settle()
             try:
                 await self.inbox.done(*batch)
             except Exception as exc:

@@ -282,9 +282,9 @@ class CooperativeRepository:
         """Cooperatives nearest to ``point`` first, with their distance in metres (the
         fields of a result list)."""
         if await self._store.resolve_geo_mode() == "cells":
-            ranked = await self._ranked(point, max_distance_m, filt)
-            if ranked is not None:
-                return await self._fetch_ranked(ranked[skip : skip + limit])
+            found = await self._ranked_page(point, max_distance_m, filt, skip, limit)
+            if found is not None:
+                return await self._fetch_ranked(found[1])
         geo: Document = {
             "near": _point_doc(point),
             "distanceField": "dist",
@@ -307,9 +307,9 @@ class CooperativeRepository:
     ) -> int:
         """How many cooperatives lie within ``max_distance_m`` of ``point``."""
         if await self._store.resolve_geo_mode() == "cells":
-            ranked = await self._ranked(point, max_distance_m, filt)
-            if ranked is not None:
-                return len(ranked)
+            found = await self._ranked_page(point, max_distance_m, filt, 0, 0)
+            if found is not None:
+                return found[0]
         query = filter_query(filt)
         query["loc"] = {
             "$geoWithin": {
@@ -331,9 +331,9 @@ class CooperativeRepository:
         page of them, nearest first (with grid cells or the in-process index, both from
         one ranking of the candidates)."""
         if await self._store.resolve_geo_mode() == "cells":
-            ranked = await self._ranked(point, max_distance_m, filt)
-            if ranked is not None:
-                return len(ranked), await self._fetch_ranked(ranked[skip : skip + limit])
+            found = await self._ranked_page(point, max_distance_m, filt, skip, limit)
+            if found is not None:
+                return found[0], await self._fetch_ranked(found[1])
         if max_distance_m is None:
             total = await self.count(filt)
         else:
@@ -344,16 +344,25 @@ class CooperativeRepository:
             point, max_distance_m=max_distance_m, filt=filt, skip=skip, limit=limit
         )
 
-    async def _ranked(
-        self, point: Point, max_distance_m: float | None, filt: CooperativeFilter | None
-    ) -> list[tuple[float, ObjectId]] | None:
-        """(distance, id) nearest first: from the in-process index when it is current,
-        else through the grid cells; None when neither can narrow the search."""
+    async def _ranked_page(
+        self,
+        point: Point,
+        max_distance_m: float | None,
+        filt: CooperativeFilter | None,
+        skip: int,
+        limit: int,
+    ) -> tuple[int, list[tuple[float, ObjectId]]] | None:
+        """How many match and (distance, id) of one page of them, nearest first: from the
+        in-process index when it is current, else through the grid cells; None when
+        neither can narrow the search."""
         if self._store.spatial_index:
-            ranked = await self.spatial().ranked(point, max_distance_m, filt)
-            if ranked is not None:
-                return ranked
-        return await self._ranked_by_cells(point, max_distance_m, filt)
+            found = await self.spatial().ranked_page(point, max_distance_m, filt, skip, limit)
+            if found is not None:
+                return found
+        ranked = await self._ranked_by_cells(point, max_distance_m, filt)
+        if ranked is None:
+            return None
+        return len(ranked), ranked[skip : skip + limit]
 
     async def _bump(self, *, index: bool = True) -> None:
         """The directory changed: every process's index rebuilds before answering (this

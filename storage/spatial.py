@@ -159,6 +159,20 @@ class SpatialIndex:
         """(distance, id) of every match, nearest first (within ``max_distance_m``, or in
         the filter's area when it is None); None when the index cannot answer now (not
         built from the current directory, or nothing narrows an unbounded search)."""
+        found = await self.ranked_page(point, max_distance_m, filt)
+        return None if found is None else found[1]
+
+    async def ranked_page(
+        self,
+        point: Point,
+        max_distance_m: float | None,
+        filt: CooperativeFilter | None,
+        skip: int = 0,
+        limit: int | None = None,
+    ) -> tuple[int, list[tuple[float, ObjectId]]] | None:
+        """How many match (as :meth:`ranked`) and (distance, id) of ``limit`` of them from
+        ``skip`` on (all when ``limit`` is None): only the page is ordered and named, not
+        the hundreds a city's circle holds."""
         built = await self.ready()
         if built is None:
             return None
@@ -174,13 +188,22 @@ class SpatialIndex:
             rows = np.asarray(found, dtype=np.int64)
         rows = self._filtered(built, rows, filt)
         if rows.size == 0:
-            return []
+            return 0, []
         dist = haversine_m(point.lat, point.lon, built.lats[rows], built.lons[rows])
         if max_distance_m is not None:
             keep = dist <= max_distance_m
             rows, dist = rows[keep], dist[keep]
-        order = np.lexsort((rows, dist))
-        return [(float(dist[i]), built.ids[int(rows[i])]) for i in order]
+        total = int(rows.size)
+        end = total if limit is None else min(total, skip + max(0, limit))
+        if skip >= end:
+            return total, []
+        if end < total:
+            # Only what can be among the first ``end``: every point up to the end-th
+            # smallest distance (ties included, ordered by id below).
+            near = dist <= np.partition(dist, end - 1)[end - 1]
+            rows, dist = rows[near], dist[near]
+        order = np.lexsort((rows, dist))[skip:end]
+        return total, [(float(dist[i]), built.ids[int(rows[i])]) for i in order]
 
     async def count(self, filt: CooperativeFilter) -> int | None:
         """How many cooperatives ``filt`` allows (type, service, area: an area's list is

@@ -107,6 +107,28 @@ class TestSameAnswers:
         assert [c.id for c in cells] == [c.id for c in index]
         assert coops.spatial().builds == builds  # nothing changed: never rebuilt
 
+    async def test_a_page_is_the_slice_of_the_whole_ranking(
+        self, services: Services, region: list[dict[str, Any]], store: Store
+    ) -> None:
+        """Only the page is ordered (``ranked_page``): the same total and the same slice as
+        ordering every match, ties at the page's edge included."""
+        _, index, _ = await warmed(services, store)
+        rng = random.Random(5)
+        twins = [{**region[0], "registration_number": f"TIE-{i}"} for i in range(4)]
+        await services.importer.import_bytes(csv_bytes(twins))  # four at one place
+        await index.warm()
+        tie = Point(float(region[0]["latitude"]), float(region[0]["longitude"]))
+        points = [tie] + [
+            Point(SOLO.lat + rng.uniform(-0.2, 0.2), SOLO.lon + rng.uniform(-0.2, 0.2))
+            for _ in range(30)
+        ]
+        for point in points:
+            for radius in (1_000, 10_000, 60_000):
+                whole = await index.ranked(point, radius, None)
+                for skip, limit in ((0, 5), (0, 1), (2, 3), (5, 5), (10, 5), (400, 5), (0, 0)):
+                    found = await index.ranked_page(point, radius, None, skip, limit)
+                    assert found == (len(whole), whole[skip : skip + limit])
+
     async def test_a_point_on_the_radius_and_ties(self, services: Services, store: Store) -> None:
         # Two cooperatives at the very same place and one exactly 1 km away.
         north = 1_000 / 6_378_100.0 * 180 / 3.141592653589793

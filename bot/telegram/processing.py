@@ -115,11 +115,13 @@ RETRY_S = 2.0  # between tries of a done mark while the database is away
 RETRY_TRIES = 30
 FLUSH_S = 5.0  # at most, at stop, to write the last marks
 MARK_BATCH = 1000  # done marks in one write at most
-# A mark waits this long for others to go with it: one write per quarter second instead of
-# one per update or two at ten users (each write is a journaled database command and a
-# round of socket calls on both sides: ~7 % of the bot's CPU per location search,
-# bench/README.md §1c). What a crash leaves unmarked is replayed at the next start.
-MARK_DELAY_S = 0.25
+# A mark waits this long for others to go with it: one write per 50 ms instead of one per
+# update or two at ten users (each write is a journaled database command and a round of
+# socket calls on both sides: ~7 % of the bot's CPU per location search). Longer (0.25 s)
+# made each write big enough to hold the embedded engine's other commands back: /start's
+# p95 at ten users went from 35 to 100 ms (bench/README.md §1c). What a crash leaves
+# unmarked is replayed at the next start.
+MARK_DELAY_S = 0.05
 
 
 class InboxQueue(asyncio.Queue[object]):

@@ -258,6 +258,7 @@ def build_services(
             platform=platform,
             ledger=b.ledger,
             proofs=proofs,
+            searches=b.searches,
         ),
         claims=claims,
         board=board,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bson import ObjectId
@@ -22,6 +24,8 @@ from bot.services.crypto import Vault, load_or_create_key
 from bot.services.keys import rotate
 from storage.applications import ApplicationRepository
 from storage.keys import KeyRepository
+from storage.models import Point
+from storage.searches import SearchRepository
 from storage.state import StateRepository
 from tests.conftest import Chat, texts
 from tests.factories import import_rows, present
@@ -148,6 +152,36 @@ class TestErasure:
         # And the bot's memory of the user is gone too: a new /kartu shows nothing.
         calls = await chat.send("/kartu", user_id=USER, language="en")
         assert "no memberships yet" in texts(calls)[0]
+
+    async def test_a_search_written_late_does_not_outlive_the_erasure(
+        self, services: Services, coops, store
+    ) -> None:
+        """A result list's search is written just after the list; an erasure meanwhile
+        waits for that write, so the search (a location) is deleted with the rest."""
+        repo = services.search.searches
+        assert isinstance(repo, SearchRepository)
+        gate, settling = asyncio.Event(), asyncio.Event()
+        write, settle = repo._saving, repo.settle
+
+        async def held(doc: Any) -> None:
+            await gate.wait()
+            await write(doc)
+
+        async def noticed() -> None:
+            settling.set()
+            await settle()
+
+        repo._saving = held  # type: ignore[assignment]
+        repo.settle = noticed  # type: ignore[method-assign]
+        await services.search.near(USER, Point(-7.78, 110.38))
+        erasing = asyncio.create_task(services.privacy.erase(USER))
+        waiting = asyncio.create_task(settling.wait())
+        await asyncio.wait([erasing, waiting], return_when=asyncio.FIRST_COMPLETED)
+        gate.set()  # the write lands now: before the erasure's delete, or after it
+        await erasing
+        waiting.cancel()
+        await settle()
+        assert await store["searches"].count_documents({"user_id": USER}) == 0
 
     async def test_cancel_keeps_data(self, chat: Chat, services: Services, coops) -> None:
         await fill(chat, coops["KK-2"], user_id=USER, nik=NIK, name=NAME)

@@ -23,7 +23,7 @@ from bot.services.membership import MembershipService
 from bot.services.personal import APPLICATION_FIELDS
 from bot.services.platform import PlatformService
 from bot.services.proofs import ProofService
-from storage.base import Admins, Cooperatives, Ledger, Privacy, Users
+from storage.base import Admins, Cooperatives, Ledger, Privacy, Searches, Users
 
 # What erasure and retention remove from an application: its personal values (sealed, and
 # in clear if written before sealing), the NIK's lookup hash and which key made it.
@@ -54,6 +54,7 @@ class PrivacyService:
         platform: PlatformService | None = None,
         ledger: Ledger | None = None,
         proofs: ProofService | None = None,
+        searches: Searches | None = None,
     ) -> None:
         self.ledger = ledger
         self.proofs = proofs
@@ -67,6 +68,7 @@ class PrivacyService:
         self.coops = coops
         self.users = users
         self.retention_days = retention_days
+        self.searches = searches
 
     async def export(self, user_id: int) -> dict[str, Any]:
         """Everything stored about the user, NIK included (for the user's own eyes)."""
@@ -191,6 +193,9 @@ class PrivacyService:
             await self.proofs.erase(user_id)
         for coop_id in await self.admins.coops_of(user_id):
             await self.board.revoke(coop_id, user_id, actor=user_id, how="erasure")
+        if self.searches is not None:
+            # A list's search is written just after the list: none may land after this.
+            await self.searches.settle()
         await self.repo.erase_user(user_id)
         if self.platform is not None:
             await self.platform.forget(user_id)

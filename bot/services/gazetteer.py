@@ -166,7 +166,7 @@ def _float(raw: str) -> float | None:
         return None
 
 
-# Typos corrected, remembered (each a short list of areas).
+# Typos corrected and place labels, remembered (each a short list of areas, a string).
 SIMILAR_REMEMBERED = 4096
 
 
@@ -193,6 +193,7 @@ class Gazetteer:
         # for the same words up to three times, ~1 ms each over all 7,897 names).
         self._names_near_length: dict[tuple[int, int], list[str]] = {}
         self._similar: dict[str, list[tuple[Region, int]]] = {}
+        self._labels: dict[tuple[str, int], str] = {}
 
     @classmethod
     def from_csv(cls, path: Path) -> Gazetteer:
@@ -336,14 +337,20 @@ class Gazetteer:
         return self._villages[index], distance
 
     def label(self, code: str, *, depth: int = 2) -> str:
-        """A readable place name: the area and up to ``depth`` ancestors, smallest first."""
+        """A readable place name: the area and up to ``depth`` ancestors, smallest first
+        (remembered: every location search and typed list names places)."""
+        key = (code, depth)
+        known = self._labels.get(key)
+        if known is not None:
+            return known
         chain = self.lineage(code)
         if not chain:
             return code
-        parts = []
-        for region in reversed(chain[-(depth + 1) :]):
-            parts.append(display_name(region))
-        return ", ".join(parts)
+        label = ", ".join(display_name(r) for r in reversed(chain[-(depth + 1) :]))
+        if len(self._labels) >= SIMILAR_REMEMBERED:
+            self._labels.clear()
+        self._labels[key] = label
+        return label
 
 
 def display_name(region: Region) -> str:

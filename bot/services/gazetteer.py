@@ -21,7 +21,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from scipy.spatial import cKDTree
 
-from bot.services.text import fold
+from bot.services.text import fold, near_length
 from storage.geocells import great_circle_m
 from storage.models import Point
 from storage.spatial import unit_vector, unit_vectors
@@ -258,7 +258,8 @@ class Gazetteer:
         found: dict[Region, int] = {}
         for name, edits, _ in process.extract(
             folded_name,
-            self._near_length(len(folded_name), max_edits),
+            # In the order of all names: the same ties as a scan of them.
+            near_length(self._major_names, len(folded_name), max_edits, self._names_near_length),
             scorer=OSA.distance,
             score_cutoff=max_edits,
             limit=5,
@@ -271,16 +272,6 @@ class Gazetteer:
             self._similar.clear()
         self._similar[folded_name] = answer
         return list(answer)
-
-    def _near_length(self, length: int, edits: int) -> list[str]:
-        """The major names within ``edits`` of ``length`` characters (an edit changes the
-        length by one at most), in the order of all of them: the same ties as a scan."""
-        key = (length, edits)
-        names = self._names_near_length.get(key)
-        if names is None:
-            names = [n for n in self._major_names if abs(len(n) - length) <= edits]
-            self._names_near_length[key] = names
-        return names
 
     def lineage(self, code: str) -> list[Region]:
         """The area and its ancestors, province first."""

@@ -23,7 +23,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.services.query import STOPWORDS
-from bot.services.text import words
+from bot.services.text import near_length, words
 from storage.base import Cooperatives
 from storage.models import Cooperative, CooperativeFilter
 
@@ -90,15 +90,9 @@ class NameIndex:
         self._loaded_at = time.monotonic()
 
     def _near_length(self, length: int, edits: int) -> list[str]:
-        """The words ``edits`` edits can reach by length alone: an edit changes the length
-        by at most one, so the others cannot match, and comparing the whole vocabulary
-        took 70–90 ms a word at national size (46,813 words)."""
-        key = (length, edits)
-        found = self._by_length.get(key)
-        if found is None:
-            found = [w for w in self._vocab if abs(len(w) - length) <= edits]
-            self._by_length[key] = found
-        return found
+        """The vocabulary words ``edits`` edits can reach by length alone (comparing the
+        whole vocabulary took 70–90 ms a word at national size: 46,813 words)."""
+        return near_length(self._vocab, length, edits, self._by_length)
 
     async def _frequencies(self, variants: list[dict[str, float]]) -> list[int]:
         """For each query word, how many names have one of its variants (up to COMMON + 1;

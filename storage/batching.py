@@ -30,10 +30,17 @@ class GroupCommit(Generic[T, R]):
     """
 
     def __init__(
-        self, write: Callable[[list[T]], Awaitable[Sequence[R | Exception]]], limit: int = 500
+        self,
+        write: Callable[[list[T]], Awaitable[Sequence[R | Exception]]],
+        limit: int = 500,
+        *,
+        gather_s: float = 0.0,
     ) -> None:
         self._write = write
         self._limit = limit
+        # Before each write, wait this long for more items (writes nobody waits for in
+        # their turn: the saved searches behind result lists).
+        self._gather_s = gather_s
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -47,6 +54,8 @@ class GroupCommit(Generic[T, R]):
 
     async def _drain(self) -> None:
         while self._waiting:
+            if self._gather_s > 0 and len(self._waiting) < self._limit:
+                await asyncio.sleep(self._gather_s)
             batch = self._waiting[: self._limit]
             del self._waiting[: self._limit]
             results: Sequence[R | Exception]

@@ -113,3 +113,21 @@ async def test_a_search_is_written_behind_its_list_and_found_before(
     assert "12.71" not in caplog.text
     kept = await repo.get(clash.id)
     assert kept is not None and kept.user_id == 5
+
+
+async def test_items_gathered_for_a_while_go_in_one_write() -> None:
+    """With ``gather_s``, items arriving one by one within it share a write (the saved
+    searches: nobody waits for them in their turn)."""
+    batches: list[list[int]] = []
+
+    async def write(items: list[int]) -> Sequence[int | Exception]:
+        batches.append(items)
+        return items
+
+    commit: GroupCommit[int, int] = GroupCommit(write, gather_s=0.05)
+    waits = []
+    for n in range(5):
+        waits.append(asyncio.ensure_future(commit(n)))
+        await asyncio.sleep(0)  # one by one, each a turn of the loop apart
+    assert await asyncio.gather(*waits) == [0, 1, 2, 3, 4]
+    assert batches == [[0, 1, 2, 3, 4]]

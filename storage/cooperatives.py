@@ -407,11 +407,7 @@ class CooperativeRepository:
         in this process while no listed field changes: ``SpatialIndex.listed``)."""
         if not ranked:
             return []
-        ids = [oid for _, oid in ranked]
-        if self._store.spatial_index:
-            found = await self.spatial().listed(ids, self._read_listed)
-        else:
-            found = {doc["_id"]: doc async for doc in self._read_listed(ids)}
+        found = await self._listed_docs([oid for _, oid in ranked])
         out = []
         for dist, oid in ranked:
             doc = found.get(oid)
@@ -420,6 +416,13 @@ class CooperativeRepository:
                 record.distance_m = dist
                 out.append(record)
         return out
+
+    async def _listed_docs(self, ids: list[ObjectId]) -> dict[ObjectId, Document]:
+        """The listed fields of ``ids`` by id: kept ones first (``SpatialIndex.listed``)
+        where this store keeps them, else read."""
+        if self._store.spatial_index:
+            return await self.spatial().listed(ids, self._read_listed)
+        return {doc["_id"]: doc async for doc in self._read_listed(ids)}
 
     async def _read_listed(self, ids: list[ObjectId]) -> AsyncIterator[Document]:
         async for doc in self._col.find({"_id": {"$in": ids}}, LIST_PROJECTION):
@@ -445,7 +448,7 @@ class CooperativeRepository:
     async def _records(self, ids: list[ObjectId]) -> list[Cooperative]:
         """The listed fields of ``ids`` (kept ones first: ``SpatialIndex.listed``), in
         their order."""
-        found = await self.spatial().listed(ids, self._read_listed)
+        found = await self._listed_docs(ids)
         return [to_record(found[oid]) for oid in ids if oid in found]
 
     async def by_tokens(

@@ -57,7 +57,7 @@ from bot.services.search import SearchService
 from bot.services.sla import SlaService
 from bot.services.updates import UpdateService
 from bot.services.users import UserService
-from bot.telegram.processing import FloodGuard, InboxQueue, PerUserProcessor
+from bot.telegram.processing import FloodGuard, InboxQueue, KeptFirst, PerUserProcessor
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.sender import HttpSender, make_sender
 from handlers.broadcast.header import Dresser
@@ -343,16 +343,20 @@ def build_application(
         .persistence(MongoPersistence(backend.sealed_states))
     )
     if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+        calls, polls = request, request
     else:  # real Telegram: aiohttp, a third of httpx's CPU per call (bot/telegram/request.py)
-        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(1))
+        calls, polls = AiohttpRequest(), AiohttpRequest(1)
+    if live:  # handlers start while their update is being kept: their calls wait for it
+        calls = KeptFirst(calls)
+    builder = builder.request(calls).get_updates_request(polls)
     if not with_updater:
         builder = builder.updater(None)
     if rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
     if live:
         inbox = InboxQueue()
-        builder = builder.update_queue(inbox).concurrent_updates(PerUserProcessor(256, inbox.done))
+        processor = PerUserProcessor(256, inbox.done, inbox.keeping)
+        builder = builder.update_queue(inbox).concurrent_updates(processor)
     app = builder.build()
     assert isinstance(app, BotApplication)
     bot_data: BotData = app.bot_data

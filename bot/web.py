@@ -5,7 +5,7 @@ to the webhook route, in order: the secret header is compared in constant time (
 before the body is read); the whole body is read, however it arrives (split writes,
 chunked), within ``MAX_BODY`` (413) and ``HTTP_BODY_TIMEOUT`` (408), uncompressed (415);
 it is parsed and screened (400 for what is not an update the bot can take:
-``bot.telegram.processing.screen``); an update with nobody to answer is accepted and
+``bot.telegram.screen.screen``); an update with nobody to answer is accepted and
 ignored (200, one log line); any other is written to the inbox and only then answered
 200 (503 if the database cannot take it, so Telegram retries; 200 without handling it
 again if the inbox already has its id).
@@ -36,7 +36,8 @@ from telegram.ext import Application
 
 from bot.app import BotApplication, running
 from bot.config import Settings
-from bot.telegram.processing import InboxQueue, Malformed, ignored, screen
+from bot.telegram.processing import InboxQueue
+from bot.telegram.screen import Malformed, ignored, screen
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
+from bot.telegram.processing import NotKept
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,9 @@ async def on_error(update: object, context: BotContext) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
     if isinstance(error, Forbidden):
         log.info("user blocked the bot update_id=%s", update_id)
+        return
+    if isinstance(error, NotKept):  # the 503 already told Telegram to deliver it again
+        log.info("update not kept, nothing sent update_id=%s", update_id)
         return
     services = context.bot_data.services
     outage = services is not None and error is not None and services.health.unavailable(error)

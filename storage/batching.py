@@ -45,12 +45,17 @@ class GroupCommit(Generic[T, R]):
         self._writer: asyncio.Task[None] | None = None
 
     async def __call__(self, item: T) -> R:
+        return await self.submit(item)
+
+    def submit(self, item: T) -> asyncio.Future[R]:
+        """Queue ``item`` for the next write: the future of its result (the inbox's
+        handlers start while their update is being written)."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
         writer = self._writer
         if writer is None or writer.done() or writer.get_loop() is not future.get_loop():
             self._writer = asyncio.create_task(self._drain(), name="group-commit")
-        return await future
+        return future
 
     async def _drain(self) -> None:
         while self._waiting:

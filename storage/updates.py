@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 from pymongo.write_concern import WriteConcern
 
@@ -89,6 +89,11 @@ class UpdateLog:
                 "$unset": {"body": "", "key": "", "pending": ""},
             },
         )
+
+    async def newest(self) -> int | None:
+        """The highest update id kept, pending or done (None: the inbox is empty)."""
+        doc = await self._col.find_one({}, {"_id": 1}, sort=[("_id", DESCENDING)])
+        return None if doc is None else int(doc["_id"])
 
     async def pending(self) -> list[InboxEntry]:
         """Every entry not done, oldest update first; each read counts as one attempt."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from pymongo.errors import AutoReconnect
 from telegram import Update
 
@@ -220,6 +222,12 @@ class InProcessPolling(PollingApi):
         return await super().do_request(url, method, request_data, **kw)
 
 
+def kept_at_once() -> asyncio.Future[bool]:
+    future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    future.set_result(True)
+    return future
+
+
 class FlakyInbox:
     """The inbox, with the database away for the first ``failures`` writes."""
 
@@ -233,11 +241,22 @@ class FlakyInbox:
             raise AutoReconnect("database away")
         return await self.inner.receive(update_id, key, body)
 
+    async def keep(self, update_id: int, key: int | None, body: str) -> asyncio.Future[bool]:
+        if self.failures:  # the write fails after the handlers started
+            self.failures -= 1
+            failed: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            failed.set_exception(AutoReconnect("database away"))
+            return failed
+        return await self.inner.keep(update_id, key, body)
+
     async def done(self, *update_ids: int) -> None:
         await self.inner.done(*update_ids)
 
     async def pending(self) -> Any:
         return await self.inner.pending()
+
+    async def newest(self) -> int | None:
+        return await self.inner.newest()
 
 
 class RefusingInbox:
@@ -250,6 +269,12 @@ class RefusingInbox:
 
     async def receive(self, update_id: int, key: int | None, body: str) -> bool:
         return True
+
+    async def keep(self, update_id: int, key: int | None, body: str) -> asyncio.Future[bool]:
+        return kept_at_once()
+
+    async def newest(self) -> int | None:
+        return None
 
     async def done(self, *update_ids: int) -> None:
         if self.refusals:
@@ -303,6 +328,14 @@ class TestDoneMarks:
             async def receive(self, update_id: int, key: int | None, body: str) -> bool:
                 return True
 
+            async def keep(
+                self, update_id: int, key: int | None, body: str
+            ) -> asyncio.Future[bool]:
+                return kept_at_once()
+
+            async def newest(self) -> int | None:
+                return None
+
             async def done(self, *update_ids: int) -> None:
                 writes.append(update_ids)
                 for _ in range(3):  # a write takes a few turns of the event loop
@@ -319,6 +352,38 @@ class TestDoneMarks:
         assert sorted(written) == list(range(1, 51))  # each once
         assert len(writes) <= 3, writes
         assert queue._unmarked == set()
+
+    async def test_an_update_handled_before_its_write_is_marked_after_it(self) -> None:
+        """Its handlers may finish first (nothing to send): the mark waits for the write
+        (a mark before it would find nothing, and the write would then leave the update
+        pending, to be replayed); a write that failed is not marked at all."""
+        inbox = RefusingInbox()
+        writes: dict[int, asyncio.Future[bool]] = {}
+
+        async def keep(update_id: int, key: int | None, body: str) -> asyncio.Future[bool]:
+            writes[update_id] = asyncio.get_running_loop().create_future()
+            return writes[update_id]
+
+        inbox.keep = keep  # type: ignore[method-assign]
+        queue = InboxQueue()
+        queue.inbox = inbox
+        queue.mark_delay_s = 0
+        api = LocalBotApi()
+        updates = [Update.de_json(command(api, 600 + n, "/help"), None) for n in range(2)]
+        accepted = [asyncio.create_task(queue.accept(u, "{}")) for u in updates]
+        await asyncio.sleep(0)
+        for u in updates:
+            assert queue.keeping(u) is not None
+            await queue.done(u)  # handled, not written yet
+        assert await queue.flush() and inbox.marked == []
+        writes[updates[0].update_id].set_result(True)
+        writes[updates[1].update_id].set_exception(AutoReconnect("database away"))
+        assert await accepted[0] is True
+        with pytest.raises(AutoReconnect):
+            await accepted[1]
+        assert await queue.flush()
+        assert inbox.marked == [updates[0].update_id]
+        await queue.close()
 
     async def test_a_mark_waits_for_the_next_ones_and_a_flush_does_not_wait(self) -> None:
         """Updates finishing one by one (ten users, not fifty at once) still share a write:
@@ -394,6 +459,147 @@ class TestPolling:
         for user in users:
             assert len(await replies(api, user, 2, timeout=0)) == 1, user
         assert "inbox unavailable, update not confirmed" in caplog.text
+
+
+class HeldInbox:
+    """The inbox, each new update's write held until the test lets it go or fails it."""
+
+    def __init__(self, inner: UpdateService) -> None:
+        self.inner = inner
+        self.gates: dict[int, asyncio.Future[None]] = {}
+
+    def gate(self, update_id: int) -> asyncio.Future[None]:
+        return self.gates.setdefault(update_id, asyncio.get_running_loop().create_future())
+
+    async def receive(self, update_id: int, key: int | None, body: str) -> bool:
+        return await (await self.keep(update_id, key, body))
+
+    async def keep(self, update_id: int, key: int | None, body: str) -> asyncio.Future[bool]:
+        gate = self.gate(update_id)
+
+        async def write() -> bool:
+            await gate
+            return await self.inner.receive(update_id, key, body)
+
+        return asyncio.ensure_future(write())
+
+    async def done(self, *update_ids: int) -> None:
+        await self.inner.done(*update_ids)
+
+    async def pending(self) -> Any:
+        return await self.inner.pending()
+
+    async def newest(self) -> int | None:
+        return await self.inner.newest()
+
+
+async def handling(app: Any, user_id: int, within: float = 5.0) -> None:
+    """Wait until ``user_id``'s update is in its handlers."""
+    deadline = time.monotonic() + within
+    while user_id not in app.update_processor._locks:
+        assert time.monotonic() < deadline, "the update was not handled"
+        await asyncio.sleep(0.01)
+
+
+async def handled(app: Any, within: float = 5.0) -> None:
+    """Wait until no update is in its handlers."""
+    deadline = time.monotonic() + within
+    while app.update_processor._locks:
+        assert time.monotonic() < deadline, "an update is still being handled"
+        await asyncio.sleep(0.01)
+
+
+class TestHandledWhileKept:
+    """A new update's handlers start while the inbox writes it (the write is off the
+    reply's path); nothing they send leaves before the write, and the update is
+    acknowledged, and later marked done, only once it is kept."""
+
+    async def test_handlers_start_before_the_write_and_send_after_it(
+        self, settings: Settings, backend: Backend, services: Services, store
+    ) -> None:
+        api = LocalBotApi()
+        app = live_app(settings, backend, services, api)
+        async with running(app):
+            queue = app.update_queue
+            assert isinstance(queue, InboxQueue)
+            inbox = HeldInbox(services.updates)
+            queue.inbox = inbox
+            data = command(api, 501, "/start")
+            accepted = asyncio.create_task(
+                queue.accept(Update.de_json(data, app.bot), json.dumps(data))
+            )
+            await handling(app, 501)  # its handlers run ...
+            await asyncio.sleep(0.1)
+            assert not api.calls_of("sendMessage")  # ... and wait to send
+            assert not accepted.done()  # not acknowledged
+            assert await store["inbox"].find_one({"_id": data["update_id"]}) is None
+            inbox.gate(data["update_id"]).set_result(None)
+            assert await accepted is True
+            assert (await replies(api, 501, 1))[0].startswith("👋 Welcome")
+            await settled(store)  # marked done once written
+            entry = await store["inbox"].find_one({"_id": data["update_id"]})
+            assert entry is not None and "done_at" in entry
+
+    async def test_a_failed_write_sends_nothing_and_its_redelivery_is_answered_once(
+        self, settings: Settings, backend: Backend, services: Services, store, caplog
+    ) -> None:
+        caplog.set_level(logging.INFO)
+        api = LocalBotApi()
+        app = live_app(settings, backend, services, api)
+        async with running(app):
+            queue = app.update_queue
+            assert isinstance(queue, InboxQueue)
+            inbox = HeldInbox(services.updates)
+            queue.inbox = inbox
+            data = command(api, 502, "/help")
+            accepted = asyncio.create_task(
+                queue.accept(Update.de_json(data, app.bot), json.dumps(data))
+            )
+            await handling(app, 502)
+            inbox.gate(data["update_id"]).set_exception(AutoReconnect("database away"))
+            with pytest.raises(AutoReconnect):  # not acknowledged
+                await accepted
+            await handled(app)
+            await asyncio.sleep(0.1)
+            assert not await replies(api, 502, 1, timeout=0)  # not even an apology
+            assert await store["inbox"].find_one({"_id": data["update_id"]}) is None
+            # Telegram delivers it again: written first this time, then answered.
+            inbox.gates[data["update_id"]] = opened = asyncio.get_running_loop().create_future()
+            opened.set_result(None)
+            assert await queue.accept(Update.de_json(data, app.bot), json.dumps(data))
+            assert len(await replies(api, 502, 1)) == 1
+            await settled(store)
+            await handled(app)
+        assert len(await replies(api, 502, 2, timeout=0)) == 1
+        assert "update not kept, nothing sent" in caplog.text
+        assert "Traceback" not in caplog.text
+
+    async def test_redelivery_while_the_first_write_is_held_is_dropped(
+        self, settings: Settings, backend: Backend, services: Services, store
+    ) -> None:
+        api = LocalBotApi()
+        app = live_app(settings, backend, services, api)
+        async with running(app):
+            queue = app.update_queue
+            assert isinstance(queue, InboxQueue)
+            inbox = HeldInbox(services.updates)
+            queue.inbox = inbox
+            data = command(api, 503, "/help")
+            first = asyncio.create_task(
+                queue.accept(Update.de_json(data, app.bot), json.dumps(data))
+            )
+            await handling(app, 503)
+            again = asyncio.create_task(  # Telegram gave up waiting and sent it again
+                queue.accept(Update.de_json(data, app.bot), json.dumps(data))
+            )
+            await asyncio.sleep(0.05)
+            inbox.gate(data["update_id"]).set_result(None)
+            # One of the two writes keeps it (either may land first), and only that one's
+            # handling may send: one answer.
+            assert sorted([await first, await again]) == [False, True]
+            await settled(store)
+            await handled(app)
+        assert len(await replies(api, 503, 2, timeout=0.3)) == 1
 
 
 # -- kill -9 ---------------------------------------------------------------------------------

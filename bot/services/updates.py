@@ -11,6 +11,7 @@ update unreadable; an update with no person behind it (a channel post) with the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ class Inbox(Protocol):
     ) -> list[bool | Exception]: ...
     async def done(self, *update_ids: int) -> None: ...
     async def pending(self) -> list[InboxEntry]: ...
+    async def newest(self) -> int | None: ...
 
 
 class Sealer(Protocol):
@@ -89,7 +91,21 @@ class UpdateService:
 
         Raises whatever the database raises: then the update must not be acknowledged.
         """
-        return await self._receiving((update_id, key, await self._seal(key, body)))
+        return await (await self.keep(update_id, key, body))
+
+    async def keep(self, update_id: int, key: int | None, body: str) -> asyncio.Future[bool]:
+        """Seal the update now and start writing it: the future of :meth:`receive`'s answer.
+
+        The webhook starts the update's handlers meanwhile (nothing they send leaves before
+        the answer, ``bot/telegram/processing.py``); sealed first, so that an erasure among
+        those handlers cannot come before the seal and leave a new key behind.
+        """
+        return self._receiving.submit((update_id, key, await self._seal(key, body)))
+
+    async def newest(self) -> int | None:
+        """The highest update id the inbox holds (a redelivery of what came before a
+        restart has an id no higher than this)."""
+        return await self.log.newest()
 
     async def done(self, *update_ids: int) -> None:
         """These updates' handlers ran: they will not be replayed (one write for all)."""

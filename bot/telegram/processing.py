@@ -1,5 +1,5 @@
-"""How updates flow: checked, kept in the inbox, in parallel across users and in order per
-user, marked done; flood control.
+"""How updates flow: kept in the inbox, in parallel across users and in order per user,
+marked done; flood control.
 
 python-telegram-bot's ConversationHandler expects one conversation's updates in order.
 :class:`PerUserProcessor` runs different users' updates concurrently and each user's
@@ -8,8 +8,8 @@ strictly one after another, so one slow user never blocks the others.
 Live delivery (webhook, polling) goes through :class:`InboxQueue`: an update is written to
 the inbox (``bot/services/updates.py``) before Telegram is told it arrived, marked done by
 the processor once its handlers ran, and replayed at the next start if a crash came
-between. :func:`screen` and :func:`ignored` keep out what python-telegram-bot or the
-handlers would choke on.
+between (a new update's handlers start while it is being written, :class:`Keeping`).
+What may enter at all is decided first (``bot/telegram/screen.py``).
 """
 
 from __future__ import annotations
@@ -18,15 +18,20 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from telegram import Bot, Update
-from telegram.error import NetworkError
+from telegram._utils.types import ODVInput
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import BaseUpdateProcessor
+from telegram.request import BaseRequest, RequestData
+
+from bot.telegram.screen import ignored
 
 log = logging.getLogger(__name__)
 
@@ -41,40 +46,152 @@ def update_key(update: object) -> int | None:
     return None
 
 
+# -- handled while being kept ------------------------------------------------------------
+
+
+@dataclass(slots=True, eq=False)
+class Keeping:
+    """An update whose handlers run while the inbox is still writing it.
+
+    ``stored`` is the inbox's answer (True: kept; False: it was there already; an
+    exception: not kept). ``active`` while the update's handlers run: a task they leave
+    behind (a job, a timer) is not held to it afterwards.
+    """
+
+    stored: asyncio.Future[bool]
+    active: bool = True
+
+    def kept(self) -> bool:
+        """The inbox has it, written by this delivery (only call once ``stored`` is done)."""
+        return (
+            not self.stored.cancelled()
+            and self.stored.exception() is None
+            and self.stored.result() is True
+        )
+
+
+KEEPING: ContextVar[Keeping | None] = ContextVar("keeping", default=None)
+
+
+class NotKept(TelegramError):
+    """Nothing is sent for an update the inbox did not keep.
+
+    Its handlers started while it was being written (:meth:`InboxQueue.accept`); the
+    write failed (the webhook answered 503, Telegram delivers it again) or found it there
+    already (another process has it). The error handler stays silent about it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("the update was not kept: nothing is sent for it")
+
+
+async def wait_kept() -> None:
+    """Before anything goes to Telegram for the update being handled: wait until the inbox
+    has it; :class:`NotKept` if it will not."""
+    keeping = KEEPING.get()
+    if keeping is None or not keeping.active:
+        return
+    if not keeping.stored.done():
+        with contextlib.suppress(Exception):
+            await asyncio.shield(keeping.stored)
+    if not keeping.kept():
+        raise NotKept
+
+
+class KeptFirst(BaseRequest):
+    """The Bot API client of live delivery: each call waits for its update to be kept.
+
+    An update's handlers run while the inbox writes it; what they send waits here for the
+    write, so a reply never leaves for an update Telegram may deliver again (the 503 of a
+    failed write). Calls outside an update's handlers (polling, broadcasts, jobs) pass.
+    """
+
+    def __init__(self, inner: BaseRequest) -> None:
+        self.inner = inner
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self.inner.read_timeout
+
+    async def initialize(self) -> None:
+        await self.inner.initialize()
+
+    async def shutdown(self) -> None:
+        await self.inner.shutdown()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """See :meth:`BaseRequest.do_request`."""
+        await wait_kept()
+        return await self.inner.do_request(
+            url,
+            method,
+            request_data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+        )
+
+
 class PerUserProcessor(BaseUpdateProcessor):
     """Concurrent across users (up to ``max_concurrent_updates``), sequential per user.
 
     ``on_done`` runs after an update's handlers, still in the user's turn: the inbox
     queues its done mark there (written in the background, see :meth:`InboxQueue.done`).
+    ``keeping`` gives the inbox's write of an update its handlers start before the write
+    is done (:class:`Keeping`); they run with it in :data:`KEEPING`.
     """
 
     def __init__(
         self,
         max_concurrent_updates: int = 256,
         on_done: Callable[[object], Awaitable[None]] | None = None,
+        keeping: Callable[[object], Keeping | None] | None = None,
     ) -> None:
         super().__init__(max_concurrent_updates)
         self.on_done = on_done
+        self.keeping = keeping
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = defaultdict(int)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = update_key(update)
         if key is None:
-            await coroutine
+            await self._handle(update, coroutine)
             await self._done(update)
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] += 1
         try:
             async with lock:
-                await coroutine  # handler errors went to the error handler, not here
+                await self._handle(update, coroutine)  # errors went to the error handler
                 await self._done(update)
         finally:
             self._users[key] -= 1
             if self._users[key] == 0:  # nobody else waits: forget the lock
                 del self._users[key]
                 self._locks.pop(key, None)
+
+    async def _handle(self, update: object, coroutine: Awaitable[Any]) -> None:
+        keeping = self.keeping(update) if self.keeping is not None else None
+        if keeping is None:
+            await coroutine
+            return
+        token = KEEPING.set(keeping)  # this update's own task: its handlers see it
+        try:
+            await coroutine
+        finally:
+            keeping.active = False
+            KEEPING.reset(token)
 
     async def _done(self, update: object) -> None:
         if self.on_done is not None:
@@ -98,8 +215,10 @@ class Inbox(Protocol):
     """What :class:`InboxQueue` needs of ``bot.services.updates.UpdateService``."""
 
     async def receive(self, update_id: int, key: int | None, body: str) -> bool: ...
+    async def keep(self, update_id: int, key: int | None, body: str) -> asyncio.Future[bool]: ...
     async def done(self, *update_ids: int) -> None: ...
     async def pending(self) -> Sequence[PendingUpdate]: ...
+    async def newest(self) -> int | None: ...
 
 
 class InboxUnavailable(NetworkError):
@@ -122,6 +241,9 @@ MARK_BATCH = 1000  # done marks in one write at most
 # p95 at ten users went from 35 to 100 ms (bench/README.md §1c). What a crash leaves
 # unmarked is replayed at the next start.
 MARK_DELAY_S = 0.05
+# Update ids this process took, to know a possible redelivery without the database (written
+# before it is handled); forgotten ones and what the inbox held at start count as such.
+SEEN_LIMIT = 100_000
 
 
 class InboxQueue(asyncio.Queue[object]):
@@ -131,11 +253,20 @@ class InboxQueue(asyncio.Queue[object]):
     (polling) calls :meth:`put` for each fetched update before it confirms the offset, so
     polling goes through the inbox as well. :func:`bot.app.running` attaches the inbox and
     replays what a crash left (:meth:`open`) before new updates flow.
+
+    A new update's handlers start while the inbox writes it; it is acknowledged once the
+    write is done, and what its handlers send waits for that too (:class:`KeptFirst`).
+    An update that may be a redelivery (its id taken by this process already, or no
+    higher than the inbox's newest at start) is written first and handled only if new.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.inbox: Inbox | None = None
+        self._seen: dict[int, None] = {}  # ids taken by this process, oldest first
+        self._floor = -1  # ids up to this one may be redeliveries of what the inbox has
+        self._keeping: dict[int, Keeping] = {}  # being written, handlers started
+        self._writing: set[asyncio.Future[bool]] = set()
         self._unmarked: set[int] = set()  # handled, the done mark not written yet
         self._marker: asyncio.Task[None] | None = None
         self._hurry = asyncio.Event()  # flush: write now, without waiting for others
@@ -150,6 +281,8 @@ class InboxQueue(asyncio.Queue[object]):
         """Attach ``inbox`` and queue its pending updates in update-id order (each user's
         in order): the number replayed."""
         self.inbox = inbox
+        newest = await inbox.newest()
+        self._floor = max(self._floor, -1 if newest is None else newest)
         replayed = 0
         for entry in await inbox.pending():
             try:
@@ -169,14 +302,49 @@ class InboxQueue(asyncio.Queue[object]):
         return replayed
 
     async def accept(self, update: Update, body: str) -> bool:
-        """Keep ``update`` (its JSON: ``body``) and queue it; False, and not queued, for a
-        redelivery. Raises what the database raised: then do not acknowledge it."""
-        if self.inbox is not None and not await self.inbox.receive(
-            update.update_id, update_key(update), body
-        ):
-            return False
+        """Keep ``update`` (its JSON: ``body``) and queue it; False for a redelivery.
+        Raises what the database raised: then do not acknowledge it.
+
+        A new update is queued while it is being written (what its handlers send waits
+        for the write, :class:`KeptFirst`), one that may be a redelivery only once the
+        write found it new (else it is not queued)."""
+        if self.inbox is None:
+            self.put_nowait(update)
+            return True
+        update_id, key = update.update_id, update_key(update)
+        if update_id <= self._floor or update_id in self._seen:
+            if not await self.inbox.receive(update_id, key, body):
+                return False
+            self.put_nowait(update)
+            return True
+        self._take(update_id)
+        try:
+            stored = await self.inbox.keep(update_id, key, body)
+        except Exception:
+            self._seen.pop(update_id, None)
+            raise
+        self._writing.add(stored)
+        stored.add_done_callback(self._writing.discard)
+        self._keeping[update_id] = Keeping(stored)
         self.put_nowait(update)
-        return True
+        try:
+            return await asyncio.shield(stored)
+        except Exception:
+            self._seen.pop(update_id, None)  # its redelivery is new: handled then
+            raise
+
+    def _take(self, update_id: int) -> None:
+        self._seen[update_id] = None
+        while len(self._seen) > SEEN_LIMIT:
+            oldest = next(iter(self._seen))
+            del self._seen[oldest]
+            self._floor = max(self._floor, oldest)
+
+    def keeping(self, update: object) -> Keeping | None:
+        """The write of ``update`` if its handlers start before the write is done."""
+        if not isinstance(update, Update):
+            return None
+        return self._keeping.get(update.update_id)
 
     async def put(self, item: object) -> None:
         """Polling: python-telegram-bot confirms the offset only after this returns."""
@@ -212,7 +380,24 @@ class InboxQueue(asyncio.Queue[object]):
         """
         if self.inbox is None or not isinstance(update, Update):
             return
-        self._unmarked.add(update.update_id)
+        keeping = self._keeping.pop(update.update_id, None)
+        if keeping is not None:  # handled while being written: marked once written
+            update_id = update.update_id
+
+            def mark_if_kept(_: object) -> None:
+                # Not kept: nothing to mark (its redelivery is handled and marked then).
+                if keeping.kept():
+                    self._queue_mark(update_id)
+
+            if keeping.stored.done():
+                mark_if_kept(None)
+            else:
+                keeping.stored.add_done_callback(mark_if_kept)
+            return
+        self._queue_mark(update.update_id)
+
+    def _queue_mark(self, update_id: int) -> None:
+        self._unmarked.add(update_id)
         if self._marker is None or self._marker.done():
             self._marker = asyncio.create_task(self._mark(), name="inbox-marks")
 
@@ -232,6 +417,10 @@ class InboxQueue(asyncio.Queue[object]):
     async def close(self) -> None:
         """Write the marks still queued (a few seconds at most), then stop; what is still
         unmarked is replayed at the next start."""
+        if self._writing:  # updates handled while being written: their marks follow
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(FLUSH_S):
+                    await asyncio.gather(*self._writing, return_exceptions=True)
         if self._unmarked and self.inbox is not None:
             await self.flush()
         if self._marker is not None:
@@ -270,184 +459,6 @@ class InboxQueue(asyncio.Queue[object]):
             else:
                 failures = 0
                 self._unmarked.difference_update(batch)
-
-
-# -- what enters the flow ----------------------------------------------------------------
-
-MAX_DEPTH = 32  # Telegram's updates nest about ten levels deep
-INT_LIMIT = 2**63  # MongoDB's integers are 64-bit; Telegram's ids fit in 52 bits
-UPDATE_ID_LIMIT = 2**53
-
-Spec = Any  # a type, a dict of fields ("?name": optional), or a one-element list
-
-NUMBER = (int, float)
-USER: dict[str, Spec] = {
-    "id": int,
-    "is_bot": bool,
-    "first_name": str,
-    "?last_name": str,
-    "?username": str,
-    "?language_code": str,
-}
-CHAT: dict[str, Spec] = {
-    "id": int,
-    "type": str,
-    "?title": str,
-    "?username": str,
-    "?first_name": str,
-    "?last_name": str,
-}
-ENTITY: dict[str, Spec] = {
-    "type": str,
-    "offset": int,
-    "length": int,
-    "?url": str,
-    "?user": USER,
-    "?language": str,
-    "?custom_emoji_id": str,
-}
-LOCATION: dict[str, Spec] = {"latitude": NUMBER, "longitude": NUMBER}
-FILE: dict[str, Spec] = {"file_id": str, "file_unique_id": str, "?file_size": int}
-MESSAGE_FIELDS: dict[str, Spec] = {
-    "message_id": int,
-    "date": int,
-    "chat": CHAT,
-    "?from": USER,
-    "?sender_chat": CHAT,
-    "?via_bot": USER,
-    "?message_thread_id": int,
-    "?edit_date": int,
-    "?media_group_id": str,
-    "?text": str,
-    "?caption": str,
-    "?entities": [ENTITY],
-    "?caption_entities": [ENTITY],
-    "?location": LOCATION,
-    "?venue": {"location": LOCATION, "title": str, "address": str},
-    "?contact": {"phone_number": str, "first_name": str, "?user_id": int, "?vcard": str},
-    "?document": {**FILE, "?file_name": str, "?mime_type": str},
-    "?photo": [{**FILE, "width": int, "height": int}],
-}
-MESSAGE: dict[str, Spec] = {
-    **MESSAGE_FIELDS,
-    "?reply_to_message": MESSAGE_FIELDS,
-    "?pinned_message": MESSAGE_FIELDS,
-}
-KINDS: dict[str, dict[str, Spec]] = {
-    "message": MESSAGE,
-    "edited_message": MESSAGE,
-    "callback_query": {
-        "id": str,
-        "from": USER,
-        "chat_instance": str,
-        "?message": MESSAGE,  # or an inaccessible one: chat, message_id and date 0
-        "?inline_message_id": str,
-        "?data": str,
-        "?game_short_name": str,
-    },
-    "inline_query": {
-        "id": str,
-        "from": USER,
-        "query": str,
-        "offset": str,
-        "?chat_type": str,
-        "?location": LOCATION,
-    },
-}
-
-
-class Malformed(ValueError):
-    """Not an update the bot can take (the webhook answers 400)."""
-
-
-def screen(data: object) -> None:
-    """Refuse what python-telegram-bot, MongoDB or the handlers would choke on.
-
-    Values anywhere: nesting at most ``MAX_DEPTH``, integers that fit MongoDB's 64 bits,
-    finite numbers, text that is valid Unicode (no lone surrogates). The update: an object
-    with an ``update_id`` in Telegram's range, and for the kinds the bot handles, the
-    fields it reads with the types the Bot API documents (extra fields are fine).
-    Raises :class:`Malformed` with a short reason that names no value.
-    """
-    _check_values(data)
-    if not isinstance(data, dict):
-        raise Malformed("not an object")
-    update_id = data.get("update_id")
-    if not isinstance(update_id, int) or isinstance(update_id, bool):
-        raise Malformed("update_id")
-    if not 0 <= update_id < UPDATE_ID_LIMIT:
-        raise Malformed("update_id out of range")
-    for kind, spec in KINDS.items():
-        if kind in data:
-            _check(data[kind], spec, kind)
-
-
-def _check_values(data: object) -> None:
-    stack: list[tuple[object, int]] = [(data, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            if depth >= MAX_DEPTH:
-                raise Malformed("nested too deeply")
-            for key, item in value.items():
-                _check_text(key)
-                stack.append((item, depth + 1))
-        elif isinstance(value, list):
-            if depth >= MAX_DEPTH:
-                raise Malformed("nested too deeply")
-            stack.extend((item, depth + 1) for item in value)
-        elif isinstance(value, str):
-            _check_text(value)
-        elif isinstance(value, bool) or value is None:
-            continue
-        elif isinstance(value, int):
-            if not -INT_LIMIT <= value < INT_LIMIT:
-                raise Malformed("integer out of range")
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise Malformed("number out of range")
-
-
-def _check_text(text: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise Malformed("invalid text") from None
-
-
-def _check(value: object, spec: Spec, where: str) -> None:
-    if isinstance(spec, dict):
-        if not isinstance(value, dict):
-            raise Malformed(f"{where}: not an object")
-        for name, field_spec in spec.items():
-            optional = name.startswith("?")
-            name = name.lstrip("?")
-            if name not in value or (optional and value[name] is None):
-                if optional:
-                    continue
-                raise Malformed(f"{where}.{name} missing")
-            _check(value[name], field_spec, f"{where}.{name}")
-    elif isinstance(spec, list):
-        if not isinstance(value, list):
-            raise Malformed(f"{where}: not a list")
-        for item in value:
-            _check(item, spec[0], where)
-    elif spec is bool:
-        if not isinstance(value, bool):
-            raise Malformed(f"{where}: not a boolean")
-    elif isinstance(value, bool) or not isinstance(value, spec):
-        raise Malformed(f"{where}: wrong type")
-
-
-def ignored(update: Update) -> str | None:
-    """Why a well-formed update is accepted but not handled, or None to handle it.
-
-    Every feature answers a person: an update without one (a message with no sender, as
-    in a channel; an update of no kind the bot knows) is dropped here, with one log line,
-    instead of failing in a handler.
-    """
-    if update.effective_user is None:
-        return "no sender"
-    return None
 
 
 class FloodGuard:

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 # 20 ms instead of one per search or two at ten users (the inbox's done marks wait 50 ms,
 # after these writes).
 SAVE_GATHER_S = 0.02
+QUESTIONS_KEPT = 10_000  # open questions kept before the unanswered ones are dropped
 
 
 def _record(doc: Document) -> SavedSearch:
@@ -58,6 +59,11 @@ class SearchRepository:
         )
         self._unwritten: dict[str, Document] = {}
         self._writes: set[asyncio.Task[None]] = set()
+        # Each user's open question ("where should I look?"), kept here between the
+        # question and its answer; read once from the collection after a restart.
+        self._questions: dict[int, SavedSearch] = {}
+        self._questions_read = False
+        self._reading = asyncio.Lock()
 
     async def save(self, search: SavedSearch) -> SavedSearch:
         """Store ``search`` under a new short id (fits in 64-byte callback data); written
@@ -102,3 +108,72 @@ class SearchRepository:
         if doc is None:
             doc = await self._col.find_one({"_id": search_id})
         return _record(doc) if doc else None
+
+    # -- open questions: a query answered with "where should I look?" waits for the answer
+
+    async def ask(self, search: SavedSearch, since: datetime) -> SavedSearch:
+        """Keep ``search`` (kind ``question``: its filter and name words) as its user's
+        open question until :meth:`take_question`; saved like any search (written behind,
+        settled before the inbox marks the update done), so a restart keeps it."""
+        await self._read_questions(since)
+        saved = await self.save(search)
+        self._questions[search.user_id] = saved
+        if len(self._questions) > QUESTIONS_KEPT:  # the unanswered, once in a while
+            self._questions = {
+                user: q
+                for user, q in self._questions.items()
+                if q.created_at is not None and q.created_at > since
+            }
+        return saved
+
+    async def take_question(self, user_id: int, since: datetime) -> SavedSearch | None:
+        """The user's open question asked after ``since``, answered now (once)."""
+        await self._read_questions(since)
+        question = self._questions.pop(user_id, None)
+        if question is None or question.created_at is None or question.created_at <= since:
+            return None
+        return question
+
+    def forget(self, user_id: int) -> None:
+        """Drop what is kept of the user here (erasure; the collection is erased apart)."""
+        self._questions.pop(user_id, None)
+
+    async def _read_questions(self, since: datetime) -> None:
+        """After a start: the questions asked after ``since`` not followed by another search
+        of the same user (a later search is what answered it)."""
+        if self._questions_read:
+            return
+        async with self._reading:
+            if self._questions_read:
+                return
+            latest: dict[int, SavedSearch] = {}
+            async for doc in self._col.find({"kind": "question", "created_at": {"$gt": since}}):
+                question = _record(doc)
+                known = latest.get(question.user_id)
+                if known is None or _later(question, known):
+                    latest[question.user_id] = question
+            if latest:
+                answered = self._col.find(
+                    {
+                        "user_id": {"$in": list(latest)},
+                        "kind": {"$ne": "question"},
+                        "created_at": {"$gt": since},
+                    },
+                    {"user_id": 1, "created_at": 1},
+                )
+                async for doc in answered:
+                    asked = latest.get(int(doc.get("user_id", 0)))
+                    if asked is not None and doc["created_at"] >= _aware(asked):
+                        del latest[asked.user_id]
+            for user_id, question in latest.items():
+                self._questions.setdefault(user_id, question)
+            self._questions_read = True
+
+
+def _aware(search: SavedSearch) -> datetime:
+    created = search.created_at or datetime.min.replace(tzinfo=UTC)
+    return created if created.tzinfo else created.replace(tzinfo=UTC)
+
+
+def _later(a: SavedSearch, b: SavedSearch) -> bool:
+    return _aware(a) > _aware(b)

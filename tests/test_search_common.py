@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,9 +17,10 @@ import pytest_asyncio
 from bot.app import Backend, Services
 from bot.config import Settings
 from bot.services.gazetteer import Gazetteer
-from bot.services.search import NAME_CAP, NoResults, ResultPage
+from bot.services.search import NAME_CAP, QUESTION_TTL_S, NoResults, ResultPage
 from storage.models import Point
 from storage.mongo import Store
+from storage.searches import SearchRepository
 from tests.conftest import Chat
 from tests.factories import csv_bytes, services_over, settings_for, shared_database
 from tests.test_search_examples import asks_where, is_results, sent
@@ -139,6 +142,60 @@ class TestService:
         distances = [c.distance_m for c in outcome.items]
         assert all(d is not None for d in distances)
         assert distances == sorted(d or 0.0 for d in distances)
+
+
+class TestOpenQuestion:
+    """The question "where should I look?" waits for its answer in memory and in the saved
+    searches (written behind, like a list's search): a restart keeps it, the answer uses it
+    once, an erasure drops it."""
+
+    async def test_a_restart_keeps_the_question_and_it_is_answered_once(
+        self, direct: Services, backend: Backend, uid: int
+    ) -> None:
+        outcome = await direct.search.text(uid, "Sejahtera")
+        assert isinstance(outcome, NoResults) and outcome.reason == "need_location"
+        await direct.search.ask_where(uid, outcome)
+        await direct.search.settle()
+        restarted = replace(direct.search, searches=SearchRepository(backend.store))
+        assert await restarted.answer_to_where(uid) == (None, None, ["sejahtera"])
+        assert await restarted.answer_to_where(uid) == (None, None, [])  # once
+
+    async def test_a_question_answered_before_a_restart_stays_answered(
+        self, direct: Services, backend: Backend, uid: int
+    ) -> None:
+        outcome = await direct.search.text(uid, "Sejahtera")
+        assert isinstance(outcome, NoResults)
+        await direct.search.ask_where(uid, outcome)
+        type_, service, terms = await direct.search.answer_to_where(uid)
+        answer = await direct.search.text(uid, "Sleman", type=type_, service=service, terms=terms)
+        assert isinstance(answer, ResultPage) and answer.total == PER_REGENCY + 1
+        await direct.search.settle()
+        restarted = replace(direct.search, searches=SearchRepository(backend.store))
+        assert await restarted.answer_to_where(uid) == (None, None, [])
+
+    async def test_an_old_question_is_forgotten(
+        self, direct: Services, backend: Backend, uid: int
+    ) -> None:
+        outcome = await direct.search.text(uid, "Sejahtera")
+        assert isinstance(outcome, NoResults)
+        await direct.search.ask_where(uid, outcome)
+        await direct.search.settle()
+        later = datetime.now(UTC) + timedelta(seconds=QUESTION_TTL_S)
+        assert await direct.search.searches.take_question(uid, later) is None
+        restarted = SearchRepository(backend.store)
+        assert await restarted.take_question(uid, later) is None
+
+    async def test_erasure_drops_the_open_question(
+        self, direct: Services, backend: Backend, uid: int
+    ) -> None:
+        outcome = await direct.search.text(uid, "Sejahtera")
+        assert isinstance(outcome, NoResults)
+        await direct.search.ask_where(uid, outcome)  # not written yet: the erasure waits
+        await direct.privacy.erase(uid)
+        assert await direct.search.answer_to_where(uid) == (None, None, [])
+        assert await backend.store["searches"].count_documents({"user_id": uid}) == 0
+        restarted = replace(direct.search, searches=SearchRepository(backend.store))
+        assert await restarted.answer_to_where(uid) == (None, None, [])
 
 
 class TestChat:

@@ -196,6 +196,7 @@ class PrivacyService:
         if self.searches is not None:
             # A list's search is written just after the list: none may land after this.
             await self.searches.settle()
+            self.searches.forget(user_id)  # an open "where should I look?" with it
         await self.repo.erase_user(user_id)
         if self.platform is not None:
             await self.platform.forget(user_id)

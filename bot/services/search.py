@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 from bot.services.gazetteer import Gazetteer, Region, haversine_m, in_indonesia_bounds
 from bot.services.geocode import Geocoder
@@ -26,6 +27,9 @@ RADII_KM = (5.0, 25.0, 100.0)
 MAX_QUERY_LENGTH = 100
 INLINE_LIMIT = 50
 MAX_PLACE_OPTIONS = 8
+# The answer to "where should I look?" (a typed place, a shared location) is taken as one
+# within this time; later, it is a new search.
+QUESTION_TTL_S = 15 * 60
 NAME_CANDIDATES = 500
 # Every word typed in more names than this, and no place or location: the words narrow
 # nothing ("Koperasi Sejahtera"), so the bot asks where rather than read them all.
@@ -289,6 +293,35 @@ class SearchService:
         return await self._start(
             replace(search, kind=kind, area_code=search.candidates[index], candidates=[])
         )
+
+    async def ask_where(self, user_id: int, outcome: NoResults) -> None:
+        """``outcome`` asked the user where to look ("apotek", "Koperasi Sejahtera"): keep
+        its filter (and name words) for the answer, a typed place or a shared location,
+        within ``QUESTION_TTL_S``."""
+        parsed = outcome.parsed
+        if outcome.reason != "need_location" or parsed is None:
+            return
+        question = SavedSearch(
+            id="",
+            user_id=user_id,
+            kind="question",
+            type=parsed.type,
+            service=parsed.service,
+            terms=list(parsed.terms) if outcome.count else [],
+            query=outcome.query,
+        )
+        await self.searches.ask(question, self._questions_since())
+
+    async def answer_to_where(self, user_id: int) -> tuple[str | None, str | None, list[str]]:
+        """The type, service and name words the user's open question promised (used once;
+        nothing if there is none or it is older than ``QUESTION_TTL_S``)."""
+        question = await self.searches.take_question(user_id, self._questions_since())
+        if question is None:
+            return None, None, []
+        return question.type, question.service, list(question.terms)
+
+    def _questions_since(self) -> datetime:
+        return datetime.now(UTC) - timedelta(seconds=QUESTION_TTL_S)
 
     async def settle(self) -> None:
         """Wait for the searches saved so far (written in the background) to be written."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from html import escape
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -28,12 +27,6 @@ from handlers.keyboards import main_keyboard_in
 from handlers.search.keyboards import filter_keyboard, place_choice_keyboard, results_keyboard
 from handlers.search.texts import no_results_text, results_text
 from storage.models import Point
-
-# The filter (and the name words) of a query answered with "where should I look?" ("apotek",
-# "Koperasi Sejahtera"), kept for the answer: the next typed place or shared location, within
-# a few minutes.
-PENDING = "search_filter"
-PENDING_TTL_S = 15 * 60
 
 
 def _render(outcome: Outcome, context: BotContext) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -66,30 +59,9 @@ def _render(outcome: Outcome, context: BotContext) -> tuple[str, InlineKeyboardM
     return no_results_text(outcome, t, directory), None
 
 
-def _take_pending(context: BotContext) -> tuple[str | None, str | None, list[str]]:
-    """The filter and name words the last question ("where should I look?") promised,
-    used once."""
-    pending = context.user_data.pop(PENDING, None) if context.user_data is not None else None
-    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_TTL_S:
-        return None, None, []
-    terms = pending.get("terms")
-    words = [w for w in terms if isinstance(w, str)] if isinstance(terms, list) else []
-    return pending.get("type"), pending.get("service"), words
-
-
-async def _send(message: Message, outcome: Outcome, context: BotContext) -> None:
-    if (
-        isinstance(outcome, NoResults)
-        and outcome.reason == "need_location"
-        and outcome.parsed is not None
-        and context.user_data is not None
-    ):
-        context.user_data[PENDING] = {
-            "type": outcome.parsed.type,
-            "service": outcome.parsed.service,
-            "terms": list(outcome.parsed.terms) if outcome.count else [],
-            "at": time.time(),
-        }
+async def _send(message: Message, outcome: Outcome, context: BotContext, user_id: int) -> None:
+    if isinstance(outcome, NoResults) and outcome.reason == "need_location":
+        await context.services.search.ask_where(user_id, outcome)  # kept for the answer
     text, markup = _render(outcome, context)
     if isinstance(outcome, NoResults) and outcome.reason in (
         "need_location",
@@ -130,11 +102,11 @@ async def on_location(update: Update, context: BotContext) -> None:
     point = Point(loc.latitude, loc.longitude)
     if not (math.isfinite(point.lat) and math.isfinite(point.lon)):
         point = Point(1000.0, 1000.0)  # answered as "outside Indonesia"
-    type_, service, terms = _take_pending(context)
+    type_, service, terms = await context.services.search.answer_to_where(user.id)
     outcome = await context.services.search.near(
         user.id, point, type=type_, service=service, terms=terms
     )
-    await _send(message, outcome, context)
+    await _send(message, outcome, context, user.id)
 
 
 async def on_text(update: Update, context: BotContext) -> None:
@@ -142,11 +114,11 @@ async def on_text(update: Update, context: BotContext) -> None:
     message = update.effective_message
     user = update.effective_user
     assert message is not None and user is not None
-    type_, service, terms = _take_pending(context)
+    type_, service, terms = await context.services.search.answer_to_where(user.id)
     outcome = await context.services.search.text(
         user.id, message.text or "", type=type_, service=service, terms=terms
     )
-    await _send(message, outcome, context)
+    await _send(message, outcome, context, user.id)
 
 
 async def search_command(update: Update, context: BotContext) -> None:
@@ -155,11 +127,11 @@ async def search_command(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert message is not None and user is not None
     if context.args:
-        type_, service, terms = _take_pending(context)
+        type_, service, terms = await context.services.search.answer_to_where(user.id)
         outcome = await context.services.search.text(
             user.id, " ".join(context.args), type=type_, service=service, terms=terms
         )
-        await _send(message, outcome, context)
+        await _send(message, outcome, context, user.id)
         return
     await message.reply_text(
         # TRANSLATORS: examples that work in the demo directory, in your language.

@@ -10,12 +10,14 @@ answered twice are counted (``KILL_UPDATES`` sets how many are sent; default 400
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import signal
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -509,6 +511,26 @@ async def handled(app: Any, within: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
+@contextlib.asynccontextmanager
+async def held(
+    settings: Settings, backend: Backend, services: Services
+) -> AsyncIterator[tuple[Any, InboxQueue, HeldInbox, LocalBotApi]]:
+    """A live application whose inbox holds each new update's write."""
+    api = LocalBotApi()
+    app = live_app(settings, backend, services, api)
+    async with running(app):
+        queue = app.update_queue
+        assert isinstance(queue, InboxQueue)
+        inbox = HeldInbox(services.updates)
+        queue.inbox = inbox
+        yield app, queue, inbox, api
+
+
+def accepting(app: Any, queue: InboxQueue, data: dict[str, Any]) -> asyncio.Task[bool]:
+    """The webhook's acceptance of ``data``, under way."""
+    return asyncio.create_task(queue.accept(Update.de_json(data, app.bot), json.dumps(data)))
+
+
 class TestHandledWhileKept:
     """A new update's handlers start while the inbox writes it (the write is off the
     reply's path); nothing they send leaves before the write, and the update is
@@ -517,17 +539,9 @@ class TestHandledWhileKept:
     async def test_handlers_start_before_the_write_and_send_after_it(
         self, settings: Settings, backend: Backend, services: Services, store
     ) -> None:
-        api = LocalBotApi()
-        app = live_app(settings, backend, services, api)
-        async with running(app):
-            queue = app.update_queue
-            assert isinstance(queue, InboxQueue)
-            inbox = HeldInbox(services.updates)
-            queue.inbox = inbox
+        async with held(settings, backend, services) as (app, queue, inbox, api):
             data = command(api, 501, "/start")
-            accepted = asyncio.create_task(
-                queue.accept(Update.de_json(data, app.bot), json.dumps(data))
-            )
+            accepted = accepting(app, queue, data)
             await handling(app, 501)  # its handlers run ...
             await asyncio.sleep(0.1)
             assert not api.calls_of("sendMessage")  # ... and wait to send
@@ -544,17 +558,9 @@ class TestHandledWhileKept:
         self, settings: Settings, backend: Backend, services: Services, store, caplog
     ) -> None:
         caplog.set_level(logging.INFO)
-        api = LocalBotApi()
-        app = live_app(settings, backend, services, api)
-        async with running(app):
-            queue = app.update_queue
-            assert isinstance(queue, InboxQueue)
-            inbox = HeldInbox(services.updates)
-            queue.inbox = inbox
+        async with held(settings, backend, services) as (app, queue, inbox, api):
             data = command(api, 502, "/help")
-            accepted = asyncio.create_task(
-                queue.accept(Update.de_json(data, app.bot), json.dumps(data))
-            )
+            accepted = accepting(app, queue, data)
             await handling(app, 502)
             inbox.gate(data["update_id"]).set_exception(AutoReconnect("database away"))
             with pytest.raises(AutoReconnect):  # not acknowledged
@@ -577,21 +583,11 @@ class TestHandledWhileKept:
     async def test_redelivery_while_the_first_write_is_held_is_dropped(
         self, settings: Settings, backend: Backend, services: Services, store
     ) -> None:
-        api = LocalBotApi()
-        app = live_app(settings, backend, services, api)
-        async with running(app):
-            queue = app.update_queue
-            assert isinstance(queue, InboxQueue)
-            inbox = HeldInbox(services.updates)
-            queue.inbox = inbox
+        async with held(settings, backend, services) as (app, queue, inbox, api):
             data = command(api, 503, "/help")
-            first = asyncio.create_task(
-                queue.accept(Update.de_json(data, app.bot), json.dumps(data))
-            )
+            first = accepting(app, queue, data)
             await handling(app, 503)
-            again = asyncio.create_task(  # Telegram gave up waiting and sent it again
-                queue.accept(Update.de_json(data, app.bot), json.dumps(data))
-            )
+            again = accepting(app, queue, data)  # Telegram gave up waiting: sent again
             await asyncio.sleep(0.05)
             inbox.gate(data["update_id"]).set_result(None)
             # One of the two writes keeps it (either may land first), and only that one's

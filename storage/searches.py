@@ -15,7 +15,7 @@ from storage.mongo import Document, Store
 log = logging.getLogger(__name__)
 
 # How long a saved search waits for others to go in the same insert: one insert per
-# 20 ms instead of one per search or two at ten users (the inbox's done marks wait 50 ms,
+# 20 ms instead of one per search or two at ten users (the inbox's done marks wait 20 ms,
 # after these writes).
 SAVE_GATHER_S = 0.02
 QUESTIONS_KEPT = 10_000  # open questions kept before the unanswered ones are dropped

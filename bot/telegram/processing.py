@@ -234,13 +234,13 @@ RETRY_S = 2.0  # between tries of a done mark while the database is away
 RETRY_TRIES = 30
 FLUSH_S = 5.0  # at most, at stop, to write the last marks
 MARK_BATCH = 1000  # done marks in one write at most
-# A mark waits this long for others to go with it: one write per 50 ms instead of one per
+# A mark waits this long for others to go with it: one write per 20 ms instead of one per
 # update or two at ten users (each write is a journaled database command and a round of
-# socket calls on both sides: ~7 % of the bot's CPU per location search). Longer (0.25 s)
-# made each write big enough to hold the embedded engine's other commands back: /start's
-# p95 at ten users went from 35 to 100 ms (bench/README.md §1c). What a crash leaves
-# unmarked is replayed at the next start.
-MARK_DELAY_S = 0.05
+# socket calls on both sides: ~7 % of the bot's CPU per location search). Longer made each
+# write big enough to hold the embedded engine's other commands back, the inbox's inserts
+# among them, which replies wait for: /start at ten users 0.88–0.90 of the echo bot with
+# 50 ms against 0.93–1.06 with 20 ms (bench/README.md §1e; 250 ms: p95 35 → 100 ms, §1c).
+MARK_DELAY_S = 0.02
 # Update ids this process took, to know a possible redelivery without the database (written
 # before it is handled); forgotten ones and what the inbox held at start count as such.
 SEEN_LIMIT = 100_000

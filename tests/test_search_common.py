@@ -159,6 +159,15 @@ class TestOpenQuestion:
         restarted = replace(direct.search, searches=SearchRepository(backend.store))
         assert await restarted.answer_to_where(uid) == (None, None, ["sejahtera"])
         assert await restarted.answer_to_where(uid) == (None, None, [])  # once
+        # It is no list: a button forged with its id gets "expired".
+        [doc] = (
+            await backend.store["searches"].find({"user_id": uid, "kind": "question"}).to_list()
+        )
+        for outcome in (
+            await restarted.page(doc["_id"], 1),
+            await restarted.refine(doc["_id"], type="ksp"),
+        ):
+            assert isinstance(outcome, NoResults) and outcome.reason == "expired"
 
     async def test_a_question_answered_before_a_restart_stays_answered(
         self, direct: Services, backend: Backend, uid: int

@@ -30,6 +30,8 @@ MAX_PLACE_OPTIONS = 8
 # The answer to "where should I look?" (a typed place, a shared location) is taken as one
 # within this time; later, it is a new search.
 QUESTION_TTL_S = 15 * 60
+# Saved searches that are no list: a place to pick, an open question (no page, no filter).
+NOT_LISTS = ("pick", "question")
 NAME_CANDIDATES = 500
 # Every word typed in more names than this, and no place or location: the words narrow
 # nothing ("Koperasi Sejahtera"), so the bot asks where rather than read them all.
@@ -260,7 +262,7 @@ class SearchService:
     async def page(self, search_id: str, page: int) -> Outcome:
         """Another page of a saved search."""
         search = await self.searches.get(search_id)
-        if search is None or search.kind == "pick":
+        if search is None or search.kind in NOT_LISTS:
             return NoResults("expired")
         return await self._run(search, max(0, page))
 
@@ -273,7 +275,7 @@ class SearchService:
     ) -> Outcome:
         """The same search with another type or service filter (``False`` = keep as is)."""
         search = await self.searches.get(search_id)
-        if search is None or search.kind == "pick":
+        if search is None or search.kind in NOT_LISTS:
             return NoResults("expired")
         changed = replace(
             search,

@@ -230,11 +230,27 @@ def kept_at_once() -> asyncio.Future[bool]:
     return future
 
 
-class FlakyInbox:
+class WrappedInbox:
+    """The inbox, wrapped: what a test does not change goes to ``inner``."""
+
+    def __init__(self, inner: UpdateService) -> None:
+        self.inner = inner
+
+    async def done(self, *update_ids: int) -> None:
+        await self.inner.done(*update_ids)
+
+    async def pending(self) -> Any:
+        return await self.inner.pending()
+
+    async def newest(self) -> int | None:
+        return await self.inner.newest()
+
+
+class FlakyInbox(WrappedInbox):
     """The inbox, with the database away for the first ``failures`` writes."""
 
     def __init__(self, inner: UpdateService, failures: int) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.failures = failures
 
     async def receive(self, update_id: int, key: int | None, body: str) -> bool:
@@ -250,15 +266,6 @@ class FlakyInbox:
             failed.set_exception(AutoReconnect("database away"))
             return failed
         return await self.inner.keep(update_id, key, body)
-
-    async def done(self, *update_ids: int) -> None:
-        await self.inner.done(*update_ids)
-
-    async def pending(self) -> Any:
-        return await self.inner.pending()
-
-    async def newest(self) -> int | None:
-        return await self.inner.newest()
 
 
 class RefusingInbox:
@@ -463,11 +470,11 @@ class TestPolling:
         assert "inbox unavailable, update not confirmed" in caplog.text
 
 
-class HeldInbox:
+class HeldInbox(WrappedInbox):
     """The inbox, each new update's write held until the test lets it go or fails it."""
 
     def __init__(self, inner: UpdateService) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.gates: dict[int, asyncio.Future[None]] = {}
 
     def gate(self, update_id: int) -> asyncio.Future[None]:
@@ -484,15 +491,6 @@ class HeldInbox:
             return await self.inner.receive(update_id, key, body)
 
         return asyncio.ensure_future(write())
-
-    async def done(self, *update_ids: int) -> None:
-        await self.inner.done(*update_ids)
-
-    async def pending(self) -> Any:
-        return await self.inner.pending()
-
-    async def newest(self) -> int | None:
-        return await self.inner.newest()
 
 
 async def handling(app: Any, user_id: int, within: float = 5.0) -> None:

@@ -64,6 +64,7 @@ class SearchRepository:
         self._questions: dict[int, SavedSearch] = {}
         self._questions_read = False
         self._reading = asyncio.Lock()
+        self._prune_at = QUESTIONS_KEPT
 
     async def save(self, search: SavedSearch) -> SavedSearch:
         """Store ``search`` under a new short id (fits in 64-byte callback data); written
@@ -118,12 +119,13 @@ class SearchRepository:
         await self._read_questions(since)
         saved = await self.save(search)
         self._questions[search.user_id] = saved
-        if len(self._questions) > QUESTIONS_KEPT:  # the unanswered, once in a while
+        if len(self._questions) > self._prune_at:  # the unanswered, once in a while
             self._questions = {
                 user: q
                 for user, q in self._questions.items()
                 if q.created_at is not None and q.created_at > since
             }
+            self._prune_at = max(QUESTIONS_KEPT, 2 * len(self._questions))
         return saved
 
     async def take_question(self, user_id: int, since: datetime) -> SavedSearch | None:

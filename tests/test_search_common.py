@@ -5,6 +5,7 @@ still answered at once."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -18,7 +19,7 @@ from bot.app import Backend, Services
 from bot.config import Settings
 from bot.services.gazetteer import Gazetteer
 from bot.services.search import NAME_CAP, QUESTION_TTL_S, NoResults, ResultPage
-from storage.models import Point
+from storage.models import Point, SavedSearch
 from storage.mongo import Store
 from storage.searches import SearchRepository
 from tests.conftest import Chat
@@ -193,6 +194,30 @@ class TestOpenQuestion:
         assert await direct.search.searches.take_question(uid, later) is None
         restarted = SearchRepository(backend.store)
         assert await restarted.take_question(uid, later) is None
+
+    async def test_unanswered_questions_are_dropped_once_many(
+        self, backend: Backend, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("storage.searches.QUESTIONS_KEPT", 3)
+        repo = SearchRepository(backend.store)
+        repo._questions_read = True  # as after a start with none open (other tests' are)
+        users = [next(_ids) for _ in range(4)]
+        long_ago = datetime.now(UTC) - timedelta(seconds=QUESTION_TTL_S)
+        asked = [
+            await repo.ask(SavedSearch(id="", user_id=u, kind="question"), long_ago)
+            for u in users[:3]
+        ]
+        assert asked[-1].created_at is not None
+        await asyncio.sleep(0.002)
+        await repo.ask(SavedSearch(id="", user_id=users[3], kind="question"), asked[-1].created_at)
+        # The three asked before the cut are dropped, the one after it is kept.
+        assert [await repo.take_question(u, long_ago) is not None for u in users] == [
+            False,
+            False,
+            False,
+            True,
+        ]
+        await repo.settle()
 
     async def test_erasure_drops_the_open_question(
         self, direct: Services, backend: Backend, uid: int

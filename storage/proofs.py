@@ -137,6 +137,18 @@ class ProofRepository:
         if oid is not None:
             await self._col.update_one({"_id": oid}, {"$set": fields})
 
+    async def link_entry(self, proof_id: str, entry_id: str) -> bool:
+        """Link a confirmed proof to its ledger entry: True for the one confirmation that
+        does it (two at once, or one finishing what a crash left: only one tells)."""
+        oid = _oid(proof_id)
+        if oid is None:
+            return False
+        result = await self._col.update_one(
+            {"_id": oid, "status": "confirmed", "ledger_entry_id": None},
+            {"$set": {"ledger_entry_id": entry_id}},
+        )
+        return result.modified_count == 1
+
     async def for_user(self, user_id: int) -> list[PaymentProof]:
         cursor = self._col.find({"user_id": user_id}).sort("created_at", 1)
         return [to_proof(d) async for d in cursor]

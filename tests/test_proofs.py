@@ -213,6 +213,23 @@ class TestConfirm:
         assert sum(r is not None for r in results) == 1
         assert len(await backend.ledger.for_memberships([world["member"]])) == 1
 
+    async def test_finishing_a_confirmation_twice_at_once_tells_once(
+        self, chat: Chat, services: Services, backend: Backend, world
+    ) -> None:
+        """A confirmation decided but not yet linked to its entry (in flight, or stopped
+        by a crash): two admins tapping then both finish it; one entry, one of them tells
+        (before, both were told it was theirs and the member twice)."""
+        await prove(chat, world["member"], kind="wajib", amount="10.000")
+        proof = await only_proof(backend, world["member"])
+        assert await backend.proofs.decide(proof.id, "confirmed", {"decided_by": BOARD})
+        results = await asyncio.gather(
+            services.proofs.confirm(BOARD, proof.id), services.proofs.confirm(BOARD_2, proof.id)
+        )
+        assert sum(r is not None for r in results) == 1
+        assert len(await backend.ledger.for_memberships([world["member"]])) == 1
+        linked = present(await backend.proofs.get(proof.id))
+        assert linked.ledger_entry_id is not None
+
     async def test_one_open_proof_per_membership(
         self, chat: Chat, backend: Backend, world
     ) -> None:

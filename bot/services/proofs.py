@@ -299,8 +299,11 @@ class ProofService:
                 return None
             decided = proof
         entry = await self._record(decided, actor)
+        if not await self.repo.link_entry(decided.id, entry.id):
+            # Another confirmation at the same moment (or one finishing what a crash left)
+            # linked the same entry first (one entry per proof: its reference): it tells.
+            return None
         decided.ledger_entry_id = entry.id
-        await self.repo.set_fields(decided.id, {"ledger_entry_id": entry.id})
         await self.audit.record(
             actor=actor,
             action="proof_confirm",
